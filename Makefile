@@ -1,0 +1,102 @@
+# refarch.containers — the two commands are `make demo` and `make test`.
+# Both start with `make setup`, which installs everything they need from the
+# project's own files: Debian packages, a Python virtualenv, the OPA and Regal
+# binaries (go install, pinned) and the collection link.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+REPO        := $(abspath .)
+VENV        := $(REPO)/.venv
+PY          := $(VENV)/bin/python
+TOOLS       := $(REPO)/.tools
+export PATH := $(VENV)/bin:$(TOOLS)/bin:$(PATH)
+export OPA  := $(TOOLS)/bin/opa
+export REGAL := $(TOOLS)/bin/regal
+export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
+
+OPA_VERSION   := v1.22.3
+REGAL_VERSION := v0.35.1
+PYTEST_ARGS   ?=
+DEMO_DIR      ?= $(REPO)/build/demo-report
+
+.PHONY: help setup setup-debian setup-python setup-tools setup-collection demo test lint \
+        unit policy-test integration sanity hostile faults fuzz bench docs build clean
+
+help:
+	@echo "make demo   set up, then scan the bundled example estate and print the report"
+	@echo "make test   set up, then run every test (lint, unit, policy, integration, sanity)"
+	@echo "make bench  run the benchmarks (ratios against named peers)"
+	@echo "make fuzz   run the parser fuzzer for longer than make test does"
+
+## ---------------------------------------------------------------- setup
+setup: setup-debian setup-python setup-tools setup-collection
+
+setup-debian:
+	@bash tools/setup-debian.sh
+
+setup-python: $(VENV)/.stamp
+$(VENV)/.stamp: requirements-dev.txt meta/ee-requirements.txt
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup-tools: $(TOOLS)/bin/opa.$(OPA_VERSION) $(TOOLS)/bin/regal.$(REGAL_VERSION)
+$(TOOLS)/bin/opa.$(OPA_VERSION):
+	mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+	$(TOOLS)/bin/opa version | head -1
+	touch $@
+# The module proxy here refuses Regal's version list, so `go install ...@version` fails;
+# resolving the exact version inside a scratch module works.
+$(TOOLS)/bin/regal.$(REGAL_VERSION):
+	mkdir -p $(TOOLS)/bin $(TOOLS)/src/regal
+	cd $(TOOLS)/src/regal && { [ -f go.mod ] || go mod init refarch-tools-regal >/dev/null 2>&1; } \
+	  && go get github.com/styrainc/regal@$(REGAL_VERSION) \
+	  && go build -o $(TOOLS)/bin/regal github.com/styrainc/regal
+	$(TOOLS)/bin/regal version | head -1
+	touch $@
+
+setup-collection: setup-python
+	mkdir -p $(VENV)/collections/ansible_collections/refarch
+	ln -sfn $(REPO) $(VENV)/collections/ansible_collections/refarch/containers
+
+## ---------------------------------------------------------------- the main job
+demo: setup
+	@bash tools/demo.sh "$(DEMO_DIR)"
+
+## ---------------------------------------------------------------- tests
+test: setup
+	@bash tools/run-tests.sh $(PYTEST_ARGS)
+
+lint: setup
+	@bash tools/run-tests.sh --only lint
+
+unit: setup
+	$(PY) -m pytest tests/unit tests/policy $(PYTEST_ARGS)
+
+integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+sanity: setup
+	@bash tools/sanity.sh
+
+fuzz: setup
+	REFARCH_FUZZ_EXAMPLES=$${REFARCH_FUZZ_EXAMPLES:-200000} $(PY) -m pytest tests/hostile -k fuzz $(PYTEST_ARGS)
+
+bench: setup
+	@bash bench/run-all.sh
+
+docs: setup
+	$(PY) tools/gen_rule_catalog.py
+	$(PY) tools/gen_rule_docs.py
+	$(PY) tools/gen_role_docs.py
+
+build: setup
+	mkdir -p dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path dist .
+
+clean:
+	rm -rf build dist tests/output .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+setInterval(() => console.log('billing tick'), 60000);

@@ -1,0 +1,62 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for ``refarch.containers.report``: build and write the estate report on the controller.
+
+Nothing runs on the managed host.  The documentation is in ``plugins/modules/report.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._report import ReportError, build_report
+from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer import (
+    RENDER_OPTIONS,
+    load_catalog_option,
+    load_previous,
+    render_and_write,
+)
+
+ARGUMENT_SPEC: dict[str, Any] = dict(
+    RENDER_OPTIONS,
+    host_results={"type": "dict", "required": True},
+    engine={"type": "str", "default": "embedded"},
+    policy_revision={"type": "str"},
+    generated_at={"type": "str"},
+    rules_catalog={"type": "raw"},
+)
+
+
+class ActionModule(ActionBase):
+    """Build report.json from per-host results and render JUnit, SARIF and HTML beside it."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            catalog, revision, warnings = load_catalog_option(args.get("rules_catalog"))
+            previous, more = load_previous(args)
+            generated_at = args.get("generated_at") or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+            report = build_report(
+                args["host_results"],
+                engine=args["engine"],
+                policy_revision=args.get("policy_revision") or revision,
+                generated_at=generated_at,
+                rules_catalog=catalog,
+                previous=previous,
+            )
+            result.update(render_and_write(report, args, check_mode=bool(self._task.check_mode)))
+        except ReportError as exc:
+            raise AnsibleActionFail(f"refarch.containers.report: {exc}") from exc
+        if warnings + more:
+            result.setdefault("warnings", []).extend(warnings + more)
+        return result

@@ -1,0 +1,335 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: refarch_summary
+type: aggregate
+short_description: Per-host progress and a short compliance summary for refarch.containers scans
+version_added: 0.1.0
+description:
+  - An aggregate callback (it runs beside the stdout callback, it does not replace it), so it works with
+    the default, yaml or AWX output alike.
+  - >-
+    While a scan runs it prints one progress line per host when the host's discovery finishes
+    (C([3/16] web3 ok: 12 Dockerfiles)) and one when its evaluation finishes
+    (C([3/16] web3 evaluated: 12 targets, 30 open findings) and the counts by severity). Unreachable hosts,
+    failed discoveries and failed evaluations get a line too. The total is the number of hosts the play
+    targets (after C(--limit)).
+  - At the end of the playbook it prints a short human summary read from the result of
+    M(refarch.containers.report) or M(refarch.containers.report_merge), or else from the C(refarch_summary)
+    statistics published with C(ansible.builtin.set_stats) - hosts by status, targets and compliance,
+    open findings by severity, the rules that fail most and the hosts with the most open findings.
+  - Prints nothing for playbooks that do not use refarch.containers.
+  - Every value that comes from scanned data (host names, messages, paths) is stripped of ANSI escape
+    sequences and control characters and folded onto one line before it is printed.
+requirements:
+  - Enable it with C(callbacks_enabled = refarch.containers.refarch_summary) in the C([defaults]) section of
+    C(ansible.cfg), or C(ANSIBLE_CALLBACKS_ENABLED=refarch.containers.refarch_summary).
+options:
+  progress:
+    description: Print a progress line per host as its discovery and its evaluation finish.
+    type: bool
+    default: true
+    env:
+      - name: REFARCH_SUMMARY_PROGRESS
+    ini:
+      - section: refarch_summary
+        key: progress
+  summary:
+    description: Print the summary at the end of the playbook.
+    type: bool
+    default: true
+    env:
+      - name: REFARCH_SUMMARY_FINAL
+    ini:
+      - section: refarch_summary
+        key: summary
+  top:
+    description: How many rules and hosts the summary lists.
+    type: int
+    default: 5
+    env:
+      - name: REFARCH_SUMMARY_TOP
+    ini:
+      - section: refarch_summary
+        key: top
+"""
+
+EXAMPLES = r"""
+# ansible.cfg
+# [defaults]
+# callbacks_enabled = refarch.containers.refarch_summary
+#
+# [refarch_summary]
+# top = 10
+
+# One run, on the command line:
+#   ANSIBLE_CALLBACKS_ENABLED=refarch.containers.refarch_summary \
+#     ansible-playbook refarch.containers.scan -i inventory.yml
+#
+# Output:
+#   [1/3] web1 ok: 4 Dockerfiles
+#   [2/3] web2 ok: 12 Dockerfiles
+#   [3/3] db1 unreachable: Failed to connect to the host via ssh
+#   [1/3] web1 evaluated: 4 targets, 0 open findings
+#   [2/3] web2 evaluated: 12 targets, 30 open findings (high 4, medium 26)
+#   [3/3] db1 not evaluated: unreachable
+#   refarch summary: 3 hosts (2 ok, 1 unreachable, 0 failed); 16 targets, 5 compliant (31.2%)
+#     open findings: 30 (critical 0, high 4, medium 26, low 0, info 0); waived 0
+#     top rules: NRA001 10, NRA014 8, NRA010 6, NRA011 4, NRA002 2
+#     worst hosts: web2 30 (high 4, medium 26)
+#     not scanned: db1 (unreachable)
+"""
+
+from collections.abc import Mapping  # noqa: E402 - imports follow the documentation blocks (Ansible layout)
+from typing import Any  # noqa: E402
+
+from ansible.plugins.callback import CallbackBase  # noqa: E402
+from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text  # noqa: E402
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+DISCOVERY_ACTIONS = frozenset({"dockerfile_info"})
+EVALUATION_ACTIONS = frozenset({"policy_check"})
+REPORT_ACTIONS = frozenset({"report", "report_merge"})
+
+
+def clean(value: Any, limit: int = 120) -> str:
+    """Return ``value`` as one printable line: no ANSI sequences, no control characters, at most ``limit`` chars."""
+    return clean_text(value, single_line=True, limit=limit)
+
+
+def _short_action(task: Any) -> str:
+    action = getattr(task, "resolved_action", None) or getattr(task, "action", None) or ""
+    return str(action).rsplit(".", 1)[-1]
+
+
+def _is_refarch(task: Any) -> bool:
+    action = str(getattr(task, "resolved_action", None) or getattr(task, "action", None) or "")
+    return action.startswith("refarch.containers.") or "." not in action
+
+
+def _severity_counts(findings: Any) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings if isinstance(findings, list) else []:
+        if not isinstance(finding, Mapping) or finding.get("waived"):
+            continue
+        severity = str(finding.get("severity") or "info").lower()
+        counts[severity if severity in counts else "info"] += 1
+    return counts
+
+
+def _detail(counts: Mapping[str, int]) -> str:
+    parts = [f"{s} {counts[s]}" for s in SEVERITIES if counts.get(s)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]], top: int = 5,
+                   files: Any = None) -> list[str]:
+    """Render the end-of-run summary lines from a report ``summary`` and per-host tallies.
+
+    ``summary`` has the shape of report.json's ``summary`` (hosts_by_status, targets, compliant_targets,
+    findings, findings_by_severity, findings_by_rule, waived ...); ``hosts`` maps a host name to
+    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run. Pure.
+    """
+    by_status = summary.get("hosts_by_status") or {}
+    if not by_status and hosts:
+        for entry in hosts.values():
+            by_status[entry.get("status", "ok")] = by_status.get(entry.get("status", "ok"), 0) + 1
+    host_total = summary.get("hosts", sum(by_status.values()))
+    compliant = summary.get("compliant_targets", 0)
+    pct = summary.get("compliance_percent")
+    line = (f"refarch summary: {host_total} hosts ({by_status.get('ok', 0)} ok, {by_status.get('unreachable', 0)} "
+            f"unreachable, {by_status.get('failed', 0)} failed); {summary.get('targets', 0)} targets, "
+            f"{compliant} compliant")
+    if isinstance(pct, (int, float)):
+        line += f" ({pct:g}%)"
+    lines = [line]
+    severity = summary.get("findings_by_severity") or {}
+    lines.append(
+        f"  open findings: {summary.get('findings', sum(severity.values()))} ("
+        + ", ".join(f"{s} {severity.get(s, 0)}" for s in SEVERITIES)
+        + f"); waived {summary.get('waived', 0)}"
+    )
+    by_rule = summary.get("findings_by_rule") or {}
+    if by_rule:
+        ranked = sorted(by_rule.items(), key=lambda item: (-int(item[1]), str(item[0])))[:top]
+        lines.append("  top rules: " + ", ".join(f"{clean(rule, 40)} {count}" for rule, count in ranked))
+    worst = []
+    for name, entry in hosts.items():
+        counts = entry.get("open") or {}
+        total = sum(counts.values())
+        if total:
+            worst.append((tuple(-counts.get(s, 0) for s in SEVERITIES), str(name), total, counts))
+    if worst:
+        worst.sort()
+        lines.append("  worst hosts: " + ", ".join(
+            f"{clean(name, 60)} {total}{_detail(counts)}" for _key, name, total, counts in worst[:top]))
+    down = sorted((str(n), e) for n, e in hosts.items() if e.get("status") not in (None, "ok"))
+    if down:
+        shown = ", ".join(f"{clean(name, 60)} ({clean(entry.get('status'), 20)})" for name, entry in down[:10])
+        more = f" and {len(down) - 10} more" if len(down) > 10 else ""
+        lines.append(f"  not scanned: {shown}{more}")
+    if isinstance(files, Mapping):
+        html = files.get("html") or files.get("report.html")
+        if html:
+            lines.append(f"  report: {clean(html, 300)}")
+    elif isinstance(files, list):
+        html = [f for f in files if str(f).endswith(".html")]
+        if html:
+            lines.append(f"  report: {clean(html[0], 300)}")
+    return lines
+
+
+class CallbackModule(CallbackBase):
+    """Aggregate callback: per-host progress lines and a final summary for refarch.containers scans."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "refarch.containers.refarch_summary"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._total: int | None = None
+        self._discovered: list[str] = []
+        self._evaluated: list[str] = []
+        self._hosts: dict[str, dict[str, Any]] = {}
+        self._report: dict[str, Any] | None = None
+        self._seen_refarch = False
+
+    # ------------------------------------------------------------------ helpers
+    def _progress(self) -> bool:
+        try:
+            return bool(self.get_option("progress"))
+        except KeyError:
+            return True
+
+    def _option(self, name: str, default: Any) -> Any:
+        try:
+            value = self.get_option(name)
+        except KeyError:
+            return default
+        return default if value is None else value
+
+    def _emit(self, line: str) -> None:
+        self._display.display(line)
+
+    def _counter(self, seen: list[str], host: str) -> str:
+        if host not in seen:
+            seen.append(host)
+        total = self._total if self._total and self._total >= len(seen) else "?"
+        return f"[{seen.index(host) + 1}/{total}]"
+
+    def _host(self, name: str) -> dict[str, Any]:
+        return self._hosts.setdefault(name, {"status": "ok", "message": "", "open": {}})
+
+    # ------------------------------------------------------------------ play
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        """Count the hosts the play targets, for the ``[n/N]`` counters."""
+        try:
+            inventory = play._variable_manager._inventory  # no public accessor from a callback
+            hosts = inventory.get_hosts(play.hosts)
+        except Exception:  # a missing count only changes N to "?"
+            return
+        self._total = len(hosts)
+        self._discovered = []
+        self._evaluated = []
+
+    # ------------------------------------------------------------------ results
+    def v2_runner_on_ok(self, result: Any) -> None:
+        """Progress for discovery/evaluation results; remember the report result."""
+        task = result.task
+        if not _is_refarch(task):
+            return
+        action = _short_action(task)
+        host = clean(result.host.get_name(), 80)
+        data = result.result
+        if action in DISCOVERY_ACTIONS:
+            self._seen_refarch = True
+            self._host(host)["status"] = "ok"
+            dockerfiles = data.get("dockerfiles")
+            count = len(dockerfiles) if isinstance(dockerfiles, list) else 0
+            unreadable = sum(1 for d in dockerfiles or [] if isinstance(d, Mapping) and d.get("error"))
+            problems = data.get("problems")
+            extra = f", {unreadable} unreadable" if unreadable else ""
+            extra += f", {len(problems)} problem(s)" if isinstance(problems, list) and problems else ""
+            if self._progress():
+                self._emit(f"{self._counter(self._discovered, host)} {host} ok: {count} Dockerfile"
+                           f"{'' if count == 1 else 's'}{extra}")
+        elif action in EVALUATION_ACTIONS:
+            self._seen_refarch = True
+            counts = _severity_counts(data.get("findings"))
+            self._host(host)["open"] = counts
+            targets = data.get("targets")
+            ntargets = len(targets) if isinstance(targets, list) else 0
+            total = sum(counts.values())
+            if self._progress():
+                self._emit(f"{self._counter(self._evaluated, host)} {host} evaluated: {ntargets} target"
+                           f"{'' if ntargets == 1 else 's'}, {total} open finding{'' if total == 1 else 's'}"
+                           f"{_detail(counts)}")
+        elif action in REPORT_ACTIONS and isinstance(data.get("summary"), Mapping):
+            self._seen_refarch = True
+            self._report = {"summary": data["summary"], "files": data.get("files")}
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        """A failed discovery or evaluation is a progress line too."""
+        task = result.task
+        if not _is_refarch(task):
+            return
+        action = _short_action(task)
+        host = clean(result.host.get_name(), 80)
+        message = clean(result.result.get("msg") or "failed", 160)
+        if action in DISCOVERY_ACTIONS:
+            self._seen_refarch = True
+            self._host(host).update(status="failed", message=message)
+            if self._progress():
+                self._emit(f"{self._counter(self._discovered, host)} {host} failed: {message}")
+        elif action in EVALUATION_ACTIONS:
+            self._seen_refarch = True
+            self._host(host).update(status="failed", message=message)
+            if self._progress():
+                self._emit(f"{self._counter(self._evaluated, host)} {host} evaluation failed: {message}")
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        """An unreachable host during discovery."""
+        task = result.task
+        if not _is_refarch(task) or _short_action(task) not in DISCOVERY_ACTIONS:
+            return
+        self._seen_refarch = True
+        host = clean(result.host.get_name(), 80)
+        message = clean(result.result.get("msg") or "unreachable", 160)
+        self._host(host).update(status="unreachable", message=message)
+        if self._progress():
+            self._emit(f"{self._counter(self._discovered, host)} {host} unreachable: {message}")
+
+    def v2_runner_on_skipped(self, result: Any) -> None:
+        """Hosts whose evaluation is skipped (unreachable, failed discovery) still advance the counter."""
+        task = result.task
+        if not _is_refarch(task) or _short_action(task) not in EVALUATION_ACTIONS:
+            return
+        host = clean(result.host.get_name(), 80)
+        status = self._hosts.get(host, {}).get("status", "skipped")
+        if self._progress():
+            self._emit(f"{self._counter(self._evaluated, host)} {host} not evaluated: {status}")
+
+    # ------------------------------------------------------------------ end
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        """Print the summary from the report result, or else from the ``refarch_summary`` set_stats data."""
+        if not self._option("summary", True):
+            return
+        summary: Mapping[str, Any] | None = None
+        files = None
+        if self._report:
+            summary, files = self._report["summary"], self._report.get("files")
+        else:
+            custom = getattr(stats, "custom", None) or {}
+            candidate = (custom.get("_run") or {}).get("refarch_summary")
+            if isinstance(candidate, Mapping):
+                summary = candidate
+        if summary is None and not self._seen_refarch:
+            return
+        top = int(self._option("top", 5))
+        for line in format_summary(summary or {}, self._hosts, top=top, files=files):
+            self._emit(line)

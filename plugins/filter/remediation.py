@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: refarch.containers contributors
+# Apache License 2.0 (see LICENSE)
+"""Filters for the remediate and rebuild roles: the remediation plan, the image probe and the rebuild verdict.
+
+All three are pure functions over the documents the modules and ``policy_check`` return. Their documentation
+lives beside this file (``remediation_plan.yml``, ``rebuild_probe.yml``, ``rebuild_verdict.yml``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any, Optional
+
+from ansible.errors import AnsibleFilterError
+
+#: Names that are backups or temporary files, never Dockerfiles to remediate: Ansible's backup_local
+#: (``name.PID.DATE@TIME~``), editor backups (``~``, ``.orig``, ``.bak``, ``.rej``, ``.swp``) and the
+#: remediation module's own temporary and lock files.
+_BACKUP_NAME_RE = re.compile(r"(~|\.orig|\.bak|\.rej|\.swp|\.refarch\.tmp|\.refarch-remediate\.lock)$")
+
+#: Reference and id of the probe document the rebuild role evaluates beside the candidate image.
+PROBE_IMAGE = "refarch.invalid/verification-probe:violates-everything"
+PROBE_ID = "sha256:" + "0" * 64
+
+
+def _wanted(selection: Any) -> Optional[set]:
+    if selection in (None, "all", ["all"]):
+        return None
+    if isinstance(selection, str):
+        selection = [s.strip() for s in selection.split(",") if s.strip()]
+    if not isinstance(selection, (list, tuple)):
+        raise AnsibleFilterError("remediation_plan: fixes must be 'all' or a list of rule or fix IDs")
+    return {str(s) for s in selection}
+
+
+def is_backup_name(path: str) -> bool:
+    """True for backup, temporary and lock files that must never be remediated."""
+    return bool(_BACKUP_NAME_RE.search(posixpath.basename(path or "")))
+
+
+def remediation_plan(result: Any, fixes: Any = "all", images: Any = None) -> list:
+    """One entry per Dockerfile with open, automatically fixable findings among ``fixes``."""
+    if not isinstance(result, dict):
+        raise AnsibleFilterError("remediation_plan: expected the evaluation result (a dict with findings)")
+    wanted = _wanted(fixes)
+    links: dict = {}
+    for doc in images or []:
+        if not isinstance(doc, dict):
+            continue
+        link = doc.get("dockerfile") or {}
+        ref = doc.get("image") or ""
+        if isinstance(link, dict) and link.get("path") and ref and not ref.startswith("sha256:"):
+            links.setdefault(link["path"], ref)
+    for target in result.get("targets") or []:
+        if target.get("kind") == "dockerfile" and target.get("path") and target.get("image"):
+            links[target["path"]] = target["image"]
+    open_rules: dict = {}
+    for finding in result.get("findings") or []:
+        target = finding.get("target") or {}
+        if target.get("kind") == "dockerfile" and not finding.get("waived"):
+            open_rules.setdefault(target.get("path"), set()).add(finding.get("rule_id"))
+    plan: dict = {}
+    for finding in result.get("findings") or []:
+        target = finding.get("target") or {}
+        fix = finding.get("fix") or "manual"
+        if target.get("kind") != "dockerfile" or finding.get("waived") or fix == "manual":
+            continue
+        if wanted is not None and finding.get("rule_id") not in wanted and fix not in wanted:
+            continue
+        path = target.get("path")
+        if not path or is_backup_name(path):
+            continue
+        entry = plan.setdefault(path, {"path": path, "sha256": target.get("sha256", ""),
+                                       "context": posixpath.dirname(path), "fixes": [], "rules": [],
+                                       "findings": [], "open_rules": sorted(open_rules.get(path, ())),
+                                       "image": links.get(path, "")})
+        if fix not in entry["fixes"]:
+            entry["fixes"].append(fix)
+        if finding.get("rule_id") not in entry["rules"]:
+            entry["rules"].append(finding.get("rule_id"))
+        entry["findings"].append(finding)
+    return [plan[p] for p in sorted(plan)]
+
+
+def rebuild_probe(candidate: Any) -> dict:
+    """A copy of the candidate image's facts that violates every image-checkable rule the rebuild verifies.
+
+    Evaluated beside the candidate, it tells which rules the policy bundle really checks on images: a rule
+    that does not fire on the probe has no image check, so a clean candidate proves nothing for it.
+    """
+    if not isinstance(candidate, dict) or candidate.get("kind") != "image":
+        raise AnsibleFilterError("rebuild_probe: expected an image facts document (kind: image)")
+    probe = dict(candidate)
+    probe.update({
+        "id": PROBE_ID, "short_id": PROBE_ID[7:19], "image": PROBE_IMAGE, "tags": [PROBE_IMAGE],
+        "digests": [], "digest": None, "dangling": False, "dockerfile": None, "problems": [], "error": None,
+        "user": {"raw": "", "name": None, "group": None, "uid": 0, "line": None, "source": "default",
+                 "is_root": True},
+        "exposed_ports": [{"port": 80, "end_port": 80, "protocol": "tcp", "raw": "80/tcp", "line": None,
+                           "resolved": True}],
+        "entrypoint": None,
+        "cmd": {"form": "shell", "argv": ["npm", "start"], "raw": "npm start", "line": None},
+        "process": {"argv": ["/bin/sh", "-c", "npm start"], "form": "shell", "shell_command": "npm start",
+                    "line": None, "init": None, "wrappers": ["/bin/sh -c"], "command": ["npm", "start"]},
+        "heap_limit": {"raw": None, "mb": None, "source": None, "from_env": None},
+    })
+    env = dict(candidate.get("env") or {})
+    env["PORT"] = {"value": "80", "line": None, "redacted": False}
+    env.pop("NODE_OPTIONS", None)
+    probe["env"] = env
+    return probe
+
+
+def _rules_on(findings: list, match) -> set:
+    return {f.get("rule_id") for f in findings if not f.get("waived") and match(f.get("target") or {})}
+
+
+def rebuild_verdict(evaluation: Any, rules: Any, dockerfile: str, candidate_id: str, before: Any = None) -> dict:
+    """Decide whether a rebuild did what the remediation meant to do.
+
+    ``evaluation`` is the ``policy_check`` result over the re-scanned Dockerfile, the candidate image and the
+    :func:`rebuild_probe` document; ``rules`` the rule IDs the remediation fixed; ``before`` the rules that were
+    open on the Dockerfile before remediation. The rebuild passes when none of ``rules`` fires on the rewritten
+    Dockerfile, none fires on the candidate image among the rules the bundle checks on images, no rule appears on
+    the Dockerfile that was not open before, and neither document fails evaluation (NRA000).
+    """
+    if not isinstance(evaluation, dict) or not isinstance(evaluation.get("findings"), list):
+        raise AnsibleFilterError("rebuild_verdict: expected a policy_check result with findings")
+    findings = evaluation["findings"]
+    wanted = sorted({str(r) for r in (rules or [])})
+    before_set = {str(r) for r in (before or [])}
+    on_dockerfile = _rules_on(findings, lambda t: t.get("kind") == "dockerfile" and t.get("path") == dockerfile)
+    on_candidate = _rules_on(findings, lambda t: t.get("kind") == "image" and t.get("id") == candidate_id)
+    on_probe = _rules_on(findings, lambda t: t.get("kind") == "image" and t.get("id") == PROBE_ID)
+    image_checked = sorted(r for r in wanted if r in on_probe)
+    verdict = {
+        "passed": False,
+        "rules": wanted,
+        "still_failing_dockerfile": sorted(r for r in wanted if r in on_dockerfile),
+        "still_failing_image": sorted(r for r in image_checked if r in on_candidate),
+        "introduced": sorted(r for r in on_dockerfile if r not in before_set and r not in wanted and r != "NRA000"),
+        "verified_by_image": sorted(r for r in image_checked if r not in on_candidate),
+        "not_verified_by_image": sorted(r for r in wanted if r not in on_probe),
+        "verified_by_dockerfile": sorted(r for r in wanted if r not in on_dockerfile),
+        "image_rules_evaluated": sorted(r for r in on_probe if r != "NRA000"),
+        "evaluation_errors": sorted(({"dockerfile"} if "NRA000" in on_dockerfile else set())
+                                    | ({"image"} if "NRA000" in on_candidate else set())),
+        "reason": "",
+        "note": "",
+    }
+    problems = []
+    if verdict["evaluation_errors"]:
+        problems.append("could not evaluate the rewritten " + " and the ".join(verdict["evaluation_errors"])
+                        + " (NRA000)")
+    if verdict["still_failing_dockerfile"]:
+        problems.append("the rewritten Dockerfile still violates " + ", ".join(verdict["still_failing_dockerfile"]))
+    if verdict["still_failing_image"]:
+        problems.append("the rebuilt image still violates " + ", ".join(verdict["still_failing_image"]))
+    if verdict["introduced"]:
+        problems.append("the rewritten Dockerfile now violates " + ", ".join(verdict["introduced"])
+                        + ", which it did not before")
+    verdict["passed"] = not problems
+    verdict["reason"] = "; ".join(problems)
+    notes = []
+    if verdict["verified_by_image"]:
+        notes.append("verified on the rebuilt image: " + ", ".join(verdict["verified_by_image"]))
+    if verdict["not_verified_by_image"]:
+        notes.append("not verified by image (the policy bundle has no image check for "
+                     + ", ".join(verdict["not_verified_by_image"])
+                     + "): verified by re-scanning the rewritten Dockerfile only")
+    verdict["note"] = "; ".join(notes)
+    return verdict
+
+
+def remediation_outcome_line(outcome: Any) -> str:
+    """One line per Dockerfile outcome for the play output: path, status, reason and note."""
+    if not isinstance(outcome, dict):
+        raise AnsibleFilterError("remediation_outcome_line: expected an outcome dict")
+    line = "{}: {}".format(outcome.get("path"), outcome.get("status"))
+    fixed = outcome.get("rules_fixed") or []
+    if fixed and outcome.get("status") not in ("refused", "failed", "unchanged"):
+        line += " [" + ", ".join(str(r) for r in fixed) + "]"
+    for key in ("reason", "note"):
+        if outcome.get(key):
+            line += " - " + str(outcome[key])
+    return line
+
+
+class FilterModule:
+    """remediation_plan, rebuild_probe, rebuild_verdict and remediation_outcome_line."""
+
+    def filters(self) -> dict:
+        return {"remediation_plan": remediation_plan, "rebuild_probe": rebuild_probe,
+                "rebuild_verdict": rebuild_verdict, "remediation_outcome_line": remediation_outcome_line}

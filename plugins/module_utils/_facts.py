@@ -1,0 +1,816 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Normalized facts for one Dockerfile (``kind: dockerfile``), host side, stdlib only.
+
+``dockerfile_facts()`` is pure: bytes in, one JSON-ready dict out, shaped exactly
+as ``docs/contracts.md`` section 2 and ``policies/schema/facts.schema.json``
+describe.  Every key is always present.  Secrets are redacted in the parsed
+instructions first (``_redact.Redactor``) and everything else is derived from
+the redacted instructions, so no derived field can carry a secret.
+
+Build semantics follow BuildKit:
+
+* global ARGs (before the first FROM) are visible in FROM only; a stage sees
+  one only after re-declaring it (``ARG NAME``), which takes the global default;
+* ENV overrides ARG of the same name; ENV values are expanded with the
+  variables as they were *before* the instruction; ENV, WORKDIR, USER, SHELL,
+  EXPOSE, ENTRYPOINT, CMD and HEALTHCHECK are inherited through ``FROM <stage>``;
+* word expansion supports ``$V``, ``${V}``, ``${V:-w}``, ``${V-w}``,
+  ``${V:+w}``, ``${V+w}``, quotes and the escape token; a variable whose value
+  cannot be known on the host (base-image ENV, ARG without default) is left as
+  written and the result flagged unresolved;
+* ENTRYPOINT resets a CMD inherited from the parent stage; a shell-form
+  ENTRYPOINT runs ``SHELL + [command]`` and ignores CMD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import shlex
+from re import Pattern
+from typing import Any, Optional
+
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse_bytes
+from ansible_collections.refarch.containers.plugins.module_utils._redact import (
+    REDACTED,
+    SECRET_NAME_RE,
+    Redactor,
+    _clean,
+    _is_reference,
+    is_secret_name,
+)
+
+SCHEMA_VERSION = "1.0"
+DEFAULT_SHELL = ["/bin/sh", "-c"]
+
+_MAX_NESTING = 16  # ${A:-${B:-...}} levels evaluated; deeper is left as written
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_RULE_ID_RE = re.compile(r"[A-Za-z]+[-_]?[0-9]+")
+_PORT_RE = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
+_LINE_KEYS = ("user", "expose", "cmd", "entrypoint", "healthcheck", "env", "arg", "workdir",
+              "copy", "add", "run", "shell", "label")
+_LINE_KEY_SET = frozenset(_LINE_KEYS)
+# Parser problems that mean the file could not be parsed at all (a decode error is
+# only a problem: the parser still parses the text with replacement characters).
+_FATAL_CODES = ("binary", "too_large")
+
+
+# --------------------------------------------------------------------------
+# word expansion (BuildKit shell lexer subset)
+# --------------------------------------------------------------------------
+def _find_close(word: str, i: int) -> int:
+    """Index of the ``}`` closing a ``${`` whose body starts at ``i`` (nesting aware), or -1."""
+    depth = 1
+    n = len(word)
+    while i < n:
+        c = word[i]
+        if c == "$" and i + 1 < n and word[i + 1] == "{":
+            depth += 1
+            i += 2
+            continue
+        if c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def expand(word: str, env: dict[str, Optional[str]], escape: str = "\\", _depth: int = 0) -> tuple[str, bool]:
+    """Expand variables and remove quotes in one Dockerfile word.
+
+    ``env`` maps names to known values; ``None`` means declared but unknown.
+    Returns ``(text, unresolved)``.  Unknown references stay as written.
+    """
+    if "$" not in word and '"' not in word and "'" not in word and escape not in word:
+        return word, False
+    out: list[str] = []
+    unresolved = False
+    i = 0
+    n = len(word)
+    while i < n:
+        ch = word[i]
+        if ch == escape:
+            if i + 1 < n:
+                out.append(word[i + 1])
+                i += 2
+            else:
+                out.append(ch)
+                i += 1
+        elif ch == "'":
+            j = word.find("'", i + 1)
+            if j < 0:
+                out.append(word[i + 1:])
+                break
+            out.append(word[i + 1:j])
+            i = j + 1
+        elif ch == '"':
+            i += 1
+            while i < n and word[i] != '"':
+                c = word[i]
+                if c == escape and i + 1 < n and word[i + 1] in ('"', "$", escape):
+                    out.append(word[i + 1])
+                    i += 2
+                elif c == "$":
+                    text, i, unr = _dollar(word, i, env, escape, _depth)
+                    out.append(text)
+                    unresolved = unresolved or unr
+                else:
+                    out.append(c)
+                    i += 1
+            i += 1
+        elif ch == "$":
+            text, i, unr = _dollar(word, i, env, escape, _depth)
+            out.append(text)
+            unresolved = unresolved or unr
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out), unresolved
+
+
+def _dollar(word: str, i: int, env: dict[str, Optional[str]], escape: str, depth: int) -> tuple[str, int, bool]:
+    """Expand the ``$`` reference at ``word[i]``; return (text, next index, unresolved)."""
+    n = len(word)
+    if i + 1 < n and word[i + 1] == "{":
+        close = _find_close(word, i + 2)
+        if close < 0:
+            return word[i:], n, True
+        body = word[i + 2:close]
+        raw = word[i:close + 1]
+        if depth >= _MAX_NESTING:  # hostile nesting: leave it as written
+            return raw, close + 1, True
+        j = 0
+        while j < len(body) and body[j] in _NAME_CHARS:
+            j += 1
+        name = body[:j]
+        rest = body[j:]
+        known = name in env and env[name] is not None
+        value = env.get(name) if known else None
+        if not name:
+            return raw, close + 1, True
+        if not rest:
+            return (value, close + 1, False) if known else (raw, close + 1, True)
+        colon = rest.startswith(":")
+        op = rest[1:2] if colon else rest[:1]
+        arg = rest[2:] if colon else rest[1:]
+        if op == "-":
+            if known and (value or not colon):
+                return value, close + 1, False
+            text, unr = expand(arg, env, escape, depth + 1)
+            return text, close + 1, unr
+        if op == "+":
+            if known:
+                if value or not colon:
+                    text, unr = expand(arg, env, escape, depth + 1)
+                    return text, close + 1, unr
+                return "", close + 1, False
+            return "", close + 1, True
+        if op == "?":
+            return (value, close + 1, False) if known else (raw, close + 1, True)
+        # pattern operators (#, %, /): not evaluated on the host
+        return raw, close + 1, True
+    j = i + 1
+    while j < n and word[j] in _NAME_CHARS:
+        j += 1
+    if j == i + 1:
+        return "$", i + 1, False
+    name = word[i + 1:j]
+    if name in env and env[name] is not None:
+        return env[name], j, False
+    return word[i:j], j, True
+
+
+# --------------------------------------------------------------------------
+# image references
+# --------------------------------------------------------------------------
+def split_image_ref(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]:
+    """Split an image reference with docker's defaults (registry docker.io, library/ prefix, no implied tag)."""
+    ref: dict[str, Any] = {"raw": raw, "resolved": resolved, "registry": None, "repository": None,
+                           "tag": None, "digest": None, "unresolved": unresolved, "scratch": False}
+    text = resolved.strip()
+    if text.lower() == "scratch":
+        ref["scratch"] = True
+        return ref
+    if not text:
+        ref["unresolved"] = True
+        return ref
+    name, _, digest = text.partition("@")
+    ref["digest"] = digest or None
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        ref["tag"] = name[colon + 1:] or None
+        name = name[:colon]
+    first, slash, remainder = name.partition("/")
+    registry: Optional[str]
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, repo = first, remainder
+    elif "$" in first:
+        registry, repo = None, name
+    else:
+        registry, repo = "docker.io", name
+    if registry == "index.docker.io":
+        registry = "docker.io"
+    if registry == "docker.io" and "/" not in repo and repo:
+        repo = "library/" + repo
+    ref["registry"] = None if registry is None or "$" in registry else registry
+    ref["repository"] = repo if repo and "$" not in repo else None
+    return ref
+
+
+def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:
+    return {"raw": raw, "resolved": resolved, "registry": None, "repository": None, "tag": None,
+            "digest": None, "unresolved": False, "scratch": False}
+
+
+# --------------------------------------------------------------------------
+# small parsers
+# --------------------------------------------------------------------------
+def _uid(name: Optional[str]) -> Optional[int]:
+    if name is None:
+        return None
+    if name == "root":
+        return 0
+    if name.isdigit():
+        return int(name)
+    return None
+
+
+def _flag_map(flags: list[str]) -> dict[str, Optional[str]]:
+    out: dict[str, Optional[str]] = {}
+    for f in flags or []:
+        key, sep, val = f.lstrip("-").partition("=")
+        out[key.lower()] = val if sep else None
+    return out
+
+
+def _shell_split(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd, comments=False, posix=True)
+    except ValueError:
+        return cmd.split()
+
+
+def _raw_args(instr: dict) -> str:
+    """Instruction text after the keyword (and flags), as written."""
+    original = instr.get("original") or ""
+    parts = original.split(None, 1)
+    text = parts[1] if len(parts) > 1 else ""
+    if instr.get("cmd", "").upper() == "ONBUILD":
+        parts = text.split(None, 1)
+        text = parts[1] if len(parts) > 1 else ""
+    for flag in instr.get("flags") or []:
+        if text.startswith(flag):
+            text = text[len(flag):].lstrip()
+    return text.strip()
+
+
+def _process(instr: dict) -> dict[str, Any]:
+    value = list(instr.get("value") or [])
+    if instr.get("json"):
+        return {"form": "exec", "argv": value, "raw": _raw_args(instr), "line": instr["start_line"]}
+    cmd = " ".join(value)
+    return {"form": "shell", "argv": _shell_split(cmd), "raw": cmd, "line": instr["start_line"]}
+
+
+def parse_dockerignore(data: bytes) -> list[str]:
+    """Patterns of a ``.dockerignore``: comments and blank lines dropped, ``!`` kept."""
+    text = data.decode("utf-8-sig", errors="strict")
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        out.append(s)
+    return out
+
+
+def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[dict], redactor: Redactor) -> dict:
+    doc: dict[str, Any] = {"path": path, "exists": data is not None or error is not None, "error": error,
+                           "name": None, "main": None, "scripts": {}, "engines": {},
+                           "dependencies": None, "dev_dependencies": None, "type": None}
+    if data is None:
+        return doc
+    try:
+        text = data.decode("utf-8-sig")
+        obj = json.loads(text)
+    except UnicodeDecodeError as exc:
+        doc["error"] = {"code": "decode_error", "message": f"package.json is not valid UTF-8: {exc.reason}"}
+        return doc
+    except ValueError as exc:
+        doc["error"] = {"code": "invalid_json", "message": f"package.json is not valid JSON: {exc}"}
+        return doc
+    if not isinstance(obj, dict):
+        doc["error"] = {"code": "invalid_json", "message": "package.json top level is not an object"}
+        return doc
+
+    def _s(v: Any) -> Optional[str]:
+        if v is None:
+            return None
+        return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+
+    doc["name"] = _s(obj.get("name"))
+    doc["main"] = _s(obj.get("main"))
+    doc["type"] = _s(obj.get("type"))
+    scripts = obj.get("scripts")
+    if isinstance(scripts, dict):
+        if redactor.secret_values or not _clean(text):
+            doc["scripts"] = {str(k): redactor.text(_s(v) or "") for k, v in scripts.items()}
+        else:  # nothing secret-looking anywhere in the file
+            doc["scripts"] = {str(k): _s(v) or "" for k, v in scripts.items()}
+    engines = obj.get("engines")
+    if isinstance(engines, dict):
+        doc["engines"] = {str(k): _s(v) for k, v in engines.items()}
+    deps = obj.get("dependencies")
+    doc["dependencies"] = len(deps) if isinstance(deps, dict) else 0
+    dev = obj.get("devDependencies")
+    doc["dev_dependencies"] = len(dev) if isinstance(dev, dict) else 0
+    return doc
+
+
+def _dockerignore(path: Optional[str], data: Optional[bytes], error: Optional[dict]) -> dict:
+    doc: dict[str, Any] = {"path": path, "exists": data is not None or error is not None,
+                           "patterns": [], "error": error}
+    if data is None:
+        return doc
+    try:
+        doc["patterns"] = parse_dockerignore(data)
+    except UnicodeDecodeError as exc:
+        doc["error"] = {"code": "decode_error", "message": f".dockerignore is not valid UTF-8: {exc.reason}"}
+    return doc
+
+
+def _pragmas(comments: list[dict], instrs: list[dict], redactor: Redactor, problems: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    starts = [ins["start_line"] for ins in instrs]
+    k = 0
+    for c in comments:
+        text = (c.get("text") or "").lstrip().lstrip("#").strip()
+        low = text.lower()
+        line = c.get("line")
+        if low.startswith("refarch:"):
+            body = text[len("refarch:"):]
+            kind, _, rest = body.partition(" ")
+            kind = kind.lower()
+            if kind not in ("ignore", "ignore-file"):
+                problems.append({"line": line, "code": "invalid_pragma",
+                                 "message": f"unknown refarch pragma {kind!r} (expected ignore or ignore-file)"})
+                continue
+            rules_part, sep, reason = rest.partition("reason=")
+            reason_s = reason.strip().strip("\"'") if sep else None
+            rules = [r.upper() for r in _RULE_ID_RE.findall(rules_part)]
+            file_wide = kind == "ignore-file"
+            source = "refarch"
+        elif low.startswith("hadolint"):
+            body = low[len("hadolint"):].strip()
+            file_wide = body.startswith("global")
+            if file_wide:
+                body = body[len("global"):].strip()
+            if not body.startswith("ignore="):
+                continue
+            rules = [r.strip().upper() for r in text.split("=", 1)[1].split(",") if r.strip()]
+            reason_s = None
+            source = "hadolint"
+        else:
+            continue
+        if not rules:
+            problems.append({"line": line, "code": "invalid_pragma", "message": "pragma names no rule ids"})
+            continue
+        applies: Optional[int] = None
+        if not file_wide:
+            while k < len(starts) and starts[k] <= (line or 0):
+                k += 1
+            if k >= len(starts):
+                problems.append({"line": line, "code": "dangling_pragma",
+                                 "message": f"{source} pragma is not followed by an instruction; ignored"})
+                continue
+            applies = starts[k]
+        out.append({"line": line, "source": source, "rules": rules,
+                    "reason": redactor.text(reason_s) if reason_s else None,
+                    "applies_to_line": applies, "scope": "file" if file_wide else "line"})
+    return out
+
+
+# --------------------------------------------------------------------------
+# stages
+# --------------------------------------------------------------------------
+class _Stage:
+    """Mutable build state of one stage while walking the instructions."""
+
+    __slots__ = (
+        "args",
+        "base",
+        "cmd",
+        "cmd_set",
+        "copies",
+        "count",
+        "entrypoint",
+        "env_eff",
+        "env_own",
+        "exposed",
+        "from_stage",
+        "healthcheck",
+        "index",
+        "line",
+        "lines",
+        "name",
+        "parent",
+        "platform",
+        "runs",
+        "shell",
+        "user",
+        "user_line_src",
+        "vars",
+        "workdir",
+    )
+
+    def __init__(self, index: int, line: int, parent: Optional[_Stage]) -> None:
+        self.index = index
+        self.line = line
+        self.name: Optional[str] = None
+        self.platform: Optional[str] = None
+        self.base: dict[str, Any] = {}
+        self.from_stage: Optional[int] = None
+        self.parent = parent
+        self.env_eff: dict[str, dict] = dict(parent.env_eff) if parent else {}
+        self.env_own: dict[str, dict] = {}
+        self.args: dict[str, dict] = {}
+        self.vars: dict[str, Optional[str]] = {k: v["value"] for k, v in self.env_eff.items()}
+        self.user: Optional[dict] = None
+        self.workdir: Optional[str] = parent.workdir if parent else None
+        self.shell: list[str] = list(parent.shell) if parent else list(DEFAULT_SHELL)
+        self.entrypoint: Optional[dict] = parent.entrypoint if parent else None
+        self.cmd: Optional[dict] = parent.cmd if parent else None
+        self.cmd_set = False
+        self.healthcheck: Optional[dict] = parent.healthcheck if parent else None
+        self.exposed: list[dict] = list(parent.exposed) if parent else []
+        self.copies: list[dict] = []
+        self.runs: list[dict] = []
+        self.lines: dict[str, list[int]] = {}  # keyword -> lines; filled in for the final stage only
+        self.count = 0
+
+
+def _user_entry(raw: str, resolved: str, line: int) -> dict:
+    name, sep, group = resolved.partition(":")
+    return {"raw": raw, "name": name or None, "group": group if sep and group else None, "line": line}
+
+
+def _ports(raw: str, env: dict[str, Optional[str]], escape: str, line: int, problems: list[dict]) -> list[dict]:
+    text, unresolved = expand(raw, env, escape)
+    out = []
+    for tok in text.split() or [text]:
+        m = _PORT_RE.match(tok)
+        if unresolved or not m:
+            if not unresolved:
+                problems.append({"line": line, "code": "invalid_port",
+                                 "message": f"EXPOSE {raw!r} is not a port, port range or port/protocol"})
+            proto = tok.rpartition("/")[2].lower() if "/" in tok else "tcp"
+            out.append({"port": None, "end_port": None, "protocol": proto, "raw": raw, "line": line,
+                        "resolved": False})
+            continue
+        port = int(m.group(1))
+        end = int(m.group(2)) if m.group(2) else port
+        if not 0 < port <= end <= 65535:
+            problems.append({"line": line, "code": "invalid_port",
+                             "message": f"EXPOSE {raw!r} is outside 1-65535 or an empty range"})
+        out.append({"port": port, "end_port": end, "protocol": (m.group(3) or "tcp").lower(), "raw": raw,
+                    "line": line, "resolved": True})
+    return out
+
+
+def _run_entry(ins: dict) -> dict:
+    value = list(ins.get("value") or [])
+    if ins.get("json"):
+        return {"line": ins["start_line"], "command": " ".join(value), "form": "exec", "argv": value,
+                "heredocs": ins.get("heredocs") or [], "flags": ins.get("flags") or []}
+    return {"line": ins["start_line"], "command": " ".join(value), "form": "shell", "argv": None,
+            "heredocs": ins.get("heredocs") or [], "flags": ins.get("flags") or []}
+
+
+def _copy_entry(cmd: str, ins: dict, st: _Stage, escape: str) -> dict:
+    flags = _flag_map(ins.get("flags") or [])
+    words = [expand(w, st.vars, escape)[0] if not ins.get("json") else w for w in (ins.get("value") or [])]
+    sources = words[:-1] if len(words) > 1 else []
+    dest = words[-1] if words else None
+    link = "link" in flags and (flags["link"] in (None, "", "true", "1"))
+    return {"cmd": cmd, "line": ins["start_line"], "sources": sources, "dest": dest,
+            "from": flags.get("from"), "chown": flags.get("chown"), "chmod": flags.get("chmod"), "link": link}
+
+
+def _env_entry(value: Optional[str], line: int, name: str, names_re: Pattern[str]) -> dict:
+    redacted = is_secret_name(name, names_re) or (value is not None and REDACTED in value)
+    if redacted and value is not None and REDACTED not in value and not _is_reference(value):
+        value = REDACTED
+    return {"value": value, "line": line, "redacted": redacted}
+
+
+def _effective_user(st: _Stage) -> dict:
+    node: Optional[_Stage] = st
+    source = "instruction"
+    while node is not None:
+        if node.user is not None:
+            u = node.user
+            return {"raw": u["raw"], "name": u["name"], "group": u["group"], "line": u["line"],
+                    "source": source, "uid": _uid(u["name"])}
+        node = node.parent
+        source = "stage"
+    return {"raw": None, "name": None, "group": None, "line": None, "source": "base", "uid": None}
+
+
+def _final_process(st: _Stage) -> Optional[dict]:
+    ep, cmd = st.entrypoint, st.cmd
+    if ep is None and cmd is None:
+        return None
+    if ep is not None and ep["form"] == "shell":
+        return {"argv": [*st_shell(ep, st), ep["raw"]], "form": "shell", "shell_command": ep["raw"],
+                "line": ep["line"]}
+    if ep is not None:
+        argv = list(ep["argv"])
+        line = ep["line"]
+        if cmd is not None:
+            argv += cmd["argv"] if cmd["form"] == "exec" else [*st_shell(cmd, st), cmd["raw"]]
+            line = max(line, cmd["line"])
+        return {"argv": argv, "form": "exec", "shell_command": None, "line": line}
+    if cmd["form"] == "shell":
+        return {"argv": [*st_shell(cmd, st), cmd["raw"]], "form": "shell", "shell_command": cmd["raw"],
+                "line": cmd["line"]}
+    return {"argv": list(cmd["argv"]), "form": "exec", "shell_command": None, "line": cmd["line"]}
+
+
+def st_shell(proc: dict, st: _Stage) -> list[str]:
+    """The shell a shell-form instruction ran with (SHELL in effect when it was written)."""
+    return list(proc.get("_shell") or st.shell)
+
+
+def _public_process(proc: Optional[dict]) -> Optional[dict]:
+    if proc is None:
+        return None
+    return {"form": proc["form"], "argv": proc["argv"], "raw": proc["raw"], "line": proc["line"]}
+
+
+# --------------------------------------------------------------------------
+# documents
+# --------------------------------------------------------------------------
+def _empty_document(path: str) -> dict[str, Any]:
+    context = posixpath.dirname(path) or "."
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "dockerfile",
+        "path": path,
+        "name": posixpath.basename(path),
+        "sha256": None,
+        "size": None,
+        "mtime": None,
+        "context": context,
+        "error": None,
+        "directives": {"syntax": None, "escape": "\\", "check": None},
+        "instructions": [],
+        "global_args": {},
+        "stages": [],
+        "final_stage": None,
+        "dockerignore": {"path": None, "exists": False, "patterns": [], "error": None},
+        "package_json": {"path": None, "exists": False, "error": None, "name": None, "main": None, "scripts": {},
+                         "engines": {}, "dependencies": None, "dev_dependencies": None, "type": None},
+        "pragmas": [],
+        "problems": [],
+    }
+
+
+def error_document(path: str, code: str, message: str, *, size: Optional[int] = None,
+                   mtime: Optional[float] = None, sha256: Optional[str] = None) -> dict[str, Any]:
+    """A ``kind: dockerfile`` document for a file that could not be read or parsed at all."""
+    doc = _empty_document(path)
+    doc["size"] = size
+    doc["mtime"] = mtime
+    doc["sha256"] = sha256
+    doc["error"] = {"code": code, "message": message}
+    doc["problems"] = [{"line": None, "code": code, "message": message}]
+    return doc
+
+
+def dockerfile_facts(
+    path: str,
+    data: bytes,
+    dockerignore: Optional[bytes] = None,
+    package_json: Optional[bytes] = None,
+    *,
+    mtime: Optional[float] = None,
+    dockerignore_path: Optional[str] = None,
+    package_json_path: Optional[str] = None,
+    dockerignore_error: Optional[dict] = None,
+    package_json_error: Optional[dict] = None,
+    secret_names: Optional[Pattern[str]] = None,
+    include_instructions: bool = True,
+    parsed: Optional[dict] = None,
+) -> dict[str, Any]:
+    """Build the ``kind: dockerfile`` facts document for one Dockerfile.
+
+    :param path: absolute path of the Dockerfile on the host.
+    :param data: its raw bytes (hashed as read; the remediation guard).
+    :param dockerignore: bytes of the ``.dockerignore`` that applies, or None if absent.
+    :param package_json: bytes of the context's ``package.json``, or None if absent.
+    :param dockerignore_path: path reported for the ``.dockerignore`` (default: beside the context).
+    :param dockerignore_error: ``{"code","message"}`` when it exists but could not be read.
+    :param secret_names: compiled secret-name regex (``_redact.compile_secret_names``).
+    :param include_instructions: False leaves ``instructions`` empty (large estates).
+    :param parsed: a parser result to use instead of parsing ``data`` (tests).
+    """
+    names_re = secret_names or SECRET_NAME_RE
+    doc = _empty_document(path)
+    context = doc["context"]
+    doc["sha256"] = hashlib.sha256(data).hexdigest()
+    doc["size"] = len(data)
+    doc["mtime"] = mtime
+    if parsed is None:
+        parsed = parse_bytes(data)
+    redactor = Redactor(names_re)
+    instrs = redactor.instructions(parsed.get("instructions") or [])
+    escape = parsed.get("escape") or "\\"
+    directives = parsed.get("directives") or {}
+    doc["directives"] = {"syntax": directives.get("syntax"), "escape": directives.get("escape") or escape,
+                         "check": directives.get("check")}
+    problems: list[dict] = [dict(p) for p in parsed.get("problems") or []]
+    for p in problems:
+        if p.get("code") in _FATAL_CODES and doc["error"] is None:
+            doc["error"] = {"code": p["code"], "message": p.get("message") or p["code"]}
+
+    di_path = dockerignore_path or posixpath.join(context, ".dockerignore")
+    doc["dockerignore"] = _dockerignore(di_path, dockerignore, dockerignore_error)
+    pj_path = package_json_path or posixpath.join(context, "package.json")
+    doc["package_json"] = _package_json(pj_path, package_json, package_json_error, redactor)
+
+    global_vars: dict[str, Optional[str]] = {}
+    global_args: dict[str, Optional[str]] = {}
+    stages: list[_Stage] = []
+    by_name: dict[str, int] = {}
+    st: Optional[_Stage] = None
+    out_instrs: list[dict] = []
+
+    for ins in instrs:
+        cmd = ins["cmd"].upper()
+        ins["cmd"] = cmd
+        if ins["sub_cmd"]:
+            ins["sub_cmd"] = ins["sub_cmd"].upper()
+        line = ins["start_line"]
+        value = ins["value"]
+        if cmd == "FROM":
+            st = _from(ins, stages, by_name, global_vars, escape, problems)
+            ins["stage"] = st.index
+            out_instrs.append(ins)
+            continue
+        ins["stage"] = st.index if st is not None else None
+        out_instrs.append(ins)
+        if st is None:
+            if cmd == "ARG":
+                for word in value:
+                    name, sep, default = word.partition("=")
+                    val = expand(default, global_vars, escape)[0] if sep else None
+                    global_vars[name] = val
+                    global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
+            continue
+        st.count += 1
+        key = cmd.lower()
+        if key in _LINE_KEY_SET:
+            lines_for = st.lines.get(key)
+            if lines_for is None:
+                st.lines[key] = [line]
+            else:
+                lines_for.append(line)
+        if cmd == "ARG":
+            for word in value:
+                name, sep, default = word.partition("=")
+                if sep:
+                    val, _ = expand(default, st.vars, escape)
+                else:
+                    val = global_vars.get(name)
+                st.args[name] = _env_entry(val, line, name, names_re)
+                if name not in st.env_eff:
+                    st.vars[name] = val
+        elif cmd == "ENV":
+            snapshot = dict(st.vars)
+            for i in range(0, len(value) - 1, 2):
+                name = value[i]
+                val, _ = expand(value[i + 1], snapshot, escape)
+                entry = _env_entry(val, line, name, names_re)
+                st.env_own[name] = entry
+                st.env_eff[name] = entry
+                st.vars[name] = entry["value"]
+        elif cmd == "USER" and value:
+            resolved, _ = expand(value[0], st.vars, escape)
+            st.user = _user_entry(value[0], resolved, line)
+        elif cmd == "WORKDIR" and value:
+            wd, _ = expand(value[0], st.vars, escape)
+            st.workdir = posixpath.normpath(posixpath.join(st.workdir or "/", wd)) if wd else st.workdir
+        elif cmd == "EXPOSE":
+            for word in value:
+                st.exposed.extend(_ports(word, st.vars, escape, line, problems))
+        elif cmd == "SHELL":
+            if ins.get("json") and value:
+                st.shell = list(value)
+        elif cmd in ("CMD", "ENTRYPOINT"):
+            proc = _process(ins)
+            proc["_shell"] = list(st.shell)
+            if cmd == "CMD":
+                st.cmd = proc
+                st.cmd_set = True
+            else:
+                st.entrypoint = proc
+                if not st.cmd_set:
+                    st.cmd = None
+        elif cmd == "HEALTHCHECK" and value:
+            kind = value[0].upper()
+            if kind == "NONE":
+                hc = {"line": line, "none": True, "test": ["NONE"], "flags": list(ins.get("flags") or [])}
+            elif ins.get("json"):
+                hc = {"line": line, "none": False, "test": ["CMD", *value[1:]],
+                      "flags": list(ins.get("flags") or [])}
+            else:
+                hc = {"line": line, "none": False, "test": ["CMD-SHELL", " ".join(value[1:])],
+                      "flags": list(ins.get("flags") or [])}
+            st.healthcheck = hc
+        elif cmd in ("COPY", "ADD"):
+            st.copies.append(_copy_entry(cmd, ins, st, escape))
+        elif cmd == "RUN":
+            st.runs.append(_run_entry(ins))
+
+    doc["global_args"] = global_args
+    doc["stages"] = [_stage_doc(s) for s in stages]
+    doc["final_stage"] = _final_doc(stages[-1], stages) if stages else None
+    doc["pragmas"] = _pragmas(parsed.get("comments") or [], out_instrs, redactor, problems)
+    for p in problems:
+        if p.get("message"):
+            p["message"] = redactor.text(p["message"])
+        p.setdefault("line", None)
+    doc["problems"] = problems
+    doc["instructions"] = out_instrs if include_instructions else []
+    return doc
+
+
+def _from(ins: dict, stages:  # noqa: PLR0917 - internal helper
+           list[_Stage], by_name: dict[str, int], global_vars: dict[str, Optional[str]],
+          escape: str, problems: list[dict]) -> _Stage:
+    value = ins.get("value") or []
+    line = ins.get("start_line")
+    raw = value[0] if value else ""
+    name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else None
+    resolved, unresolved = expand(raw, global_vars, escape)
+    parent_idx = by_name.get(resolved.lower()) if not unresolved else None
+    parent = stages[parent_idx] if parent_idx is not None else None
+    st = _Stage(len(stages), line, parent)
+    st.name = name
+    st.from_stage = parent_idx
+    flags = _flag_map(ins.get("flags") or [])
+    if "platform" in flags and flags["platform"] is not None:
+        st.platform = expand(flags["platform"], global_vars, escape)[0]
+    if parent is not None:
+        st.base = _stage_ref(raw, resolved)
+    else:
+        st.base = split_image_ref(raw, resolved, unresolved)
+        if unresolved:
+            problems.append({"line": line, "code": "unresolved_base",
+                             "message": f"FROM {raw!r} uses a variable with no known value on this host"})
+    if name:
+        if name in by_name:
+            problems.append({"line": line, "code": "duplicate_stage_name",
+                             "message": f"stage name {name!r} is used twice"})
+        by_name[name] = st.index
+    stages.append(st)
+    return st
+
+
+def _stage_doc(st: _Stage) -> dict:
+    return {"index": st.index, "name": st.name, "line": st.line, "platform": st.platform, "base": st.base,
+            "from_stage": st.from_stage, "user": st.user, "workdir": st.workdir, "env": st.env_own,
+            "args": st.args, "instruction_count": st.count}
+
+
+def _final_doc(st: _Stage, stages: list[_Stage]) -> dict:
+    root = st
+    while root.parent is not None:
+        root = root.parent
+    lines: dict[str, Any] = {"from": st.line}
+    for key in _LINE_KEYS:
+        lines[key] = st.lines.get(key, [])
+    return {
+        "index": st.index,
+        "name": st.name,
+        "base": st.base,
+        "root_base": root.base,
+        "user": _effective_user(st),
+        "exposed_ports": st.exposed,
+        "env": st.env_eff,
+        "args": st.args,
+        "workdir": st.workdir,
+        "shell": st.shell,
+        "entrypoint": _public_process(st.entrypoint),
+        "cmd": _public_process(st.cmd),
+        "process": _final_process(st),
+        "healthcheck": st.healthcheck,
+        "copies": st.copies,
+        "runs": st.runs,
+        "instruction_lines": lines,
+    }

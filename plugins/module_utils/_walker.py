@@ -1,0 +1,352 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fast, safe discovery of Dockerfiles on a managed host (stdlib only).
+
+``walk()`` scans roots with ``os.scandir`` and an explicit stack:
+
+* prunes excluded directory names (``node_modules``, ``.git``, ...) and
+  absolute-path globs (``/proc``, ``/sys``, ``/dev``, ``/run``) before descending;
+* never follows a symlinked directory; a symlinked *file* whose name matches is
+  read only when its target resolves inside the same root and is a regular file;
+* is loop safe (each directory's ``(st_dev, st_ino)`` is visited once, which
+  also stops bind-mount loops and overlapping roots) and optionally stays on
+  the root's filesystem; a file path is reported once;
+* never opens FIFOs, sockets or devices, and opens files with
+  ``O_NONBLOCK | O_NOFOLLOW`` then checks ``S_ISREG`` with ``fstat`` so a file
+  swapped for a FIFO between listing and opening cannot block the scan;
+* collects per-directory and per-root problems instead of raising.
+
+``read_bounded()`` reads one file safely with a size cap.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Iterable
+from re import Pattern
+from typing import Optional
+
+DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile",
+                    "Containerfile.*", "*.Containerfile")
+DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/dev", "/run")
+# Never Dockerfiles even though ``Dockerfile.*`` matches them.
+_SIDE_SUFFIXES = (".dockerignore",)
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_CHUNK = 1 << 16
+
+
+class Candidate:
+    """One file found by the walk (a Dockerfile, or a matched name that must be reported)."""
+
+    __slots__ = ("depth", "dockerignore", "error", "package_json", "path", "read_path", "root")
+
+    def __init__(self, path: str, root: str, read_path: Optional[str] = None,
+                 error: Optional[tuple[str, str]] = None) -> None:
+        self.path = path                  # path as found under the root
+        self.root = root
+        self.read_path = read_path or path  # resolved target for in-root symlinks
+        self.error = error                # (code, message) when it must not be read
+        self.dockerignore: Optional[str] = None  # path of the applicable .dockerignore, when listed
+        self.package_json: Optional[str] = None
+        self.depth = 0
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Candidate({self.path!r}, error={self.error!r})"
+
+
+class Matcher:
+    """Compiled file-name patterns and exclude rules, built once per walk."""
+
+    def __init__(self, patterns: Optional[Iterable[str]] = None, excludes: Optional[Iterable[str]] = None,
+                 case_insensitive: bool = False) -> None:
+        pats = list(patterns) if patterns else list(DEFAULT_PATTERNS)
+        flags = re.IGNORECASE if case_insensitive else 0
+        self.name_re: Pattern[str] = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pats), flags)
+        excl = list(DEFAULT_EXCLUDES if excludes is None else excludes)
+        self.exclude_names = frozenset(e for e in excl if "/" not in e and not _has_magic(e))
+        name_globs = [e for e in excl if "/" not in e and _has_magic(e)]
+        path_globs = [e.rstrip("/") or "/" for e in excl if "/" in e]
+        self.exclude_name_re = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in name_globs)) \
+            if name_globs else None
+        self.exclude_path_re = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in path_globs)) \
+            if path_globs else None
+
+    def is_dockerfile(self, name: str) -> bool:
+        return self.name_re.match(name) is not None and not name.endswith(_SIDE_SUFFIXES)
+
+    def excluded(self, name: str, path: str) -> bool:
+        if name in self.exclude_names:
+            return True
+        if self.exclude_name_re is not None and self.exclude_name_re.match(name):
+            return True
+        return self.exclude_path_re is not None and self.exclude_path_re.match(path) is not None
+
+
+def _has_magic(s: str) -> bool:
+    return any(c in s for c in "*?[")
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root if root.endswith("/") else root + "/")
+
+
+def _problem(path: str, code: str, message: str) -> dict[str, str]:
+    return {"path": path, "code": code, "message": message}
+
+
+def _os_error_code(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission_denied"
+    if exc.errno == errno.ENOENT:
+        return "not_found"
+    if exc.errno == errno.ELOOP:
+        return "symlink_loop"
+    return "read_error"
+
+
+def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Optional[int] = None,
+         one_filesystem: bool = False, follow_symlinks_within_root: bool = True
+         ) -> tuple[list[Candidate], list[dict[str, str]], dict[str, int]]:
+    """Walk ``roots`` and return ``(candidates, problems, stats)``.
+
+    ``max_depth`` counts directory levels below a root (0 = the root's own
+    entries only; None = unlimited).  Problems are dicts ``{path, code,
+    message}`` for roots and directories; per-file trouble is put on the
+    candidate (``error``) so it becomes that file's document.
+    """
+    m = matcher or Matcher()
+    found: list[Candidate] = []
+    problems: list[dict[str, str]] = []
+    stats = {"directories": 0, "files": 0, "pruned": 0}
+    seen_dirs: set = set()
+    seen_paths: set = set()
+    for root in roots:
+        _walk_root(root, m, max_depth, one_filesystem, follow_symlinks_within_root, found, problems, stats,
+                   seen_dirs, seen_paths)
+    return found, problems, stats
+
+
+def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
+                m: Matcher, max_depth: Optional[int], one_fs: bool, follow_links: bool,
+               found: list[Candidate], problems: list[dict[str, str]], stats: dict[str, int],
+               seen_dirs: set, seen_paths: set) -> None:
+    root_abs = os.path.abspath(root)
+    try:
+        st = os.stat(root_abs)  # an explicitly given root may itself be a symlink
+    except OSError as exc:
+        code = _os_error_code(exc)
+        if code == "not_found":
+            problems.append(_problem(root_abs, "root_not_found", f"scan root {root_abs} does not exist"))
+        else:
+            problems.append(_problem(root_abs, code, f"cannot access scan root {root_abs}: {exc.strerror}"))
+        return
+    real_root = os.path.realpath(root_abs)
+    if stat.S_ISREG(st.st_mode):
+        # a file given explicitly is scanned whatever its name
+        if root_abs not in seen_paths:
+            seen_paths.add(root_abs)
+            cand = Candidate(root_abs, os.path.dirname(root_abs), real_root)
+            _side_files_by_stat(cand, os.path.dirname(real_root))
+            found.append(cand)
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        problems.append(_problem(root_abs, "not_a_directory",
+                                 f"scan root {root_abs} is neither a directory nor a regular file"))
+        return
+    root_dev = st.st_dev
+    stack: list[tuple[str, int]] = [(root_abs, 0)]
+    key = (st.st_dev, st.st_ino)
+    if key in seen_dirs:
+        return
+    seen_dirs.add(key)
+    is_dockerfile = m.is_dockerfile
+    excluded = m.excluded
+    while stack:
+        dirpath, depth = stack.pop()
+        stats["directories"] += 1
+        local: list[Candidate] = []
+        has_ignore = False
+        has_pkg = False
+        names: set = set()
+        try:
+            it = os.scandir(dirpath)
+        except OSError as exc:
+            code = _os_error_code(exc)
+            problems.append(_problem(dirpath, code, f"cannot list directory {dirpath}: {exc.strerror}"))
+            continue
+        with it:
+            while True:
+                try:
+                    entry = next(it)
+                except StopIteration:
+                    break
+                except OSError as exc:
+                    problems.append(_problem(dirpath, _os_error_code(exc),
+                                             f"error while listing {dirpath}: {exc.strerror}"))
+                    break
+                name = entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        path = entry.path
+                        if excluded(name, path):
+                            stats["pruned"] += 1
+                            continue
+                        if max_depth is not None and depth >= max_depth:
+                            continue
+                        est = entry.stat(follow_symlinks=False)
+                        if one_fs and est.st_dev != root_dev:
+                            stats["pruned"] += 1
+                            continue
+                        dkey = (est.st_dev, est.st_ino)
+                        if dkey in seen_dirs:
+                            continue
+                        seen_dirs.add(dkey)
+                        stack.append((path, depth + 1))
+                        continue
+                    stats["files"] += 1
+                    if name == ".dockerignore":
+                        has_ignore = True
+                    elif name == "package.json":
+                        has_pkg = True
+                    elif name.endswith(".dockerignore"):
+                        names.add(name)
+                    if not is_dockerfile(name):
+                        continue
+                    path = entry.path
+                    if path in seen_paths:
+                        continue
+                    seen_paths.add(path)
+                    if entry.is_symlink():
+                        local.append(_symlink_candidate(path, real_root, follow_links))
+                    elif entry.is_file(follow_symlinks=False):
+                        local.append(Candidate(path, root_abs))
+                    else:
+                        local.append(Candidate(path, root_abs, error=(
+                            "not_regular_file", f"{path} is a FIFO, socket or device; not opened")))
+                except OSError as exc:
+                    problems.append(_problem(os.path.join(dirpath, name), _os_error_code(exc),
+                                             f"cannot inspect {os.path.join(dirpath, name)}: {exc.strerror}"))
+        for cand in local:
+            cand.root = root_abs
+            cand.depth = depth
+            if cand.error is None:
+                specific = os.path.basename(cand.path) + ".dockerignore"
+                if specific in names:
+                    cand.dockerignore = os.path.join(dirpath, specific)
+                elif has_ignore:
+                    cand.dockerignore = os.path.join(dirpath, ".dockerignore")
+                if has_pkg:
+                    cand.package_json = os.path.join(dirpath, "package.json")
+            found.append(cand)
+
+
+def _symlink_candidate(path: str, real_root: str, follow: bool) -> Candidate:
+    """A matching symlink: readable only when it resolves to a regular file inside the root.
+
+    Each link is its own candidate (its directory is its build context), even when
+    several links share a target.
+    """
+    if not follow:
+        return Candidate(path, real_root, error=("symlink_not_followed",
+                                                 f"{path} is a symlink and follow_symlinks_within_root is off"))
+    target = os.path.realpath(path)
+    if not _within(target, real_root):
+        return Candidate(path, real_root, error=("symlink_outside_root",
+                                                 f"{path} links outside its scan root ({real_root}); not read"))
+    try:
+        st = os.stat(target)
+    except OSError as exc:
+        code = _os_error_code(exc)
+        if code == "symlink_loop":
+            msg = f"{path} is part of a symlink loop"
+        elif code == "not_found":
+            code = "broken_symlink"
+            msg = f"{path} is a dangling symlink"
+        else:
+            msg = f"cannot resolve {path}: {exc.strerror}"
+        return Candidate(path, real_root, error=(code, msg))
+    if not stat.S_ISREG(st.st_mode):
+        return Candidate(path, real_root, error=("not_regular_file",
+                                                 f"{path} links to something that is not a regular file"))
+    return Candidate(path, real_root, read_path=target)
+
+
+def _side_files_by_stat(cand: Candidate, dirpath: str) -> None:
+    """Locate ``.dockerignore``/``package.json`` for an explicitly given file (no listing available)."""
+    specific = os.path.join(dirpath, os.path.basename(cand.path) + ".dockerignore")
+    generic = os.path.join(dirpath, ".dockerignore")
+    for p in (specific, generic):
+        if os.path.lexists(p):
+            cand.dockerignore = p
+            break
+    pj = os.path.join(dirpath, "package.json")
+    if os.path.lexists(pj):
+        cand.package_json = pj
+
+
+class ReadResult:
+    """Outcome of ``read_bounded``: data or an error, plus what ``fstat`` said."""
+
+    __slots__ = ("data", "error", "mtime", "size")
+
+    def __init__(self, data: Optional[bytes] = None, error: Optional[tuple[str, str]] = None,
+                 size: Optional[int] = None, mtime: Optional[float] = None) -> None:
+        self.data = data
+        self.error = error
+        self.size = size
+        self.mtime = mtime
+
+
+def read_bounded(path: str, max_size: int) -> ReadResult:
+    """Read a regular file of at most ``max_size`` bytes without ever blocking.
+
+    Opens with ``O_NONBLOCK | O_NOFOLLOW`` (a symlink or FIFO swapped in since
+    the walk cannot block or redirect the read), checks ``S_ISREG`` with
+    ``fstat`` and reads at most ``max_size + 1`` bytes.  Errors come back as
+    ``(code, message)``; nothing is raised.
+    """
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError as exc:
+        code = _os_error_code(exc)
+        if code == "symlink_loop":  # O_NOFOLLOW on a symlink reports ELOOP
+            return ReadResult(error=("symlink_not_followed", f"{path} became a symlink; not read"))
+        if code == "permission_denied":
+            return ReadResult(error=(code, f"permission denied reading {path}"))
+        return ReadResult(error=(code, f"cannot open {path}: {exc.strerror}"))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return ReadResult(error=("not_regular_file", f"{path} is not a regular file; not read"),
+                              mtime=st.st_mtime)
+        if st.st_size > max_size:
+            msg = f"{path} is {st.st_size} bytes, over max_file_size {max_size}; not read"
+            return ReadResult(error=("too_large", msg), size=st.st_size, mtime=st.st_mtime)
+        chunks = []
+        total = 0
+        # one read normally does it: ask for one byte more than fstat reported, a
+        # short read of a regular file is end of file; keep reading only if it grew.
+        want = min(st.st_size, max_size) + 1
+        while True:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if len(chunk) < want and total <= st.st_size:
+                break
+            want = min(_CHUNK, max_size + 1 - total) or 1
+            if total > max_size:
+                msg = f"{path} grew over max_file_size {max_size} while being read; not read"
+                return ReadResult(error=("too_large", msg), size=total, mtime=st.st_mtime)
+        data = b"".join(chunks)
+        return ReadResult(data=data, size=len(data), mtime=st.st_mtime)
+    except OSError as exc:
+        code = _os_error_code(exc)
+        return ReadResult(error=(code, f"error reading {path}: {exc.strerror}"))
+    finally:
+        os.close(fd)

@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: dockerfile_info
+short_description: Find Dockerfiles on a host and return normalized, secret-redacted facts
+version_added: 0.1.0
+description:
+  - Walks the given roots on the managed host, finds every Dockerfile and Containerfile, parses it with
+    BuildKit semantics and returns one normalized facts document per file (the C(kind=dockerfile) document of
+    C(policies/schema/facts.schema.json), described in C(docs/facts-schema.md)).
+  - The walk prunes excluded directories before descending (C(node_modules), C(.git), pseudo file systems),
+    never follows a symlinked directory, is safe against directory loops, never opens FIFOs, sockets or devices
+    and reads each file once with a size limit.
+  - Each file's C(.dockerignore) (a C(<name>.dockerignore) beside it takes precedence, as in BuildKit) and the
+    C(package.json) of its directory are read and summarized.
+  - ENV and ARG values whose names look secret, inline C(NAME=value) secrets, npm C(_authToken)/C(_auth)/C(_password)
+    settings and passwords in URLs are redacted on the host; they never reach the controller.
+  - A file that cannot be read or parsed (permission denied, binary, too large, symlink loop, symlink leaving its
+    root, FIFO) becomes a document with C(error) set and a problem; text that is not valid UTF-8, malformed exec-form
+    JSON or an unterminated heredoc is a problem of an otherwise normal document. A root that does not exist or a
+    directory that cannot be listed is reported in RV(problems). None of these fails the host.
+  - The optional O(query) is applied on the controller by the action plugin of the same name, never on the host.
+author:
+  - refarch.containers developers (@refarch)
+extends_documentation_fragment:
+  - refarch.containers.attributes
+  - refarch.containers.attributes.INFO_MODULE
+options:
+  paths:
+    description:
+      - Roots to scan. A directory is walked; a regular file is scanned whatever its name.
+      - Roots that do not exist are reported in RV(problems), not as a failure.
+    type: list
+    elements: path
+    required: true
+  patterns:
+    description:
+      - Shell-style file name patterns (matched against the base name) that mark a Dockerfile.
+      - Names ending in C(.dockerignore) never match.
+    type: list
+    elements: str
+    default: [Dockerfile, Containerfile, '*.Dockerfile', 'Dockerfile.*', '*.dockerfile', 'Containerfile.*',
+              '*.Containerfile']
+  case_insensitive:
+    description:
+      - Match O(patterns) case-insensitively (finds C(dockerfile), C(DOCKERFILE), C(app.DockerFile)).
+    type: bool
+    default: false
+  excludes:
+    description:
+      - Directories not descended into. An entry without C(/) is matched against directory names (shell-style
+        patterns allowed, for example C(.cache*)); an entry with C(/) against the full path (for example
+        C(/proc) or C(/srv/*/vendor)).
+      - Setting this replaces the default list; include the defaults you still want.
+    type: list
+    elements: str
+    default: [node_modules, .git, .hg, .svn, /proc, /sys, /dev, /run]
+  max_depth:
+    description:
+      - How many directory levels below each root to descend; V(0) scans only the root's own entries.
+      - Unlimited when not set.
+    type: int
+  max_file_size:
+    description:
+      - Largest Dockerfile, C(.dockerignore) or C(package.json) read, in bytes. A larger Dockerfile becomes a
+        document with C(error.code=too_large) and is not read.
+    type: int
+    default: 1048576
+  one_filesystem:
+    description:
+      - Do not descend into directories on another file system than their root (like C(find -xdev)).
+    type: bool
+    default: false
+  follow_symlinks_within_root:
+    description:
+      - Read a symlink whose name matches O(patterns) when its target resolves inside the same root and is a
+        regular file. Symlinks leaving the root, dangling or looping symlinks are reported, never read.
+      - Symlinked directories are never followed, whatever this option says.
+    type: bool
+    default: true
+  include_instructions:
+    description:
+      - Return each document's full C(instructions) list. V(false) leaves it empty (stages, final-stage summary,
+        pragmas and problems are still returned), which keeps results small on large estates.
+    type: bool
+    default: true
+  redact_names:
+    description:
+      - Extra regular expressions (case-insensitive, matched anywhere in the name) for ENV/ARG/flag names whose
+        values are secret, added to the built-in list (password, secret, token, api key, private key, credential,
+        auth, access key, ...).
+    type: list
+    elements: str
+    default: []
+  query:
+    description:
+      - A JMESPath expression applied to the result on the controller (needs the C(jmespath) Python library on
+        the controller). Its value is returned as RV(query_result) and replaces RV(dockerfiles) in the result,
+        so large scans come back small. For example V(dockerfiles[?final_stage.user.uid==`0`].path).
+      - Handled by the action plugin; it is removed from the arguments before the module runs on the host.
+    type: str
+  output_encoding:
+    description:
+      - How the module sends RV(dockerfiles) back. V(json) sends them as one JSON string, which the collection's
+        action plugin decodes on the controller; this keeps large scans fast, because Ansible processes every
+        nested value of a module result one by one. The action plugin sets V(json) itself.
+      - Leave the default when calling the module without its action plugin.
+    type: str
+    choices: [native, json]
+    default: native
+notes:
+  - Reads only; nothing on the host is changed.
+  - Runs with the Python standard library only on the managed host.
+seealso:
+  - module: refarch.containers.dockerfile_facts
+  - module: refarch.containers.policy_check
+"""
+
+EXAMPLES = r"""
+- name: Find every Dockerfile under /srv and /opt
+  refarch.containers.dockerfile_info:
+    paths:
+      - /srv
+      - /opt
+  register: scan
+
+- name: Show the final user of each Dockerfile
+  ansible.builtin.debug:
+    msg: "{{ item.path }} runs as {{ item.final_stage.user.name | default('the base image default') }}"
+  loop: "{{ scan.dockerfiles }}"
+  when: item.final_stage is not none
+
+- name: Large estate - lowercase names too, stay on one file system, no instruction lists
+  refarch.containers.dockerfile_info:
+    paths: [/]
+    case_insensitive: true
+    one_filesystem: true
+    include_instructions: false
+    max_depth: 8
+    excludes: [node_modules, .git, .cache, vendor, /proc, /sys, /dev, /run, /var/lib/containers]
+
+- name: Only the paths of Dockerfiles whose final stage may run as root (filtered on the controller)
+  refarch.containers.dockerfile_info:
+    paths: [/srv]
+    query: "dockerfiles[?final_stage.user.source=='base' || final_stage.user.uid==`0`].path"
+  register: rootish
+
+- name: Treat a site-specific variable name as secret
+  refarch.containers.dockerfile_info:
+    paths: [/srv]
+    redact_names: ['^ACME_.*_PIN$']
+"""
+
+RETURN = r"""
+dockerfiles:
+  description:
+    - One facts document per Dockerfile found (C(kind=dockerfile)), in walk order. Every key is always present.
+    - See C(docs/facts-schema.md) for every field; the JSON Schema is C(policies/schema/facts.schema.json).
+    - Omitted when O(query) is given.
+  returned: success and O(query) not given
+  type: list
+  elements: dict
+  sample:
+    - schema_version: "1.0"
+      kind: dockerfile
+      path: /srv/app/Dockerfile
+      name: Dockerfile
+      sha256: 9f2c0d8b6f0a4c1e7f3b2a1d0c9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e
+      size: 412
+      context: /srv/app
+      error: null
+      stages:
+        - index: 0
+          name: null
+          line: 1
+          base: {raw: "node:20-bookworm-slim", resolved: "node:20-bookworm-slim", registry: docker.io,
+                 repository: library/node, tag: 20-bookworm-slim, digest: null, unresolved: false, scratch: false}
+      final_stage:
+        user: {raw: node, name: node, group: null, line: 9, source: instruction, uid: null}
+        exposed_ports: [{port: 8080, end_port: 8080, protocol: tcp, raw: "8080", line: 7, resolved: true}]
+        process: {argv: [node, server.js], form: exec, shell_command: null, line: 10}
+      problems: []
+problems:
+  description: Problems with roots and directories (missing root, permission denied while listing).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The root or directory concerned.
+      type: str
+    code:
+      description: C(root_not_found), C(permission_denied), C(not_a_directory), C(read_error), ...
+      type: str
+    message:
+      description: What happened, in words.
+      type: str
+  sample:
+    - {path: /srv/missing, code: root_not_found, message: scan root /srv/missing does not exist}
+summary:
+  description: Counts and timings of the scan.
+  returned: always
+  type: dict
+  contains:
+    roots:
+      description: Number of roots given.
+      type: int
+    directories_scanned:
+      description: Directories listed.
+      type: int
+    files_seen:
+      description: Non-directory entries seen.
+      type: int
+    directories_pruned:
+      description: Directories skipped by O(excludes) or O(one_filesystem).
+      type: int
+    dockerfiles:
+      description: Documents returned.
+      type: int
+    errors:
+      description: Documents whose file could not be read or parsed at all.
+      type: int
+    with_problems:
+      description: Documents with at least one problem.
+      type: int
+    problems:
+      description: Entries in RV(problems).
+      type: int
+    walk_seconds:
+      description: Time spent walking.
+      type: float
+    parse_seconds:
+      description: Time spent reading, parsing and normalizing.
+      type: float
+  sample: {roots: 1, directories_scanned: 120, files_seen: 2400, directories_pruned: 3, dockerfiles: 4,
+           errors: 0, with_problems: 1, problems: 0, walk_seconds: 0.01, parse_seconds: 0.02}
+query_result:
+  description: The value of O(query) applied to the result on the controller.
+  returned: when O(query) is given
+  type: raw
+  sample: [/srv/legacy/Dockerfile]
+"""
+
+import json  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible expects
+from ansible_collections.refarch.containers.plugins.module_utils._discovery import (  # noqa: E402
+    discovery_argument_spec,
+    scan_from_params,
+)
+
+
+def main() -> None:
+    """Scan the requested roots and return the documents; never changes anything."""
+    spec = discovery_argument_spec()
+    # applied by the action plugin on the controller; accepted here only so the documented option validates
+    spec["query"] = dict(type="str")
+    spec["output_encoding"] = dict(type="str", default="native", choices=["native", "json"])
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = dict(module.params)
+    encoding = params.pop("output_encoding")
+    try:
+        result = scan_from_params(params)
+    except ValueError as exc:
+        module.fail_json(msg=f"invalid option: {exc}")
+    if encoding == "json":
+        # One string instead of thousands of nested values: Ansible's per-value result
+        # processing (no_log scrubbing, tagging) costs more than the scan itself on large trees.
+        result["dockerfiles_json"] = json.dumps(result.pop("dockerfiles"), separators=(",", ":"))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

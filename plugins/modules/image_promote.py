@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: refarch.containers contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: image_promote
+short_description: Promote a verified candidate image to its tag, or discard it
+version_added: 0.1.0
+description:
+  - With O(state=promoted), tags the candidate built by M(refarch.containers.image_build) as O(image). The image that
+    held that tag before keeps a second tag (O(image) with O(previous_suffix) appended) so the previous build is never
+    lost.
+  - With O(state=discarded), removes the candidate's tag and leaves O(image) exactly as it was (the rollback path).
+  - Idempotent. Changes are decided by comparing image IDs.
+author:
+  - refarch.containers developers (@refarch)
+extends_documentation_fragment:
+  - refarch.containers.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: Images are not files; the result lists the commands run instead.
+  platform:
+    support: full
+    platforms: posix
+options:
+  image:
+    description: The image reference to promote to.
+    type: str
+    required: true
+  candidate:
+    description: The candidate image reference (as returned by M(refarch.containers.image_build)).
+    type: str
+    required: true
+  state:
+    description: V(promoted) moves O(image) to the candidate; V(discarded) removes the candidate.
+    type: str
+    choices: [promoted, discarded]
+    default: promoted
+  previous_suffix:
+    description: Tag suffix that keeps the image O(image) pointed at before the promotion.
+    type: str
+    default: -refarch-previous
+  engine:
+    description: Container engine.
+    type: str
+    choices: [auto, podman, buildah, docker]
+    default: auto
+  executable:
+    description: Absolute path of the engine executable.
+    type: path
+seealso:
+  - module: refarch.containers.image_build
+"""
+
+EXAMPLES = r"""
+- name: Keep the verified rebuild
+  refarch.containers.image_promote:
+    image: localhost/shop-api:1.4
+    candidate: "{{ candidate.candidate }}"
+
+- name: Roll back
+  refarch.containers.image_promote:
+    image: localhost/shop-api:1.4
+    candidate: "{{ candidate.candidate }}"
+    state: discarded
+"""
+
+RETURN = r"""
+image_id:
+  description: ID the image reference points at afterwards (empty if it does not exist).
+  returned: always
+  type: str
+previous:
+  description: The reference that keeps the image replaced by the promotion (empty when nothing was replaced).
+  returned: always
+  type: str
+commands:
+  description: The argument lists run (or that would run in check mode).
+  returned: always
+  type: list
+  elements: list
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.refarch.containers.plugins.module_utils._build import (
+    BuildError,
+    find_engine,
+    inspect_argv,
+    previous_reference,
+    run,
+    tag_argv,
+    untag_argv,
+    validate_reference,
+)
+
+
+def _image_id(engine, executable, ref):
+    rc, out, _err = run(inspect_argv(engine, executable, ref), timeout=60, tail=None)
+    if rc != 0:
+        return ""
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return ""
+    item = data[0] if isinstance(data, list) and data else data
+    return (item.get("Id") or item.get("FromImageID") or "") if isinstance(item, dict) else ""
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            image=dict(type="str", required=True),
+            candidate=dict(type="str", required=True),
+            state=dict(type="str", default="promoted", choices=["promoted", "discarded"]),
+            previous_suffix=dict(type="str", default="-refarch-previous"),
+            engine=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"]),
+            executable=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    result = dict(changed=False, image_id="", previous="", commands=[])
+    try:
+        validate_reference(p["image"])
+        validate_reference(p["candidate"])
+        engine, executable = find_engine(p["engine"], p["executable"])
+        previous = previous_reference(p["image"], p["previous_suffix"])
+    except BuildError as exc:
+        module.fail_json(msg=str(exc), **result)
+
+    current = _image_id(engine, executable, p["image"])
+    candidate = _image_id(engine, executable, p["candidate"])
+    commands = []
+    if p["state"] == "discarded":
+        if candidate:
+            # Only the candidate's name goes; the image keeps whatever it pointed at.
+            commands.append(untag_argv(engine, executable, p["candidate"]))
+        final_id = current
+    else:
+        if not candidate:
+            module.fail_json(msg="candidate %s does not exist on this host" % p["candidate"], **result)
+        if current != candidate:
+            if current:
+                commands.append(tag_argv(engine, executable, current, previous))
+                result["previous"] = previous
+            commands.append(tag_argv(engine, executable, candidate, p["image"]))
+        final_id = candidate
+    result["commands"] = commands
+    if commands and not module.check_mode:
+        for argv in commands:
+            rc, _out, err = run(argv, timeout=120)
+            if rc != 0:
+                module.fail_json(msg="%s failed: %s" % (" ".join(argv[1:3]), err.strip()[-1000:]), **result)
+    result.update(changed=bool(commands), image_id=final_id)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation for the refarch.containers.policy_check action plugin (the code runs on the controller)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: policy_check
+short_description: Evaluate container facts against the Node.js reference-architecture policies
+version_added: "0.1.0"
+description:
+  - Evaluates normalized facts documents (from M(refarch.containers.dockerfile_info) and
+    M(refarch.containers.image_info)) against the collection's Rego policy bundle and returns findings.
+  - Runs entirely on the controller as an action plugin; nothing is executed on the managed host.
+  - The C(embedded) engine runs regopy in an isolated child process with a timeout and a memory
+    bound, so an engine crash fails the task with a clear message instead of killing the Ansible worker.
+  - The C(opa) engine queries a running OPA server through opa-python-client; policies are either
+    already loaded on the server (C(opa_mode=preloaded)) or uploaded through the Policy and Data APIs
+    (C(opa_mode=push)).
+  - Any engine failure (crash, timeout, undefined decision, evaluation error, unreachable server,
+    policy syntax error) fails the task; it is never reported as "no findings".
+  - Waivers (file or list) and inline pragmas (C(# refarch:ignore NRA002 reason=...),
+    C(# hadolint ignore=DL3002)) mark findings as waived; waived findings stay in the output.
+author:
+  - refarch.containers developers (@refarch)
+options:
+  facts:
+    description:
+      - Facts to evaluate. A single facts document, a list of them, a registered result of
+        M(refarch.containers.dockerfile_info) / M(refarch.containers.image_info) (holding
+        C(dockerfiles), C(images) and/or C(containers) lists), loop results (C(results)), or a list of those.
+    type: raw
+    required: true
+  host:
+    description: Host name recorded in each finding's target. Defaults to C(inventory_hostname).
+    type: str
+  engine:
+    description: Evaluation engine.
+    type: str
+    choices: [embedded, opa]
+    default: embedded
+  opa_url:
+    description: Base URL of the OPA server (C(http://host:port) or C(https://host:port/prefix)).
+    type: str
+    default: http://127.0.0.1:8181
+  opa_token:
+    description: Bearer token sent to the OPA server.
+    type: str
+  opa_ca_file:
+    description: CA bundle used to verify the OPA server's certificate.
+    type: path
+  opa_validate_certs:
+    description: Verify the OPA server's TLS certificate.
+    type: bool
+    default: true
+  opa_client_cert:
+    description: Client certificate (PEM) for mutual TLS with the OPA server.
+    type: path
+  opa_client_key:
+    description: Private key of O(opa_client_cert) when it is a separate file.
+    type: path
+  opa_timeout:
+    description: Timeout in seconds for each request to the OPA server.
+    type: float
+    default: 30.0
+  opa_retries:
+    description:
+      - Retries (with exponential backoff) on connection errors, timeouts and HTTP 502/503/504.
+        Evaluation errors are not retried. Between 0 and 10.
+    type: int
+    default: 3
+  opa_mode:
+    description:
+      - V(preloaded) queries the policies the server already serves (for example C(opa run -s -b policies/)).
+      - V(push) uploads the bundle's modules (ids C(refarch-push/...)) and data documents first; it
+        uploads nothing when the server already holds the same texts.
+    type: str
+    choices: [preloaded, push]
+    default: preloaded
+  opa_check_revision:
+    description:
+      - Refuse to evaluate when the server's policy revision (bundle manifest revision and hash of the
+        module texts) differs from the local bundle's.
+    type: bool
+    default: true
+  policy_path:
+    description:
+      - Extra policy directories (or C(.rego) files) loaded together with the collection's bundle.
+    type: list
+    elements: path
+    default: []
+  include_default_policies:
+    description: Load the collection's own bundle (C(policies/)) in addition to O(policy_path).
+    type: bool
+    default: true
+  validate_policies:
+    description:
+      - When O(policy_path) is set, run C(opa check --strict) over all policy directories first so that
+        a syntax error in a user policy is reported with its file and line. Skipped when no C(opa)
+        binary is found (O(opa_binary), C($OPA), C(PATH)).
+    type: bool
+    default: true
+  opa_binary:
+    description: Path of the C(opa) binary used by O(validate_policies).
+    type: path
+  data:
+    description:
+      - Configuration overrides passed to the policies as C(input.config) (for example C(port_floor),
+        C(disabled_rules), C(size_budget_mb), C(hadolint_pragmas)).
+    type: dict
+    default: {}
+  waivers:
+    description:
+      - A waiver file (YAML or JSON) or a list of waiver entries. Each entry has C(rule) (id, list of ids
+        or C(*)), optional C(id) and C(host) / C(path) / C(image) globs, and required C(reason),
+        C(owner) and C(expires) (ISO date, inclusive). Expired waivers do not apply; findings they
+        match carry C(waiver_expired).
+    type: raw
+  evaluation_date:
+    description: Date (YYYY-MM-DD) used by date-dependent rules and waiver expiry. Defaults to today.
+    type: str
+  fail_on:
+    description:
+      - Fail the task when a finding that is not waived has this severity or higher. V(none) never fails
+        on findings (engine errors always fail).
+    type: str
+    choices: [none, info, low, medium, high, critical]
+    default: none
+  batch_size:
+    description:
+      - Documents per OPA request; V(0) sends all documents in one request.
+      - The embedded engine compiles the query once and always evaluates one document per query
+        (regopy 1.5.2 can mix up results between documents of one query); there it only groups documents.
+    type: int
+    default: 0
+  engine_timeout:
+    description: Wall-clock limit in seconds for the embedded engine's child process.
+    type: float
+    default: 600.0
+  engine_memory_mb:
+    description: Resident-memory limit of the embedded engine's child process (MiB, V(0) = none).
+    type: int
+    default: 4096
+  strict_builtin_errors:
+    description:
+      - Fail the evaluation when a builtin raises an error (type error, division by zero) instead of
+        treating the expression as undefined, which is OPA's default. Applies to both engines.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; evaluates the same way in check mode.
+  diff_mode:
+    support: none
+    description: Returns no diff; it changes nothing.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller only; nothing is executed on the managed host.
+requirements:
+  - regopy (embedded engine)
+  - opa-python-client >= 3.0 (opa engine)
+  - PyYAML (YAML waiver files)
+notes:
+  - This is an action plugin; the module file holds its documentation only.
+seealso:
+  - module: refarch.containers.dockerfile_info
+"""
+
+EXAMPLES = r"""
+- name: Discover Dockerfiles
+  refarch.containers.dockerfile_info:
+    paths: [/srv]
+  register: scan
+
+- name: Evaluate with the embedded engine and fail on high findings
+  refarch.containers.policy_check:
+    facts: "{{ scan }}"
+    fail_on: high
+    waivers: files/waivers.yml
+  register: policy
+
+- name: Evaluate through a central OPA server over TLS
+  refarch.containers.policy_check:
+    facts: "{{ scan.dockerfiles }}"
+    engine: opa
+    opa_url: https://opa.example.com:8181
+    opa_token: "{{ vault_opa_token }}"
+    opa_ca_file: /etc/pki/opa-ca.pem
+    opa_mode: preloaded
+
+- name: Add an organisation policy package and override the port floor
+  refarch.containers.policy_check:
+    facts: "{{ scan }}"
+    policy_path: [policies/org]
+    data:
+      port_floor: 8000
+"""
+
+RETURN = r"""
+targets:
+  description:
+    - One entry per evaluated document, compliant ones included, so a report can list every target.
+    - Each has the finding target fields (C(kind), C(host), C(path) and C(sha256) or C(image) and C(id)), the
+      document's parse C(problems), its C(error) (null when it was read and parsed) and C(open_findings), the number of
+      findings on it that are not waived.
+  returned: success
+  type: list
+  elements: dict
+findings:
+  description: Findings sorted by target, rule id and line (contracts.md section 4).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - rule_id: NRA001
+      severity: high
+      title: Build non-root containers
+      message: final stage runs as root (inherited from node:20)
+      target: {kind: dockerfile, host: web1, path: /srv/app/Dockerfile, sha256: "..."}
+      line: 12
+      fix: add_non_root_user
+      related: [DS-0002, DL3002]
+      waived: false
+      waiver: null
+summary:
+  description: >-
+    Counts: C(total), C(open) (not waived), C(by_severity) and C(by_rule) (open findings), C(targets),
+    C(targets_by_kind), C(compliant_targets) (no open finding except advisory ones), C(non_compliant_targets),
+    C(waived), C(waived_by_source), C(expired_waivers) and C(unused_waivers) (waiver ids).
+  returned: success
+  type: dict
+engine:
+  description: Engine used (V(embedded) or V(opa)).
+  returned: success
+  type: str
+policy_revision:
+  description: Revision of the policies evaluated, C(<manifest revision>+<hash of the module texts>).
+  returned: success
+  type: str
+evaluation_date:
+  description: Date used for date-dependent rules and waiver expiry.
+  returned: success
+  type: str
+engine_stats:
+  description: Documents, batches and seconds spent in the engine (and the worker's peak RSS for embedded).
+  returned: success
+  type: dict
+"""

@@ -1,0 +1,235 @@
+#!/usr/bin/python
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation for the refarch.containers.report action (it runs on the controller only)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: report
+short_description: Write the estate compliance report (JSON, JUnit, SARIF, HTML) on the controller
+version_added: 0.1.0
+description:
+  - Builds C(report.json) from per-host scan results (status, targets and the findings
+    R(refarch.containers.policy_check,ansible_collections.refarch.containers.policy_check_module) returned)
+    and renders JUnit XML, SARIF 2.1.0 and a self-contained HTML dashboard from it.
+  - Runs entirely on the controller (an action plugin); nothing is sent to the managed host.
+    Call it once per play for the whole estate, for example with C(delegate_to) set to V(localhost)
+    from a play on C(localhost) that reads C(hostvars), never with C(run_once) inside the scan
+    play (AWX job slicing would give each slice a partial report; merge slices with
+    M(refarch.containers.report_merge) instead).
+  - Every file is written atomically (temporary file in O(dest), then rename); C(report.json) is
+    written last. A file whose content would not change is not rewritten.
+  - Everything that comes from scanned data is treated as hostile. The HTML page has no
+    JavaScript and a Content-Security-Policy that forbids scripts and network access; all
+    values are HTML-escaped with ANSI escape sequences and control characters removed. JUnit
+    XML stays well-formed (characters XML 1.0 forbids are removed).
+  - The returned RV(summary) is small and suitable for M(ansible.builtin.set_stats).
+author:
+  - refarch.containers developers (@refarch)
+options:
+  host_results:
+    description:
+      - Per-host results, keyed by inventory hostname.
+      - Each value is a dictionary with C(status) (V(ok), V(unreachable) or V(failed); an unknown
+        status is reported as V(failed)), C(message) (why a host failed), C(targets) (facts documents
+        or C({kind, path|image, sha256, problems, error}) descriptors) and C(findings) (the findings
+        of that host, each with a C(target) naming its file or image).
+      - A target named only by a finding is added to the report.
+    type: dict
+    required: true
+  dest:
+    description:
+      - Directory on the controller to write the files into. Created if missing.
+    type: path
+    required: true
+  engine:
+    description: Name of the policy engine that produced the findings, recorded in the report.
+    type: str
+    default: embedded
+  policy_revision:
+    description:
+      - Revision of the policy bundle that produced the findings, recorded in the report.
+      - Defaults to the C(revision) recorded in the rule catalog, when it has one.
+    type: str
+  generated_at:
+    description:
+      - ISO 8601 timestamp for the report. Defaults to the current UTC time.
+      - Set it to make the output reproducible (tests, comparing engines).
+    type: str
+  rules_catalog:
+    description:
+      - The rule catalog (rule id to title, description, severity, recommended_action, fix,
+        aliases, related_resources), as a dictionary or a path to a JSON file.
+      - Defaults to the collection's C(policies/refarch/catalog/data.json). Missing keys are tolerated.
+    type: raw
+  previous:
+    description:
+      - A previous report (path to its C(report.json), or the report as a dictionary) to diff against.
+        The report then has a C(diff) section (new, fixed, still open and not rechecked findings) and
+        C(report.diff.json) is written too.
+    type: raw
+  diff_with_existing:
+    description:
+      - Diff against the C(report.json) already in O(dest), if there is one, before replacing it.
+      - Ignored when O(previous) is given.
+    type: bool
+    default: false
+  formats:
+    description:
+      - Which files to write. V(json) is C(report.json) (plus C(report.diff.json) with a diff),
+        V(junit) C(report.junit.xml), V(sarif) C(report.sarif), V(html) C(report.html) and
+        V(text) C(report.txt) (the terminal summary).
+    type: list
+    elements: str
+    choices: [json, junit, sarif, html, text]
+    default: [json, junit, sarif, html]
+  sarif_root:
+    description:
+      - Dockerfile paths under this directory become URIs relative to O(sarif_uri_base_id) in the SARIF
+        file; other paths stay absolute C(file://) URIs.
+    type: str
+  sarif_uri_base_id:
+    description: The C(uriBaseId) used for relative SARIF URIs.
+    type: str
+    default: SCANROOT
+  sarif_host_prefix:
+    description:
+      - Prefix every SARIF URI with the host name, so the same path on two hosts is two artifacts.
+    type: bool
+    default: false
+  sarif_category:
+    description: Prefix of the SARIF C(automationDetails.id) (the category code-scanning services group by).
+    type: str
+    default: refarch.containers/estate
+  title:
+    description: Heading of the HTML dashboard.
+    type: str
+  mode:
+    description: File mode of the written files, as an octal string.
+    type: raw
+    default: '0644'
+  return_content:
+    description: Also return the rendered files' content under RV(content).
+    type: bool
+    default: false
+  top:
+    description: How many rules and hosts the text summary lists.
+    type: int
+    default: 5
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Renders everything and returns what it would write (RV(would_write)); writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Runs on the controller only.
+seealso:
+  - module: refarch.containers.report_merge
+  - module: ansible.builtin.set_stats
+notes:
+  - The report format is described in C(docs/report-format.md) and checked by
+    C(policies/schema/report.schema.json).
+"""
+
+EXAMPLES = r"""
+- name: Write the estate report from the scan results every host left behind
+  refarch.containers.report:
+    host_results: "{{ dict(groups['all'] | zip(groups['all'] | map('extract', hostvars, 'refarch_result'))) }}"
+    dest: "{{ refarch_report_dir }}"
+    engine: embedded
+    policy_revision: "{{ refarch_policy_revision | default(omit) }}"
+    diff_with_existing: true
+    sarif_root: /srv
+  register: refarch_report
+
+- name: Hand the summary to the next job of an AWX workflow
+  ansible.builtin.set_stats:
+    data:
+      refarch_summary: "{{ refarch_report.summary }}"
+
+- name: Show the short summary
+  ansible.builtin.debug:
+    msg: "{{ refarch_report.text }}"
+
+- name: See what would be written (check mode)
+  refarch.containers.report:
+    host_results: "{{ results }}"
+    dest: /var/lib/refarch/report
+    generated_at: "2026-11-28T00:00:00Z"
+  check_mode: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any file was (or in check mode would be) written with new content.
+  returned: always
+  type: bool
+dest:
+  description: The directory the files are written into.
+  returned: always
+  type: str
+  sample: /var/lib/refarch/report
+files:
+  description: Path of each written file, by format (V(diff) when a previous report was given).
+  returned: always
+  type: dict
+  sample:
+    json: /var/lib/refarch/report/report.json
+    junit: /var/lib/refarch/report/report.junit.xml
+    sarif: /var/lib/refarch/report/report.sarif
+    html: /var/lib/refarch/report/report.html
+would_write:
+  description: In check mode, each file that would be written, with its size, SHA-256 and whether it would change.
+  returned: in check mode
+  type: list
+  elements: dict
+  sample: [{format: json, path: /var/lib/refarch/report/report.json, size: 18311, sha256: 3f1c..., changed: true}]
+summary:
+  description:
+    - The report's summary block. Open findings exclude waived ones; advisory findings are
+      counted but do not make a target non-compliant.
+  returned: always
+  type: dict
+  sample:
+    hosts: 8
+    hosts_by_status: {ok: 6, unreachable: 1, failed: 1}
+    targets: 7
+    targets_by_kind: {dockerfile: 6, image: 1, container: 0}
+    compliant_targets: 2
+    noncompliant_targets: 4
+    error_targets: 1
+    compliance_percent: 33.3
+    findings: 8
+    findings_by_severity: {critical: 1, high: 3, medium: 3, low: 0, info: 1}
+    findings_by_rule: {NRA001: 3, NRA002: 3, NRA006: 1, NRA014: 1}
+    advisory: 1
+    waived: 3
+    expired_waivers: 1
+    problems: 2
+text:
+  description: A short plain-text summary (counts by severity, top rules, worst hosts, hosts not scanned).
+  returned: always
+  type: str
+diff_counts:
+  description: Counts of new, fixed, still open and not rechecked findings against the previous report.
+  returned: when a previous report was given or found
+  type: dict
+  sample: {new: 2, fixed: 5, still_open: 40, not_rechecked: 3}
+content:
+  description: The rendered files' text, by format.
+  returned: when O(return_content=true)
+  type: dict
+"""

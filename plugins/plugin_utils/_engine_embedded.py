@@ -1,0 +1,188 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Embedded engine: regopy (rego-cpp) evaluated in an isolated child process.
+
+regopy 1.5.2 can segfault (e.g. a builtin evaluated under ``with input as``),
+so it never runs inside the Ansible worker: a child Python process loads the
+bundle, evaluates every batch and streams JSON lines back (see
+``_rego_worker.py``). The child has a wall-clock timeout and an address-space
+limit (``RLIMIT_AS``); a crash, a kill, a timeout, an error object or an
+undefined result becomes an :class:`EngineError` naming the cause.
+
+The worker compiles the batch query once and, by default, evaluates it for one
+document at a time (``{"documents": [doc], ...}``): on the real bundle, regopy
+1.5.2 returned findings for some documents that depended on the *other*
+documents of the same query (disagreeing with OPA on 18 of 114 corpus files),
+while per-document queries agree with OPA on all of them and are faster.
+``batch_size`` still splits the documents into worker requests' batches.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import BATCH_QUERY, Bundle, format_regopy_error
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import Engine, EngineError
+
+WORKER = str(Path(__file__).resolve().with_name("_rego_worker.py"))
+
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MEMORY_MB = 4096
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid`` (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class EmbeddedEngine(Engine):
+    """regopy in a child process."""
+
+    name = "embedded"
+
+    def __init__(self, bundle: Bundle, *, batch_size: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 memory_mb: int = DEFAULT_MEMORY_MB, python: str | None = None, query: str = BATCH_QUERY,
+                 strict: bool = False, split: bool = True) -> None:
+        super().__init__(batch_size, strict)
+        #: Evaluate one document per query inside the worker (see the module docstring).
+        self.split = split
+        self.bundle = bundle
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.python = python or sys.executable
+        self.query = query
+
+    @property
+    def policy_revision(self) -> str:
+        return self.bundle.revision
+
+    def _request(self, inputs: list[dict[str, Any]]) -> str:
+        return json.dumps({"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
+                           "inputs": inputs, "strict": self.strict, "split": self.split}, separators=(",", ":"))
+
+    def _evaluate_inputs(self, inputs: list[dict[str, Any]]) -> list[Any]:
+        request = self._request(inputs)
+        try:
+            proc = subprocess.Popen(
+                [self.python, WORKER, str(int(self.memory_mb))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+        except OSError as exc:
+            raise EngineError("crash", f"cannot start the embedded engine worker ({self.python}): {exc}") from exc
+        chunks: dict[str, list[str]] = {"out": [], "err": []}
+
+        def _write() -> None:
+            try:
+                proc.stdin.write(request)  # type: ignore[union-attr]
+                proc.stdin.close()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # the worker died; its exit status tells why
+
+        def _read(stream: Any, key: str) -> None:
+            chunks[key].append(stream.read())
+
+        threads = [threading.Thread(target=_write, daemon=True),
+                   threading.Thread(target=_read, args=(proc.stdout, "out"), daemon=True),
+                   threading.Thread(target=_read, args=(proc.stderr, "err"), daemon=True)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + self.timeout
+        peak = 0
+        killed_for: str | None = None
+        while proc.poll() is None:
+            rss = _rss_bytes(proc.pid)
+            peak = max(peak, rss)
+            if self.memory_mb > 0 and rss > self.memory_mb * 1024 * 1024:
+                killed_for = "memory"
+            elif time.monotonic() > deadline:
+                killed_for = "timeout"
+            if killed_for:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.02)
+        for t in threads:
+            t.join(timeout=5)
+        self.stats["worker_peak_rss_mib"] = round(peak / 1048576, 1)
+        stdout, stderr = "".join(chunks["out"]), "".join(chunks["err"])
+        done = sum(1 for ln in stdout.splitlines() if '"event":"result"' in ln)
+        if killed_for == "timeout":
+            raise EngineError("timeout", f"embedded engine did not finish within {self.timeout:g}s "
+                              f"({done}/{len(inputs)} batches evaluated); raise the timeout or lower batch_size")
+        if killed_for == "memory":
+            raise EngineError("memory", f"embedded engine worker exceeded the memory limit of {self.memory_mb} MiB "
+                              f"({done}/{len(inputs)} batches evaluated); raise the limit or lower batch_size")
+        return self._parse(proc.returncode, stdout, stderr, inputs)
+
+    def _parse(self, returncode: int, stdout: str, stderr: str, inputs: list[dict[str, Any]]) -> list[Any]:
+        results: dict[int, Any] = {}
+        loaded = False
+        finished = False
+        for line in stdout.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            kind = event.get("event")
+            if kind == "loaded":
+                loaded = True
+            elif kind == "result":
+                results[int(event["index"])] = event.get("value")
+            elif kind == "done":
+                finished = True
+            elif kind == "error":
+                cause = event.get("cause", "eval_error")
+                msg = event.get("message", "")
+                if cause == "bundle":
+                    raise EngineError("bundle", f"embedded engine could not load the policy bundle: "
+                                                f"{format_regopy_error(msg, self.bundle.modules)}")
+                where = ""
+                if "index" in event:
+                    where = f" in batch {int(event['index']) + 1}/{len(inputs)}"
+                if cause == "eval_error":
+                    msg = format_regopy_error(msg, self.bundle.modules)
+                raise EngineError(cause if cause in ("undefined", "memory", "missing_library", "bad_result")
+                                  else "eval_error",
+                                  f"embedded engine{where}: {msg}")
+        if returncode != 0 or not finished:
+            tail = " ".join(stderr.strip().splitlines()[-3:])[:500]
+            stage = "while loading the bundle" if not loaded else (
+                f"while evaluating batch {len(results) + 1}/{len(inputs)}")
+            if returncode < 0:
+                sig = _signal_name(returncode)
+                if "what():" in stderr:
+                    hint = " (uncaught native exception)"
+                elif sig in ("SIGKILL", "SIGABRT"):
+                    hint = " (possibly the memory limit)"
+                else:
+                    hint = ""
+                raise EngineError("crash", f"embedded engine worker (regopy) crashed with {sig}{hint} {stage}"
+                                  + (f"; stderr: {tail}" if tail else ""))
+            cause = "memory" if "MemoryError" in stderr or "bad_alloc" in stderr else "crash"
+            raise EngineError(cause, f"embedded engine worker exited with status {returncode} {stage}"
+                              + (f"; stderr: {tail}" if tail else ""))
+        missing = [i for i in range(len(inputs)) if i not in results]
+        if missing:
+            raise EngineError("bad_result", f"embedded engine returned no result for batch(es) {missing}")
+        return [results[i] for i in range(len(inputs))]

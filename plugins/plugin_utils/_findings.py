@@ -1,0 +1,193 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn the engine's per-document findings into the controller's findings (contracts.md section 4).
+
+Pure functions: add ``target``, apply waivers and pragmas, sort, summarize and
+decide ``fail_on``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import apply_waivers
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+FACT_LISTS = ("dockerfiles", "images", "containers")
+
+
+def make_target(doc: dict[str, Any], host: str | None) -> dict[str, Any]:
+    """The contract's ``target`` for a facts document."""
+    kind = doc.get("kind") or "dockerfile"
+    host = doc.get("host") or host
+    if kind == "dockerfile":
+        return {"kind": kind, "host": host, "path": doc.get("path"), "sha256": doc.get("sha256")}
+    tags = doc.get("repo_tags") or doc.get("tags") or []
+    image = doc.get("image") or doc.get("reference") or (tags[0] if tags else None)
+    if kind == "image":
+        return {"kind": kind, "host": host, "image": image or doc.get("name"), "id": doc.get("id")}
+    return {"kind": kind, "host": host, "name": doc.get("name"), "image": image, "id": doc.get("id")}
+
+
+def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any]],
+                   host: str | None) -> list[dict[str, Any]]:
+    """One entry per evaluated document (compliant ones too), for the estate report."""
+    open_counts: dict[tuple[str, str, str], int] = {}
+    for finding in findings:
+        if not finding.get("waived"):
+            key = target_key(finding.get("target") or {})
+            open_counts[key] = open_counts.get(key, 0) + 1
+    entries = []
+    for doc in documents:
+        entry = make_target(doc, host)
+        entry["problems"] = list(doc.get("problems") or [])
+        entry["error"] = doc.get("error")
+        entry["open_findings"] = open_counts.get(target_key(entry), 0)
+        entries.append(entry)
+    return entries
+
+
+def target_key(target: dict[str, Any]) -> tuple[str, str, str]:
+    """Stable sort key of a target."""
+    ident = target.get("path") or target.get("name") or target.get("image") or target.get("id") or ""
+    return (str(target.get("host") or ""), str(target.get("kind") or ""), str(ident))
+
+
+def finding_sort_key(finding: dict[str, Any]) -> tuple[Any, ...]:
+    """Sort findings by target, then rule id, then line (file-level findings first)."""
+    line = finding.get("line")
+    return (*target_key(finding.get("target") or {}), str(finding.get("rule_id")),
+            line if isinstance(line, int) else -1, str(finding.get("message") or ""))
+
+
+def enrich(documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]], host: str | None, *,
+           waivers: list[dict[str, Any]], evaluation_date: _dt.date,
+           hadolint_pragmas: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Return ``(findings, waiver_report)`` for engine output ``raw`` aligned with ``documents``."""
+    if len(raw) != len(documents):
+        raise ValueError(f"engine output has {len(raw)} entries for {len(documents)} documents")
+    findings: list[dict[str, Any]] = []
+    pragmas: dict[int, list[dict[str, Any]]] = {}
+    for i, (doc, items) in enumerate(zip(documents, raw, strict=True)):
+        target = make_target(doc, host)
+        pragmas[i] = [p for p in (doc.get("pragmas") or []) if isinstance(p, dict)]
+        for item in items:
+            f = dict(item)
+            f["target"] = dict(target)
+            f["_doc"] = i
+            findings.append(f)
+    report = apply_waivers(findings, waivers, evaluation_date, pragmas, hadolint_pragmas=hadolint_pragmas)
+    for f in findings:
+        f.pop("_doc", None)
+    findings.sort(key=finding_sort_key)
+    return findings, report
+
+
+def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], host: str | None,
+              waiver_report: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Counts over findings: open (not waived) by severity and by rule, targets, compliance, waivers.
+
+    A target is compliant when it has no open finding other than advisory ones.
+    """
+    by_severity = {s: 0 for s in reversed(SEVERITIES)}
+    by_rule: dict[str, int] = {}
+    waived = {"file": 0, "pragma": 0}
+    failing_targets: set[tuple[str, str, str]] = set()
+    open_count = 0
+    for f in findings:
+        if f.get("waived"):
+            src = (f.get("waiver") or {}).get("source", "file")
+            waived[src] = waived.get(src, 0) + 1
+            continue
+        open_count += 1
+        sev = str(f.get("severity") or "info")
+        by_severity[sev] = by_severity.get(sev, 0) + 1
+        by_rule[str(f.get("rule_id"))] = by_rule.get(str(f.get("rule_id")), 0) + 1
+        if not f.get("advisory"):
+            failing_targets.add(target_key(f.get("target") or {}))
+    keys = {target_key(make_target(d, host)) for d in documents}
+    by_kind: dict[str, int] = {}
+    for d in documents:
+        by_kind[d.get("kind") or "dockerfile"] = by_kind.get(d.get("kind") or "dockerfile", 0) + 1
+    waiver_report = waiver_report or {}
+    return {
+        "total": len(findings),
+        "open": open_count,
+        "by_severity": by_severity,
+        "by_rule": dict(sorted(by_rule.items())),
+        "targets": len(documents),
+        "targets_by_kind": by_kind,
+        "compliant_targets": len(keys - failing_targets),
+        "non_compliant_targets": len(keys & failing_targets),
+        "waived": waived["file"] + waived["pragma"],
+        "waived_by_source": waived,
+        "expired_waivers": list(waiver_report.get("expired", [])),
+        "unused_waivers": list(waiver_report.get("unused", [])),
+    }
+
+
+def over_threshold(findings: list[dict[str, Any]], fail_on: str) -> list[dict[str, Any]]:
+    """Open findings whose severity is at or above ``fail_on`` (``none`` disables)."""
+    if fail_on in (None, "", "none"):
+        return []
+    if fail_on not in SEVERITY_RANK:
+        raise ValueError(f"fail_on must be one of none, {', '.join(SEVERITIES)}; got {fail_on!r}")
+    floor = SEVERITY_RANK[fail_on]
+    return [f for f in findings if not f.get("waived")
+            and SEVERITY_RANK.get(str(f.get("severity")), SEVERITY_RANK["critical"]) >= floor]
+
+
+def collect_documents(facts: Any) -> list[dict[str, Any]]:
+    """Accept a facts document, a list of them, or registered results, and return the documents.
+
+    Registered results are mappings holding ``dockerfiles`` / ``images`` /
+    ``containers`` lists, or loop results under ``results``. Raises ``ValueError``
+    on anything else so that bad input is never evaluated as "nothing to check".
+    """
+    docs: list[dict[str, Any]] = []
+
+    def walk(obj: Any, where: str) -> None:
+        if isinstance(obj, list):
+            for n, item in enumerate(obj):
+                walk(item, f"{where}[{n}]")
+            return
+        if not isinstance(obj, dict):
+            raise ValueError(f"{where}: expected a facts document or a registered result, got {type(obj).__name__}")
+        if "kind" in obj and "schema_version" in obj:
+            docs.append(obj)
+            return
+        found = False
+        for key in FACT_LISTS:
+            encoded = obj.get(f"{key}_json")
+            if isinstance(encoded, str):
+                # dockerfile_info(output_encoding=json): the documents as one JSON string
+                found = True
+                try:
+                    decoded = json.loads(encoded)
+                except ValueError as exc:
+                    raise ValueError(f"{where}.{key}_json: not valid JSON ({exc})") from exc
+                if not isinstance(decoded, list):
+                    raise ValueError(f"{where}.{key}_json: expected a JSON list of facts documents")
+                walk(decoded, f"{where}.{key}_json")
+            if key in obj:
+                found = True
+                if not isinstance(obj[key], list):
+                    raise ValueError(f"{where}.{key}: expected a list of facts documents")
+                walk(obj[key], f"{where}.{key}")
+        if "results" in obj and isinstance(obj["results"], list):
+            found = True
+            walk(obj["results"], f"{where}.results")
+        if not found:
+            if obj.get("skipped"):
+                return
+            if obj.get("failed") or obj.get("unreachable"):
+                raise ValueError(f"{where}: a registered result that failed or was unreachable holds no facts "
+                                 f"({obj.get('msg', 'no message')})")
+            raise ValueError(f"{where}: not a facts document (needs kind and schema_version) nor a result with "
+                             f"{', '.join(FACT_LISTS)}")
+
+    walk(facts, "facts")
+    return docs

@@ -1,0 +1,634 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Self-contained HTML dashboard for ``report.json`` (controller side, pure).
+
+The page needs nothing at view time: CSS is inline, charts are inline SVG and
+there is no JavaScript at all.  A Content-Security-Policy meta tag forbids every
+script (``script-src 'none'``), every network fetch (``default-src 'none'``)
+and allows only the page's own stylesheet (by its SHA-256 hash), so even a
+rendering bug could not make injected markup execute or phone home.
+
+Every value that comes from data (host names, paths, image tags, messages,
+waiver reasons...) goes through :func:`_e`: ANSI escape sequences and control
+characters are removed (:func:`clean_text`) and the rest is HTML-escaped,
+quotes included.  No value from data is ever placed in an element name, an
+attribute name, a URL, a ``style`` or a ``class``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import html
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    SEVERITIES,
+    is_open,
+    normalize_severity,
+    parse_timestamp,
+    severity_rank,
+    target_locator,
+)
+from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
+
+SEVERITY_COLOURS = {
+    "critical": "#7f1d1d",
+    "high": "#dc2626",
+    "medium": "#ea8a0c",
+    "low": "#2563eb",
+    "info": "#64748b",
+}
+STATUS_COLOURS = {"ok": "#16a34a", "unreachable": "#9333ea", "failed": "#dc2626"}
+EXPIRY_WARNING_DAYS = 30
+
+_CSS = """
+:root{--ink:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;--ok:#16a34a;--bad:#dc2626;
+--accent:#0f766e}
+*{box-sizing:border-box}
+html{font-size:15px}
+body{margin:0;background:var(--bg);color:var(--ink);
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","DejaVu Sans",Arial,sans-serif;line-height:1.45}
+header.top{background:#0f172a;color:#f8fafc;padding:22px 32px 18px}
+header.top h1{margin:0 0 4px;font-size:1.55rem;font-weight:650;letter-spacing:-.01em}
+header.top .meta{color:#cbd5e1;font-size:.86rem}
+header.top .meta span{margin-right:18px;white-space:nowrap}
+header.top .meta b{color:#f8fafc;font-weight:600}
+main{max-width:1280px;margin:0 auto;padding:22px 32px 40px}
+section{margin:0 0 26px}
+h2{font-size:1.12rem;margin:0 0 10px;font-weight:650}
+h2 .count{color:var(--muted);font-weight:500;font-size:.9rem;margin-left:6px}
+h3{font-size:1rem;margin:0;font-weight:600}
+.kpis{display:grid;grid-template-columns:repeat(6,minmax(0,1fr));gap:12px}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.kpi .kpi-value{font-size:1.9rem;font-weight:700;line-height:1.1;font-variant-numeric:tabular-nums}
+.kpi .kpi-label{color:var(--muted);font-size:.8rem;text-transform:uppercase;letter-spacing:.05em;margin-top:2px}
+.kpi .kpi-sub{font-size:.8rem;color:var(--muted);margin-top:6px}
+.kpi.good .kpi-value{color:var(--ok)}
+.kpi.bad .kpi-value{color:var(--bad)}
+.kpi.warn .kpi-value{color:#b45309}
+.panels{display:grid;grid-template-columns:1fr 1fr 1fr;gap:12px}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px}
+.chart{display:flex;align-items:center;gap:18px}
+.legend{list-style:none;margin:0;padding:0;font-size:.88rem}
+.legend li{display:flex;align-items:center;gap:8px;margin:3px 0}
+.legend .n{margin-left:auto;font-variant-numeric:tabular-nums;font-weight:600;padding-left:14px}
+.tw{overflow-x:auto;border:1px solid var(--line);border-radius:10px;background:var(--card)}
+table{width:100%;border-collapse:collapse;background:var(--card);font-size:.88rem}
+.target .tw{border-radius:6px}
+td.host{max-width:360px;overflow-wrap:anywhere}
+th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:#f1f5f9;color:#334155;font-weight:600;font-size:.78rem;text-transform:uppercase;letter-spacing:.04em}
+tr:last-child td{border-bottom:0}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.bar{width:150px}
+td.nowrap,th.nowrap{white-space:nowrap}
+table.fixed{table-layout:fixed}table.fixed td{overflow-wrap:anywhere}
+col.c-status{width:130px}col.c-date{width:110px}col.c-src{width:80px}
+col.c-host{width:150px}col.c-target{width:260px}col.c-owner{width:140px}
+col.c-sev{width:120px}col.c-rule{width:80px}col.c-line{width:56px}col.c-fix{width:260px}
+.small{font-size:.8rem}
+.gap{height:12px}
+.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.82rem;
+overflow-wrap:anywhere}
+.pre{white-space:pre-wrap;overflow-wrap:anywhere}
+.muted{color:var(--muted)}
+.badge{display:inline-block;border-radius:999px;padding:1px 9px;font-size:.74rem;font-weight:600;color:#fff;
+white-space:nowrap;text-transform:uppercase;letter-spacing:.03em}
+.sev-critical{background:#7f1d1d}.sev-high{background:#dc2626}.sev-medium{background:#ea8a0c}
+.sev-low{background:#2563eb}.sev-info{background:#64748b}
+.st-ok,.st-compliant,.st-active{background:#16a34a}.st-unreachable{background:#9333ea}
+.st-failed,.st-noncompliant,.st-expired{background:#dc2626}.st-error{background:#b45309}
+.st-expiring{background:#ea8a0c}.st-waived{background:#94a3b8}.kind{background:#334155}
+.st-new{background:#dc2626}.st-fixed{background:#16a34a}.st-open{background:#64748b}.st-unknown{background:#9333ea}
+details.host{background:var(--card);border:1px solid var(--line);border-radius:10px;margin:0 0 10px}
+details.host>summary{cursor:pointer;padding:11px 16px;display:flex;gap:10px;align-items:center;list-style:none}
+details.host>summary::-webkit-details-marker{display:none}
+details.host>summary::before{content:"\\25B8";color:var(--muted);width:12px}
+details.host[open]>summary::before{content:"\\25BE"}
+details.host>summary .right{margin-left:auto;color:var(--muted);font-size:.85rem}
+.target{border-top:1px solid var(--line);padding:10px 16px 14px}
+.target .thead{display:flex;gap:10px;align-items:baseline;margin-bottom:8px;flex-wrap:wrap}
+.target .sha{color:var(--muted);font-size:.78rem}
+tr.waived td{color:#94a3b8}
+tr.waived td .badge{opacity:.6}
+.fix{font-size:.82rem}
+.fix code{background:#f1f5f9;border-radius:4px;padding:0 5px}
+.note{background:#fff7ed;border:1px solid #fed7aa;border-radius:10px;padding:10px 14px;font-size:.88rem}
+.empty{color:var(--muted);font-style:italic;padding:8px 0}
+footer{color:var(--muted);font-size:.8rem;text-align:center;padding:0 0 30px}
+@media (max-width:1000px){.kpis{grid-template-columns:repeat(3,minmax(0,1fr))}.panels{grid-template-columns:1fr}}
+@media print{header.top{background:#fff;color:#000}header.top .meta,header.top .meta b{color:#000}
+details.host>summary::before{content:""}}
+""".strip()
+
+
+def _e(value: Any, limit: int | None = 4000, single_line: bool = True) -> str:
+    """Clean and HTML-escape a value from data."""
+    return html.escape(clean_text(value, single_line=single_line, limit=limit), quote=True)
+
+
+def _n(value: Any) -> str:
+    """Format a number from data (never trusted as markup)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "0" if value is None else _e(value, 40)
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _badge(css: str, text: str) -> str:
+    # css is always one of this module's own class names, never data
+    return f'<span class="badge {css}">{_e(text, 60)}</span>'
+
+
+def _sev_badge(severity: Any) -> str:
+    sev = normalize_severity(severity)
+    return _badge(f"sev-{sev}", sev)
+
+
+def _donut(parts: list[tuple[str, int, str]], centre: str, caption: str) -> str:
+    """An SVG donut: ``parts`` = [(label, value, colour)]; colours are this module's constants."""
+    total = sum(part[1] for part in parts)
+    size, radius, stroke = 132, 52, 18
+    circumference = 2 * math.pi * radius
+    out = [
+        f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" aria-label="{_e(caption)}">',
+        f'<circle cx="66" cy="66" r="{radius}" fill="none" stroke="#e2e8f0" stroke-width="{stroke}"/>',
+    ]
+    offset = 0.0
+    if total:
+        for _label, value, colour in parts:
+            if not value:
+                continue
+            length = circumference * value / total
+            out.append(
+                f'<circle cx="66" cy="66" r="{radius}" fill="none" stroke="{colour}" stroke-width="{stroke}" '
+                f'stroke-dasharray="{length:.2f} {circumference - length:.2f}" stroke-dashoffset="{-offset:.2f}" '
+                f'transform="rotate(-90 66 66)"/>'
+            )
+            offset += length
+    out.append(
+        '<text x="66" y="64" text-anchor="middle" font-size="24" font-weight="700" fill="#0f172a">'
+        f"{_e(centre, 20)}</text>"
+        f'<text x="66" y="84" text-anchor="middle" font-size="11" fill="#64748b">{_e(caption, 40)}</text></svg>'
+    )
+    legend = ["<ul class=\"legend\">"]
+    for label, value, colour in parts:
+        legend.append(
+            f'<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="3" fill="{colour}"/>'
+            f"</svg>{_e(label, 60)}<span class=\"n\">{_n(value)}</span></li>"
+        )
+    legend.append("</ul>")
+    return f'<div class="chart">{"".join(out)}{"".join(legend)}</div>'
+
+
+def _bar(fraction: float | None, colour: str = "#16a34a", width: int = 140) -> str:
+    """A small horizontal bar (SVG) showing ``fraction`` (0..1); empty track when None."""
+    track = f'<rect width="{width}" height="10" rx="5" fill="#e2e8f0"/>'
+    fill = ""
+    if fraction is not None:
+        w = max(0.0, min(1.0, fraction)) * width
+        if w > 0:
+            fill = f'<rect width="{w:.1f}" height="10" rx="5" fill="{colour}"/>'
+    return f'<svg width="{width}" height="10" aria-hidden="true">{track}{fill}</svg>'
+
+
+def _stacked(counts: Mapping[str, int], width: int = 140) -> str:
+    total = sum(counts.get(s, 0) for s in SEVERITIES)
+    parts = [f'<rect width="{width}" height="10" rx="5" fill="#e2e8f0"/>']
+    x = 0.0
+    if total:
+        for sev in SEVERITIES:
+            value = counts.get(sev, 0)
+            if value:
+                w = width * value / total
+                parts.append(f'<rect x="{x:.1f}" width="{w:.1f}" height="10" fill="{SEVERITY_COLOURS[sev]}"/>')
+                x += w
+    return f'<svg width="{width}" height="10" aria-hidden="true">{"".join(parts)}</svg>'
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _pct_text(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{fraction * 100:.0f}%"
+
+
+def _report_date(report: Mapping[str, Any]) -> _dt.date | None:
+    try:
+        return parse_timestamp(str(report.get("generated_at"))).date()
+    except ValueError:
+        return None
+
+
+def _waiver_status(expires: Any, today: _dt.date | None) -> tuple[str, str]:
+    if not expires or today is None:
+        return "st-active", "active"
+    try:
+        day = _dt.date.fromisoformat(str(expires)[:10])
+    except ValueError:
+        return "st-active", "active"
+    days = (day - today).days
+    if days < 0:
+        return "st-expired", "expired"
+    if days <= EXPIRY_WARNING_DAYS:
+        return "st-expiring", f"{days} days left"
+    return "st-active", "active"
+
+
+def _all(report: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    for host, entry in (report.get("hosts") or {}).items():
+        for target in entry.get("targets") or []:
+            for finding in target.get("findings") or []:
+                yield host, target, finding
+
+
+def _section_kpis(summary: Mapping[str, Any]) -> str:
+    hosts_by = summary.get("hosts_by_status") or {}
+    sev = summary.get("findings_by_severity") or {}
+    compliant, targets = summary.get("compliant_targets", 0), summary.get("targets", 0)
+    checked = compliant + summary.get("noncompliant_targets", 0)
+    down = hosts_by.get("unreachable", 0) + hosts_by.get("failed", 0)
+    cards = [
+        ("kpi-hosts", "Hosts", _n(summary.get("hosts", 0)),
+         f"{_n(hosts_by.get('ok', 0))} ok · {_n(hosts_by.get('unreachable', 0))} unreachable · "
+         f"{_n(hosts_by.get('failed', 0))} failed", "warn" if down else ""),
+        ("kpi-targets", "Targets", _n(targets),
+         " · ".join(f"{_n(v)} {_e(k)}" for k, v in (summary.get("targets_by_kind") or {}).items() if v) or "none found",
+         ""),
+        ("kpi-compliant", "Compliant targets", _n(compliant),
+         f"{_pct_text(_pct(compliant, checked))} of {_n(checked)} checked"
+         + (f" · {_n(summary.get('error_targets', 0))} unreadable" if summary.get("error_targets") else ""),
+         "good" if checked and compliant == checked else ""),
+        ("kpi-findings", "Open findings", _n(summary.get("findings", 0)),
+         f"{_n(sev.get('critical', 0))} critical · {_n(sev.get('high', 0))} high",
+         "bad" if summary.get("findings") else "good"),
+        ("kpi-waived", "Waived", _n(summary.get("waived", 0)), "accepted by a waiver", ""),
+        ("kpi-expired", "Expired waivers", _n(summary.get("expired_waivers", 0)), "findings open again",
+         "warn" if summary.get("expired_waivers") else ""),
+    ]
+    out = ['<section class="kpis" aria-label="Totals">']
+    for ident, label, value, sub, tone in cards:
+        out.append(
+            f'<div class="kpi {tone}" id="{ident}"><div class="kpi-value">{value}</div>'
+            f'<div class="kpi-label">{label}</div><div class="kpi-sub">{sub}</div></div>'
+        )
+    out.append("</section>")
+    return "".join(out)
+
+
+def _section_charts(summary: Mapping[str, Any]) -> str:
+    sev = summary.get("findings_by_severity") or {}
+    sev_parts = [(s, int(sev.get(s, 0) or 0), SEVERITY_COLOURS[s]) for s in SEVERITIES]
+    compliant = int(summary.get("compliant_targets", 0) or 0)
+    noncompliant = int(summary.get("noncompliant_targets", 0) or 0)
+    errors = int(summary.get("error_targets", 0) or 0)
+    checked = compliant + noncompliant
+    comp_parts = [("compliant", compliant, "#16a34a"), ("non-compliant", noncompliant, "#dc2626"),
+                  ("unreadable", errors, "#b45309")]
+    hosts = summary.get("hosts_by_status") or {}
+    host_parts = [(s, int(hosts.get(s, 0) or 0), STATUS_COLOURS[s]) for s in ("ok", "unreachable", "failed")]
+    return (
+        '<section class="panels">'
+        f'<div class="panel" id="chart-compliance"><h2>Target compliance</h2>'
+        f'{_donut(comp_parts, _pct_text(_pct(compliant, checked)), "compliant")}</div>'
+        f'<div class="panel" id="chart-severity"><h2>Open findings by severity</h2>'
+        f'{_donut(sev_parts, _n(summary.get("findings", 0)), "open findings")}</div>'
+        f'<div class="panel" id="chart-hosts"><h2>Host status</h2>'
+        f'{_donut(host_parts, _n(summary.get("hosts", 0)), "hosts")}</div>'
+        "</section>"
+    )
+
+
+def _section_rules(report: Mapping[str, Any]) -> str:
+    rules = report.get("rules") or {}
+    targets_by_kind: dict[str, int] = {}
+    affected: dict[str, set] = {}
+    waived: dict[str, int] = {}
+    open_count: dict[str, int] = {}
+    for host, entry in (report.get("hosts") or {}).items():
+        for target in entry.get("targets") or []:
+            if target.get("status") != "error":
+                kind = target.get("kind", "dockerfile")
+                targets_by_kind[kind] = targets_by_kind.get(kind, 0) + 1
+            for finding in target.get("findings") or []:
+                rid = str(finding.get("rule_id"))
+                if is_open(finding):
+                    open_count[rid] = open_count.get(rid, 0) + 1
+                    affected.setdefault(rid, set()).add((host, target.get("kind"), target_locator(target)))
+                else:
+                    waived[rid] = waived.get(rid, 0) + 1
+    checked = sum(targets_by_kind.values())
+    rule_ids = set(rules) | set(open_count) | set(waived)
+    rows = []
+
+    def order(rid: str) -> tuple:
+        return (-len(affected.get(rid, ())), severity_rank((rules.get(rid) or {}).get("severity")), rid)
+
+    for rid in sorted(rule_ids, key=order):
+        rule = rules.get(rid) or {}
+        kinds = rule.get("kinds") or rule.get("targets")
+        applicable = sum(targets_by_kind.get(k, 0) for k in kinds) if isinstance(kinds, list) and kinds else checked
+        bad = len(affected.get(rid, ()))
+        fraction = _pct(max(applicable - bad, 0), applicable)
+        colour = "#16a34a" if not bad else ("#ea8a0c" if (fraction or 0) >= 0.8 else "#dc2626")
+        advisory = ' <span class="muted">(advisory)</span>' if rule.get("advisory") else ""
+        rows.append(
+            f"<tr><td class=\"mono\">{_e(rid, 80)}</td><td>{_e(rule.get('title') or rid, 300)}{advisory}</td>"
+            f"<td>{_sev_badge(rule.get('severity'))}</td>"
+            f"<td class=\"num\">{_n(bad)}</td><td class=\"num\">{_n(open_count.get(rid, 0))}</td>"
+            f"<td class=\"num\">{_n(waived.get(rid, 0))}</td>"
+            f"<td class=\"bar\">{_bar(fraction, colour)}</td><td class=\"num\">{_pct_text(fraction)}</td></tr>"
+        )
+    if not rows:
+        return (
+            '<section id="rules"><h2>Compliance by rule</h2>'
+            '<div class="empty">No rules in the report.</div></section>'
+        )
+    return (
+        f'<section id="rules"><h2>Compliance by rule<span class="count">{_n(len(rows))} rules · '
+        f'{_n(checked)} checked targets</span></h2><div class="tw"><table><thead><tr>'
+        "<th>Rule</th><th>Recommendation</th>"
+        '<th>Severity</th><th class="num">Targets failing</th><th class="num">Open</th><th class="num">Waived</th>'
+        '<th>Compliance</th><th class="num">%</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table></div></section>"
+    )
+
+
+def _section_hosts(report: Mapping[str, Any]) -> str:
+    rows = []
+    for index, (host, entry) in enumerate((report.get("hosts") or {}).items()):
+        targets = entry.get("targets") or []
+        compliant = sum(1 for t in targets if t.get("status") == "compliant")
+        checked = sum(1 for t in targets if t.get("status") in ("compliant", "noncompliant"))
+        sev = {s: 0 for s in SEVERITIES}
+        for target in targets:
+            for finding in target.get("findings") or []:
+                if is_open(finding):
+                    sev[normalize_severity(finding.get("severity"))] += 1
+        status = str(entry.get("status") or "failed")
+        status_css = f"st-{status}" if status in STATUS_COLOURS else "st-failed"
+        fraction = _pct(compliant, checked) if status == "ok" else None
+        message = f'<div class="muted small">{_e(entry.get("message"), 160)}</div>' if entry.get("message") else ""
+        rows.append(
+            f'<tr><td class="host"><a class="mono" href="#host-{index}">{_e(host, 300)}</a>{message}</td>'
+            f"<td>{_badge(status_css, status)}</td>"
+            f'<td class="num">{_n(len(targets))}</td><td class="num">{_n(compliant)}</td>'
+            f'<td class="num">{_n(sum(sev.values()))}</td><td class="bar">{_stacked(sev, 120)}</td>'
+            f'<td class="bar">{_bar(fraction, width=120)}</td><td class="num">{_pct_text(fraction)}</td></tr>'
+        )
+    if not rows:
+        return (
+            '<section id="hosts"><h2>Compliance by host</h2>'
+            '<div class="empty">No hosts in the report.</div></section>'
+        )
+    return (
+        f'<section id="hosts"><h2>Compliance by host<span class="count">{_n(len(rows))} hosts</span></h2>'
+        '<div class="tw"><table><thead><tr><th>Host</th><th>Status</th><th class="num">Targets</th>'
+        '<th class="num">Compliant</th>'
+        '<th class="num">Open findings</th><th>By severity</th><th>Compliance</th>'
+        '<th class="num">%</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></div></section>"
+    )
+
+
+def _section_diff(report: Mapping[str, Any]) -> str:
+    diff = report.get("diff")
+    if not isinstance(diff, Mapping):
+        return ""
+    counts = diff.get("counts") or {}
+    rows = []
+    for bucket, css, label in (("new", "st-new", "new"), ("fixed", "st-fixed", "fixed"),
+                               ("waived", "st-waived", "now waived"), ("not_rechecked", "st-unknown", "not rechecked")):
+        for entry in diff.get(bucket) or []:
+            line = f":{_n(entry.get('line'))}" if entry.get("line") is not None else ""
+            rows.append(
+                f"<tr><td>{_badge(css, label)}</td><td>{_sev_badge(entry.get('severity'))}</td>"
+                f"<td class=\"mono\">{_e(entry.get('rule_id'), 80)}</td>"
+                f"<td class=\"mono\">{_e(entry.get('host'), 300)}</td>"
+                f"<td class=\"mono\">{_e(entry.get('target'), 1000)}{line}</td>"
+                f"<td class=\"pre\">{_e(entry.get('message'), 2000, False)}</td></tr>"
+            )
+    table = (
+        '<div class="tw"><table><thead><tr><th>Change</th><th>Severity</th><th>Rule</th><th>Host</th>'
+        "<th>Target</th><th>Message</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
+        if rows else '<div class="empty">No new or fixed findings.</div>'
+    )
+    return (
+        f'<section id="diff"><h2>Changes since '
+        f'{_e(diff.get("previous_generated_at") or "the previous report", 80)}</h2>'
+        f'<div class="kpis">'
+        f'<div class="kpi bad" id="diff-new"><div class="kpi-value">{_n(counts.get("new", 0))}</div>'
+        f'<div class="kpi-label">New</div></div>'
+        f'<div class="kpi good" id="diff-fixed"><div class="kpi-value">{_n(counts.get("fixed", 0))}</div>'
+        f'<div class="kpi-label">Fixed</div></div>'
+        f'<div class="kpi" id="diff-still-open"><div class="kpi-value">{_n(counts.get("still_open", 0))}</div>'
+        f'<div class="kpi-label">Still open</div></div>'
+        f'<div class="kpi" id="diff-waived"><div class="kpi-value">{_n(counts.get("waived", 0))}</div>'
+        f'<div class="kpi-label">Now waived</div></div>'
+        f'<div class="kpi" id="diff-not-rechecked"><div class="kpi-value">{_n(counts.get("not_rechecked", 0))}</div>'
+        f'<div class="kpi-label">Not rechecked</div><div class="kpi-sub">host down or file unreadable</div></div>'
+        f'</div><div class="gap"></div>{table}</section>'
+    )
+
+
+def _fix_cell(finding: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
+    parts = []
+    if finding.get("fix") and finding.get("fix") != "manual":
+        parts.append(f"<code class=\"mono\">{_e(finding['fix'], 100)}</code>")
+    elif finding.get("fix") == "manual":
+        parts.append('<span class="muted">manual</span>')
+    if rule.get("recommended_action"):
+        parts.append(f"<div>{_e(rule['recommended_action'], 600)}</div>")
+    return f'<div class="fix">{"".join(parts)}</div>' if parts else '<span class="muted">-</span>'
+
+
+def _section_findings(report: Mapping[str, Any]) -> str:
+    rules = report.get("rules") or {}
+    blocks = []
+    for index, (host, entry) in enumerate((report.get("hosts") or {}).items()):
+        status = str(entry.get("status") or "failed")
+        status_css = f"st-{status}" if status in STATUS_COLOURS else "st-failed"
+        targets = entry.get("targets") or []
+        open_total = sum(1 for t in targets for f in t.get("findings") or [] if is_open(f))
+        inner = []
+        if status != "ok":
+            inner.append(
+                f'<div class="target"><div class="note">Host {_e(status, 40)}: '
+                f'<span class="pre">{_e(entry.get("message") or "no message", 2000, False)}</span>'
+                "</div></div>"
+            )
+        for target in targets:
+            kind = str(target.get("kind") or "dockerfile")
+            t_status = str(target.get("status") or "error")
+            sha = target.get("sha256") or target.get("id")
+            head = (
+                f'<div class="thead">{_badge("kind", kind)}<h3 class="mono">{_e(target_locator(target), 1000)}</h3>'
+                + _badge("st-" + t_status if t_status in ("compliant", "noncompliant", "error") else "st-error",
+                         t_status)
+                + (f'<span class="sha mono">sha256 {_e(str(sha)[:19], 40)}</span>' if sha else "")
+                + "</div>"
+            )
+            body = []
+            if target.get("error"):
+                error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}
+                body.append(f'<div class="note">Could not be checked: {_e(error.get("message"), 2000)}</div>')
+            findings = sorted(
+                target.get("findings") or [],
+                key=lambda f: (
+                    not is_open(f), severity_rank(f.get("severity")), f.get("line") or 0, str(f.get("rule_id"))
+                ),
+            )
+            if findings:
+                rows = []
+                for finding in findings:
+                    rule = rules.get(str(finding.get("rule_id"))) or {}
+                    waived = not is_open(finding)
+                    note = ""
+                    if waived:
+                        waiver = finding.get("waiver") if isinstance(finding.get("waiver"), Mapping) else {}
+                        note = f'<div class="muted">waived: {_e(waiver.get("reason") or "no reason given", 600)}</div>'
+                    elif finding.get("waiver_expired"):
+                        expired = finding["waiver_expired"] if isinstance(finding["waiver_expired"], Mapping) else {}
+                        note = f'<div>{_badge("st-expired", "waiver expired")} {_e(expired.get("expires"), 40)}</div>'
+                    line_text = _n(finding.get("line")) if finding.get("line") is not None else "-"
+                    rows.append(
+                        f'<tr class="{"waived" if waived else "open"}"><td>{_sev_badge(finding.get("severity"))}'
+                        + (f" {_badge('st-waived', 'waived')}" if waived else "")
+                        + f'</td><td class="mono nowrap">{_e(finding.get("rule_id"), 80)}</td>'
+                        f'<td class="num mono">{line_text}</td>'
+                        f'<td><div class="pre">{_e(finding.get("message"), 3000, False)}</div>{note}</td>'
+                        f"<td>{_fix_cell(finding, rule)}</td></tr>"
+                    )
+                body.append(
+                    '<div class="tw"><table><colgroup><col class="c-sev"><col class="c-rule"><col class="c-line">'
+                    '<col><col class="c-fix">'
+                    '</colgroup><thead><tr><th>Severity</th><th>Rule</th><th class="num">Line</th><th>Finding</th>'
+                    "<th>Fix</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
+                )
+            elif not target.get("error"):
+                body.append('<div class="empty">No findings.</div>')
+            for raw_problem in target.get("problems") or []:
+                problem = raw_problem if isinstance(raw_problem, Mapping) else {"message": raw_problem}
+                where = f"line {_n(problem.get('line'))}: " if problem.get("line") is not None else ""
+                body.append(
+                    f'<div class="muted small">Parse note ({_e(problem.get("code") or "problem", 60)}): '
+                    f"{where}{_e(problem.get('message'), 1000)}</div>"
+                )
+            inner.append(f'<div class="target">{head}{"".join(body)}</div>')
+        if not targets and status == "ok":
+            inner.append('<div class="target"><div class="empty">No targets found on this host.</div></div>')
+        expand = " open" if (open_total or status != "ok" or any(t.get("error") for t in targets)) else ""
+        blocks.append(
+            f'<details class="host" id="host-{index}"{expand}><summary><h3 class="mono">{_e(host, 300)}</h3>'
+            f"{_badge(status_css, status)}<span class=\"right\">{_n(len(targets))} targets · "
+            f"{_n(open_total)} open findings</span></summary>{''.join(inner)}</details>"
+        )
+    content = "".join(blocks) or '<div class="empty">No hosts.</div>'
+    return f'<section id="findings"><h2>Findings by host</h2>{content}</section>'
+
+
+def _section_waivers(report: Mapping[str, Any]) -> str:
+    today = _report_date(report)
+    rows = []
+    for host, target, finding in _all(report):
+        waiver = finding.get("waiver") if not is_open(finding) else None
+        expired = finding.get("waiver_expired")
+        record = waiver if isinstance(waiver, Mapping) else (expired if isinstance(expired, Mapping) else None)
+        if record is None and not (waiver or expired):
+            continue
+        record = record or {}
+        if expired and is_open(finding):
+            css, label = "st-expired", "expired"
+        else:
+            css, label = _waiver_status(record.get("expires"), today)
+        line = f":{_n(finding.get('line'))}" if finding.get("line") is not None else ""
+        rows.append(
+            (
+                0 if label == "expired" else (1 if css == "st-expiring" else 2),
+                f"<tr><td class=\"nowrap\">{_badge(css, label)}</td>"
+                f"<td class=\"mono nowrap\">{_e(finding.get('rule_id'), 80)}</td>"
+                f"<td class=\"mono\">{_e(host, 120)}</td>"
+                f"<td class=\"mono\">{_e(target_locator(target), 300)}{line}</td>"
+                f"<td class=\"pre\">{_e(record.get('reason') or '-', 600, False)}</td>"
+                f"<td>{_e(record.get('owner') or '-', 60)}</td>"
+                f"<td class=\"mono nowrap\">{_e(record.get('expires') or 'never', 40)}</td>"
+                f"<td class=\"nowrap\">{_e(record.get('source') or '-', 40)}</td></tr>",
+            )
+        )
+    if not rows:
+        return '<section id="waivers"><h2>Waivers</h2><div class="empty">No waivers applied.</div></section>'
+    rows.sort(key=lambda r: r[0])
+    return (
+        f'<section id="waivers"><h2>Waivers<span class="count">{_n(len(rows))}</span></h2>'
+        '<div class="tw"><table class="fixed"><colgroup><col class="c-status"><col class="c-rule">'
+        '<col class="c-host"><col class="c-target"><col><col class="c-owner"><col class="c-date"><col class="c-src">'
+        "</colgroup><thead><tr>"
+        "<th>Status</th><th>Rule</th><th>Host</th><th>Target</th><th>Reason</th><th>Owner</th><th>Expires</th>"
+        "<th>Source</th></tr></thead><tbody>" + "".join(r[1] for r in rows) + "</tbody></table></div></section>"
+    )
+
+
+def _section_merge(report: Mapping[str, Any]) -> str:
+    merge = report.get("merge")
+    if not isinstance(merge, Mapping) or not (merge.get("mismatches") or merge.get("conflicts")):
+        return ""
+    items = [f"<li>{_e(m, 500)}</li>" for m in merge.get("mismatches") or []]
+    items += [
+        f"<li>host <span class=\"mono\">{_e(c.get('host'), 300)}</span> was in several slices; kept the result from "
+        f"{_e((c.get('kept') or {}).get('generated_at'), 40)}</li>"
+        for c in merge.get("conflicts") or []
+    ]
+    return f'<section id="merge"><div class="note"><b>Merged report.</b><ul>{"".join(items)}</ul></div></section>'
+
+
+def _csp(style_hash: str) -> str:
+    return (
+        "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        f"img-src data:; font-src 'none'; connect-src 'none'; style-src 'sha256-{style_hash}'"
+    )
+
+
+def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
+    """Render a report as one self-contained HTML page (no scripts, no external resources)."""
+    summary = report.get("summary") or {}
+    heading = title or "Node.js container compliance"
+    digest = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    meta = (
+        f'<span>Generated <b>{_e(report.get("generated_at"), 40)}</b></span>'
+        f'<span>Engine <b>{_e(report.get("engine"), 60)}</b></span>'
+        f'<span>Policy revision <b>{_e(report.get("policy_revision") or "unknown", 80)}</b></span>'
+        f'<span>Report schema <b>{_e(report.get("schema_version"), 20)}</b></span>'
+    )
+    body = "".join(
+        [
+            _section_kpis(summary),
+            _section_merge(report),
+            _section_charts(summary),
+            _section_diff(report),
+            _section_rules(report),
+            _section_hosts(report),
+            _section_findings(report),
+            _section_waivers(report),
+        ]
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp(digest)}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(heading, 200)} \u2014 {_e(report.get('generated_at'), 40)}</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f'<header class="top"><h1>{_e(heading, 200)}</h1><div class="meta">{meta}</div></header>'
+        f"<main>{body}</main>"
+        '<footer>refarch.containers \u00b7 Node.js reference architecture: Building Good Containers '
+        "\u00b7 rendered from report.json</footer>"
+        "</body></html>\n"
+    )

@@ -1,0 +1,301 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SARIF 2.1.0 rendering of ``report.json`` (controller side, pure).
+
+One run per report.  ``tool.driver.rules`` comes from the rule catalog embedded
+in the report (itself generated from the policy METADATA), so rule ids are the
+stable ``NRA0xx`` ids and each rule carries ``security-severity`` (the number
+code-scanning services sort by), tags, help text and its reference link.
+
+Dockerfile findings get a ``physicalLocation`` whose URI is relative to a
+configurable root under a ``uriBaseId`` (``originalUriBaseIds`` says where the
+root is); paths outside the root stay absolute ``file://`` URIs.  Image and
+container findings have no file: they get a ``logicalLocation`` instead.
+Waived findings are kept, with a ``suppression`` (``inSource`` for Dockerfile
+pragmas, ``external`` for waiver files).  ``partialFingerprints`` carries the
+report's stable fingerprint.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    is_open,
+    normalize_severity,
+    target_locator,
+)
+from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+TOOL_NAME = "refarch.containers"
+TOOL_URI = "https://github.com/nodeshift/nodejs-reference-architecture/blob/main/docs/development/building-good-containers.md"
+FINGERPRINT_KEY = "refarchFindingHash/v1"
+
+# security-severity as code-scanning services read it: >= 9 critical, 7-8.9 high,
+# 4-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+
+
+def _t(value: Any, limit: int | None = 8000) -> str:
+    return clean_text(value, limit=limit)
+
+
+def _pascal(title: str, rule_id: str) -> str:
+    words = [w for w in "".join(c if c.isalnum() else " " for c in title).split() if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    return name or rule_id
+
+
+def _rule_descriptor(rule_id: str, rule: Mapping[str, Any]) -> dict[str, Any]:
+    severity = normalize_severity(rule.get("severity"))
+    title = _t(rule.get("title") or rule_id, 500)
+    description = _t(rule.get("description") or title)
+    action = _t(rule.get("recommended_action") or "")
+    links = [str(r) for r in rule.get("related_resources") or [] if str(r).startswith(("http://", "https://"))]
+    help_lines = [description]
+    if action:
+        help_lines.append(f"Recommended action: {action}")
+    if rule.get("fix"):
+        help_lines.append(f"Automatic fix: {_t(rule['fix'], 200)}")
+    markdown = [f"**{title}**", "", description]
+    if action:
+        markdown += ["", f"**Recommended action:** {action}"]
+    if rule.get("fix"):
+        markdown += ["", f"Automatic fix: `{_t(rule['fix'], 200)}` (refarch.containers.dockerfile_remediate)"]
+    for link in links:
+        markdown += ["", f"[Reference]({link})"]
+    tags = ["security", "containers", "nodejs"]
+    if rule.get("category"):
+        tags.append(_t(rule["category"], 100))
+    if rule.get("advisory"):
+        tags.append("advisory")
+    properties: dict[str, Any] = {
+        "security-severity": SECURITY_SEVERITY[severity],
+        "problem.severity": "recommendation" if severity in ("low", "info") else LEVEL[severity],
+        "precision": "high",
+        "severity": severity,
+        "tags": list(dict.fromkeys(tags)),
+    }
+    aliases = [_t(a, 100) for a in rule.get("aliases") or []]
+    if aliases:
+        properties["aliases"] = aliases
+    descriptor: dict[str, Any] = {
+        "id": rule_id,
+        "name": _pascal(title, rule_id),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": description},
+        "help": {"text": "\n".join(help_lines), "markdown": "\n".join(markdown)},
+        "defaultConfiguration": {"level": LEVEL[severity], "enabled": True},
+        "properties": properties,
+    }
+    if links:
+        descriptor["helpUri"] = links[0]
+    return descriptor
+
+
+def _file_uri(path: str) -> str:
+    return "file://" + quote(path if path.startswith("/") else "/" + path, safe="/")
+
+
+def _artifact_location(path: str, host: str, root: str | None, uri_base_id: str, host_prefix: bool) -> dict[str, Any]:
+    norm = posixpath.normpath(path) if path else ""
+    if root:
+        base = posixpath.normpath(root)
+        if norm == base or norm.startswith(base.rstrip("/") + "/"):
+            rel = posixpath.relpath(norm, base)
+            if host_prefix:
+                rel = posixpath.join(host, rel)
+            return {"uri": quote(rel, safe="/"), "uriBaseId": uri_base_id}
+    if host_prefix:
+        return {"uri": quote(posixpath.join(host, norm.lstrip("/")), safe="/"), "uriBaseId": uri_base_id}
+    return {"uri": _file_uri(norm)}
+
+
+def _suppression(finding: Mapping[str, Any]) -> dict[str, Any]:
+    waiver = finding.get("waiver") if isinstance(finding.get("waiver"), Mapping) else {}
+    suppression: dict[str, Any] = {
+        "kind": "inSource" if waiver.get("source") == "pragma" else "external",
+        "status": "accepted",
+        "justification": _t(waiver.get("reason") or "waived", 2000),
+    }
+    props = {k: _t(waiver.get(k), 500) for k in ("owner", "expires", "id", "source") if waiver.get(k)}
+    if props:
+        suppression["properties"] = props
+    return suppression
+
+
+def render_sarif(
+    report: Mapping[str, Any],
+    *,
+    root: str | None = None,
+    uri_base_id: str = "SCANROOT",
+    host_prefix: bool = False,
+    tool_version: str | None = None,
+    category: str = "refarch.containers/estate",
+) -> dict[str, Any]:
+    """Render a report as a SARIF 2.1.0 log (a JSON-ready dict).
+
+    ``root``: Dockerfile paths under it become URIs relative to ``uri_base_id``
+    (declared in ``originalUriBaseIds``).  ``host_prefix`` puts the host name in
+    front of each relative path, so the same path on two hosts stays two
+    artifacts.  ``category`` becomes the ``automationDetails.id`` prefix.
+    """
+    rules_in = dict(report.get("rules") or {})
+    for _host, target_list in ((h, v.get("targets") or []) for h, v in (report.get("hosts") or {}).items()):
+        for target in target_list:
+            for finding in target.get("findings") or []:
+                rules_in.setdefault(
+                    str(finding.get("rule_id")), {"title": finding.get("title"), "severity": finding.get("severity")}
+                )
+    rule_ids = sorted(rules_in)
+    descriptors = [_rule_descriptor(rid, rules_in[rid]) for rid in rule_ids]
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+
+    results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
+    artifacts: list[dict[str, Any]] = []
+    artifact_index: dict[tuple[str, str], int] = {}
+    for host, entry in (report.get("hosts") or {}).items():
+        if entry.get("status") != "ok":
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {
+                        "text": _t(f"host {host} {entry.get('status')}: {entry.get('message') or 'no message'}")
+                    },
+                    "descriptor": {"id": f"host-{entry.get('status')}"},
+                    "properties": {"host": _t(host, 500)},
+                }
+            )
+        for target in entry.get("targets") or []:
+            kind = str(target.get("kind") or "dockerfile")
+            locator = target_locator(target)
+            if target.get("error"):
+                error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}
+                notifications.append(
+                    {
+                        "level": "error",
+                        "message": {"text": _t(f"{host}: {locator}: {error.get('message') or 'could not be read'}")},
+                        "descriptor": {"id": _t(error.get("code") or "target-error", 100)},
+                        "properties": {"host": _t(host, 500)},
+                    }
+                )
+            for raw_problem in target.get("problems") or []:
+                problem = raw_problem if isinstance(raw_problem, Mapping) else {"message": raw_problem}
+                notifications.append(
+                    {
+                        "level": "warning",
+                        "message": {"text": _t(f"{host}: {locator}: {problem.get('message') or ''}")},
+                        "descriptor": {"id": _t(problem.get("code") or "problem", 100)},
+                        "properties": {"host": _t(host, 500)},
+                    }
+                )
+            for finding in target.get("findings") or []:
+                rule_id = str(finding.get("rule_id"))
+                severity = normalize_severity(finding.get("severity"))
+                location: dict[str, Any] = {}
+                if kind == "dockerfile" and target.get("path"):
+                    art = _artifact_location(str(target["path"]), str(host), root, uri_base_id, host_prefix)
+                    key = (art["uri"], art.get("uriBaseId", ""))
+                    if key not in artifact_index:
+                        artifact_index[key] = len(artifacts)
+                        artifact: dict[str, Any] = {"location": dict(art), "roles": ["analysisTarget"]}
+                        if target.get("sha256"):
+                            artifact["hashes"] = {"sha-256": _t(target["sha256"], 200)}
+                        artifacts.append(artifact)
+                    physical: dict[str, Any] = {"artifactLocation": dict(art, index=artifact_index[key])}
+                    if isinstance(finding.get("line"), int) and finding["line"] >= 1:
+                        physical["region"] = {"startLine": finding["line"]}
+                    location["physicalLocation"] = physical
+                else:
+                    location["logicalLocations"] = [
+                        {
+                            "name": _t(locator, 1000),
+                            "fullyQualifiedName": _t(f"{host}/{kind}/{locator}", 2000),
+                            "kind": "resource",
+                        }
+                    ]
+                message = _t(finding.get("message") or finding.get("title") or rule_id)
+                if finding.get("fix"):
+                    message += f" (fix: {_t(finding['fix'], 200)})"
+                result: dict[str, Any] = {
+                    "ruleId": rule_id,
+                    "ruleIndex": index[rule_id],
+                    "kind": "fail",
+                    "level": LEVEL[severity],
+                    "message": {"text": message},
+                    "locations": [location],
+                    "partialFingerprints": {FINGERPRINT_KEY: _t(finding.get("fingerprint") or "", 100)},
+                    "properties": {
+                        "host": _t(host, 500),
+                        "targetKind": kind,
+                        "target": _t(locator, 2000),
+                        "severity": severity,
+                        "advisory": bool(finding.get("advisory")),
+                    },
+                }
+                if not finding.get("fingerprint"):
+                    del result["partialFingerprints"]
+                if target.get("sha256"):
+                    result["properties"]["sha256"] = _t(target["sha256"], 200)
+                if finding.get("related"):
+                    result["properties"]["related"] = [_t(r, 100) for r in finding["related"]]
+                if finding.get("waiver_expired"):
+                    expired = finding["waiver_expired"]
+                    result["properties"]["waiverExpired"] = (
+                        {k: _t(v, 500) for k, v in expired.items()} if isinstance(expired, Mapping) else True
+                    )
+                if not is_open(finding):
+                    result["suppressions"] = [_suppression(finding)]
+                results.append(result)
+
+    generated_at = str(report.get("generated_at") or "")
+    statuses = [h.get("status") for h in (report.get("hosts") or {}).values()]
+    invocation: dict[str, Any] = {
+        "executionSuccessful": all(s == "ok" for s in statuses),
+        "toolExecutionNotifications": notifications,
+    }
+    if generated_at:
+        invocation["endTimeUtc"] = generated_at
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "informationUri": TOOL_URI,
+                "rules": descriptors,
+            }
+        },
+        "automationDetails": {
+            "id": f"{category.rstrip('/')}/{generated_at}",
+            "guid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{category}/{generated_at}/{report.get('policy_revision')}")),
+            "description": {"text": "refarch.containers estate scan"},
+        },
+        "invocations": [invocation],
+        "artifacts": artifacts,
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": {
+            "engine": _t(report.get("engine"), 200),
+            "policyRevision": _t(report.get("policy_revision"), 200),
+            "reportSchemaVersion": _t(report.get("schema_version"), 50),
+            "summary": report.get("summary") or {},
+        },
+    }
+    if tool_version:
+        run["tool"]["driver"]["version"] = str(tool_version)
+        run["tool"]["driver"]["semanticVersion"] = str(tool_version)
+    if root:
+        base = posixpath.normpath(root).rstrip("/") + "/"
+        run["originalUriBaseIds"] = {
+            uri_base_id: {"uri": _file_uri(base), "description": {"text": "scan root on each host"}}
+        }
+    elif host_prefix:
+        run["originalUriBaseIds"] = {uri_base_id: {"description": {"text": "estate root: <host>/<absolute path>"}}}
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}

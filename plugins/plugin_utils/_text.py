@@ -1,0 +1,102 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Short human summary of ``report.json`` for the terminal (controller side, pure).
+
+Counts by severity, the rules that fail most, the worst hosts, hosts that
+could not be scanned and the change since the previous report.  Every value
+from data is cleaned of ANSI escape sequences and control characters and
+folded onto one line, so a hostile path cannot repaint the operator's
+terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    SEVERITIES,
+    is_open,
+    normalize_severity,
+    severity_rank,
+)
+from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
+
+
+def _c(value: Any, limit: int = 120) -> str:
+    return clean_text(value, single_line=True, limit=limit)
+
+
+def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
+    """Render a few lines of plain text (no colour) summarizing a report."""
+    summary = report.get("summary") or {}
+    hosts_by = summary.get("hosts_by_status") or {}
+    sev = summary.get("findings_by_severity") or {}
+    rules = report.get("rules") or {}
+    checked = summary.get("compliant_targets", 0) + summary.get("noncompliant_targets", 0)
+    pct = summary.get("compliance_percent")
+    lines = [
+        f"refarch.containers report {_c(report.get('generated_at'), 40)} "
+        f"(engine {_c(report.get('engine'), 40)}, policy {_c(report.get('policy_revision') or 'unknown', 60)})",
+        f"Hosts: {summary.get('hosts', 0)} ({hosts_by.get('ok', 0)} ok, {hosts_by.get('unreachable', 0)} unreachable, "
+        f"{hosts_by.get('failed', 0)} failed)",
+        f"Targets: {summary.get('targets', 0)} ({summary.get('compliant_targets', 0)} of {checked} checked compliant"
+        + (f", {pct:g}%" if isinstance(pct, (int, float)) else "")
+        + (f"; {summary.get('error_targets')} unreadable" if summary.get("error_targets") else "")
+        + ")",
+        f"Open findings: {summary.get('findings', 0)} ("
+        + ", ".join(f"{s} {sev.get(s, 0)}" for s in SEVERITIES)
+        + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
+    ]
+    by_rule = summary.get("findings_by_rule") or {}
+    if by_rule:
+        ranked = sorted(
+            by_rule.items(), key=lambda i: (-i[1], severity_rank((rules.get(i[0]) or {}).get("severity")), i[0])
+        )
+        lines.append("Top rules:")
+        for rule_id, count in ranked[:top]:
+            rule = rules.get(rule_id) or {}
+            lines.append(
+                f"  {_c(rule_id, 40):<8} {count:>5}  {normalize_severity(rule.get('severity')):<8} "
+                f"{_c(rule.get('title') or '', 70)}"
+            )
+    worst = []
+    down = []
+    for name, host in (report.get("hosts") or {}).items():
+        if host.get("status") != "ok":
+            down.append(
+                f"  {_c(name, 60)}: {_c(host.get('status'), 20)}: {_c(host.get('message') or 'no message', 160)}"
+            )
+        counts = {s: 0 for s in SEVERITIES}
+        for target in host.get("targets") or []:
+            for finding in target.get("findings") or []:
+                if is_open(finding):
+                    counts[normalize_severity(finding.get("severity"))] += 1
+        total = sum(counts.values())
+        if total:
+            worst.append((tuple(-counts[s] for s in SEVERITIES), name, total, counts))
+    if worst:
+        worst.sort(key=lambda w: (w[0], w[1]))
+        lines.append("Worst hosts:")
+        for _key, name, total, counts in worst[:top]:
+            detail = ", ".join(f"{s} {counts[s]}" for s in SEVERITIES if counts[s])
+            lines.append(f"  {_c(name, 60):<24} {total:>5}  ({detail})")
+    if down:
+        lines.append("Not scanned:")
+        lines.extend(down[: max(top, 10)])
+        if len(down) > max(top, 10):
+            lines.append(f"  ... and {len(down) - max(top, 10)} more")
+    diff = report.get("diff")
+    if isinstance(diff, Mapping):
+        counts = diff.get("counts") or {}
+        lines.append(
+            f"Since {_c(diff.get('previous_generated_at'), 40)}: {counts.get('new', 0)} new, "
+            f"{counts.get('fixed', 0)} fixed, "
+            f"{counts.get('still_open', 0)} still open, {counts.get('waived', 0)} newly waived, "
+            f"{counts.get('not_rechecked', 0)} not rechecked"
+        )
+    merge = report.get("merge")
+    if isinstance(merge, Mapping):
+        for mismatch in merge.get("mismatches") or []:
+            lines.append(f"WARNING: {_c(mismatch, 200)}")
+    return "\n".join(lines) + "\n"

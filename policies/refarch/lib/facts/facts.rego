@@ -1,0 +1,108 @@
+# METADATA
+# title: Facts document helpers
+# description: |
+#   Helpers over one normalized facts document (docs/contracts.md section 2):
+#   decidability checks, the final stage and the chain of stages it inherits from.
+package refarch.lib.facts
+
+import data.refarch.lib.text
+
+# Kinds this bundle knows how to evaluate (rules add bodies per kind).
+supported_kinds := {"dockerfile", "image", "container"}
+
+# Reasons why a document cannot be evaluated at all (empty set: it can).
+# The common case is decided with plain comparisons first (builtins are costly in rego-cpp).
+fatal_reasons(doc) := set() if _plainly_ok(doc)
+
+fatal_reasons(doc) := (((_r_not_object(doc) | _r_schema(doc)) | _r_kind(doc)) | _r_error(doc)) | _r_no_from(doc) if {
+	not _plainly_ok(doc)
+}
+
+_plainly_ok(doc) if {
+	doc.schema_version == "1.0"
+	doc.kind == "dockerfile"
+	doc.error == null
+	doc.final_stage != null
+}
+
+_plainly_ok(doc) if {
+	doc.schema_version == "1.0"
+	doc.kind in {"image", "container"}
+	doc.error == null
+}
+
+_r_not_object(doc) := {"the facts document is not a JSON object"} if not is_object(doc)
+
+else := set()
+
+_r_schema(doc) := {msg |
+	is_object(doc)
+	v := object.get(doc, "schema_version", null)
+	not _schema_ok(v)
+	msg := concat("", ["unsupported facts schema_version ", text.str(v), " (this bundle evaluates 1.x)"])
+}
+
+_schema_ok(v) if {
+	is_string(v)
+	startswith(v, "1.")
+}
+
+_r_kind(doc) := {msg |
+	is_object(doc)
+	k := object.get(doc, "kind", null)
+	not k in supported_kinds
+	msg := concat("", ["unsupported document kind ", text.str(k)])
+}
+
+_r_error(doc) := {msg |
+	is_object(doc)
+	e := object.get(doc, "error", null)
+	e != null
+	msg := concat("", ["facts could not be evaluated: ", text.str(_error_text(e))])
+}
+
+_error_text(e) := concat("", [
+	text.str(object.get(e, "code", "error")), ": ", text.str(object.get(e, "message", "")),
+]) if is_object(e)
+
+else := concat("", [text.str(e)])
+
+_no_from_msg := "facts could not be evaluated: the Dockerfile has no FROM instruction, so there is no image to check"
+
+_r_no_from(doc) := {_no_from_msg |
+	is_object(doc)
+	object.get(doc, "kind", null) == "dockerfile"
+	object.get(doc, "error", null) == null
+	object.get(doc, "final_stage", null) == null
+}
+
+# Parse problems that make the evaluation incomplete (the rules still run).
+blocking_problems(doc, codes) := [p |
+	some p in object.get(doc, "problems", [])
+	is_object(p)
+	object.get(p, "code", "") in codes
+]
+
+# Line of the final stage's FROM instruction (null when unknown).
+final_from_line(doc) := object.get(doc.final_stage, ["instruction_lines", "from"], null)
+
+# Indices of the final stage and every earlier stage it inherits from (FROM <stage>).
+chain_indices(doc) := graph.reachable(_stage_graph(doc), {doc.final_stage.index})
+
+_stage_graph(doc) := {s.index: edges |
+	some s in doc.stages
+	edges := {s.from_stage | s.from_stage != null}
+}
+
+# Instructions that end up in the final image (final stage and the stages it is built FROM).
+chain_instructions(doc) := [i |
+	chain := chain_indices(doc)
+	some i in doc.instructions
+	i.stage in chain
+]
+
+# Instructions of one stage.
+stage_instructions(doc, index) := [i |
+	some i in doc.instructions
+	i.stage == index
+]

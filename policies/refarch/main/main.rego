@@ -1,0 +1,116 @@
+# METADATA
+# title: refarch entry points
+# description: |
+#   batch: input {"documents": [facts...], "evaluation_date", "config"} -> one
+#   sorted array of findings per document, aligned with input.documents.
+#   findings / deny / warn: input is one facts document (conftest style).
+#   Catalog metadata (title, severity, fix, aliases) comes from
+#   data.refarch.catalog, generated from the rule packages' METADATA.
+package refarch.main
+
+import data.refarch.lib.num
+
+import data.refarch.lib.text
+
+import data.refarch.lib.facts
+import data.refarch.lib.settings
+import data.refarch.rules.nra000
+import data.refarch.rules.nra001
+import data.refarch.rules.nra002
+import data.refarch.rules.nra003
+import data.refarch.rules.nra004
+import data.refarch.rules.nra005
+import data.refarch.rules.nra006
+import data.refarch.rules.nra007
+import data.refarch.rules.nra008
+import data.refarch.rules.nra009
+import data.refarch.rules.nra010
+import data.refarch.rules.nra011
+import data.refarch.rules.nra012
+import data.refarch.rules.nra013
+import data.refarch.rules.nra014
+import data.refarch.rules.nra015
+
+# Context handed to every rule: effective settings (input.config over data.refarch.config) and date.
+ctx := {"date": settings.date, "config": settings.effective}
+
+# METADATA
+# entrypoint: true
+# description: One array of findings per document of input.documents (undefined when there is no such array).
+batch := [evaluate(d, ctx) | some d in input.documents] if is_array(input.documents)
+
+# METADATA
+# entrypoint: true
+# description: Findings for input as a single facts document.
+findings := evaluate(input, ctx)
+
+# conftest-style messages: high and critical severities deny, the rest warn.
+deny contains _conftest_msg(f) if {
+	some f in findings
+	f.severity in {"critical", "high"}
+}
+
+warn contains _conftest_msg(f) if {
+	some f in findings
+	not f.severity in {"critical", "high"}
+}
+
+_conftest_msg(f) := concat("", [
+	text.str(f.rule_id), ": ", text.str(f.message), " (line ", text.str(f.line), ")",
+]) if f.line != null
+
+else := concat("", [text.str(f.rule_id), ": ", text.str(f.message)])
+
+# evaluate(doc, ctx) -> sorted array of complete findings.
+evaluate(doc, c) := sorted if {
+	complete := {_complete(f, c) |
+		some f in _raw(doc, c)
+		_enabled(f.rule_id, c)
+	}
+	by_key := {_sort_key(f): f | some f in complete}
+	sorted := [f | some k in sort(object.keys(by_key)); f := by_key[k]]
+}
+
+# (rule_id, line, message) as one string: engines agree on sorting strings, not numbers.
+_sort_key(f) := concat("|", [f.rule_id, num.sort_key(f.line), f.message])
+
+# A document that cannot be evaluated gets NRA000 only; otherwise every rule runs.
+_raw(doc, c) := {f | some f in nra000.findings(doc, c)} if count(facts.fatal_reasons(doc)) > 0
+
+else := union({
+	{f | some f in nra000.findings(doc, c)},
+	{f | some f in nra001.findings(doc, c)},
+	{f | some f in nra002.findings(doc, c)},
+	{f | some f in nra003.findings(doc, c)},
+	{f | some f in nra004.findings(doc, c)},
+	{f | some f in nra005.findings(doc, c)},
+	{f | some f in nra006.findings(doc, c)},
+	{f | some f in nra007.findings(doc, c)},
+	{f | some f in nra008.findings(doc, c)},
+	{f | some f in nra009.findings(doc, c)},
+	{f | some f in nra010.findings(doc, c)},
+	{f | some f in nra011.findings(doc, c)},
+	{f | some f in nra012.findings(doc, c)},
+	{f | some f in nra013.findings(doc, c)},
+	{f | some f in nra014.findings(doc, c)},
+	{f | some f in nra015.findings(doc, c)},
+})
+
+# NRA000 cannot be disabled: an unevaluated document is never silently compliant.
+_enabled("NRA000", _)
+
+_enabled(id, c) if not id in c.config.disabled_rules
+
+_complete(f, c) := {
+	"rule_id": f.rule_id,
+	"severity": object.get(c.config.severity_overrides, f.rule_id, meta.severity),
+	"title": meta.title,
+	"message": f.message,
+	"line": f.line,
+	"fix": meta.fix,
+	"related": meta.aliases,
+	"category": meta.category,
+	"advisory": meta.advisory,
+} if {
+	meta := data.refarch.catalog.rules[f.rule_id]
+}

@@ -1,0 +1,68 @@
+package refarch.rules.nra004_test
+
+import data.refarch.rules.nra004
+import data.refarch.testlib as fx
+
+_with(patterns) := object.union(fx.good, {"dockerignore": {"exists": true, "patterns": patterns}})
+
+test_good_plain if {
+	count(nra004.findings(fx.good, fx.ctx)) == 0
+}
+
+test_good_equivalent_spellings if {
+	doc := _with(["# deps", "**/node_modules", "/.git/", "./.cache", ""])
+	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+test_good_wildcards if {
+	doc := _with(["node_modules/", ".git*", ".cache/**"])
+	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+test_good_everything_excluded if {
+	doc := _with(["*", "!src", "!package.json"])
+	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+test_bad_missing_file if {
+	doc := object.union(fx.good, {"dockerignore": {"exists": false, "patterns": []}})
+	some f in nra004.findings(doc, fx.ctx)
+	f.line == null
+	contains(f.message, "no .dockerignore in the build context /srv/app")
+}
+
+test_bad_unreadable if {
+	doc := object.union(fx.good, {"dockerignore": {"exists": true, "error": {"code": "EACCES", "message": "permission denied"}}})
+	some f in nra004.findings(doc, fx.ctx)
+	contains(f.message, "could not be read (permission denied)")
+}
+
+test_bad_missing_entries if {
+	doc := _with(["node_modules", "*.log"])
+	msgs := {f.message | some f in nra004.findings(doc, fx.ctx)}
+	msgs == {
+		"/srv/app/.dockerignore does not exclude .git",
+		"/srv/app/.dockerignore does not exclude .cache",
+	}
+}
+
+test_bad_reinclude_undoes if {
+	doc := _with(["node_modules", ".git", ".cache", "!node_modules/keep-me"])
+	msgs := {f.message | some f in nra004.findings(doc, fx.ctx)}
+	msgs == {"/srv/app/.dockerignore excludes node_modules but re-includes it with !node_modules/keep-me"}
+}
+
+test_good_exclude_after_reinclude if {
+	doc := _with(["!node_modules", "node_modules", ".git", ".cache"])
+	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+test_bad_nested_only if {
+	doc := _with(["*/node_modules", ".git", ".cache"])
+	count(nra004.findings(doc, fx.ctx)) == 1
+}
+
+test_good_odd_characters_compared_literally if {
+	doc := _with(["[", "node_modules", ".git", ".cache"])
+	count(nra004.findings(doc, fx.ctx)) == 0
+}

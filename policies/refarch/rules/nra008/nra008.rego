@@ -1,0 +1,67 @@
+# METADATA
+# title: Manage scaling outside of the container
+# description: |
+#   Scale with more containers, not inside one: the process must not be a process
+#   manager (pm2, pm2-runtime, forever ...) or a cluster-mode entry point, either
+#   directly or through the package.json script that npm/yarn start runs.
+# related_resources:
+#   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#manage-scaling-outside-of-the-container
+#     description: Manage scaling outside of the container
+# custom:
+#   id: NRA008
+#   severity: medium
+#   recommended_action: >-
+#     Run a single node process (CMD ["node", "server.js"]) and scale with replicas in the
+#     orchestrator.
+#   fix: manual
+#   aliases: []
+#   category: reliability
+#   advisory: false
+package refarch.rules.nra008
+
+import data.refarch.lib.text
+
+import data.refarch.lib.process
+
+# findings(doc, ctx) for Dockerfiles.
+findings(doc, ctx) := {f |
+	p := process.entry(doc)
+	some f in (_direct(doc, ctx, p) | _script(doc, ctx, p))
+} if doc.kind == "dockerfile"
+
+# A cheap first look at the whole text before examining it word by word.
+_hint := `pm2|forever|strong-pm|slc|cluster|ecosystem`
+
+_direct(doc, ctx, p) := {_f(p.line, msg) |
+	words := process.tokens(doc)
+	regex.match(_hint, concat(" ", words))
+	some w in words
+	what := _manager(w, ctx)
+	msg := concat("", [
+		"the process (line ", text.str(p.line), ") runs ", text.str(what),
+		" inside the container; scale with more containers instead",
+	])
+}
+
+_script(doc, ctx, p) := {_f(p.line, msg) |
+	s := process.script(doc, process.command(doc, ctx.config.init_processes))
+	regex.match(_hint, s[1])
+	some w in process.words(s[1])
+	what := _manager(w, ctx)
+	msg := concat("", [
+		"the process (line ", text.str(p.line), ") runs the package.json script ", text.str(s[0]),
+		", which starts ", text.str(what), " inside the container; scale with more containers instead",
+	])
+}
+
+_manager(w, ctx) := concat("", [
+	"the process manager ", text.str(process.basename(w)),
+]) if process.basename(w) in ctx.config.process_managers
+
+else := concat("", [
+	"the cluster-mode entry point ", text.str(w),
+]) if {
+	regex.match(`^(\./)?([^\s]*/)?(cluster|ecosystem\.config)\.(c|m)?js$`, w)
+}
+
+_f(line, msg) := {"rule_id": "NRA008", "line": line, "message": msg}

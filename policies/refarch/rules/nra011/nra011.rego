@@ -1,0 +1,68 @@
+# METADATA
+# title: Use the exec form for CMD and ENTRYPOINT
+# description: |
+#   In shell form, /bin/sh -c is PID 1 and does not forward SIGTERM to node, so
+#   the application is killed instead of shutting down cleanly. CMD and
+#   ENTRYPOINT of the final image must use the exec (JSON array) form; a shell
+#   command that starts with `exec` hands PID 1 to the program and is accepted,
+#   and an exec-form `sh -c` wrapper without `exec` is reported.
+# related_resources:
+#   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#avoiding-using-npm-to-start-application
+#     description: avoiding using npm to start application (signals and child processes)
+#   - ref: https://github.com/nodejs/docker-node/blob/main/docs/BestPractices.md#cmd
+#     description: Docker and Node.js best practices, CMD
+# custom:
+#   id: NRA011
+#   severity: medium
+#   recommended_action: Write CMD/ENTRYPOINT as a JSON array, for example CMD ["node", "server.js"].
+#   fix: exec_form_cmd
+#   aliases: [DL3025]
+#   category: reliability
+#   advisory: false
+package refarch.rules.nra011
+
+import data.refarch.lib.text
+
+import data.refarch.lib.process
+
+# findings(doc, ctx) for Dockerfiles (ctx unused here; the signature is the rule interface).
+# regal ignore:argument-always-wildcard
+findings(doc, _) := {f |
+	doc.final_stage != null
+	some f in (_shell_form(doc) | _sh_wrapper(doc))
+} if doc.kind == "dockerfile"
+
+_shell_form(doc) := {_f(x.line, msg) |
+	some name in ["entrypoint", "cmd"]
+	x := doc.final_stage[name]
+	is_object(x)
+	x.form == "shell"
+	not _execs(x.raw)
+	msg := concat("", [
+		text.str(upper(name)), " in shell form at line ", text.str(x.line),
+		": /bin/sh -c runs as PID 1 and does not pass SIGTERM to node; use the exec (JSON array) form",
+	])
+}
+
+_sh_wrapper(doc) := {_f(x.line, msg) |
+	some name in ["entrypoint", "cmd"]
+	x := doc.final_stage[name]
+	is_object(x)
+	x.form == "exec"
+	count(x.argv) >= 3
+	process.basename(x.argv[0]) in process.shells
+	regex.match(`^-[a-z]*c$`, x.argv[1])
+	not _execs(x.argv[2])
+	msg := concat("", [
+		text.str(upper(name)), " at line ", text.str(x.line), " runs the command through ", text.str(x.argv[0]),
+		" -c without exec, so the shell stays PID 1 and does not pass SIGTERM on",
+	])
+}
+
+_execs(cmd) if {
+	is_string(cmd)
+	regex.match(`^\s*exec\s`, cmd)
+	not regex.match(`&&|;|\|`, cmd)
+}
+
+_f(line, msg) := {"rule_id": "NRA011", "line": line, "message": msg}

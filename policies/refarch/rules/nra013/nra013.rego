@@ -1,0 +1,71 @@
+# METADATA
+# title: Use an LTS Node.js line that is not end-of-life
+# description: |
+#   Production images should run an LTS release line of Node.js that is still
+#   supported on the evaluation date. The line is read from the runtime base image
+#   (tags such as 22, 22.11.0-bookworm-slim, lts, jod, or UBI nodejs-22) and checked
+#   against the release schedule in data (node_releases: release, LTS start and
+#   end-of-life dates). Images that do not carry Node.js are left to NRA012.
+# related_resources:
+#   - ref: https://nodeshift.dev/nodejs-reference-architecture/functional-components/nodejs-versions-images/
+#     description: Node.js Versions and Container Images
+#   - ref: https://github.com/nodejs/Release#release-schedule
+#     description: Node.js release schedule
+# custom:
+#   id: NRA013
+#   severity: high
+#   recommended_action: Move to a supported LTS line (check the release schedule) and pin the image tag to it.
+#   fix: replace_base_image
+#   aliases: []
+#   category: supply-chain
+#   advisory: false
+package refarch.rules.nra013
+
+import data.refarch.lib.image
+import data.refarch.lib.stages
+
+# findings(doc, ctx) for Dockerfiles.
+findings(doc, ctx) := {f |
+	doc.final_stage != null
+	ref := doc.final_stage.root_base
+	ref.unresolved != true
+	image.is_node_image(ref)
+	msg := _check(ref, ctx)
+	f := {"rule_id": "NRA013", "line": stages.root_line(doc), "message": msg}
+} if doc.kind == "dockerfile"
+
+_check(ref, _) := concat("", [
+	"the Node.js version of the runtime base image ", image.display(ref),
+	" cannot be determined from its tag",
+]) if {
+	not image.node_line(ref)
+}
+
+_check(ref, ctx) := msg if {
+	line := image.node_line(ref)
+	msg := _check_known(line, object.get(ctx.config.node_releases, line, null), ref, ctx.date)
+}
+
+_check_known(line, null, ref, _) := concat("", [
+	"Node.js ", line, " (", image.display(ref), ") is not a known release line",
+])
+
+_check_known(line, r, ref, date) := _check_line(line, r, ref, date) if r != null
+
+_check_line(line, r, ref, date) := concat("", [
+	"Node.js ", line, " (", image.display(ref), ") reached end-of-life on ", r.eol,
+	" (evaluated on ", date, ")",
+]) if {
+	r.eol < date
+}
+
+else := concat("", ["Node.js ", line, " (", image.display(ref), ") is not an LTS release line"]) if {
+	r.lts_start == null
+}
+
+else := concat("", [
+	"Node.js ", line, " (", image.display(ref), ") is not LTS yet on ", date,
+	" (LTS from ", r.lts_start, ")",
+]) if {
+	date < r.lts_start
+}

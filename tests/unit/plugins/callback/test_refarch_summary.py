@@ -1,0 +1,124 @@
+"""Unit tests for the refarch_summary aggregate callback (progress lines, final summary, hostile text)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from ansible_collections.refarch.containers.plugins.callback import refarch_summary as cb
+
+
+class FakeDisplay:
+    verbosity = 0
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def display(self, msg: str, *args, **kwargs) -> None:
+        self.lines.append(msg)
+
+
+class FakeHost:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_name(self) -> str:
+        return self.name
+
+
+def _result(host: str, action: str, data: dict):
+    return SimpleNamespace(host=FakeHost(host), task=SimpleNamespace(action=action, resolved_action=action),
+                           result=data)
+
+
+@pytest.fixture
+def callback():
+    plugin = cb.CallbackModule(display=FakeDisplay())
+    plugin.set_options()
+    return plugin
+
+
+def _play(hosts: list[str]):
+    inventory = SimpleNamespace(get_hosts=lambda pattern: [FakeHost(h) for h in hosts])
+    return SimpleNamespace(hosts="all", _variable_manager=SimpleNamespace(_inventory=inventory))
+
+
+def test_progress_lines_count_hosts_of_the_play(callback):
+    callback.v2_playbook_on_play_start(_play(["web1", "web2", "db1"]))
+    dockerfile = {"path": "/srv/a/Dockerfile", "error": None}
+    callback.v2_runner_on_ok(_result("web1", "refarch.containers.dockerfile_info",
+                                     {"dockerfiles": [dockerfile] * 12, "problems": []}))
+    callback.v2_runner_on_unreachable(_result("db1", "refarch.containers.dockerfile_info",
+                                              {"msg": "Failed to connect", "unreachable": True}))
+    callback.v2_runner_on_ok(_result("web2", "refarch.containers.dockerfile_info",
+                                     {"dockerfiles": [dockerfile, {"path": "/x", "error": {"code": "x"}}]}))
+    callback.v2_runner_on_ok(_result("web1", "refarch.containers.policy_check", {
+        "targets": [{}] * 12,
+        "findings": [{"severity": "high"}, {"severity": "medium"}, {"severity": "medium", "waived": True}],
+    }))
+    callback.v2_runner_on_skipped(_result("db1", "refarch.containers.policy_check", {}))
+    lines = callback._display.lines
+    assert lines == [
+        "[1/3] web1 ok: 12 Dockerfiles",
+        "[2/3] db1 unreachable: Failed to connect",
+        "[3/3] web2 ok: 2 Dockerfiles, 1 unreadable",
+        "[1/3] web1 evaluated: 12 targets, 2 open findings (high 1, medium 1)",
+        "[2/3] db1 not evaluated: unreachable",
+    ]
+
+
+def test_other_actions_are_ignored(callback):
+    callback.v2_runner_on_ok(_result("web1", "ansible.builtin.find", {"files": []}))
+    callback.v2_runner_on_ok(_result("web1", "community.general.report", {"summary": {"x": 1}}))
+    callback.v2_playbook_on_stats(SimpleNamespace(custom={}))
+    assert callback._display.lines == []
+
+
+def test_summary_from_the_report_result(callback):
+    callback.v2_playbook_on_play_start(_play(["web1", "web2"]))
+    callback.v2_runner_on_ok(_result("web1", "refarch.containers.policy_check",
+                                     {"targets": [], "findings": [{"severity": "high"}] * 3}))
+    callback.v2_runner_on_ok(_result("web2", "refarch.containers.policy_check",
+                                     {"targets": [], "findings": [{"severity": "low"}] * 5}))
+    summary = {
+        "hosts": 2, "hosts_by_status": {"ok": 2, "unreachable": 0, "failed": 0}, "targets": 4,
+        "compliant_targets": 1, "compliance_percent": 25.0, "findings": 8,
+        "findings_by_severity": {"critical": 0, "high": 3, "medium": 0, "low": 5, "info": 0},
+        "findings_by_rule": {"NRA001": 3, "NRA004": 5}, "waived": 0,
+    }
+    callback.v2_runner_on_ok(_result("localhost", "refarch.containers.report",
+                                     {"summary": summary, "files": ["/r/report.json", "/r/report.html"]}))
+    callback._display.lines.clear()
+    callback.v2_playbook_on_stats(SimpleNamespace(custom={}))
+    assert callback._display.lines == [
+        "refarch summary: 2 hosts (2 ok, 0 unreachable, 0 failed); 4 targets, 1 compliant (25%)",
+        "  open findings: 8 (critical 0, high 3, medium 0, low 5, info 0); waived 0",
+        "  top rules: NRA004 5, NRA001 3",
+        "  worst hosts: web1 3 (high 3), web2 5 (low 5)",
+        "  report: /r/report.html",
+    ]
+
+
+def test_summary_from_set_stats_when_no_report_result(callback):
+    stats = SimpleNamespace(custom={"_run": {"refarch_summary": {
+        "hosts": 1, "hosts_by_status": {"ok": 0, "unreachable": 1, "failed": 0}, "targets": 0,
+        "findings": 0, "findings_by_severity": {}, "findings_by_rule": {}}}})
+    callback.v2_playbook_on_stats(stats)
+    assert callback._display.lines[0].startswith("refarch summary: 1 hosts (0 ok, 1 unreachable, 0 failed)")
+
+
+def test_hostile_text_is_cleaned(callback):
+    callback.v2_playbook_on_play_start(_play(["evil"]))
+    name = "web\x1b[2J\x1b]0;owned\x07\r\nX"
+    callback.v2_runner_on_failed(_result(name, "refarch.containers.dockerfile_info",
+                                         {"msg": "bad \x1b[31mred\x1b[0m\x00 \u202eevil"}))
+    line = callback._display.lines[-1]
+    assert "\x1b" not in line and "\x00" not in line and "\r" not in line and "\n" not in line
+    assert "\u202e" not in line and "owned" not in line
+    assert line.startswith("[1/1] web X failed: bad red") or line.startswith("[1/1] webX failed: bad red"), line
+
+
+def test_format_summary_lists_hosts_not_scanned():
+    hosts = {f"dead{i}": {"status": "unreachable", "open": {}} for i in range(12)}
+    lines = cb.format_summary({"hosts": 12}, hosts, top=3)
+    assert lines[-1].startswith("  not scanned: dead0 (unreachable), dead1 (unreachable)")
+    assert lines[-1].endswith("and 2 more")

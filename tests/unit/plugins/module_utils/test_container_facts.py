@@ -1,0 +1,132 @@
+"""Tests for plugins/module_utils/_container_facts.py on real ``podman container inspect`` JSON.
+
+The containers are made with ``podman create`` (it needs no runtime; ``podman run`` does not work in
+this sandbox) on the local base images; docker's JSON is covered by
+tests/integration/test_docker_engine.py with running containers. Hand-written inputs are only the
+empty/odd ones and say so in the test name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ansible_collections.refarch.containers.plugins.module_utils._container_facts import container_facts
+from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import scan_containers
+from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
+
+_SUPPORT = Path(__file__).resolve().parents[4] / "tests" / "images" / "support.py"
+
+
+def _load_support():
+    spec = importlib.util.spec_from_file_location("refarch_image_support", _SUPPORT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+S = _load_support()
+VALIDATOR = jsonschema.Draft202012Validator(S.load_schema())
+BASE = "docker.io/library/node:20-bookworm-slim"
+
+
+def _valid(doc: dict) -> None:
+    errors = list(VALIDATOR.iter_errors(doc))
+    assert not errors, [f"{e.message} at {list(e.path)}" for e in errors[:5]]
+
+
+@pytest.fixture(scope="module")
+def created():
+    """Three containers made with real `podman create`; removed afterwards."""
+    try:
+        S.ensure_base_images()
+    except S.Unavailable as exc:
+        pytest.skip(str(exc))
+    tag = uuid.uuid4().hex[:8]
+    specs = {
+        "limited": ["--init", "--memory", "256m", "-p", "8080:3000", "--restart", "on-failure:3",
+                    "-e", "NODE_OPTIONS=--max-old-space-size=512", "-e", "API_TOKEN=tok_abcdef123456",
+                    BASE, "node", "--max-old-space-size=200", "server.js"],
+        "too-big-heap": ["--memory", "128m", "-e", "NODE_OPTIONS=--max-old-space-size=1024", "--user", "node",
+                         BASE, "node", "server.js"],
+        "privileged-npm": ["--privileged", "--restart", "always", BASE, "npm", "start"],
+    }
+    names = {}
+    for key, args in specs.items():
+        name = f"refarch-ut-{key}-{tag}"
+        subprocess.run(["podman", "create", "--name", name, *args], check=True, capture_output=True, timeout=120)
+        names[key] = name
+    try:
+        data = json.loads(subprocess.run(["podman", "container", "inspect", *list(names.values())], check=True,
+                                         capture_output=True, text=True, timeout=120).stdout)
+        by_name = {d["Name"]: d for d in data}
+        image = image_facts(S.podman_inspect([BASE])[0], "podman")
+        yield {key: by_name[name] for key, name in names.items()}, names, image
+    finally:
+        subprocess.run(["podman", "rm", "--force", *list(names.values())], capture_output=True, timeout=120)
+
+
+def test_limits_init_ports_restart(created):
+    data, _names, image = created
+    doc = container_facts(data["limited"], "podman", image=image)
+    _valid(doc)
+    assert doc["init"]["flag"] is True and doc["init"]["effective"] is True
+    assert doc["memory_limit"] == 256 * 1024 * 1024
+    assert doc["heap_limit"] == {"raw": "200", "mb": 200, "source": "command", "from_env": None}
+    assert doc["heap_exceeds_memory"] is False
+    assert {"container_port": 3000, "protocol": "tcp", "host_ip": None, "host_port": 8080} in doc["published_ports"]
+    assert doc["restart_policy"] == {"name": "on-failure", "maximum_retry_count": 3}
+    assert doc["node"]["is_node"] is True and doc["node"]["version"] == image["node"]["version"]
+    assert doc["user"]["is_root"] is True  # base image default, no --user
+    assert doc["process"]["command"][:2] == ["node", "--max-old-space-size=200"]
+    assert "tok_abcdef123456" in json.dumps(data["limited"])
+    assert "tok_abcdef123456" not in json.dumps(doc)
+    assert doc["env"]["API_TOKEN"]["redacted"] is True
+
+
+def test_heap_from_node_options_larger_than_memory(created):
+    data, _names, _image = created
+    doc = container_facts(data["too-big-heap"], "podman")
+    _valid(doc)
+    assert doc["heap_limit"]["source"] == "NODE_OPTIONS" and doc["heap_limit"]["mb"] == 1024
+    assert doc["memory_limit"] == 128 * 1024 * 1024 and doc["heap_exceeds_memory"] is True
+    assert doc["init"] == {"flag": False, "process": None, "effective": False}
+    assert doc["user"]["name"] == "node" and doc["user"]["is_root"] is False
+
+
+def test_privileged_npm(created):
+    data, _names, _image = created
+    doc = container_facts(data["privileged-npm"], "podman")
+    _valid(doc)
+    assert doc["privileged"] is True
+    assert doc["restart_policy"]["name"] == "always"
+    assert doc["process"]["command"] == ["npm", "start"] and doc["node"]["is_node"] is True
+    assert doc["memory_limit"] is None and doc["heap_exceeds_memory"] is None
+
+
+def test_scan_containers_lists_created_ones_with_all(created):
+    _data, names, _image = created
+    running = scan_containers({"engine": "podman", "names": list(names.values())})
+    assert running["containers"] == []  # created, not running
+    everything = scan_containers({"engine": "podman", "all": True, "names": list(names.values())})
+    assert sorted(c["name"] for c in everything["containers"]) == sorted(names.values())
+    for doc in everything["containers"]:
+        _valid(doc)
+        assert doc["image_facts"]["image"].endswith("node:20-bookworm-slim")
+    capped = scan_containers({"engine": "podman", "all": True, "names": list(names.values()), "max_containers": 1})
+    assert len(capped["containers"]) == 1 and capped["truncated"] is True and capped["matched"] == 3
+
+
+@pytest.mark.parametrize("data", [{}, None, {"Id": "x", "Config": None, "HostConfig": [], "State": "up"}],
+                         ids=["empty", "none", "odd-types"])
+def test_handwritten_odd_container_inspect(data):
+    doc = container_facts(data, "docker")
+    _valid(doc)
+    assert doc["process"] is None and doc["memory_limit"] is None and doc["published_ports"] == []

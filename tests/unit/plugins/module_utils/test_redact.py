@@ -1,0 +1,120 @@
+"""Secret redaction (plugins/module_utils/_redact.py)."""
+from __future__ import annotations
+
+import pytest
+from ansible_collections.refarch.containers.plugins.module_utils import _redact
+from ansible_collections.refarch.containers.plugins.module_utils._redact import (
+    REDACTED,
+    Redactor,
+    compile_secret_names,
+    is_secret_name,
+    redact_text,
+)
+
+CANARY = "c4n4ry-9f3e1b"
+
+
+@pytest.mark.parametrize("name", [
+    "NPM_TOKEN", "DB_PASSWORD", "db_passwd", "PASSPHRASE", "API_KEY", "apikey", "STRIPE_SECRET", "CLIENT_SECRET",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PRIVATE_KEY", "GH_CREDENTIALS", "NODE_AUTH_TOKEN", "_authToken",
+    "_auth", "_password", "SENTRY_DSN", "SESSION_KEY", "BASIC_AUTH", "MYSQL_PWD",
+])
+def test_secret_names(name):
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["NODE_ENV", "PORT", "AUTHOR", "NODE_VERSION", "HOME", "PATH", "APP_DIR", "KEYBOARD"])
+def test_non_secret_names(name):
+    assert not is_secret_name(name)
+
+
+@pytest.mark.parametrize("text", [
+    f"NPM_TOKEN={CANARY} npm ci",
+    f'echo "//registry.npmjs.org/:_authToken={CANARY}" > .npmrc',
+    f"echo //npm.example.com/:_password={CANARY} >> ~/.npmrc",
+    f"echo _auth={CANARY} >> .npmrc",
+    f"git clone https://deploy:{CANARY}@git.example.com/app.git",
+    f"curl -H 'Authorization: Bearer {CANARY}' https://api.example.com",
+    f"docker login --password {CANARY} registry",
+    f"mysql --password={CANARY} -e 'select 1'",
+    f"curl https://api.example.com/?token={CANARY}",
+    f"sh -c 'export API_KEY={CANARY}; run'",
+    f'DB_PASSWORD="{CANARY} with spaces" node x',
+    f"DB_PASSWORD='{CANARY} quoted' node x",
+    f"npm config set //registry.npmjs.org/:_authToken {CANARY}",
+    f"yarn config set npmAuthToken {CANARY} && yarn",
+    f"cat <<EOF\nENV NPM_TOKEN {CANARY} rest of line\nexport GH_TOKEN {CANARY}\nEOF",
+    f"  arg api_key {CANARY}",
+])
+def test_inline_secrets_redacted(text):
+    out = redact_text(text)
+    assert CANARY not in out
+    assert REDACTED in out
+
+
+@pytest.mark.parametrize("text", [
+    "npm ci --omit=dev && npm cache clean --force",
+    "NODE_ENV=production node server.js",
+    "curl -fsSL https://deb.nodesource.com/setup_20.x | bash -",
+    "echo $NPM_TOKEN",
+    "NPM_TOKEN=${NPM_TOKEN} npm ci",
+    "apt-get install -y libsecret-1-dev tini && npm config set fund false",
+    "ENV NODE_ENV production",
+    "",
+])
+def test_non_secret_text_unchanged(text):
+    assert redact_text(text) == text
+
+
+def test_extra_secret_names():
+    names = compile_secret_names([r"^ACME_.*_PIN$"])
+    assert is_secret_name("ACME_DOOR_PIN", names)
+    assert is_secret_name("DB_PASSWORD", names)  # built-ins still apply
+    assert CANARY not in redact_text(f"ACME_DOOR_PIN={CANARY} x", names)
+    assert compile_secret_names([]) is compile_secret_names(None)
+
+
+def test_invalid_extra_pattern_is_a_value_error():
+    with pytest.raises(ValueError, match="invalid secret name pattern"):
+        compile_secret_names(["("])
+
+
+def _ins(cmd, original, value, **kw):
+    base = {"cmd": cmd, "sub_cmd": None, "json": False, "original": original, "start_line": 1, "end_line": 1,
+            "flags": [], "value": value, "heredocs": []}
+    base.update(kw)
+    return base
+
+
+def test_redactor_env_arg_label_and_reuse():
+    r = Redactor()
+    out = r.instructions([
+        _ins("ARG", f"ARG NPM_TOKEN={CANARY}", [f"NPM_TOKEN={CANARY}"]),
+        _ins("ENV", f"ENV DB_PASSWORD={CANARY}x PORT=80", ["DB_PASSWORD", f"{CANARY}x", "PORT", "80"]),
+        _ins("ENV", f"ENV API_KEY {CANARY}y and more", ["API_KEY", f"{CANARY}y and more"]),
+        _ins("LABEL", f"LABEL secret={CANARY}z", ["secret", f"{CANARY}z"]),
+        # the literal value reappears somewhere no name pattern would catch
+        _ins("RUN", f"RUN ./configure {CANARY}", [f"./configure {CANARY}"]),
+        _ins("RUN", "RUN <<EOF\n...\nEOF", ["<<EOF"], heredocs=[
+            {"name": "EOF", "file_descriptor": 0, "content": f"//r.example/:_authToken={CANARY}q\n"}]),
+        _ins("ONBUILD", f"ONBUILD ENV GH_TOKEN={CANARY}w", ["GH_TOKEN", f"{CANARY}w"], sub_cmd="ENV"),
+    ])
+    assert CANARY not in repr(out)
+    assert out[1]["value"] == ["DB_PASSWORD", REDACTED, "PORT", "80"]
+    assert out[1]["original"] == f"ENV DB_PASSWORD={REDACTED} PORT=80"
+    assert out[2]["original"] == f"ENV API_KEY {REDACTED}"
+    assert out[0]["value"] == [f"NPM_TOKEN={REDACTED}"]
+
+
+def test_redactor_does_not_touch_input():
+    ins = _ins("ENV", f"ENV DB_PASSWORD={CANARY}", ["DB_PASSWORD", CANARY])
+    Redactor().instructions([ins])
+    assert ins["value"][1] == CANARY
+
+
+def test_fast_precheck_covers_every_builtin_fragment():
+    for lit in _redact._NAME_LITERALS:
+        assert _redact._has_name_literal("X_" + lit.upper() + "_Y")
+    for name in ("NPM_TOKEN", "DB_PASSWORD", "API_KEY", "SENTRY_DSN", "BASIC_AUTH", "MYSQL_PWD", "SESSION_COOKIE",
+                 "PASSWORD_SALT", "BEARER", "GH_CREDENTIALS", "PASSPHRASE", "CLIENT_SECRET"):
+        assert is_secret_name(name) and _redact._has_name_literal(name), name

@@ -1,0 +1,652 @@
+"""Tests for the Dockerfile rewriter (``plugins/module_utils/_rewriter.py``).
+
+Focused cases for every fix, then every Dockerfile of ``../shared/corpus``: the rewritten
+file parses with BuildKit's own parser (the PyPI ``dockerfile`` binding), the lines no fix
+reports are unchanged, a second pass changes nothing, and (with the real OPA binary and the
+policy bundle) every fixable finding is either gone or its fix reports why it was skipped,
+and no new finding appears.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import dockerfile
+import pytest
+from ansible_collections.refarch.containers.plugins.module_utils import _facts
+from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
+
+REPO = Path(__file__).resolve().parents[4]
+CORPUS = REPO.parent / "shared" / "corpus" / "cases"
+OPA = os.environ.get("OPA_BIN", "/tmp/opabuild/bin/opa")
+DATE = "2026-11-28"
+TABLE = {"node_releases": {
+    "8": {"codename": "carbon", "lts_start": "2017-10-31", "eol": "2019-12-31"},
+    "16": {"lts_start": "2021-10-26", "eol": "2023-09-11"},
+    "18": {"lts_start": "2022-10-25", "eol": "2025-04-30"},
+    "20": {"lts_start": "2023-10-24", "eol": "2026-04-30"},
+    "21": {"lts_start": None, "eol": "2024-06-01"},
+    "22": {"lts_start": "2024-10-29", "eol": "2027-04-30"},
+    "24": {"lts_start": "2025-10-28", "eol": "2028-04-30"},
+    "26": {"lts_start": "2026-10-20", "eol": "2029-04-30"},
+}}
+
+
+def rw(text: str, fixes, **ctx) -> dict:
+    ctx.setdefault("evaluation_date", DATE)
+    ctx.setdefault("base_image_table", TABLE)
+    return R.rewrite(text, fixes if isinstance(fixes, list) else [fixes], ctx)
+
+
+def buildkit_ok(text: str) -> list:
+    """Parse with BuildKit (raises on a parse error) and return the instructions."""
+    return list(dockerfile.parse_string(text))
+
+
+def applied(res: dict) -> list:
+    return [a["fix"] for a in res["applied"]]
+
+
+def skip_reason(res: dict, fix: str) -> str:
+    reasons = [s["reason"] for s in res["skipped"] if s["fix"] == fix and not s.get("not_needed")]
+    assert reasons, f"expected {fix} to be skipped with a reason, got {res!r}"
+    return reasons[0]
+
+
+def not_needed(res: dict, fix: str) -> bool:
+    return any(s["fix"] == fix and s.get("not_needed") for s in res["skipped"])
+
+
+def check_idempotent(text: str, fixes, **ctx) -> dict:
+    first = rw(text, fixes, **ctx)
+    buildkit_ok(first["text"])
+    second = rw(first["text"], fixes, **dict(ctx, dockerignore_text=first["dockerignore"])
+                if first["dockerignore"] is not None else ctx)
+    assert second["text"] == first["text"], "second pass changed the file"
+    assert second["applied"] == []
+    return first
+
+
+# --------------------------------------------------------------------------- general behaviour
+
+def test_untouched_lines_and_crlf_are_kept():
+    text = ("# comment kept  \r\nFROM node:22-bookworm-slim\r\nWORKDIR /app\r\nCOPY . .   \r\n"
+            "RUN npm ci --omit=dev\r\nCMD node server.js")
+    res = check_idempotent(text, ["exec_form_cmd", "add_non_root_user"])
+    out = res["text"]
+    assert out.startswith("# comment kept  \r\nFROM node:22-bookworm-slim\r\nWORKDIR /app\r\n")
+    assert "\nRUN npm ci --omit=dev\r\n" in out
+    assert "USER 1000\r\n" in out
+    assert out.endswith('CMD ["node", "server.js"]')      # no final newline before, none after
+    assert "\n" not in out.replace("\r\n", "")            # every new line uses CRLF
+    assert applied(res) == ["exec_form_cmd", "add_non_root_user"]
+
+
+def test_fix_order_is_fixed_and_rule_ids_are_accepted():
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nCMD node a.js\n"
+    a = rw(text, ["NRA001", "exec_form_cmd"])
+    b = rw(text, ["add_non_root_user", "NRA011"])
+    assert a["text"] == b["text"]
+    assert applied(a) == ["exec_form_cmd", "add_non_root_user"]
+    assert a["applied"][1]["rule_id"] == "NRA001"
+
+
+def test_unknown_fix_is_reported():
+    res = rw("FROM node:22\nCMD [\"node\", \"a.js\"]\n", ["frobnicate", "manual"])
+    assert res["text"].endswith('CMD ["node", "a.js"]\n')
+    assert res["skipped"] == [{"fix": "frobnicate", "reason": "unknown fix or rule id"}]
+
+
+def test_lowercase_files_get_lowercase_instructions():
+    text = "from node:22\nworkdir /app\ncopy . .\ncmd [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_non_root_user")["text"]
+    assert "\nuser 1000\n" in out
+    assert "copy --chown=1000:1000 . .\n" in out
+
+
+def test_applied_lines_cover_every_changed_original_line():
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 80\nENV PORT=80\nCMD npm start\n"
+    res = rw(text, ["all"], package_json={"exists": True, "scripts": {"start": "node index.js"}})
+    assert_untouched(text, res)
+
+
+def assert_untouched(before: str, res: dict) -> None:
+    """Every original line that no applied fix reports is still in the output, in order."""
+    touched = set()
+    for a in res["applied"]:
+        if a.get("file") != ".dockerignore":
+            touched.update(a["lines"])
+    old = before.split("\n")
+    new = res["text"].split("\n")
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            for n in range(i1 + 1, i2 + 1):
+                if n == len(old) and old[-1] == "":
+                    continue
+                assert n in touched, f"line {n} {old[n - 1]!r} changed but no fix reports it ({res['applied']!r})"
+
+
+# --------------------------------------------------------------------------- add_non_root_user
+
+def test_non_root_node_image():
+    text = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci --omit=dev\n"
+            "COPY docker-entrypoint.sh /usr/local/bin/\nCOPY . .\nEXPOSE 8080\nCMD [\"node\", \"server.js\"]\n")
+    out = check_idempotent(text, "add_non_root_user")["text"].split("\n")
+    assert out[2] == "COPY --chown=1000:1000 package*.json ./"
+    assert out[4] == "COPY docker-entrypoint.sh /usr/local/bin/"       # system path stays root-owned
+    assert out[5] == "COPY --chown=1000:1000 . ."
+    assert out[6] == "USER 1000"                                        # after the last build step
+    assert out[7] == "EXPOSE 8080"
+
+
+def test_non_root_replaces_trailing_user_root():
+    text = "FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER root\nCMD [\"node\", \"a.js\"]\n"
+    res = check_idempotent(text, "add_non_root_user")
+    assert res["text"] == ("FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER 1000\n"
+                           "CMD [\"node\", \"a.js\"]\n")
+    assert res["applied"][0]["lines"] == [4]
+
+
+def test_non_root_keeps_user_root_needed_by_a_later_run():
+    text = "FROM node:22\nUSER 0\nRUN apt-get update\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_non_root_user")["text"]
+    assert out == "FROM node:22\nUSER 0\nRUN apt-get update\nUSER 1000\nCMD [\"node\", \"a.js\"]\n"
+
+
+def test_non_root_not_needed():
+    assert not_needed(rw("FROM node:22\nUSER node\nCMD [\"node\", \"a.js\"]\n", "add_non_root_user"),
+                      "add_non_root_user")
+    ubi = "FROM registry.access.redhat.com/ubi9/nodejs-22\nCMD [\"node\", \"a.js\"]\n"
+    assert not_needed(rw(ubi, "add_non_root_user"), "add_non_root_user")
+    staged = "FROM node:22 AS base\nUSER node\nFROM base\nCMD [\"node\", \"a.js\"]\n"
+    assert not_needed(rw(staged, "add_non_root_user"), "add_non_root_user")
+
+
+def test_non_root_creates_user_on_plain_alpine_and_skips_unknown():
+    out = check_idempotent("FROM alpine:3.20\nRUN apk add --no-cache nodejs\nCMD [\"node\", \"a.js\"]\n",
+                           "add_non_root_user")["text"]
+    assert "RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app\nUSER 10001:10001\n" in out
+    res = rw("FROM example.com/custom/runtime:1\nCMD [\"node\", \"a.js\"]\n", "add_non_root_user")
+    assert "cannot tell how to create a user" in skip_reason(res, "add_non_root_user")
+
+
+# --------------------------------------------------------------------------- remap_privileged_ports
+
+def test_ports_remapped_with_env():
+    text = "FROM node:22\nENV PORT=80 HOST=0.0.0.0\nEXPOSE 80 443/tcp 22/udp 3000\nCMD [\"node\", \"a.js\"]\n"
+    res = check_idempotent(text, "remap_privileged_ports")
+    assert res["text"] == ("FROM node:22\nENV PORT=8080 HOST=0.0.0.0\nEXPOSE 8080 8443/tcp 8022/udp 3000\n"
+                           "CMD [\"node\", \"a.js\"]\n")
+
+
+def test_ports_variable_and_custom_map():
+    text = "FROM node:22\nENV PORT 80\nEXPOSE $PORT\nCMD [\"node\", \"a.js\"]\n"
+    res = check_idempotent(text, "remap_privileged_ports", port_map={80: 3000})
+    assert res["text"] == "FROM node:22\nENV PORT 3000\nEXPOSE $PORT\nCMD [\"node\", \"a.js\"]\n"
+
+
+def test_ports_unmapped_skip_and_ranges():
+    res = rw("FROM node:22\nEXPOSE 22 80\n", "remap_privileged_ports", port_offset=None)
+    assert res["text"] == "FROM node:22\nEXPOSE 22 8080\n"
+    assert "no mapping for port 22" in skip_reason(res, "remap_privileged_ports")
+    res = rw("FROM node:22\nEXPOSE 80-90\n", "remap_privileged_ports")
+    assert "range" in skip_reason(res, "remap_privileged_ports")
+    assert not_needed(rw("FROM node:22\nEXPOSE 3000\n", "remap_privileged_ports"), "remap_privileged_ports")
+
+
+# --------------------------------------------------------------------------- replace_npm_start
+
+PKG = {"exists": True, "error": None, "main": "index.js",
+       "scripts": {"start": "node --max-http-header-size=16384 -r dotenv/config server.js",
+                   "serve": "node dist/main.js", "dev": "nodemon server.js", "env": "NODE_ENV=production node a.js",
+                   "pipe": "node a.js | pino-pretty", "next": "next start -p 3000"}}
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    ('CMD ["npm", "start"]', 'CMD ["node", "--max-http-header-size=16384", "-r", "dotenv/config", "server.js"]'),
+    ("CMD npm start", 'CMD ["node", "--max-http-header-size=16384", "-r", "dotenv/config", "server.js"]'),
+    ('CMD ["npm", "run", "serve"]', 'CMD ["node", "dist/main.js"]'),
+    ('CMD ["yarn", "serve"]', 'CMD ["node", "dist/main.js"]'),
+    ('cmd ["pnpm", "run", "serve", "--", "--port", "3000"]', 'cmd ["node", "dist/main.js", "--port", "3000"]'),
+    ('ENTRYPOINT ["/usr/bin/tini", "--", "npm", "run", "serve"]',
+     'ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]'),
+])
+def test_npm_start_replaced(cmd, expected):
+    text = f"FROM node:22\nWORKDIR /app\n{cmd}\n"
+    res = check_idempotent(text, "replace_npm_start", package_json=PKG)
+    assert res["text"] == f"FROM node:22\nWORKDIR /app\n{expected}\n"
+
+
+def test_npm_start_uses_main_when_no_start_script():
+    res = rw("FROM node:22\nCMD [\"npm\", \"start\"]\n", "replace_npm_start",
+             package_json={"exists": True, "main": "lib/app.js", "scripts": {}})
+    assert res["text"] == "FROM node:22\nCMD [\"node\", \"lib/app.js\"]\n"
+
+
+@pytest.mark.parametrize("cmd, pkg, reason", [
+    ('CMD ["npm", "run", "dev"]', PKG, "development tool"),
+    ('CMD ["npm", "run", "env"]', PKG, "sets environment variables"),
+    ('CMD ["npm", "run", "pipe"]', PKG, "shell features"),
+    ('CMD ["npm", "start"]', None, "package.json is not available"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "node a.js", "prestart": "x"}}, "'prestart'"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "ts-node a.ts"}}, "not node"),
+    ('CMD ["npm", "run", "missing"]', PKG, "no 'missing' script"),
+])
+def test_npm_start_skips(cmd, pkg, reason):
+    res = rw(f"FROM node:22\n{cmd}\n", "replace_npm_start", package_json=pkg)
+    assert res["text"] == f"FROM node:22\n{cmd}\n"
+    assert reason in skip_reason(res, "replace_npm_start")
+
+
+def test_npm_start_production_cli_needs_a_production_dependency():
+    text = "FROM node:22\nWORKDIR /app\nCMD [\"npm\", \"run\", \"next\"]\n"
+    res = rw(text, "replace_npm_start", package_json=PKG, package_dependencies=["next", "react"])
+    assert res["text"].endswith('CMD ["node", "node_modules/.bin/next", "start", "-p", "3000"]\n')
+    res = rw(text, "replace_npm_start", package_json=PKG, package_dependencies=["react"])
+    assert "not a production dependency" in skip_reason(res, "replace_npm_start")
+
+
+# --------------------------------------------------------------------------- exec_form_cmd
+
+@pytest.mark.parametrize("before, after", [
+    ("CMD node server.js", 'CMD ["node", "server.js"]'),
+    ("CMD exec node server.js --port 80", 'CMD ["node", "server.js", "--port", "80"]'),
+    ('CMD node "my app.js"', 'CMD ["node", "my app.js"]'),
+    ('CMD ["sh", "-c", "node server.js"]', 'CMD ["node", "server.js"]'),
+    ("ENTRYPOINT node server.js", 'ENTRYPOINT ["node", "server.js"]'),
+    ("CMD node \\\n    server.js", 'CMD ["node", "server.js"]'),
+])
+def test_exec_form(before, after):
+    res = check_idempotent(f"FROM node:22\n{before}\n", "exec_form_cmd")
+    assert res["text"] == f"FROM node:22\n{after}\n"
+
+
+@pytest.mark.parametrize("before", [
+    "CMD node $APP", "CMD node a.js && node b.js", "CMD node a.js > log", "CMD node *.js", "CMD (node a.js)",
+    "CMD node a.js | tee x", "CMD NODE_ENV=production node a.js",
+])
+def test_exec_form_skips_shell_features(before):
+    res = rw(f"FROM node:22\n{before}\n", "exec_form_cmd")
+    assert res["text"] == f"FROM node:22\n{before}\n"
+    assert skip_reason(res, "exec_form_cmd")
+
+
+def test_exec_form_shell_entrypoint_with_cmd_is_skipped():
+    res = rw('FROM node:22\nENTRYPOINT node a.js\nCMD ["--x"]\n', "exec_form_cmd")
+    assert "CMD would be appended" in skip_reason(res, "exec_form_cmd")
+
+
+# --------------------------------------------------------------------------- add_init_process
+
+def test_init_on_debian_node_image():
+    text = "FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_init_process")["text"]
+    assert out == ("FROM node:22-bookworm-slim\n"
+                   "RUN apt-get update && apt-get install -y --no-install-recommends tini && "
+                   "rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\n"
+                   "ENTRYPOINT [\"/usr/bin/tini\", \"--\"]\nCMD [\"node\", \"a.js\"]\n")
+
+
+def test_init_on_alpine_with_dumb_init_and_existing_entrypoint():
+    text = "FROM node:22-alpine\nENTRYPOINT [\"docker-entrypoint.sh\"]\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_init_process", init_tool="dumb-init")["text"]
+    assert out == ("FROM node:22-alpine\nRUN apk add --no-cache dumb-init\n"
+                   "ENTRYPOINT [\"/usr/bin/dumb-init\", \"--\", \"docker-entrypoint.sh\"]\nCMD [\"node\", \"a.js\"]\n")
+
+
+def test_init_on_ubi_minimal_switches_to_root_for_the_install():
+    text = "FROM registry.access.redhat.com/ubi9/nodejs-22-minimal:1\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_init_process")["text"]
+    assert "\nUSER 0\nRUN microdnf install -y tini && microdnf clean all\nUSER 1001\n" in out
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "a.js"]' in out
+
+
+def test_init_restates_node_image_defaults_and_skips_unknowns():
+    out = check_idempotent("FROM node:22\nRUN npm i -g typescript\n", "add_init_process")["text"]
+    assert out.endswith('ENTRYPOINT ["/usr/bin/tini", "--", "docker-entrypoint.sh"]\nCMD ["node"]\n')
+    assert not_needed(rw('FROM node:22\nENTRYPOINT ["tini", "--"]\nCMD ["node", "a.js"]\n', "add_init_process"),
+                      "add_init_process")
+    res = rw('FROM gcr.io/distroless/nodejs22-debian12\nCMD ["a.js"]\n', "add_init_process")
+    assert "no package manager" in skip_reason(res, "add_init_process")
+    res = rw("FROM node:22\nENTRYPOINT node a.js\n", "add_init_process")
+    assert "shell form" in skip_reason(res, "add_init_process")
+
+
+# --------------------------------------------------------------------------- set_heap_limit
+
+def test_heap_limit():
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "set_heap_limit", max_node_memory=512)["text"]
+    assert out == ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nARG MAX_NODE_MEMORY=512\n"
+                   'ENV MAX_NODE_MEMORY=${MAX_NODE_MEMORY} NODE_OPTIONS="--max-old-space-size=${MAX_NODE_MEMORY}"\n'
+                   "CMD [\"node\", \"a.js\"]\n")
+    existing = "FROM node:22\nENV NODE_OPTIONS=--enable-source-maps\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(existing, "set_heap_limit")["text"]
+    assert 'NODE_OPTIONS="${NODE_OPTIONS} --max-old-space-size=${MAX_NODE_MEMORY}"' in out
+    res = rw("FROM node:22\nCMD [\"node\", \"--max-old-space-size=4096\", \"a.js\"]\n", "set_heap_limit")
+    assert "already passes --max-old-space-size" in skip_reason(res, "set_heap_limit")
+
+
+# --------------------------------------------------------------------------- reorder_dependency_layers
+
+def test_reorder_moves_the_install_before_the_source():
+    text = ("FROM node:22\nWORKDIR /app\n# all sources\nCOPY . .\nRUN npm ci && npm cache clean --force "
+            "&& npm run build\nCMD [\"node\", \"dist/a.js\"]\n")
+    res = check_idempotent(text, "reorder_dependency_layers", context_files=["yarn.lock", ".npmrc"],
+                           package_json={"exists": True, "scripts": {"build": "tsc"}})
+    assert res["text"] == ("FROM node:22\nWORKDIR /app\n# all sources\nCOPY package*.json yarn.lock .npmrc ./\n"
+                           "RUN npm ci && npm cache clean --force\nCOPY . .\nRUN npm run build\n"
+                           "CMD [\"node\", \"dist/a.js\"]\n")
+
+
+def test_reorder_with_workdir_after_the_copy():
+    text = "FROM node:22\nCOPY . /srv/app\nWORKDIR /srv/app\nRUN npm install\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "reorder_dependency_layers")["text"]
+    assert out == ("FROM node:22\nCOPY package*.json npm-shrinkwrap.json* /srv/app/\nWORKDIR /srv/app\n"
+                   "RUN npm install\nCOPY . /srv/app\nWORKDIR /srv/app\nCMD [\"node\", \"a.js\"]\n")
+
+
+def test_reorder_skips_install_hooks():
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    res = rw(text, "reorder_dependency_layers", package_json={"exists": True, "scripts": {"postinstall": "x"}})
+    assert "postinstall" in skip_reason(res, "reorder_dependency_layers")
+    assert res["text"] == text
+
+
+# --------------------------------------------------------------------------- split_multi_stage
+
+def test_split_single_stage():
+    text = ("FROM node:22-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends "
+            "python3 make g++ curl\nWORKDIR /app\nENV NODE_ENV=production\nCOPY package*.json ./\nRUN npm ci\n"
+            "COPY . .\nRUN npm run build\nEXPOSE 8080\nCMD [\"node\", \"dist/server.js\"]\n")
+    res = check_idempotent(text, "split_multi_stage")
+    out = res["text"]
+    assert out.startswith("FROM node:22-bookworm-slim AS build\n" + text.split("\n", 1)[1].rstrip("\n"))
+    runtime = out.split("FROM node:22-bookworm-slim AS runtime\n")[1]
+    assert "FROM build AS production-dependencies\nRUN npm prune --omit=dev\n" in out
+    assert runtime == ("RUN apt-get update && apt-get install -y --no-install-recommends curl\n"
+                       "WORKDIR /app\nENV NODE_ENV=production\nCOPY --from=production-dependencies /app /app\n"
+                       "EXPOSE 8080\nCMD [\"node\", \"dist/server.js\"]\n")
+    assert len([i for i in buildkit_ok(out) if i.cmd == "FROM"]) == 3
+
+
+def test_split_without_workdir_recopies_the_sources():
+    text = "FROM node:22\nCOPY package*.json ./\nRUN npm install\nCOPY . .\nCMD [\"node\", \"index.js\"]\n"
+    out = check_idempotent(text, ["split_multi_stage", "write_dockerignore"], dockerignore_text=None)["text"]
+    runtime = out.split("FROM node:22 AS runtime\n")[1]
+    assert runtime == ("COPY package*.json ./\nCOPY --from=production-dependencies /node_modules /node_modules\n"
+                       "COPY . .\nCMD [\"node\", \"index.js\"]\n")
+
+
+def test_split_skips():
+    res = rw("FROM node:22\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"a.js\"]\n", "split_multi_stage")
+    assert "no WORKDIR" in skip_reason(res, "split_multi_stage")
+    res = rw("FROM node:22\nWORKDIR /a\nCOPY . .\nRUN npm ci\nRUN ./configure.sh\n", "split_multi_stage")
+    assert "RUN at line 5" in skip_reason(res, "split_multi_stage")
+    assert not_needed(rw("FROM node:22 AS b\nRUN npm ci\nFROM node:22\nCOPY --from=b /a /a\n", "split_multi_stage"),
+                      "split_multi_stage")
+
+
+# --------------------------------------------------------------------------- write_dockerignore
+
+def test_dockerignore_created_and_extended():
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=None)
+    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n"
+    user = "# mine\r\n**/node_modules\r\n*.log\r\ndist"
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=user)
+    assert res["dockerignore"] == "# mine\r\n**/node_modules\r\n*.log\r\ndist\r\n.git\r\n.cache\r\n"
+    again = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=res["dockerignore"])
+    assert again["dockerignore"] is None and not_needed(again, "write_dockerignore")
+
+
+def test_dockerignore_respects_reincludes():
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text="*\n!.git\n!src\n")
+    assert res["dockerignore"] is None
+    assert "re-includes .git" in skip_reason(res, "write_dockerignore")
+
+
+# --------------------------------------------------------------------------- replace_base_image
+
+@pytest.mark.parametrize("before, after", [
+    ("FROM node", "FROM node:26"),
+    ("FROM node:latest AS app", "FROM node:26 AS app"),
+    ("FROM node:16-alpine", "FROM node:22-bookworm-slim"),
+    ("FROM node:20.11.1-slim", "FROM node:22-slim"),
+    ("FROM node:18-buster-slim", "FROM node:22-bookworm-slim"),
+    ("FROM node:21", "FROM node:22"),
+    ("FROM node:carbon", "FROM node:22"),
+    ("FROM node:lts-alpine", "FROM node:26-bookworm-slim"),
+    ("FROM docker.io/library/node:16@sha256:" + "a" * 64, "FROM docker.io/library/node:22"),
+    ("FROM registry.access.redhat.com/ubi8/nodejs-14:latest", "FROM registry.access.redhat.com/ubi8/nodejs-22:1"),
+])
+def test_base_image(before, after):
+    res = check_idempotent(before + "\nCMD [\"node\", \"a.js\"]\n", "replace_base_image")
+    assert res["text"] == after + "\nCMD [\"node\", \"a.js\"]\n"
+
+
+def test_base_image_fine_and_foreign():
+    assert not_needed(rw("FROM node:22.3.0-bookworm-slim\n", "replace_base_image"), "replace_base_image")
+    res = rw("FROM mhart/alpine-node:12\n", "replace_base_image")
+    assert "not an official node" in skip_reason(res, "replace_base_image")
+
+
+def test_base_image_arg_defaults_are_edited():
+    text = "ARG NODE_VERSION=16\nFROM node:${NODE_VERSION}-alpine\nCMD [\"node\", \"a.js\"]\n"
+    assert check_idempotent(text, "replace_base_image")["text"] == (
+        "ARG NODE_VERSION=22\nFROM node:${NODE_VERSION}-bookworm-slim\nCMD [\"node\", \"a.js\"]\n")
+    text = "ARG BASE=node:18\nFROM ${BASE} AS build\n"
+    assert check_idempotent(text, "replace_base_image")["text"] == "ARG BASE=node:22\nFROM ${BASE} AS build\n"
+
+
+def test_base_image_alpine_commands_are_translated_or_version_only():
+    text = ("FROM node:18-alpine\nRUN apk add --no-cache python3 make g++ && adduser -S -D -u 1001 app\n"
+            "ENTRYPOINT [\"/sbin/tini\", \"--\"]\n")
+    out = check_idempotent(text, "replace_base_image")["text"]
+    assert out == ("FROM node:22-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends "
+                   "python3 make g++ && rm -rf /var/lib/apt/lists/* && adduser --system --disabled-password --uid "
+                   "1001 app\nENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n")
+    text = "FROM node:18-alpine3.17\nRUN apk add --no-cache some-unknown-lib\n"
+    res = check_idempotent(text, "replace_base_image")
+    assert res["text"] == "FROM node:22-alpine\nRUN apk add --no-cache some-unknown-lib\n"
+    assert any(s.get("partial") and "some-unknown-lib" in s["reason"] for s in res["skipped"])
+
+
+# --------------------------------------------------------------------------- corpus
+
+def _corpus_cases() -> list:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.iterdir() if (p / "Dockerfile").is_file())
+
+
+def _case_context(case: Path) -> dict:
+    data = (case / "Dockerfile").read_bytes()
+    di = (case / ".dockerignore").read_bytes() if (case / ".dockerignore").is_file() else None
+    pj = (case / "package.json").read_bytes() if (case / "package.json").is_file() else None
+    doc = _facts.dockerfile_facts(f"/srv/{case.name}/Dockerfile", data, di, pj)
+    deps = None
+    if pj is not None:
+        try:
+            deps = sorted(json.loads(pj.decode("utf-8")).get("dependencies") or {})
+        except (ValueError, AttributeError):
+            deps = None
+    return {"package_json": doc["package_json"], "dockerignore": doc["dockerignore"],
+            "dockerignore_text": di.decode("utf-8", "replace") if di is not None else None,
+            "context_files": sorted(p.name for p in case.iterdir()), "package_dependencies": deps,
+            "evaluation_date": DATE}
+
+
+CASES = _corpus_cases()
+
+
+@pytest.mark.skipif(not CASES, reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_corpus_every_fix(case):
+    """Each fix alone and all together: parses with BuildKit, untouched lines kept, idempotent."""
+    text = (case / "Dockerfile").read_bytes().decode("utf-8", "surrogateescape")
+    try:
+        buildkit_ok(text)
+    except Exception as exc:  # the original itself is not a Dockerfile BuildKit accepts
+        pytest.skip(f"BuildKit rejects the original: {exc}")
+    ctx = _case_context(case)
+    for fixes in [[f] for f in R.FIX_ORDER] + [["all"]]:
+        res = R.rewrite(text, fixes, ctx)
+        buildkit_ok(res["text"])
+        assert not [p for p in parse(res["text"])["problems"] if p["code"] not in
+                    {p2["code"] for p2 in parse(text)["problems"]}], f"new parser problems after {fixes}"
+        assert_untouched(text, res)
+        ctx2 = dict(ctx)
+        if res["dockerignore"] is not None:
+            ctx2["dockerignore_text"] = res["dockerignore"]
+        again = R.rewrite(res["text"], fixes, ctx2)
+        assert again["text"] == res["text"], f"second pass of {fixes} changed {case.name}"
+        assert again["dockerignore"] is None
+        for s in res["skipped"]:
+            assert s["reason"], s
+
+
+def _opa_eval(docs: list) -> list:
+    payload = {"documents": docs, "evaluation_date": DATE, "config": {}}
+    proc = subprocess.run([OPA, "eval", "-b", str(REPO / "policies"), "-I", "--format", "json",
+                           "data.refarch.main.batch"], input=json.dumps(payload), capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, f"opa eval failed: {proc.stderr[-2000:]} {proc.stdout[-2000:]}"
+    value = json.loads(proc.stdout)["result"][0]["expressions"][0]["value"]
+    assert len(value) == len(docs)
+    return value
+
+
+def _missing_for_reevaluation() -> str | None:
+    if not CASES:
+        return f"shared corpus not found at {CORPUS}"
+    if not (shutil.which(OPA) or os.path.isfile(OPA)):
+        return f"OPA binary not found at {OPA} (set OPA_BIN)"
+    if not (REPO / "policies" / "refarch" / "main" / "main.rego").is_file():
+        return "policy bundle policies/refarch/main is missing"
+    return None
+
+
+@pytest.mark.skipif(_missing_for_reevaluation() is not None, reason=str(_missing_for_reevaluation()))
+def test_corpus_reevaluation_findings_fixed_and_none_new():
+    """Rewrite each corpus file with the fixes its findings name; re-evaluate with OPA.
+
+    Every fixable finding must be gone unless its fix reported a skip reason, and no rule may fire
+    after the rewrite that did not fire before.
+    """
+    before_docs, afters, results = [], [], []
+    for case in CASES:
+        data = (case / "Dockerfile").read_bytes()
+        di = (case / ".dockerignore").read_bytes() if (case / ".dockerignore").is_file() else None
+        pj = (case / "package.json").read_bytes() if (case / "package.json").is_file() else None
+        before_docs.append((case, _facts.dockerfile_facts("/srv/x/Dockerfile", data, di, pj), di, pj))
+    before = _opa_eval([d for _, d, _, _ in before_docs])
+    for (case, _doc, di, pj), findings in zip(before_docs, before, strict=True):
+        fixes = sorted({f["fix"] for f in findings if f.get("fix") not in (None, "manual")})
+        text = (case / "Dockerfile").read_bytes().decode("utf-8", "surrogateescape")
+        res = R.rewrite(text, fixes, _case_context(case))
+        new_di = res["dockerignore"].encode() if res["dockerignore"] is not None else di
+        afters.append(_facts.dockerfile_facts("/srv/x/Dockerfile", res["text"].encode("utf-8", "surrogateescape"),
+                                              new_di, pj))
+        results.append(res)
+    after = _opa_eval(afters)
+    fixable = fixed = 0
+    problems = []
+    for (case, *_), f_before, f_after, res in zip(before_docs, before, after, results, strict=True):
+        rules_before = {f["rule_id"] for f in f_before}
+        rules_after = {f["rule_id"] for f in f_after}
+        new = rules_after - rules_before
+        if new:
+            problems.append(f"{case.name}: new findings {sorted(new)}")
+        skipped = {s["fix"] for s in res["skipped"] if not s.get("not_needed")}
+        for f in f_before:
+            if f.get("fix") in (None, "manual"):
+                continue
+            fixable += 1
+            if f["rule_id"] not in rules_after:
+                fixed += 1
+            elif f["fix"] not in skipped:
+                problems.append(f"{case.name}: {f['rule_id']} still fires and {f['fix']} gave no skip reason")
+    assert fixable > 0
+    assert not problems, "\n".join(problems)
+
+
+def test_default_release_table_mirrors_the_policy_data():
+    """The built-in fallback table must agree with policies/refarch/config/data.json (the rules' data)."""
+    data = REPO / "policies" / "refarch" / "config" / "data.json"
+    if not data.is_file():
+        pytest.skip(f"policy data {data} not written yet")
+    releases = json.loads(data.read_text())["node_releases"]
+    for major, info in R.DEFAULT_NODE_RELEASES.items():
+        assert major in releases, major
+        assert (info["lts_start"], info["eol"]) == (releases[major]["lts_start"], releases[major]["eol"]), major
+    lts_majors = {m for m, i in releases.items() if m.isdigit() and i.get("lts_start") and int(m) >= 10}
+    assert lts_majors <= set(R.DEFAULT_NODE_RELEASES), sorted(lts_majors - set(R.DEFAULT_NODE_RELEASES))
+
+
+def test_module_table_option_drives_the_choice():
+    table = {"node_releases": {"22": {"lts_start": "2024-10-29", "eol": "2027-04-30"},
+                               "24": {"lts_start": "2025-10-28", "eol": "2028-04-30"}}}
+    res = R.rewrite("FROM node:latest\n", ["replace_base_image"], {"base_image_table": table,
+                                                                    "evaluation_date": "2026-01-01"})
+    assert res["text"] == "FROM node:24\n"
+
+
+# --------------------------------------------------------------------------- generated cases
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a dev requirement
+    st = None
+
+if st is not None:
+    _BASES = ["node:16-alpine", "node:22-bookworm-slim", "node", "node:lts-alpine", "alpine:3.20",
+              "registry.access.redhat.com/ubi9/nodejs-20-minimal:1", "gcr.io/distroless/nodejs22-debian12",
+              "node:20.11.1-slim"]
+    _BODY = ["WORKDIR /app", "COPY package*.json ./", "COPY . .", "RUN npm ci", "RUN npm install && npm run build",
+             "RUN apk add --no-cache python3 make g++", "RUN apt-get update && apt-get install -y curl",
+             "EXPOSE 80", "EXPOSE 443 3000", "ENV PORT=80", "ENV NODE_ENV=production", "USER root", "USER node",
+             "# a comment  ", "", "RUN echo hi \\\n    && echo there", "LABEL a=b", "ARG X=1",
+             "HEALTHCHECK CMD curl -f http://localhost/ || exit 1"]
+    _TAIL = ['CMD ["npm", "start"]', "CMD npm start", "CMD node server.js", 'CMD ["node", "server.js"]',
+             'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "a.js"]', "CMD node $APP", ""]
+
+    _CASE = st.fixed_dictionaries({
+        "base": st.sampled_from(_BASES), "body": st.lists(st.sampled_from(_BODY), max_size=10),
+        "tail": st.sampled_from(_TAIL), "crlf": st.booleans(), "final_newline": st.booleans(),
+        "fixes": st.lists(st.sampled_from([*R.FIX_ORDER, "all"]), min_size=1, max_size=4)})
+
+    @settings(max_examples=int(os.environ.get("REWRITER_EXAMPLES", "120")), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(case=_CASE)
+    def test_generated_dockerfiles(case):
+        """Generated Dockerfiles: output parses, untouched lines kept, CRLF kept, second pass is a no-op."""
+        base, body, tail, crlf, final_newline, fixes = (case[k] for k in (
+            "base", "body", "tail", "crlf", "final_newline", "fixes"))
+        text = "\n".join(["FROM " + base, *body, tail])
+        if final_newline:
+            text += "\n"
+        if crlf:
+            text = text.replace("\n", "\r\n")
+        ctx = {"package_json": {"exists": True, "scripts": {"start": "node server.js"}, "main": "server.js"},
+               "dockerignore_text": None, "evaluation_date": DATE, "base_image_table": TABLE}
+        res = R.rewrite(text, fixes, ctx)
+        buildkit_ok(res["text"])
+        assert_untouched(text.replace("\r\n", "\n"), dict(res, text=res["text"].replace("\r\n", "\n")))
+        if crlf:
+            assert "\n" not in res["text"].replace("\r\n", "")
+        again = R.rewrite(res["text"], fixes, dict(ctx, dockerignore_text=res["dockerignore"]))
+        assert again["text"] == res["text"]
+        assert again["applied"] == []
+
+
+def test_ubi_init_install_carries_a_warning():
+    res = rw("FROM registry.access.redhat.com/ubi9/nodejs-22:1\nCMD [\"node\", \"a.js\"]\n", "add_init_process")
+    assert "EPEL" in res["applied"][0]["warning"]
+    assert not any(s.get("partial") for s in res["skipped"])

@@ -1,0 +1,194 @@
+"""Tests for ``refarch.containers.dockerfile_remediate`` run through its ``main()`` on temp files."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.refarch.containers.plugins.modules import dockerfile_remediate as mod
+
+DOCKERFILE = (
+    "# app image\n"
+    "FROM node:22-bookworm-slim\n"
+    "WORKDIR /app\n"
+    "COPY package*.json ./\n"
+    "RUN npm ci --omit=dev\n"
+    "COPY . .\n"
+    "EXPOSE 80\n"
+    "CMD npm start\n"
+)
+PACKAGE = {"name": "app", "main": "index.js", "scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}}
+
+
+def run_module(args: dict, capsys, check_mode: bool = False, diff: bool = False) -> tuple:
+    """Run main() with ``args``; return (failed, result)."""
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        mod.main()
+    result = json.loads(capsys.readouterr().out)
+    return exc.value.code != 0, result
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    (tmp_path / "package.json").write_text(json.dumps(PACKAGE))
+    path = tmp_path / "Dockerfile"
+    path.write_text(DOCKERFILE)
+    return path
+
+
+def test_check_mode_writes_nothing_and_shows_the_plan(app, capsys):
+    before = app.read_bytes()
+    stat = app.stat()
+    failed, res = run_module({"path": str(app), "fixes": ["all"]}, capsys, check_mode=True, diff=True)
+    assert not failed, res
+    assert res["changed"] is True
+    assert app.read_bytes() == before and app.stat().st_mtime_ns == stat.st_mtime_ns
+    assert not (app.parent / ".dockerignore").exists()
+    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json"]   # no temp, lock or backup files
+    dockerfile_diff, ignore_diff = res["diff"]
+    assert dockerfile_diff["before"] == DOCKERFILE
+    assert 'CMD ["node", "server.js"]' in dockerfile_diff["after"] and "EXPOSE 8080" in dockerfile_diff["after"]
+    assert dockerfile_diff["before_header"] == str(app)
+    assert ignore_diff["after"].startswith("node_modules\n")
+    assert res["sha256_after"] == sha(dockerfile_diff["after"].encode())
+    assert res["sha256_before"] == sha(before)
+
+
+def test_apply_backup_mode_and_second_run(app, capsys):
+    os.chmod(app, 0o640)
+    failed, res = run_module({"path": str(app), "fixes": ["all"], "backup": True}, capsys)
+    assert not failed, res
+    assert res["changed"] and res["dockerignore_changed"]
+    text = app.read_text()
+    assert sha(app.read_bytes()) == res["sha256_after"]
+    assert text.startswith("# app image\nFROM node:22-bookworm-slim\n")
+    assert 'CMD ["node", "server.js"]' in text
+    assert Path(res["backup_file"]).read_text() == DOCKERFILE
+    assert (app.stat().st_mode & 0o7777) == 0o640
+    assert (app.parent / ".dockerignore").read_text() == "node_modules\n.git\n.cache\nnpm-debug.log\n"
+    assert {a["fix"] for a in res["applied"]} >= {"replace_npm_start", "add_non_root_user", "exec_form_cmd"}
+    again_failed, again = run_module({"path": str(app), "fixes": ["all"], "backup": True}, capsys)
+    assert not again_failed and again["changed"] is False and again["applied"] == []
+    assert "backup_file" not in again
+
+
+def test_sha_guard_refuses_and_leaves_the_file(app, capsys):
+    before = app.read_bytes()
+    failed, res = run_module({"path": str(app), "fixes": ["all"], "expected_sha256": "0" * 64}, capsys)
+    assert failed and res.get("conflict") is True
+    assert "changed since it was scanned" in res["msg"]
+    assert app.read_bytes() == before
+    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json"]
+
+
+def test_findings_select_the_fixes_and_carry_the_guard(app, capsys):
+    digest = sha(app.read_bytes())
+    target = {"kind": "dockerfile", "path": str(app), "sha256": digest}
+    other = {"kind": "dockerfile", "path": "/elsewhere/Dockerfile", "sha256": "f" * 64}
+    findings = [
+        {"rule_id": "NRA002", "fix": "remap_privileged_ports", "target": target, "waived": False},
+        {"rule_id": "NRA001", "fix": "add_non_root_user", "target": target, "waived": True},
+        {"rule_id": "NRA006", "fix": "manual", "target": target},
+        {"rule_id": "NRA010", "fix": "replace_npm_start", "target": other},
+    ]
+    failed, res = run_module({"path": str(app), "findings": findings}, capsys)
+    assert not failed, res
+    assert res["fixes"] == ["remap_privileged_ports"]
+    assert app.read_text() == DOCKERFILE.replace("EXPOSE 80", "EXPOSE 8080")
+    # the same findings again: the file no longer has the scanned sha256, so the guard refuses
+    failed, res = run_module({"path": str(app), "findings": findings}, capsys)
+    assert failed and "changed since it was scanned" in res["msg"]
+
+
+def test_rule_id_restriction_and_unknown_ids(app, capsys):
+    failed, res = run_module({"path": str(app), "fixes": ["NRA011"]}, capsys)
+    assert not failed and res["fixes"] == ["exec_form_cmd"]
+    assert app.read_text().endswith('CMD ["npm", "start"]\n')
+    failed, res = run_module({"path": str(app), "fixes": ["NRA999"]}, capsys)
+    assert failed and "NRA999" in res["msg"]
+
+
+def test_lock_held_by_another_run_is_a_conflict(app, capsys):
+    before = app.read_bytes()
+    lock = mod._Lock(str(app))
+    lock.acquire()
+    try:
+        failed, res = run_module({"path": str(app), "fixes": ["all"]}, capsys)
+    finally:
+        lock.release()
+    assert failed and res["conflict"] is True and "in progress" in res["msg"]
+    assert app.read_bytes() == before
+
+
+def test_missing_file_fails_clearly(tmp_path, capsys):
+    failed, res = run_module({"path": str(tmp_path / "Dockerfile"), "fixes": ["all"]}, capsys)
+    assert failed and "is not a regular file" in res["msg"]
+
+
+def _spawn(path: Path, expected: str) -> subprocess.Popen:
+    args = {"path": str(path), "fixes": ["all"], "expected_sha256": expected}
+    code = (
+        "import sys, json\n"
+        "from ansible.module_utils.testing import patch_module_args\n"
+        "from ansible_collections.refarch.containers.plugins.modules import dockerfile_remediate as m\n"
+        "with patch_module_args(json.loads(sys.argv[1])):\n"
+        "    m.main()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_concurrent_runs_one_wins_one_conflicts(app, attempt):
+    original = app.read_bytes()
+    expected = sha(original)
+    procs = [_spawn(app, expected), _spawn(app, expected)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert out, err
+        outs.append((p.returncode, json.loads(out)))
+    winners = [r for rc, r in outs if rc == 0]
+    losers = [r for rc, r in outs if rc != 0]
+    assert len(winners) == 1 and len(losers) == 1, outs
+    assert winners[0]["changed"] is True
+    assert losers[0]["conflict"] is True
+    assert "in progress" in losers[0]["msg"] or "changed since it was scanned" in losers[0]["msg"]
+    assert sha(app.read_bytes()) == winners[0]["sha256_after"]   # exactly one run's content, nothing mixed
+    assert sorted(os.listdir(app.parent)) == [".dockerignore", "Dockerfile", "package.json"]
+
+
+def test_secrets_stay_on_the_host(tmp_path, capsys):
+    (tmp_path / "package.json").write_text(json.dumps(PACKAGE))
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM node:22\nENV NPM_TOKEN=s3cr3t-t0ken-value\nENV API_KEY abcdefgh1234\nEXPOSE 80\n"
+                    "CMD [\"node\", \"server.js\"]\n")
+    failed, res = run_module({"path": str(path), "fixes": ["NRA002"]}, capsys, diff=True)
+    assert not failed, res
+    returned = json.dumps(res)
+    assert "s3cr3t-t0ken-value" not in returned and "abcdefgh1234" not in returned
+    assert "EXPOSE 8080" in res["diff"][0]["after"]
+    on_disk = path.read_text()
+    assert "ENV NPM_TOKEN=s3cr3t-t0ken-value\nENV API_KEY abcdefgh1234\n" in on_disk   # the file keeps them
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_owner_and_group_are_kept(app, capsys):
+    os.chown(app, 1234, 2345)
+    os.chmod(app, 0o604)
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "backup": True}, capsys)
+    assert not failed and res["changed"], res
+    st = app.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 2345, 0o604)
+    assert "EXPOSE 8080" in app.read_text()

@@ -1,0 +1,386 @@
+"""Engines: embedded (regopy in a child process) and OPA (real server), against the fixture bundle."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible_collections.refarch.containers.plugins.plugin_utils import _bundle
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import EngineError, batches
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import WORKER, EmbeddedEngine
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa import OpaEngine
+from opa_helpers import FIXTURES, FakeHttp, OpaServer, free_port, make_authz_bundle, make_tls
+
+DATE = "2026-11-28"
+
+
+def fixture_bundle(*extra: str) -> _bundle.Bundle:
+    return _bundle.load_bundle([str(FIXTURES / "bundle"), *[str(FIXTURES / e) for e in extra]],
+                               include_default=False)
+
+
+def make_docs(n: int) -> list[dict]:
+    """Documents whose expected fixture findings follow from their content."""
+    docs = []
+    for i in range(n):
+        uid = 0 if i % 3 == 0 else 1000 + i
+        ports = [{"port": p, "line": 10 + k} for k, p in enumerate([80 + i, 8080, 22 if i % 2 else 3000])]
+        docs.append({"final_stage": {"user": {"uid": uid, "name": "root" if uid == 0 else str(uid), "line": 5},
+                                     "exposed_ports": ports}})
+    return docs
+
+
+def expected(doc: dict, floor: int = 1024) -> list[tuple[str, int]]:
+    out = []
+    fs = doc["final_stage"]
+    if fs["user"]["uid"] == 0:
+        out.append(("FX001", fs["user"]["line"]))
+    out += sorted(("FX002", p["line"]) for p in fs["exposed_ports"] if p["port"] < floor)
+    return out
+
+
+def keys(result: list[list[dict]]) -> list[list[tuple[str, int]]]:
+    return [[(f["rule_id"], f["line"]) for f in doc] for doc in result]
+
+
+# ---------------------------------------------------------------- bundle
+
+
+def test_bundle_revision_and_content():
+    b = fixture_bundle()
+    assert b.manifest_revision == "fixture-1"
+    assert b.revision.startswith("fixture-1+") and len(b.revision.split("+")[1]) == 12
+    assert b.data["refarch"]["catalog"]["rules"]["FX001"]["severity"] == "high"
+    assert all(not p.endswith("_test.rego") for p in b.modules)
+    # the hash follows module texts, not file names
+    assert _bundle.modules_hash(reversed(list(b.modules.values()))) == b.content_hash
+    b2 = fixture_bundle("bad_syntax")
+    assert b2.content_hash != b.content_hash
+
+
+def test_bundle_missing_path_is_an_error(tmp_path):
+    with pytest.raises(EngineError) as err:
+        _bundle.load_bundle([str(tmp_path / "nope")], include_default=False)
+    assert err.value.cause == "bundle" and "does not exist" in err.value.message
+    with pytest.raises(EngineError, match="no Rego modules"):
+        _bundle.load_bundle([str(tmp_path)], include_default=False)
+
+
+def test_bundle_invalid_data_json(tmp_path):
+    (tmp_path / "p.rego").write_text("package refarch.x\n\nimport rego.v1\n\na := 1\n")
+    (tmp_path / "refarch").mkdir()
+    (tmp_path / "refarch" / "data.json").write_text("{not json")
+    with pytest.raises(EngineError, match="invalid data file"):
+        _bundle.load_bundle([str(tmp_path)], include_default=False)
+
+
+def test_batches_split():
+    assert batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+    assert batches(list(range(5)), None) == [list(range(5))]
+    assert batches([], 3) == []
+
+
+def _marker_line(path: Path) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if "SYNTAX-ERROR-HERE" in line)
+
+
+def test_user_policy_syntax_error_names_file_and_line_with_opa_check(opa_bin):
+    broken = FIXTURES / "bad_syntax" / "broken.rego"
+    with pytest.raises(EngineError) as err:
+        _bundle.validate_paths([str(FIXTURES / "bundle"), str(FIXTURES / "bad_syntax")], opa_bin)
+    assert err.value.cause == "policy_syntax"
+    assert f"broken.rego:{_marker_line(broken)}:" in err.value.message
+
+
+# ---------------------------------------------------------------- embedded
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 4])
+def test_embedded_findings_follow_the_documents(batch_size):
+    docs = make_docs(9)
+    engine = EmbeddedEngine(fixture_bundle(), batch_size=batch_size)
+    result = engine.evaluate(docs, DATE, {})
+    assert keys(result) == [expected(d) for d in docs]
+    assert engine.stats["batches"] == len(batches(docs, batch_size))
+    first = result[0][0]
+    assert first["severity"] == "high" and first["fix"] == "add_non_root_user" and "DL3002" in first["related"]
+
+
+def test_embedded_config_override_reaches_the_policy():
+    docs = make_docs(4)
+    result = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE, {"port_floor": 100})
+    assert keys(result) == [expected(d, 100) for d in docs]
+
+
+def test_embedded_no_documents():
+    assert EmbeddedEngine(fixture_bundle()).evaluate([], DATE) == []
+
+
+def test_embedded_undefined_is_an_error():
+    b = _bundle.load_bundle([str(FIXTURES / "undefined_bundle")], include_default=False)
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(b).evaluate(make_docs(2), DATE)
+    assert err.value.cause == "undefined"
+    assert "data.refarch.main.batch is undefined" in err.value.message
+
+
+def test_embedded_builtin_error_is_an_error():
+    b = _bundle.load_bundle([str(FIXTURES / "error_bundle")], include_default=False)
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(b, strict=True).evaluate(make_docs(2), DATE)
+    assert err.value.cause == "eval_error" and "divide by zero" in err.value.message
+    # Without strict errors the compiled query either raises or (OPA's default semantics) drops
+    # the element; the short array is then caught as a bad result. Never "no findings".
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(b).evaluate(make_docs(2), DATE)
+    assert err.value.cause in ("bad_result", "eval_error")
+
+
+def test_embedded_segfault_is_a_clear_error_not_a_dead_worker():
+    # regopy 1.5.2 dies on a builtin evaluated under `with input as` (SIGSEGV when queried,
+    # SIGABRT from an uncaught C++ exception when the query is compiled).
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle("crash_policy")).evaluate(make_docs(2), DATE)
+    assert err.value.cause == "crash" and ("SIGSEGV" in err.value.message or "SIGABRT" in err.value.message)
+    # this process is still alive and the engine works again with a sane bundle
+    assert keys(EmbeddedEngine(fixture_bundle()).evaluate(make_docs(1), DATE)) == [expected(make_docs(1)[0])]
+
+
+def test_embedded_syntax_error_names_file_and_line_without_opa():
+    broken = FIXTURES / "bad_syntax" / "broken.rego"
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle("bad_syntax")).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "bundle"
+    assert f"broken.rego:{_marker_line(broken)}:" in err.value.message
+
+
+def test_embedded_killed_worker(tmp_path):
+    # A "python" that is killed by SIGKILL as soon as it starts.
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nkill -9 $$\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), python=str(fake)).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "crash" and "SIGKILL" in err.value.message
+
+
+def test_embedded_worker_garbage_output(tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\necho 'not json'\nexit 0\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), python=str(fake)).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "crash"
+
+
+def test_embedded_timeout():
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), timeout=0.001).evaluate(make_docs(2), DATE)
+    assert err.value.cause == "timeout" and "did not finish" in err.value.message
+
+
+def test_embedded_memory_bound():
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), memory_mb=1).evaluate(make_docs(2), DATE)
+    assert err.value.cause == "memory" and "1 MiB" in err.value.message
+
+
+def test_worker_rejects_bad_request():
+    proc = subprocess.run([sys.executable, WORKER, "0"], input="{broken", capture_output=True, text=True,
+                          timeout=60, check=False)
+    event = json.loads(proc.stdout.splitlines()[-1])
+    assert proc.returncode != 0 and event["event"] == "error" and event["cause"] == "bad_request"
+
+
+# ---------------------------------------------------------------- OPA (real server)
+
+
+def test_opa_preloaded_agrees_with_embedded(fixture_server):
+    docs = make_docs(7)
+    bundle = fixture_bundle()
+    embedded = EmbeddedEngine(bundle).evaluate(docs, DATE, {})
+    engine = OpaEngine(bundle, fixture_server.url, batch_size=3)
+    assert engine.evaluate(docs, DATE, {}) == embedded
+    assert engine.policy_revision == bundle.revision
+    assert engine.stats["batches"] == 3
+
+
+def test_opa_push_mode_is_idempotent(empty_server):
+    docs = make_docs(5)
+    bundle = fixture_bundle()
+    first = OpaEngine(bundle, empty_server.url, mode="push")
+    result = first.evaluate(docs, DATE, {"port_floor": 100})
+    assert first.stats["pushed"] is True
+    assert keys(result) == [expected(d, 100) for d in docs]
+    second = OpaEngine(bundle, empty_server.url, mode="push")
+    assert second.evaluate(docs, DATE, {"port_floor": 100}) == result
+    assert second.stats["pushed"] is False
+    assert second.policy_revision == bundle.revision
+
+
+def test_opa_revision_mismatch_is_refused(fixture_server):
+    other = _bundle.load_bundle([str(FIXTURES / "undefined_bundle")], include_default=False)
+    with pytest.raises(EngineError) as err:
+        OpaEngine(other, fixture_server.url).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "revision"
+    assert other.revision in err.value.message and "fixture-1+" in err.value.message
+
+
+def test_opa_undefined_is_an_error(opa_bin):
+    server = OpaServer(opa_bin, [str(FIXTURES / "undefined_bundle")])
+    try:
+        b = _bundle.load_bundle([str(FIXTURES / "undefined_bundle")], include_default=False)
+        with pytest.raises(EngineError) as err:
+            OpaEngine(b, server.url).evaluate(make_docs(2), DATE)
+        assert err.value.cause == "undefined"
+    finally:
+        server.stop()
+
+
+def test_opa_builtin_error_is_an_error(opa_bin):
+    server = OpaServer(opa_bin, [str(FIXTURES / "error_bundle")])
+    try:
+        b = _bundle.load_bundle([str(FIXTURES / "error_bundle")], include_default=False)
+        with pytest.raises(EngineError) as err:
+            OpaEngine(b, server.url, strict=True).evaluate(make_docs(2), DATE)
+        assert err.value.cause == "eval_error" and "divide by zero" in err.value.message
+        with pytest.raises(EngineError) as err:
+            OpaEngine(b, server.url).evaluate(make_docs(2), DATE)
+        assert err.value.cause == "bad_result"
+    finally:
+        server.stop()
+
+
+def test_opa_push_of_a_broken_user_policy_names_file_and_line(empty_server):
+    broken = FIXTURES / "bad_syntax" / "broken.rego"
+    with pytest.raises(EngineError) as err:
+        OpaEngine(fixture_bundle("bad_syntax"), empty_server.url, mode="push").evaluate(make_docs(1), DATE)
+    assert err.value.cause == "policy_syntax"
+    assert f"broken.rego:{_marker_line(broken)}:" in err.value.message
+
+
+def test_opa_connection_refused():
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(EngineError) as err:
+        OpaEngine(fixture_bundle(), url, retries=2, backoff=0.01).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "connection"
+    assert "connection refused" in err.value.message and "3 attempt(s)" in err.value.message
+
+
+def test_opa_http_500_fake_server():
+    # FAKE server: a real OPA cannot be made to answer 500 for a healthy request.
+    fake = FakeHttp(status=500, body=b'{"code":"internal_error","message":"boom"}')
+    try:
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), fake.url, retries=2, backoff=0.01,
+                      check_revision=False).evaluate(make_docs(1), DATE)
+        assert err.value.cause == "http" and "HTTP 500" in err.value.message and "boom" in err.value.message
+        assert len(fake.requests) == 1  # a 500 is not retried
+    finally:
+        fake.stop()
+
+
+def test_opa_http_503_is_retried_a_bounded_number_of_times():
+    # FAKE server: a real OPA does not answer 503.
+    fake = FakeHttp(status=503, body=b'{"message":"unavailable"}')
+    try:
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), fake.url, retries=2, backoff=0.01, token="s3cr3t",
+                      check_revision=False).evaluate(make_docs(1), DATE)
+        assert "HTTP 503" in err.value.message and "after 2 retries" in err.value.message
+        assert len(fake.requests) == 3
+        assert all(r["authorization"] == "Bearer s3cr3t" for r in fake.requests)
+    finally:
+        fake.stop()
+
+
+def test_opa_slow_server_times_out():
+    # FAKE server: answers after 2 s, the client waits 0.2 s.
+    fake = FakeHttp(status=200, delay=2.0, body=b'{"result": [[]]}')
+    try:
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), fake.url, timeout=0.2, retries=1, backoff=0.01,
+                      check_revision=False).evaluate(make_docs(1), DATE)
+        assert err.value.cause == "timeout" and "2 attempt(s)" in err.value.message
+    finally:
+        fake.stop()
+
+
+def test_opa_bad_result_shape_is_an_error():
+    # FAKE server returning a result that is not one array per document.
+    fake = FakeHttp(status=200, body=b'{"result": [[]]}')
+    try:
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), fake.url, check_revision=False).evaluate(make_docs(2), DATE)
+        assert err.value.cause == "bad_result"
+    finally:
+        fake.stop()
+
+
+def test_opa_config_errors():
+    with pytest.raises(EngineError, match="opa_url"):
+        OpaEngine(fixture_bundle(), "ftp://x")
+    with pytest.raises(EngineError, match="mode"):
+        OpaEngine(fixture_bundle(), "http://127.0.0.1:1", mode="bogus")
+
+
+def test_opa_url_prefix_and_tls_settings():
+    engine = OpaEngine(fixture_bundle(), "https://opa.example.invalid:9443/opa", validate_certs=False)
+    assert engine.client.root_url == "https://opa.example.invalid:9443/opa/v1"
+    assert engine.client._session.verify is False
+    ca = os.devnull
+    engine = OpaEngine(fixture_bundle(), "https://opa.example.invalid", ca_file=ca)
+    assert engine.client._session.verify == ca
+
+
+def test_opa_tls_custom_ca_and_token(opa_bin, tmp_path):
+    """Real OPA over HTTPS (throw-away CA) with token authentication and basic authorization."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available to make a test CA")
+    tls = make_tls(tmp_path)
+    authz = make_authz_bundle(tmp_path, "t0ken")
+    server = OpaServer(opa_bin, [str(FIXTURES / "bundle"), authz], tls=tls,
+                       extra=["--authentication=token", "--authorization=basic"])
+    docs = make_docs(3)
+    want = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE)
+    both = _bundle.load_bundle([str(FIXTURES / "bundle"), authz], include_default=False)
+    try:
+        # two bundles on the server, the same two locally: the revision check passes
+        ok = OpaEngine(both, server.url, token="t0ken", ca_file=tls[2])
+        assert ok.evaluate(docs, DATE) == want
+        assert ok.policy_revision == both.revision
+        insecure = OpaEngine(fixture_bundle(), server.url, token="t0ken", validate_certs=False,
+                             check_revision=False)
+        assert insecure.evaluate(docs, DATE) == want
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), server.url, token="t0ken", retries=0,
+                      check_revision=False).evaluate(docs, DATE)
+        assert err.value.cause == "tls"
+        with pytest.raises(EngineError) as err:
+            OpaEngine(fixture_bundle(), server.url, token="wrong", ca_file=tls[2], retries=0,
+                      check_revision=False).evaluate(docs, DATE)
+        assert err.value.cause == "http" and "401" in err.value.message and "opa_token" in err.value.message
+    finally:
+        server.stop()
+
+
+def test_non_ascii_text_survives_both_engines(fixture_server):
+    name = "r\u00f6\u00f6t \U0001f600 \"q\" \\ \t"
+    docs = [{"final_stage": {"user": {"uid": 0, "name": name, "line": 2}, "exposed_ports": []}}]
+    embedded = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE)
+    assert embedded[0][0]["message"] == f"final stage runs as {name}"
+    assert OpaEngine(fixture_bundle(), fixture_server.url).evaluate(docs, DATE) == embedded
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_embedded_findings_do_not_depend_on_the_other_documents(split):
+    docs = make_docs(6)
+    together = EmbeddedEngine(fixture_bundle(), split=split).evaluate(docs, DATE)
+    alone = [EmbeddedEngine(fixture_bundle(), split=split).evaluate([d], DATE)[0] for d in docs[:3]]
+    assert together[:3] == alone
+    assert keys(together) == [expected(d) for d in docs]

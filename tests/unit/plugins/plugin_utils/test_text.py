@@ -1,0 +1,42 @@
+"""Tests for the terminal summary (plugins/plugin_utils/_text.py)."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import report_samples as samples
+from ansible_collections.refarch.containers.plugins.plugin_utils import _report, _text
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _report_with_diff():
+    first = _report.build_report(samples.host_results(), engine="embedded", policy_revision="rev-1",
+                                 generated_at="2026-11-27T11:00:00Z", rules_catalog=samples.CATALOG)
+    results = samples.host_results()
+    results["web2"]["findings"] = results["web2"]["findings"][1:]
+    return _report.build_report(results, engine="embedded", policy_revision="rev-1",
+                                generated_at="2026-11-28T11:00:00Z", rules_catalog=samples.CATALOG, previous=first)
+
+
+def test_text_summary_has_counts_top_rules_worst_hosts_and_no_control_characters():
+    report = _report_with_diff()
+    text = _text.render_text(report, top=3)
+    assert not CONTROL.search(text), repr(CONTROL.search(text))
+    assert "\x1b" not in text and "\u202e" not in text
+    summary = report["summary"]
+    assert f"Open findings: {summary['findings']} (critical {summary['findings_by_severity']['critical']}," in text
+    assert f"Hosts: {summary['hosts']} (6 ok, 1 unreachable, 1 failed)" in text
+    top = text.split("Top rules:\n")[1].split("Worst hosts:")[0].splitlines()
+    assert len(top) == 3
+    best = max(summary["findings_by_rule"].values())
+    assert top[0].split()[1] == str(best)
+    worst = text.split("Worst hosts:\n")[1].splitlines()[0]
+    assert worst.split()[0] == "web2"
+    assert "down1: unreachable: ssh: connect" in text
+    assert "1 fixed" in text
+    # every line of a hostile value stays on its own line
+    assert all(len(line) < 400 for line in text.splitlines())

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Generate policies/refarch/catalog/data.json from the rule packages' METADATA.
+
+The policy bundle cannot read its own annotations at evaluation time
+(``rego.metadata.*`` is not available in every engine), so the metadata of each
+``refarch.rules.*`` package (title, description, severity, fix, aliases ...) is
+copied into ``data.refarch.catalog`` by this script.
+
+Usage::
+
+    tools/gen_rule_catalog.py            # rewrite the catalog
+    tools/gen_rule_catalog.py --check    # exit 1 when the catalog is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+POLICIES = REPO / "policies"
+CATALOG = POLICIES / "refarch" / "catalog" / "data.json"
+
+REQUIRED_CUSTOM = ("id", "severity", "recommended_action", "fix", "aliases", "category", "advisory")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+_PACKAGE_RE = re.compile(r"^package\s+([A-Za-z0-9_.]+)\s*$")
+
+
+class MetadataError(ValueError):
+    """A rule package's METADATA is missing or malformed."""
+
+
+def package_metadata(path: Path) -> tuple[str, dict[str, Any]]:
+    """Return (package name, METADATA mapping) of the package-scoped annotation in a .rego file.
+
+    The METADATA block is the run of comment lines that starts with ``# METADATA``
+    directly above the ``package`` line.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        match = _PACKAGE_RE.match(line)
+        if not match:
+            continue
+        block: list[str] = []
+        cursor = number - 1
+        while cursor >= 0 and lines[cursor].startswith("#"):
+            block.insert(0, lines[cursor])
+            cursor -= 1
+        if not block or block[0].strip() != "# METADATA":
+            raise MetadataError(f"{path}: no '# METADATA' block directly above 'package {match.group(1)}'")
+        text = "\n".join(_uncomment(raw) for raw in block[1:])
+        try:
+            meta = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise MetadataError(f"{path}: METADATA is not valid YAML: {exc}") from exc
+        if not isinstance(meta, dict):
+            raise MetadataError(f"{path}: METADATA must be a mapping")
+        return match.group(1), meta
+    raise MetadataError(f"{path}: no package line")
+
+
+def _uncomment(line: str) -> str:
+    body = line[1:]
+    return body[1:] if body.startswith(" ") else body
+
+
+def rule_entry(package: str, meta: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Validate one rule package's METADATA and return its catalog entry."""
+    custom = meta.get("custom") or {}
+    missing = [key for key in ("title", "description", "related_resources") if not meta.get(key)]
+    missing += [f"custom.{key}" for key in REQUIRED_CUSTOM if key not in custom]
+    if missing:
+        raise MetadataError(f"{path}: METADATA lacks {', '.join(missing)}")
+    if custom["severity"] not in SEVERITIES:
+        raise MetadataError(f"{path}: severity {custom['severity']!r} is not one of {', '.join(SEVERITIES)}")
+    if not isinstance(custom["aliases"], list):
+        raise MetadataError(f"{path}: custom.aliases must be a list")
+    expected_pkg = f"refarch.rules.{str(custom['id']).lower()}"
+    if package != expected_pkg:
+        raise MetadataError(f"{path}: custom.id {custom['id']} does not match package {package}")
+    return {
+        "id": custom["id"],
+        "title": meta["title"],
+        "description": " ".join(str(meta["description"]).split()),
+        "severity": custom["severity"],
+        "recommended_action": custom["recommended_action"],
+        "fix": custom["fix"],
+        "aliases": [str(a) for a in custom["aliases"]],
+        "category": custom["category"],
+        "advisory": bool(custom["advisory"]),
+        "related_resources": [
+            {"ref": r.get("ref"), "description": r.get("description", "")} for r in meta["related_resources"]
+        ],
+        "package": package,
+        "file": path.relative_to(REPO).as_posix(),
+    }
+
+
+def build_catalog(policies: Path = POLICIES) -> dict[str, Any]:
+    """Collect every ``refarch.rules.*`` package below ``policies`` into the catalog document."""
+    rules: dict[str, Any] = {}
+    for path in sorted((policies / "refarch" / "rules").rglob("*.rego")):
+        if path.name.endswith("_test.rego"):
+            continue
+        package, meta = package_metadata(path)
+        entry = rule_entry(package, meta, path)
+        if entry["id"] in rules:
+            raise MetadataError(f"{path}: rule id {entry['id']} is declared twice")
+        rules[entry["id"]] = entry
+    manifest = json.loads((policies / ".manifest").read_text(encoding="utf-8"))
+    return {"revision": manifest.get("revision"), "rules": rules}
+
+
+def render(catalog: dict[str, Any]) -> str:
+    """Serialize deterministically (the --check comparison is textual)."""
+    return json.dumps(catalog, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: write the catalog, or with --check report whether it is current."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the catalog is out of date")
+    args = parser.parse_args(argv)
+    try:
+        text = render(build_catalog())
+    except MetadataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    current = CATALOG.read_text(encoding="utf-8") if CATALOG.exists() else ""
+    if args.check:
+        if current != text:
+            print(f"{CATALOG.relative_to(REPO)} is out of date: run tools/gen_rule_catalog.py", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        CATALOG.parent.mkdir(parents=True, exist_ok=True)
+        CATALOG.write_text(text, encoding="utf-8")
+        print(f"wrote {CATALOG.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
