@@ -108,6 +108,9 @@ def build_catalog(policies: Path = POLICIES) -> dict[str, Any]:
     for path in sorted((policies / "refarch" / "rules").rglob("*.rego")):
         if path.name.endswith("_test.rego"):
             continue
+        if path.stem != path.parent.name:
+            # companion files (nra001/nra001_image.rego) add bodies to the package; its METADATA is in nraNNN.rego
+            continue
         package, meta = package_metadata(path)
         entry = rule_entry(package, meta, path)
         if entry["id"] in rules:

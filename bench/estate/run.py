@@ -17,7 +17,11 @@ smallest to the largest N. A third playbook runs only the discover role
 whether the time goes to the hosts or to the controller. Each measurement is the best of ``--reps`` runs
 after one warm-up run that opens the SSH control connections for both.
 
-Run as root (sshd on 127.0.0.N):  .venv/bin/python bench/estate/run.py [--sizes 4,8,16] [--reps 2]
+``--engine opa`` runs the scan against a real OPA server started here (binary
+from $OPA or PATH) instead of the embedded engine.
+
+Run as root (sshd on 127.0.0.N):
+    .venv/bin/python bench/estate/run.py [--sizes 4,8,16] [--reps 2] [--engine embedded|opa]
 Last line: ``RESULT ratio_n4=... ratio_n8=... ratio_n16=... ...``.
 """
 from __future__ import annotations
@@ -25,10 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +82,34 @@ def ansible_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def start_opa(opa: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start a real OPA server with the collection's bundle on a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([opa, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
+                                 "--log-level", "error", "-b", str(REPO / "policies")], stdout=out, stderr=out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"OPA did not start: {log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server this benchmark started."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def run(cmd: list[str], env: dict[str, str]) -> float:
     """Run one ansible-playbook command; return its wall time; exit on failure."""
     start = time.monotonic()
@@ -93,6 +128,8 @@ def main() -> int:
     parser.add_argument("--services", type=int, default=6, help="Node.js services (Dockerfiles) per host")
     parser.add_argument("--noise", type=int, default=300, help="plain source files per host")
     parser.add_argument("--reps", type=int, default=2, help="timed runs per measurement (best is kept)")
+    parser.add_argument("--engine", choices=["embedded", "opa"], default="embedded",
+                        help="policy engine of the scan; opa starts a real OPA server (binary from $OPA or PATH)")
     parser.add_argument("--no-breakdown", dest="breakdown", action="store_false",
                         help="skip the discover-only playbook (it shows how much of the scan is parsing)")
     args = parser.parse_args()
@@ -102,11 +139,17 @@ def main() -> int:
         return 2
     playbook_bin = str(REPO / ".venv" / "bin" / "ansible-playbook")
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="refarch-bench-") as tmpdir, open_estate("refarch-bench-estate-") as ssh:
-        tmp = Path(tmpdir)
+    engine_vars: dict[str, str] = {"refarch_engine": args.engine}
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="refarch-bench-")))
+        ssh = stack.enter_context(open_estate("refarch-bench-estate-"))
         env = ansible_env(tmp)
         find_playbook = tmp / "find.yml"
         find_playbook.write_text(FIND_PLAYBOOK)
+        if args.engine == "opa":
+            opa = os.environ.get("OPA") or shutil.which("opa") or str(REPO / ".tools" / "bin" / "opa")
+            opa_proc, engine_vars["refarch_opa_url"] = start_opa(opa, tmp / "opa.log")
+            stack.callback(stop, opa_proc)
         discover_playbook = tmp / "discover.yml"
         discover_playbook.write_text(DISCOVER_PLAYBOOK)
         for index in range(max(sizes)):
@@ -123,7 +166,7 @@ def main() -> int:
             scan_cmd = [playbook_bin, "-i", str(inv_path), "refarch.containers.scan",
                         "-e", json.dumps({"refarch_report_dir": str(report_dir),
                                           "refarch_evaluation_date": "2026-11-28",
-                                          "refarch_report_print_summary": False})]
+                                          "refarch_report_print_summary": False, **engine_vars})]
             find_cmd = [playbook_bin, "-i", str(inv_path), str(find_playbook)]
             discover_cmd = [playbook_bin, "-i", str(inv_path), str(discover_playbook)]
             run(find_cmd, env)  # warm-up: SSH control masters, page cache, Python bytecode
@@ -135,6 +178,9 @@ def main() -> int:
             targets = report["summary"]["targets"]
             if targets != n * args.services:
                 print(f"N={n}: the scan reported {targets} targets, expected {n * args.services}", file=sys.stderr)
+                for name, host in sorted(report["hosts"].items()):
+                    if host.get("status") != "ok":
+                        print(f"  {name}: {host.get('status')}: {host.get('message')}", file=sys.stderr)
                 return 3
             results[f"scan_s_n{n}"] = scan_s
             results[f"find_s_n{n}"] = find_s
@@ -155,7 +201,7 @@ def main() -> int:
         fields.append(f"scan_growth_n{hi}_over_n{lo}={results[f'scan_s_n{hi}'] / results[f'scan_s_n{lo}']:.2f}")
         fields.append(f"find_growth_n{hi}_over_n{lo}={results[f'find_s_n{hi}'] / results[f'find_s_n{lo}']:.2f}")
     fields.append(f"goal_ratio_max=1.5 goal_met={'yes' if all(results[f'ratio_n{n}'] <= 1.5 for n in sizes) else 'no'}")
-    fields.append(f"services_per_host={args.services}")
+    fields.append(f"services_per_host={args.services} engine={args.engine}")
     print("RESULT " + " ".join(fields))
     return 0
 

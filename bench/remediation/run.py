@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus" / "cases"
-DEFAULT_OPA = os.environ.get("OPA_BIN", "/tmp/opabuild/bin/opa")
+DEFAULT_OPA = os.environ.get("OPA") or str(REPO / ".tools" / "bin" / "opa")
 
 
 COLLECTIONS = REPO / ".venv" / "collections"

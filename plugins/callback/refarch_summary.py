@@ -110,6 +110,22 @@ def _is_refarch(task: Any) -> bool:
     return action.startswith("refarch.containers.") or "." not in action
 
 
+def _discovery_counts(data: Mapping[str, Any]) -> tuple[int, int]:
+    """Dockerfiles found and how many could not be read, from a dockerfile_info result.
+
+    The module's ``summary`` counts are used when present (the documents may travel as one JSON
+    string, ``dockerfiles_json``, which is not worth decoding for a progress line).
+    """
+    summary = data.get("summary")
+    if isinstance(summary, Mapping) and isinstance(summary.get("dockerfiles"), int):
+        errors = summary.get("errors")
+        return summary["dockerfiles"], errors if isinstance(errors, int) else 0
+    dockerfiles = data.get("dockerfiles")
+    if not isinstance(dockerfiles, list):
+        return 0, 0
+    return len(dockerfiles), sum(1 for d in dockerfiles if isinstance(d, Mapping) and d.get("error"))
+
+
 def _severity_counts(findings: Any) -> dict[str, int]:
     counts = dict.fromkeys(SEVERITIES, 0)
     for finding in findings if isinstance(findings, list) else []:
@@ -249,9 +265,7 @@ class CallbackModule(CallbackBase):
         if action in DISCOVERY_ACTIONS:
             self._seen_refarch = True
             self._host(host)["status"] = "ok"
-            dockerfiles = data.get("dockerfiles")
-            count = len(dockerfiles) if isinstance(dockerfiles, list) else 0
-            unreadable = sum(1 for d in dockerfiles or [] if isinstance(d, Mapping) and d.get("error"))
+            count, unreadable = _discovery_counts(data)
             problems = data.get("problems")
             extra = f", {unreadable} unreadable" if unreadable else ""
             extra += f", {len(problems)} problem(s)" if isinstance(problems, list) and problems else ""
@@ -271,7 +285,8 @@ class CallbackModule(CallbackBase):
                            f"{_detail(counts)}")
         elif action in REPORT_ACTIONS and isinstance(data.get("summary"), Mapping):
             self._seen_refarch = True
-            self._report = {"summary": data["summary"], "files": data.get("files")}
+            written = "would_write" not in data and not getattr(task, "check_mode", False)
+            self._report = {"summary": data["summary"], "files": data.get("files") if written else None}
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         """A failed discovery or evaluation is a progress line too."""

@@ -1,6 +1,5 @@
-# -*- coding: utf-8 -*-
 # Copyright: refarch.containers contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for the remediate and rebuild roles: the remediation plan, the image probe and the rebuild verdict.
 
 All three are pure functions over the documents the modules and ``policy_check`` return. Their documentation
@@ -20,9 +19,12 @@ from ansible.errors import AnsibleFilterError
 #: remediation module's own temporary and lock files.
 _BACKUP_NAME_RE = re.compile(r"(~|\.orig|\.bak|\.rej|\.swp|\.refarch\.tmp|\.refarch-remediate\.lock)$")
 
-#: Reference and id of the probe document the rebuild role evaluates beside the candidate image.
+#: Reference and ids of the probe documents the rebuild role evaluates beside the candidate image. Two probes,
+#: because one base image reference cannot be both an Alpine variant (NRA012) and an unpinned tag (NRA014).
 PROBE_IMAGE = "refarch.invalid/verification-probe:violates-everything"
 PROBE_ID = "sha256:" + "0" * 64
+PROBE_IDS = (PROBE_ID, "sha256:" + "0" * 63 + "1")
+_PROBE_BASES = ("docker.io/library/node:8-alpine", "docker.io/library/node:latest")
 
 
 def _wanted(selection: Any) -> Optional[set]:
@@ -84,17 +86,34 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None) -> lis
     return [plan[p] for p in sorted(plan)]
 
 
-def rebuild_probe(candidate: Any) -> dict:
+def _probe_base(ref: str) -> dict:
+    name, dummy, tag = ref.rpartition(":")
+    registry, dummy, repository = name.partition("/")
+    image_ref = {"raw": ref, "resolved": ref, "registry": registry, "repository": repository, "tag": tag,
+                 "digest": None, "unresolved": False, "scratch": False}
+    return {"name": ref, "digest": None, "source": "annotation", "ref": image_ref}
+
+
+def rebuild_probe(candidate: Any, variant: int = 0) -> dict:
     """A copy of the candidate image's facts that violates every image-checkable rule the rebuild verifies.
 
     Evaluated beside the candidate, it tells which rules the policy bundle really checks on images: a rule
     that does not fire on the probe has no image check, so a clean candidate proves nothing for it.
+    ``variant`` 0 is built from ``node:8-alpine`` (Alpine, end of life), 1 from ``node:latest`` (unpinned);
+    the rest is the same: root user, port 80, shell-form ``npm start``, no init, no heap limit.
     """
     if not isinstance(candidate, dict) or candidate.get("kind") != "image":
         raise AnsibleFilterError("rebuild_probe: expected an image facts document (kind: image)")
+    if variant not in (0, 1):
+        raise AnsibleFilterError("rebuild_probe: variant must be 0 or 1")
+    probe_id = PROBE_IDS[variant]
     probe = dict(candidate)
+    major = 8 if variant == 0 else None
     probe.update({
-        "id": PROBE_ID, "short_id": PROBE_ID[7:19], "image": PROBE_IMAGE, "tags": [PROBE_IMAGE],
+        "base": _probe_base(_PROBE_BASES[variant]),
+        "node": {"version": "8.17.0" if major else None, "major": major, "source": "env" if major else None,
+                 "source_key": "NODE_VERSION" if major else None, "probe": None},
+        "id": probe_id, "short_id": probe_id[7:19], "image": PROBE_IMAGE, "tags": [PROBE_IMAGE],
         "digests": [], "digest": None, "dangling": False, "dockerfile": None, "problems": [], "error": None,
         "user": {"raw": "", "name": None, "group": None, "uid": 0, "line": None, "source": "default",
                  "is_root": True},
@@ -109,6 +128,8 @@ def rebuild_probe(candidate: Any) -> dict:
     env = dict(candidate.get("env") or {})
     env["PORT"] = {"value": "80", "line": None, "redacted": False}
     env.pop("NODE_OPTIONS", None)
+    if major:
+        env["NODE_VERSION"] = {"value": "8.17.0", "line": None, "redacted": False}
     probe["env"] = env
     return probe
 
@@ -133,7 +154,7 @@ def rebuild_verdict(evaluation: Any, rules: Any, dockerfile: str, candidate_id: 
     before_set = {str(r) for r in (before or [])}
     on_dockerfile = _rules_on(findings, lambda t: t.get("kind") == "dockerfile" and t.get("path") == dockerfile)
     on_candidate = _rules_on(findings, lambda t: t.get("kind") == "image" and t.get("id") == candidate_id)
-    on_probe = _rules_on(findings, lambda t: t.get("kind") == "image" and t.get("id") == PROBE_ID)
+    on_probe = _rules_on(findings, lambda t: t.get("kind") == "image" and t.get("id") in PROBE_IDS)
     image_checked = sorted(r for r in wanted if r in on_probe)
     verdict = {
         "passed": False,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -101,7 +102,7 @@ def find_engine(preferred: str = "auto", executable: Optional[str] = None) -> Tu
     raise BuildError("no container engine found on this host (looked for %s)" % ", ".join(candidates))
 
 
-def build_argv(
+def build_argv(  # noqa: PLR0917 - one argument per build option, called from image_build only
     engine: str,
     executable: str,
     dockerfile: str,
@@ -166,11 +167,71 @@ def masked(argv: Sequence[str], secrets: Sequence[str]) -> List[str]:
             continue
         if arg == "--build-arg":
             mask_next = True
+        text = arg
         for secret in secrets:
             if secret and len(secret) >= 3:
-                arg = arg.replace(secret, "********")
-        out.append(arg)
+                text = text.replace(secret, "********")
+        out.append(text)
     return out
+
+
+def _descendants(pid: int) -> List[int]:
+    """Process ids below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: Dict[int, List[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                stat = handle.read().decode("utf-8", "replace")
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: List[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _signal_tree(proc: subprocess.Popen[bytes], sig: int, tree: List[int]) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:
+        pass
+    for pid in tree:  # engines start some helpers in sessions of their own
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _stop_tree(proc: subprocess.Popen[bytes], grace: float = 10.0) -> bytes:
+    """Stop a timed-out command and everything it started: SIGTERM (the engine cleans up), then SIGKILL."""
+    tree = _descendants(proc.pid)
+    _signal_tree(proc, signal.SIGTERM, tree)
+    out = b""
+    try:
+        out, _err = proc.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    tree = sorted(set(tree) | set(_descendants(proc.pid)))
+    _signal_tree(proc, signal.SIGKILL, tree)
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        more, _err = proc.communicate(timeout=5)
+        out = out or more or b""
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+    return out or b""
 
 
 def run(argv: Sequence[str], timeout: float, tail: Optional[int] = 8000) -> Tuple[int, str, str]:
@@ -180,13 +241,15 @@ def run(argv: Sequence[str], timeout: float, tail: Optional[int] = 8000) -> Tupl
     ``tail=None`` for commands whose whole output is parsed (``image inspect`` JSON).
     """
     try:
-        proc = subprocess.run(list(argv), capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"")[-4000:].decode("utf-8", "replace")
-        return 124, out, "timed out after %ss" % timeout
+        # own session: on a timeout the whole tree goes (a build's RUN step is a grandchild of the engine)
+        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
         return 127, "", "cannot run %s: %s" % (argv[0], exc)
-    out, err = proc.stdout, proc.stderr
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out = _stop_tree(proc)
+        return 124, out[-4000:].decode("utf-8", "replace"), "timed out after %ss" % timeout
     if tail is not None:
         out, err = out[-tail:], err[-tail:]
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")

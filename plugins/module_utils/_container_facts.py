@@ -48,7 +48,7 @@ def _published(ports: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(ports, dict):
         for key, bindings in ports.items():
-            port, _, proto = str(key).partition("/")
+            port, dummy, proto = str(key).partition("/")
             for b in bindings or []:
                 if not isinstance(b, dict):
                     continue
@@ -189,4 +189,3 @@ def container_error_document(container_id: Optional[str], engine: str, code: str
     doc = container_facts({"Id": container_id}, engine)
     doc["error"] = {"code": code, "message": message}
     return doc
-

@@ -115,6 +115,18 @@ def _finish(result: dict[str, Any], engines: list[Engine], status: list[dict[str
     return result
 
 
+def _retry_once(call):
+    """Run an engine listing; once more after a short pause when it failed outright (an image or container
+    removed while the engine walked its store makes podman fail the whole listing)."""
+    try:
+        return call()
+    except EngineError as exc:
+        if exc.code != "command_failed":
+            raise
+        time.sleep(0.5)
+        return call()
+
+
 def scan_images(params: dict[str, Any], now: Optional[float] = None) -> dict[str, Any]:
     """List, filter, inspect and normalize the images of every usable engine."""
     started = time.time()
@@ -136,7 +148,7 @@ def scan_images(params: dict[str, Any], now: Optional[float] = None) -> dict[str
     truncated = False
     for eng in engines:
         try:
-            listing = eng.list_images()
+            listing = _retry_once(eng.list_images)
             selected = select_images(listing, names=params.get("names") or None,
                                      dangling=params.get("dangling") or "include",
                                      max_age=max_age, min_age=min_age, now=now)
@@ -196,7 +208,7 @@ def scan_containers(params: dict[str, Any]) -> dict[str, Any]:
     truncated = False
     for eng in engines:
         try:
-            ids = eng.list_containers(all_states=bool(params.get("all")))
+            ids = _retry_once(lambda eng=eng: eng.list_containers(all_states=bool(params.get("all"))))
             inspected, errors = eng.inspect_containers(ids)
         except EngineError as exc:
             _mark_failed(status, eng, exc)

@@ -32,7 +32,7 @@ from typing import Any, Optional
 ENGINE_NAMES = ("podman", "docker")
 DEFAULT_TIMEOUT = 60
 DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024  # bytes of stdout kept from one command
-INSPECT_CHUNK = 50  # image/container ids per inspect call
+INSPECT_CHUNK = 500  # ids per inspect call: each call loads the whole store, so few big calls win
 _EXTRA_PATHS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -227,13 +227,17 @@ class Engine:
             if not server:
                 raise EngineError("daemon_unreachable", "docker daemon did not answer", self.argv(["version"]))
             return {"version": server.get("Version"), "api_version": server.get("ApiVersion")}
-        data = self.run_json(["version", "--format", "json"])
+        data = self.run_json(["version", "--format", "json"])  # also validates --root/--runroot
         client = (data.get("Client") or {}) if isinstance(data, dict) else {}
-        # `podman version` does not touch the storage; `podman info` does, so ask for the store root too.
-        info = self.run_json(["info", "--format", "json"])
-        store = info.get("store", {}) if isinstance(info, dict) else {}
         return {"version": client.get("Version"), "api_version": client.get("APIVersion"),
-                "graph_root": store.get("graphRoot"), "run_root": store.get("runRoot")}
+                "graph_root": self._global("--root"), "run_root": self._global("--runroot")}
+
+    def _global(self, flag: str) -> Optional[str]:
+        """The value of a global option we pass (``--root`` ...), or None."""
+        for i, word in enumerate(self.global_args[:-1]):
+            if word == flag:
+                return self.global_args[i + 1]
+        return None
 
     # ------------------------------------------------------------------ images
     def list_images(self) -> list[dict[str, Any]]:
@@ -393,8 +397,8 @@ def engine_status(name: str, executable: Optional[str], available: bool,
     entry: dict[str, Any] = {"name": name, "executable": executable, "available": available,
                              "version": None, "error": None, "error_code": None}
     if details:
-        entry.update({k: v for k, v in details.items() if k in ("version", "api_version", "graph_root",
-                                                                 "run_root")})
+        keep = ("version", "api_version", "graph_root", "run_root")
+        entry.update({k: v for k, v in details.items() if k in keep})
     if error is not None:
         entry["error"] = error.message
         entry["error_code"] = error.code

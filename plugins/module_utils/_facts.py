@@ -79,19 +79,29 @@ def _find_close(word: str, i: int) -> int:
     return -1
 
 
-def expand(word: str, env: dict[str, Optional[str]], escape: str = "\\", _depth: int = 0) -> tuple[str, bool]:
+# Longest value a variable expansion may produce. ARGs that reference each other twice
+# (A1=${A0}${A0}, A2=${A1}${A1}, ...) double in size per line; past this the value is
+# treated as unknown and the document gets an ``expansion_too_long`` problem.
+MAX_EXPANDED = 65536
+
+
+def expand(word: str, env: dict[str, Optional[str]], escape: str = "\\", _depth: int = 0,
+           cut: Optional[list] = None) -> tuple[str, bool]:
     """Expand variables and remove quotes in one Dockerfile word.
 
     ``env`` maps names to known values; ``None`` means declared but unknown.
-    Returns ``(text, unresolved)``.  Unknown references stay as written.
+    Returns ``(text, unresolved)``.  Unknown references stay as written.  An
+    expansion longer than ``MAX_EXPANDED`` stops early and returns the word as
+    written, unresolved; ``cut`` (a list) then gets an entry.
     """
     if "$" not in word and '"' not in word and "'" not in word and escape not in word:
         return word, False
     out: list[str] = []
     unresolved = False
+    total = 0
     i = 0
     n = len(word)
-    while i < n:
+    while i < n and total <= MAX_EXPANDED:
         ch = word[i]
         if ch == escape:
             if i + 1 < n:
@@ -117,6 +127,9 @@ def expand(word: str, env: dict[str, Optional[str]], escape: str = "\\", _depth:
                 elif c == "$":
                     text, i, unr = _dollar(word, i, env, escape, _depth)
                     out.append(text)
+                    total += len(text)
+                    if total > MAX_EXPANDED:
+                        break
                     unresolved = unresolved or unr
                 else:
                     out.append(c)
@@ -125,11 +138,28 @@ def expand(word: str, env: dict[str, Optional[str]], escape: str = "\\", _depth:
         elif ch == "$":
             text, i, unr = _dollar(word, i, env, escape, _depth)
             out.append(text)
+            total += len(text)
             unresolved = unresolved or unr
         else:
             out.append(ch)
             i += 1
+    if total > MAX_EXPANDED:
+        if cut is not None:
+            cut.append(word)
+        return word, True
     return "".join(out), unresolved
+
+
+def _bounded(result: tuple[str, bool], cut: list, name: str, line: int, problems: list) -> Optional[str]:
+    """The value of an ARG/ENV expansion, or None (unknown) when ``expand`` had to stop."""
+    text, _unresolved = result
+    if cut:
+        cut.clear()
+        problems.append({"line": line, "code": "expansion_too_long",
+                         "message": f"the value of {name} expands to more than {MAX_EXPANDED} characters; "
+                                    "it is treated as unknown"})
+        return None
+    return text
 
 
 def _dollar(word: str, i: int, env: dict[str, Optional[str]], escape: str, depth: int) -> tuple[str, int, bool]:
@@ -198,7 +228,7 @@ def split_image_ref(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]
     if not text:
         ref["unresolved"] = True
         return ref
-    name, _, digest = text.partition("@")
+    name, dummy, digest = text.partition("@")
     ref["digest"] = digest or None
     last_slash = name.rfind("/")
     colon = name.rfind(":")
@@ -354,7 +384,7 @@ def _pragmas(comments: list[dict], instrs: list[dict], redactor: Redactor, probl
         line = c.get("line")
         if low.startswith("refarch:"):
             body = text[len("refarch:"):]
-            kind, _, rest = body.partition(" ")
+            kind, dummy, rest = body.partition(" ")
             kind = kind.lower()
             if kind not in ("ignore", "ignore-file"):
                 problems.append({"line": line, "code": "invalid_pragma",
@@ -577,6 +607,7 @@ def _empty_document(path: str) -> dict[str, Any]:
                          "engines": {}, "dependencies": None, "dev_dependencies": None, "type": None},
         "pragmas": [],
         "problems": [],
+        "analysis": None,
     }
 
 
@@ -649,6 +680,7 @@ def dockerfile_facts(
     by_name: dict[str, int] = {}
     st: Optional[_Stage] = None
     out_instrs: list[dict] = []
+    cut: list[str] = []  # expansions stopped at MAX_EXPANDED (see expand)
 
     for ins in instrs:
         cmd = ins["cmd"].upper()
@@ -668,7 +700,8 @@ def dockerfile_facts(
             if cmd == "ARG":
                 for word in value:
                     name, sep, default = word.partition("=")
-                    val = expand(default, global_vars, escape)[0] if sep else None
+                    val = _bounded(expand(default, global_vars, escape, cut=cut), cut, name, line, problems) \
+                        if sep else None
                     global_vars[name] = val
                     global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
             continue
@@ -684,7 +717,7 @@ def dockerfile_facts(
             for word in value:
                 name, sep, default = word.partition("=")
                 if sep:
-                    val, _ = expand(default, st.vars, escape)
+                    val = _bounded(expand(default, st.vars, escape, cut=cut), cut, name, line, problems)
                 else:
                     val = global_vars.get(name)
                 st.args[name] = _env_entry(val, line, name, names_re)
@@ -694,16 +727,16 @@ def dockerfile_facts(
             snapshot = dict(st.vars)
             for i in range(0, len(value) - 1, 2):
                 name = value[i]
-                val, _ = expand(value[i + 1], snapshot, escape)
+                val = _bounded(expand(value[i + 1], snapshot, escape, cut=cut), cut, name, line, problems)
                 entry = _env_entry(val, line, name, names_re)
                 st.env_own[name] = entry
                 st.env_eff[name] = entry
                 st.vars[name] = entry["value"]
         elif cmd == "USER" and value:
-            resolved, _ = expand(value[0], st.vars, escape)
+            resolved, dummy = expand(value[0], st.vars, escape)
             st.user = _user_entry(value[0], resolved, line)
         elif cmd == "WORKDIR" and value:
-            wd, _ = expand(value[0], st.vars, escape)
+            wd, dummy = expand(value[0], st.vars, escape)
             st.workdir = posixpath.normpath(posixpath.join(st.workdir or "/", wd)) if wd else st.workdir
         elif cmd == "EXPOSE":
             for word in value:
@@ -746,6 +779,7 @@ def dockerfile_facts(
             p["message"] = redactor.text(p["message"])
         p.setdefault("line", None)
     doc["problems"] = problems
+    doc["analysis"] = analysis(doc, out_instrs)
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
 
@@ -814,3 +848,337 @@ def _final_doc(st: _Stage, stages: list[_Stage]) -> dict:
         "runs": st.runs,
         "instruction_lines": lines,
     }
+
+
+# --------------------------------------------------------------------------
+# analysis: policy-neutral observations the rules would otherwise derive with string work
+# --------------------------------------------------------------------------
+# Whitespace as RE2 (the policy engines' regex dialect) reads \s: no Unicode spaces, no \v.
+_WS = "[\t\n\f\r ]"
+_SEGMENT_SPLIT_RE = re.compile(r"&&|\|\||;|\|")
+_STRIP_RE = re.compile(r"^[ \t\r\n]+|[ \t\r\n]+$")
+_NPM_INSTALL_RE = re.compile(rf"(^|[\t\n\f\r /])(npm|pnpm){_WS}+(install|i|ci|add|isntall)({_WS}|$)")
+_YARN_INSTALL_RE = re.compile(
+    rf"(^|[\t\n\f\r /])yarn({_WS}+(install|add))?({_WS}+-{{1,2}}[A-Za-z-]+(=[^\t\n\f\r ]*)?)*{_WS}*$")
+_GLOBAL_RE = re.compile(rf"(^|{_WS})(-g|--global|--location[= ]global)({_WS}|$)")
+_PRODUCTION_RE = re.compile(
+    rf"--omit[= ]dev|--production|--only[= ]prod|(^|{_WS})--prod({_WS}|$)|NODE_ENV=production")
+_INSTALL_SHORT_RE = re.compile(rf"(npm|pnpm|yarn)({_WS}+[a-z]+)?")
+_BUILD_RE = re.compile(
+    rf"(^|[\t\n\f\r /])("
+    rf"(npm|pnpm){_WS}+run(-script)?{_WS}+build[A-Za-z:_-]*|yarn{_WS}+(run{_WS}+)?build[A-Za-z:_-]*|"
+    rf"(npx{_WS}+)?(tsc|webpack|vite{_WS}+build|next{_WS}+build|ng{_WS}+build|nest{_WS}+build|babel|esbuild|"
+    rf"rollup|parcel{_WS}+build|node-gyp{_WS}+rebuild)"
+    rf")({_WS}|$)")
+_OS_INSTALL_RE = re.compile(
+    rf"(^|[\t\n\f\r /])(apt-get|apt|apk|yum|dnf|microdnf|zypper){_WS}+(.*{_WS})?(install|add)({_WS}|$)")
+_WORD_SPLIT_RE = re.compile(rf"{_WS}+")
+_CONTEXT_SOURCES = frozenset({".", "./", "*", "./*", "./.", "/"})
+_UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
+_UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
+_NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
+_DOCKER_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def _segments(cmdline: str) -> list[str]:
+    """Shell command segments split at ``&&``, ``||``, ``;``, ``|`` and newlines, blanks stripped."""
+    out = []
+    for raw in _SEGMENT_SPLIT_RE.split(cmdline.replace("\n", ";")):
+        seg = _STRIP_RE.sub("", raw)
+        if seg:
+            out.append(seg)
+    return out
+
+
+def _run_analysis(ins: dict, final_chain: bool) -> dict[str, Any]:
+    """What one RUN instruction does for Node.js: dependency installs, build steps, OS packages."""
+    parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
+    parts += [h.get("content") for h in ins.get("heredocs") or [] if isinstance(h.get("content"), str)]
+    segs = _segments(" ".join(parts))
+    installs = [s for s in segs if (_NPM_INSTALL_RE.search(s) or _YARN_INSTALL_RE.search(s))
+                and not _GLOBAL_RE.search(s)]
+    dev: list[str] = []
+    for s in installs:
+        if not _PRODUCTION_RE.search(s):
+            m = _INSTALL_SHORT_RE.search(s)
+            short = m.group(0) if m else s
+            if short not in dev:
+                dev.append(short)
+    builds: list[str] = []
+    for s in segs:
+        m = _BUILD_RE.search(s)
+        if m:
+            step = _STRIP_RE.sub("", m.group(0))
+            if step not in builds:
+                builds.append(step)
+    packages = sorted({w for s in segs if _OS_INSTALL_RE.search(s) for w in _WORD_SPLIT_RE.split(s)
+                       if w and not w.startswith("-")})
+    return {"line": ins["start_line"], "stage": ins.get("stage"), "final_chain": final_chain,
+            "installs_dependencies": bool(installs), "dev_dependency_installs": sorted(dev),
+            "build_steps": sorted(builds), "os_packages": packages}
+
+
+def _context_copy(ins: dict) -> bool:
+    """COPY/ADD of the whole build context (``COPY . .``), not from another stage."""
+    value = ins.get("value") or []
+    if ins["cmd"] not in ("COPY", "ADD") or len(value) < 2:
+        return False
+    if any(str(f).startswith("--from") for f in ins.get("flags") or []):
+        return False
+    return any(src in _CONTEXT_SOURCES for src in value[:-1])
+
+
+def _unquote(s: str) -> str:
+    for q in ('"', "'"):
+        if s.startswith(q):
+            s = s[1:]
+            return s[:-1] if s.endswith(q) else s
+    return s
+
+
+def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
+    """The runtime base image as Node.js knowledge needs it: which family, which release line."""
+    repo = ref.get("repository") or ""
+    tag = ref.get("tag")
+    official = ref.get("registry") in _DOCKER_HUB and repo == "library/node"
+    ubi = bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
+    short = repo.rsplit("/", 1)[-1]
+    node_line = None
+    tag_word = None
+    if ubi:
+        m = _UBI_LINE_RE.search(short)
+        node_line = m.group(1) if m else None
+    elif isinstance(tag, str):
+        m = _NUMERIC_TAG_RE.match(tag)
+        if m:
+            node_line = m.group(1)
+        else:
+            tag_word = tag.split("-")[0]
+    return {"line": line, "official_node": official, "ubi_nodejs": ubi,
+            "node_image": official or ubi or short in ("node", "nodejs"),
+            "node_line": node_line, "tag_word": tag_word, "tag_missing": tag is None,
+            "alpine": isinstance(tag, str) and "alpine" in tag}
+
+
+def _chain(stages: list[dict], final_index: int) -> set[int]:
+    """The final stage and every stage it is built FROM, transitively."""
+    by_index = {s["index"]: s for s in stages}
+    seen: set[int] = set()
+    todo = [final_index]
+    while todo:
+        i = todo.pop()
+        if i in seen or i not in by_index:
+            continue
+        seen.add(i)
+        if by_index[i].get("from_stage") is not None:
+            todo.append(by_index[i]["from_stage"])
+    return seen
+
+
+def analysis(doc: dict[str, Any], instructions: list[dict]) -> Optional[dict[str, Any]]:
+    """Policy-neutral observations over a Dockerfile document (``analysis`` key; None without a FROM).
+
+    Pure. ``instructions`` are the document's (redacted) instructions, passed separately so the
+    analysis is complete even when the document itself leaves them out.
+    """
+    final = doc.get("final_stage")
+    if not final:
+        return None
+    stages = doc.get("stages") or []
+    chain = _chain(stages, final["index"])
+    root_line = next((s["line"] for s in stages if s["index"] in chain and s.get("from_stage") is None),
+                     (final.get("instruction_lines") or {}).get("from"))
+    runs = []
+    labels: list[str] = []
+    copy_lines: dict[int, int] = {}
+    for ins in instructions:
+        stage = ins.get("stage")
+        if stage is None:
+            continue
+        cmd = ins["cmd"]
+        if cmd == "RUN":
+            runs.append(_run_analysis(ins, stage in chain))
+        elif cmd == "LABEL" and stage in chain:
+            for raw_key in (ins.get("value") or [])[0::2]:
+                key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key
+                if key not in labels:
+                    labels.append(key)
+        elif _context_copy(ins) and stage not in copy_lines:
+            copy_lines[stage] = ins["start_line"]
+    return {
+        "base": _base_analysis(final["root_base"], root_line),
+        "final_chain": sorted(chain),
+        "runs": runs,
+        "context_copies": [{"stage": s, "line": ln} for s, ln in sorted(copy_lines.items())],
+        "labels": labels,
+        "process": process_analysis(doc),
+        "dockerignore": dockerignore_coverage((doc.get("dockerignore") or {}).get("patterns") or []),
+    }
+
+
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
+_PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm"})
+_SHELL_C_RE = re.compile(r"-[a-z]*c")
+_HEAP_RE = re.compile(r"--max[-_]old[-_]space[-_]size")
+_HEAP_VAR_RE = re.compile(r"--max[-_]old[-_]space[-_]size[= ]?\$\{?[A-Za-z_]")
+_NODE_OPTIONS_VAR_RE = re.compile(r"NODE_OPTIONS=[^\t\n\f\r ]*\$")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD_SPLIT_RE.split(text) if w]
+
+
+def _base(word: str) -> str:
+    return word.rsplit("/", maxsplit=1)[-1]
+
+
+def _after_flags(words: list[str]) -> list[str]:
+    """Arguments of an init wrapper after its own options (``tini -s -- node a.js`` -> ``node a.js``)."""
+    if "--" in words:
+        return words[words.index("--") + 1:]
+    for j, w in enumerate(words):
+        if not w.startswith("-"):
+            return words[j:]
+    return []
+
+
+def _peel(argv: list[str]) -> list[str]:
+    """The program argv under ``sh -c``, ``exec`` and ``env A=1`` wrappers."""
+    a = argv
+    if len(a) >= 3 and _base(a[0]) in _SHELLS and _SHELL_C_RE.fullmatch(a[1]):
+        a = _words(a[2])
+    if a and a[0] == "exec":
+        a = a[1:]
+    if a and _base(a[0]) == "env":
+        plain = [j for j in range(1, len(a)) if "=" not in a[j] and not a[j].startswith("-")]
+        if plain:
+            a = a[plain[0]:]
+    return a
+
+
+def _script_name(cmd: list[str]) -> Optional[str]:
+    if cmd[1] in ("start", "test", "restart", "stop"):
+        return cmd[1]
+    if cmd[1] in ("run", "run-script", "rum", "urn"):
+        return cmd[2] if len(cmd) >= 3 else None
+    return cmd[1] if _base(cmd[0]) in ("pnpm", "yarn") else None
+
+
+def _heap(text: str) -> dict[str, bool]:
+    return {"heap_limit": bool(_HEAP_RE.search(text)), "heap_limit_from_variable": bool(_HEAP_VAR_RE.search(text))}
+
+
+def _process_view(cmd: list[str], scripts: dict) -> dict[str, Any]:
+    """The program a process runs and the package.json script it starts through npm/yarn/pnpm."""
+    script = None
+    if len(cmd) >= 2 and _base(cmd[0]) in _PACKAGE_MANAGERS:
+        name = _script_name(cmd)
+        text = scripts.get(name) if name is not None else None
+        if isinstance(text, str):
+            script = {"name": name, "text": text, "words": _words(text), **_heap(text),
+                      "node_options_from_variable": bool(_NODE_OPTIONS_VAR_RE.search(text))}
+    return {"command": cmd, "program": _base(cmd[0]) if cmd else None, "script": script}
+
+
+def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the final stage runs (``analysis.process``): words, wrappers, package.json script, heap flags.
+
+    ``direct`` reads argv[0] as the program; ``as_init`` reads it as an init wrapper (tini, dumb-init,
+    ...) and looks past its options: the policy picks the view from its list of init programs.
+    """
+    final = doc["final_stage"]
+    proc = final.get("process") if isinstance(final.get("process"), dict) else None
+    argv = [a for a in (proc or {}).get("argv") or [] if isinstance(a, str)]
+    tokens = [w for a in argv for w in _words(a)]
+    text = " ".join(tokens)
+    shell = bool(proc) and (proc.get("form") == "shell" or (len(argv) >= 3 and any(
+        _base(x) in _SHELLS and i + 1 < len(argv) and _SHELL_C_RE.fullmatch(argv[i + 1])
+        for i, x in enumerate(argv))))
+    line = proc.get("line") if proc and isinstance(proc.get("line"), int) else (
+        (final.get("instruction_lines") or {}).get("from"))
+    opts = (final.get("env") or {}).get("NODE_OPTIONS") or {}
+    value = opts.get("value")
+    node_options = {"value": value, "words": _words(value), **_heap(value)} if isinstance(value, str) else None
+    scripts = (doc.get("package_json") or {}).get("scripts") or {}
+    return {
+        "line": line, "argv": argv, "first": _base(argv[0]) if argv else None, "tokens": tokens, "text": text,
+        "through_shell": shell, **_heap(text), "node_options": node_options,
+        "package_manager_calls": [{"word": tokens[i], "next": tokens[i + 1]} for i in range(1, len(tokens) - 1)
+                                  if _base(tokens[i]) in _PACKAGE_MANAGERS],
+        "direct": _process_view(_peel(argv), scripts),
+        "as_init": _process_view(_peel(_after_flags(argv[1:])) if argv else [], scripts),
+    }
+
+
+# Paths whose .dockerignore coverage the host reports (the policy's required list may name others).
+DOCKERIGNORE_PATHS = ("node_modules", ".git", ".cache")
+_GLOB_SAFE_RE = re.compile(r"[A-Za-z0-9_.*?/@+=,~ -]+")
+
+
+def _glob(pattern: str, path: str) -> bool:
+    """OPA's glob.match(pattern, ["/"], path) for the plain patterns it is used on; others compare literally."""
+    if not _GLOB_SAFE_RE.fullmatch(pattern):
+        return pattern == path
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.fullmatch("".join(out), path, re.DOTALL) is not None
+
+
+def _ignore_matches(pattern: str, path: str) -> bool:
+    if _glob(pattern, path):
+        return True
+    if pattern.startswith("**/") and _glob(pattern[3:], path):
+        return True
+    return any(pattern.endswith(suffix) and _glob(pattern[:-len(suffix)], path) for suffix in ("/**", "/*"))
+
+
+def _ignore_touches(pattern: str, path: str) -> bool:
+    """A re-include that matches the path or a directory above it brings it back."""
+    if _ignore_matches(pattern, path):
+        return True
+    first = pattern.split("/", maxsplit=1)[0]
+    return "/" in pattern and first != "**" and _glob(first, path)
+
+
+def _ignore_clean(pattern: str) -> str:
+    p = _STRIP_RE.sub("", pattern)
+    p = p[1:] if p.startswith("/") else p
+    p = p[2:] if p.startswith("./") else p
+    return p[:-1] if p.endswith("/") else p
+
+
+def dockerignore_coverage(patterns: list, paths: tuple[str, ...] = DOCKERIGNORE_PATHS) -> dict[str, dict]:
+    """Whether each path is excluded by the .dockerignore patterns (last match wins, ``!`` re-includes).
+
+    ``{path: {"excluded": bool, "reincluded_by": [re-including patterns]}}``; pure.
+    """
+    norm = []
+    for index, raw in enumerate(patterns):
+        if not isinstance(raw, str):
+            continue
+        text = _STRIP_RE.sub("", raw)
+        if not text or text.startswith("#"):
+            continue
+        negated = text.startswith("!")
+        pattern = _ignore_clean(text[1:] if negated else text)
+        if pattern:
+            norm.append((index, negated, pattern))
+    out = {}
+    for path in paths:
+        hits = [i for i, neg, pat in norm if not neg and _ignore_matches(pat, path)]
+        again = [pat for i, neg, pat in norm if neg and _ignore_touches(pat, path)]
+        excluded = bool(hits) and not any(neg and i > max(hits) and _ignore_touches(pat, path) for i, neg, pat in norm)
+        out[path] = {"excluded": excluded, "reincluded_by": again}
+    return out

@@ -239,7 +239,7 @@ def effective_command(argv: list[str]) -> tuple[Optional[str], list[str], list[s
     init: Optional[str] = None
     wrappers: list[str] = []
     rest = list(argv)
-    for _ in range(8):
+    for dummy in range(8):
         if not rest:
             break
         head = posixpath.basename(rest[0])

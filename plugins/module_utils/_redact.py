@@ -81,14 +81,21 @@ _INLINE_RE = re.compile(
     r"(?P<cfg_val>" + _VALUE + r"))"
     r"|(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))"
     r"|(?P<hdr>(?P<hdr_head>\bauthorization\s*:\s*(?:bearer|basic|token|digest)?\s*)(?P<hdr_val>[^\s'\"]+))"
+    # "name": "value" (JSON, also with shell-escaped quotes) and name: value (YAML: .yarnrc.yml, config.json)
+    r"|(?P<js>(?P<js_head>(?P<js_q>\\?[\"'])(?P<js_name>[A-Za-z_][\w.-]*)(?P=js_q)[ \t]*:[ \t]*)"
+    r"(?P<js_val>\\?\"(?:[^\"\\\n]|\\[^\"\n])*\\?\"|'[^'\n]*'|[^\s,{}\[\]'\"]+))"
+    r"|(?P<yk>(?P<yk_head>(?:^|(?<=\n))[ \t]*(?P<yk_name>[A-Za-z_][\w.-]*):[ \t]+)(?P<yk_val>[^\s#]+))"
     r"|(?P<flag>(?P<flag_head>(?<![\w-])--?(?P<flag_name>[A-Za-z][\w-]*)(?:=|[ \t]+))(?P<flag_val>" + _VALUE + r"))"
     r"|(?P<kv>(?P<kv_head>(?<![\w.-])(?P<kv_name>[A-Za-z_][\w.-]*)=)(?P<kv_val>" + _VALUE + r"))",
     re.IGNORECASE,
 )
 
+# curl/wget-style options whose value is ``user:password``
+_USER_FLAGS = ("u", "user", "proxy-user", "U", "http-password", "ftp-password")
+_USER_FLAG_RE = re.compile(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)\S*:")
+
 _URL_RE = re.compile(
     r"(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))")
-
 
 
 def compile_secret_names(extra: Optional[Iterable[str]] = None) -> Pattern[str]:
@@ -128,10 +135,10 @@ def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE) -> str:
     """Redact inline secrets in free text (RUN lines, heredocs, scripts, messages)."""
     if not text:
         return text
-    if names_re is SECRET_NAME_RE and not _has_name_literal(text):
+    if names_re is SECRET_NAME_RE and not _has_name_literal(text) and not _USER_FLAG_RE.search(text):
         # Fast path (hot: most lines): no built-in secret name fragment anywhere in
         # the text, so no NAME=value / --flag / Authorization match can be secret;
-        # only a URL with user:password@ can be.
+        # only a URL with user:password@ can be (``-u user:password`` takes the full path).
         if "://" not in text or "@" not in text:
             return text
         return _URL_RE.sub(lambda m: m.group("url_head") + REDACTED, text)
@@ -147,9 +154,23 @@ def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE) -> str:
             return m.group("url_head") + REDACTED
         if m.group("hdr"):
             return m.group("hdr_head") + REDACTED
+        for kind in ("js", "yk"):
+            if m.group(kind):
+                value = m.group(kind + "_val")
+                if (is_secret_name(m.group(kind + "_name"), names_re) and not _is_reference(value)
+                        and value not in ("null", "true", "false")):
+                    quote = value[-2:] if value.endswith('\\"') else value[-1:] if value[-1:] in "\"'" else ""
+                    lead = value[:len(quote)] if quote else ""
+                    return m.group(kind + "_head") + lead + REDACTED + quote
+                return m.group(0)
         if m.group("flag"):
             if is_secret_name(m.group("flag_name"), names_re) and not _is_reference(m.group("flag_val")):
                 return m.group("flag_head") + REDACTED
+            if m.group("flag_name") in _USER_FLAGS and ":" in m.group("flag_val").strip("\"'"):
+                # curl -u user:password, --proxy-user user:password: keep the user name
+                value = m.group("flag_val")
+                quote = value[0] if value[:1] in "\"'" else ""
+                return m.group("flag_head") + value.split(":", 1)[0] + ":" + REDACTED + quote
             # not a secret flag: re-scan its value (it may hold NAME=secret or a URL)
             return m.group("flag_head") + redact_text(m.group("flag_val"), names_re)
         if is_secret_name(m.group("kv_name"), names_re) and not _is_reference(m.group("kv_val")):

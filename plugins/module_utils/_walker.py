@@ -34,7 +34,9 @@ DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*
                     "Containerfile.*", "*.Containerfile")
 DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/dev", "/run")
 # Never Dockerfiles even though ``Dockerfile.*`` matches them.
-_SIDE_SUFFIXES = (".dockerignore",)
+# Names that match a Dockerfile pattern (Dockerfile.*) but are not Dockerfiles: the side file,
+# backups (ours are Dockerfile.<pid>.<date>~), editor and patch leftovers, temp files.
+_SIDE_SUFFIXES = (".dockerignore", "~", ".orig", ".bak", ".rej", ".swp", ".tmp")
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 1 << 16
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to refarch.containers
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ description:
   - Engine problems (none installed, daemon down, socket permission) are reported in RV(engines), as in
     M(refarch.containers.image_info).
 author:
-  - refarch.containers developers
+  - refarch.containers developers (@refarch)
 extends_documentation_fragment:
   - refarch.containers.attributes
   - refarch.containers.attributes.INFO_MODULE
@@ -151,12 +151,12 @@ elapsed:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible expects
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (
     container_argument_spec,
     scan_containers,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError
 
 
 def main() -> None:

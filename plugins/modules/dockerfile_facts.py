@@ -157,8 +157,8 @@ ansible_facts:
              final_user_source: instruction, problems: 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible expects
-from ansible_collections.refarch.containers.plugins.module_utils._discovery import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.refarch.containers.plugins.module_utils._discovery import (
     discovery_argument_spec,
     host_summary,
     scan_from_params,

@@ -157,6 +157,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+host_summary:
+  description:
+    - The compact host summary that M(refarch.containers.dockerfile_facts) publishes as
+      C(ansible_facts['refarch_containers']) (counts, paths, sha256, final users, base images, problem counts).
+    - The discover role stores it with C(set_fact) and C(cacheable=true) for AWX fact storage.
+  returned: success
+  type: dict
 dockerfiles:
   description:
     - One facts document per Dockerfile found (C(kind=dockerfile)), in walk order. Every key is always present.
@@ -246,11 +253,12 @@ query_result:
   sample: [/srv/legacy/Dockerfile]
 """
 
-import json  # noqa: E402
+import json
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible expects
-from ansible_collections.refarch.containers.plugins.module_utils._discovery import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.refarch.containers.plugins.module_utils._discovery import (
     discovery_argument_spec,
+    host_summary,
     scan_from_params,
 )
 
@@ -268,6 +276,9 @@ def main() -> None:
         result = scan_from_params(params)
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
+    # The same compact summary dockerfile_facts publishes, so a scan can feed fact storage
+    # (set_fact cacheable) without walking the roots a second time.
+    result["host_summary"] = host_summary(result)
     if encoding == "json":
         # One string instead of thousands of nested values: Ansible's per-value result
         # processing (no_log scrubbing, tagging) costs more than the scan itself on large trees.

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to refarch.containers
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ description:
   - Secret ENV/ARG values and inline secrets are redacted in the diff and in the reasons returned; they never leave
     the host (the file itself keeps them).
 author:
-  - refarch.containers developers
+  - refarch.containers developers (@refarch)
 extends_documentation_fragment:
   - refarch.containers.attributes
 options:
@@ -215,18 +215,18 @@ diff:
   elements: dict
 """
 
-import errno  # noqa: E402 - imports follow the documentation, as Ansible expects
-import fcntl  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_native  # noqa: E402
-from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter  # noqa: E402
-from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 
 LOCK_SUFFIX = ".refarch-remediate.lock"
 
@@ -313,6 +313,21 @@ class _Lock:
             pass
         os.close(self.fd)
         self.fd = None
+
+
+def _backup(module, path, result):
+    """module.backup_local, with its failures (disk full, read-only) turned into a clear task failure.
+
+    ansible-core raises a plain Exception when the copy fails; nothing has been written yet then.
+    """
+    try:
+        return module.backup_local(path)
+    except Exception as exc:
+        cause = exc.__cause__ or exc.__context__
+        why = to_native(cause.strerror if isinstance(cause, OSError) and cause.strerror else cause or exc)
+        module.fail_json(msg=f"cannot back up {path}: {why}; nothing was written, the original is unchanged",
+                         **dict(result, changed=False))
+    return None
 
 
 def _write_atomic(module: AnsibleModule, path: str, data: bytes) -> None:
@@ -513,7 +528,7 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
                          conflict=True, **dict(result, changed=False))
     if file_changed:
         if module.params["backup"]:
-            result["backup_file"] = module.backup_local(path)
+            result["backup_file"] = _backup(module, path, result)
         try:
             _write_atomic(module, path, new_data)
         except OSError as exc:
@@ -525,7 +540,7 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
                 path, _sha256(written or b"")), **result)
     if di_changed:
         if module.params["backup"] and di_data is not None:
-            result["dockerignore_backup_file"] = module.backup_local(di_path)
+            result["dockerignore_backup_file"] = _backup(module, di_path, result)
         try:
             _write_atomic(module, di_path, new_di.encode("utf-8", "surrogateescape"))
         except OSError as exc:

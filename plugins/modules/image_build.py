@@ -140,11 +140,18 @@ stdout_tail:
   description: Last part of the build output.
   returned: when a build ran
   type: str
+retried:
+  description:
+    - How many times the build was run again because the engine's storage changed under it (another job removed a
+      layer or image the build was using, C(layer not known)). Such a failure says nothing about the Dockerfile.
+  returned: when a build was retried
+  type: int
 """
 
 import hashlib
 import json
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._build import (
@@ -158,6 +165,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._build import (
     masked,
     run,
 )
+
+STORAGE_RACE_RE = re.compile(r"(layer|image) not known|image not found in storage|no such (layer|image)", re.I)
+STORAGE_RACE_RETRIES = 2
 
 
 def _sha256(path):
@@ -237,11 +247,18 @@ def main():
         module.exit_json(**result)
 
     rc, out, err = run(argv, timeout=params["timeout"])
+    for _attempt in range(STORAGE_RACE_RETRIES):
+        # Another job removing images on the same host can pull a cached layer from under the build
+        # ("layer not known"): that says nothing about the Dockerfile, so the build is tried again.
+        if rc in (0, 124) or not STORAGE_RACE_RE.search(err[-4000:]):
+            break
+        result["retried"] = result.get("retried", 0) + 1
+        rc, out, err = run(argv, timeout=params["timeout"])
     result["stdout_tail"] = "\n".join(masked(out[-3000:].splitlines(), secrets))
     if rc != 0:
         reason = "timed out after %ss" % params["timeout"] if rc == 124 else "exited with %s" % rc
-        module.fail_json(msg="build of %s %s: %s" % (candidate, reason, "\n".join(masked(err[-2000:].splitlines(),
-                                                                                           secrets))),
+        detail = "\n".join(masked(err[-2000:].splitlines(), secrets))
+        module.fail_json(msg="build of %s %s: %s" % (candidate, reason, detail),
                          rc=rc, **result)
     image_id = _existing(engine, executable, candidate, sha)
     if image_id is None:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to refarch.containers
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ description:
     A host without an engine, a daemon that is down or a socket it may not open is reported in RV(engines);
     the module does not fail for it unless O(require_engine=true).
 author:
-  - refarch.containers developers
+  - refarch.containers developers (@refarch)
 extends_documentation_fragment:
   - refarch.containers.attributes
   - refarch.containers.attributes.INFO_MODULE
@@ -125,7 +125,8 @@ options:
     type: int
     default: 1000
 notes:
-  - The same image seen by two engines appears twice, once per engine (RV(images[].engine)).
+  - The same image seen by two engines appears twice, once per engine (see the C(engine) field of each document
+    in RV(images)).
   - The base images the test suite builds locally carry C(io.refarch.containers.test-base) labels; they are
     ordinary images to this module.
 seealso:
@@ -227,12 +228,12 @@ elapsed:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible expects
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (
     image_argument_spec,
     scan_images,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError
 
 
 def main() -> None:

@@ -464,6 +464,15 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                 f'<span class="pre">{_e(entry.get("message") or "no message", 2000, False)}</span>'
                 "</div></div>"
             )
+        host_problems = entry.get("problems") or []
+        if host_problems:
+            items = "".join(
+                f'<li><span class="mono">{_e(p.get("path") or "", 1000)}</span> {_e(p.get("code") or "", 60)}: '
+                f'{_e(p.get("message") or "", 1000)}</li>'
+                for p in (x if isinstance(x, Mapping) else {"message": x} for x in host_problems[:200])
+            )
+            inner.append(f'<div class="target"><div class="note">Scan problems on this host '
+                         f'({len(host_problems)}):<ul>{items}</ul></div></div>')
         for target in targets:
             kind = str(target.get("kind") or "dockerfile")
             t_status = str(target.get("status") or "error")

@@ -131,9 +131,10 @@ def main(argv: list[str]) -> int:
     for index, value in enumerate(request.get("inputs", [])):
         try:
             if split and isinstance(value, dict) and isinstance(value.get("documents"), list):
-                # One document per query: regopy 1.5.2 can mix up function results between
-                # documents evaluated in the same query (seen on the real bundle), and the
-                # compiled query makes a query cheap.
+                # One document per query: regopy 1.5.2 was seen to mix up function results between
+                # documents evaluated in the same query. With the analysis-based bundle, 1,000 documents
+                # in queries of 100 matched OPA exactly, but batching saved no time (the cost is per
+                # document: input conversion and rule evaluation), so the safe form stays.
                 merged = []
                 for doc in value["documents"]:
                     one = dict(value, documents=[doc])

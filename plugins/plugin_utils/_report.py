@@ -331,7 +331,11 @@ def _build_host(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
             targets[key] = described
         targets[key]["findings"].append(finding)
     ordered = [_finish_target(targets[key]) for key in sorted(targets)]
-    return {"status": status, "message": str(message) if message else None, "targets": ordered}
+    # Problems of the scan itself (a directory that could not be listed, a root that does not
+    # exist): not tied to one target, but they must reach the report, never vanish.
+    host_problems = [dict(p) if isinstance(p, Mapping) else {"message": str(p)} for p in _as_list(raw.get("problems"))]
+    return {"status": status, "message": str(message) if message else None, "targets": ordered,
+            "problems": host_problems}
 
 
 def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -344,6 +348,7 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     findings = waived = expired = advisory = problems = 0
     for host in hosts.values():
         by_status[host.get("status", "failed")] = by_status.get(host.get("status", "failed"), 0) + 1
+        problems += len(host.get("problems") or [])
         for target in host.get("targets", []):
             totals["targets"] += 1
             by_kind[target.get("kind", "dockerfile")] = by_kind.get(target.get("kind", "dockerfile"), 0) + 1

@@ -24,7 +24,8 @@ def facts_for_dir(directory: Path, name: str = "Dockerfile") -> dict:
                             read(directory / ".dockerignore"), read(directory / "package.json"))
 
 
-def facts_for_text(text: str, path: str = "/src/app/Dockerfile", dockerignore: str | None = "node_modules\n.git\n.cache\n",
+def facts_for_text(text: str, path: str = "/src/app/Dockerfile",
+                   dockerignore: str | None = "node_modules\n.git\n.cache\n",
                    package_json: dict | None = None) -> dict:
     return dockerfile_facts(path, text.encode("utf-8"),
                             dockerignore.encode() if dockerignore is not None else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,21 @@ class Case:
         self.observed = f"{self.observed}; {text}" if self.observed else text
 
 
+_NOISE = [
+    (re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/[^\s'\",)]*"), "<tmp>"),
+    (re.compile(r"/tmp/refarch-[\w-]+/[^\s'\",)]*"), "<tmp>"),
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    (re.compile(r"refarch-\w{12}\b"), "refarch-<sha12>"),
+]
+
+
+def clean(text: str) -> str:
+    """Observed text without what differs from run to run (temp paths, ports, hashes)."""
+    for pattern, repl in _NOISE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _merge(entries: list[dict]) -> None:
     TABLE.parent.mkdir(parents=True, exist_ok=True)
     with open(TABLE.with_suffix(".lock"), "w") as lock:
@@ -44,6 +60,7 @@ def _merge(entries: list[dict]) -> None:
         except (OSError, ValueError):
             data = {"cases": {}}
         for entry in entries:
+            entry["observed"] = clean(entry["observed"])
             data["cases"][f"{entry['suite']}::{entry['case']}"] = entry
         tmp = TABLE.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -77,7 +94,12 @@ def make_fixture(suite: str):
         status = outcome(request.node)
         if status == "not run":  # teardown of a passed call happens before rep_teardown exists
             status = "passed" if getattr(request.node, "rep_call", None) and request.node.rep_call.passed else status
-        _merge([{"suite": c.suite, "case": c.name, "expected": c.expected, "observed": c.observed or "(nothing recorded)",
+        failure = ""
+        rep = getattr(request.node, "rep_call", None)
+        if status == "failed" and rep is not None and getattr(rep.longrepr, "reprcrash", None) is not None:
+            failure = "FAILED: " + rep.longrepr.reprcrash.message.splitlines()[0][:300]
+        _merge([{"suite": c.suite, "case": c.name, "expected": c.expected,
+                 "observed": "; ".join(x for x in (c.observed, failure) if x) or "(nothing recorded)",
                  "status": status, "test": c.test} for c in made])
 
     return case

@@ -121,9 +121,9 @@ if [ ! -x "$TINI_ROOT/usr/bin/tini" ]; then
 fi
 
 # --- 3. the key: every input that changes the images ----------------------------------------------
+# (not the rootfs tarball's identity: any debootstrap of the suite is equivalent, and two caches must agree)
 KEY=$( { sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1
-         stat -c '%s %Y' "$ROOTFS_TAR"
-         echo "$NODE_VERSION $(basename "$TINI_DEB")"
+         echo "$SUITE $ARCH $NODE_VERSION $(basename "$TINI_DEB")"
          sha256sum "$CA_FILE" | cut -d' ' -f1; } | sha256sum | cut -c1-16)
 
 image_key() { podman image inspect --format "{{index .Config.Labels \"$LABEL_NS.key\"}}" "$1" 2>/dev/null || true; }

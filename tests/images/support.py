@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -36,7 +37,7 @@ class Unavailable(Exception):
 
 def run(argv: list[str], timeout: float = 600, check: bool = True, **kw: Any) -> subprocess.CompletedProcess:
     """Run a command (argument list), text output."""
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed (rc={proc.returncode}):\n{proc.stdout[-2000:]}\n"
                            f"{proc.stderr[-4000:]}")
@@ -66,15 +67,27 @@ class AppCase:
     files: dict[str, str] = field(default_factory=dict)
     rebuild_labels: bool = False
     build_args: list[str] = field(default_factory=list)
+    prefix: str = APP_PREFIX  # tests that may run beside others use a unique one (see unique_prefix)
 
     @property
     def ref(self) -> str:
-        return f"{APP_PREFIX}/{self.name}:1"
+        return f"{self.prefix}/{self.name}:1"
 
 
-def app_cases() -> list[AppCase]:
+def unique_prefix() -> str:
+    """An image name prefix of this test run only, so concurrent runs do not remove each other's images."""
+    return f"{APP_PREFIX}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def remove_images(refs: list[str]) -> None:
+    """``podman rmi --force`` the given references (missing ones are ignored)."""
+    for ref in refs:
+        subprocess.run(["podman", "rmi", "--force", ref], capture_output=True, timeout=300, check=False)
+
+
+def app_cases(prefix: str = APP_PREFIX) -> list[AppCase]:
     """The app images the integration test builds: one per recommendation the image facts must expose."""
-    return [
+    cases = [
         AppCase("root-user", "FROM node:20-bookworm-slim\nWORKDIR /app\nCOPY server.js .\nEXPOSE 3000\n"
                 "CMD [\"node\", \"server.js\"]\n",
                 {"is_root": True, "user_source": "default", "ports": [(3000, "tcp")], "command": ["node", "server.js"],
@@ -112,6 +125,9 @@ def app_cases() -> list[AppCase]:
                 {"is_root": False, "dockerfile_link": True, "command": ["node", "server.js"]},
                 rebuild_labels=True),
     ]
+    for case in cases:
+        case.prefix = prefix
+    return cases
 
 
 @dataclass

@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import REPO, ansible_env, run_playbook, tool  # noqa: E402,F401 - re-exported for older tests
-from sshhosts import SshEstate  # noqa: E402
+from harness import REPO, tool
+from sshhosts import SshEstate
 
 
 @pytest.fixture(scope="session")

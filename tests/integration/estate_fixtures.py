@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,8 +198,17 @@ class LocalUser:
         self.uid, self.gid = entry.pw_uid, entry.pw_gid
         os.chown(home, self.uid, self.gid)
 
-    def remove(self) -> None:
-        subprocess.run(["userdel", self.name], check=False, capture_output=True)
+    def remove(self, wait: float = 20.0) -> None:
+        """Delete the account; waits for its last SSH session to close, then forces it."""
+        deadline = time.monotonic() + wait
+        while True:
+            done = subprocess.run(["userdel", self.name], check=False, capture_output=True, text=True)
+            if done.returncode == 0 or "does not exist" in done.stderr:
+                return
+            if time.monotonic() > deadline:
+                subprocess.run(["userdel", "--force", self.name], check=False, capture_output=True)
+                return
+            time.sleep(0.5)
 
 
 def make_unreadable(root: Path, user: LocalUser) -> dict[str, Path]:
@@ -256,5 +266,7 @@ def unprivileged_host(estate: SshEstate, name: str, user: LocalUser) -> SshHost:
     host.vars.update({
         "ansible_user": user.name,
         "ansible_remote_tmp": str(user.home / ".ansible-tmp"),
+        # no ControlPersist master left behind: the account is deleted when the test ends
+        "ansible_ssh_args": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no",
     })
     return host

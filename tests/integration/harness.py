@@ -46,7 +46,7 @@ def ansible_env(tmp: Path, **extra: str) -> dict:
     return env
 
 
-def run_playbook(playbook: str, inventory: Path, tmp: Path, extra_vars: dict | None = None,
+def run_playbook(playbook: str, inventory: Path, tmp: Path, extra_vars: dict | None = None, *,
                  args: list[str] | None = None, env_extra: dict | None = None,
                  timeout: int = 900) -> subprocess.CompletedProcess:
     cmd = [tool("ansible-playbook"), "-i", str(inventory), playbook]
@@ -56,4 +56,4 @@ def run_playbook(playbook: str, inventory: Path, tmp: Path, extra_vars: dict | N
         cmd += ["-e", f"@{vars_file}"]
     cmd += list(args or [])
     return subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(tmp, **(env_extra or {})),
-                          timeout=timeout, cwd=str(REPO))
+                          timeout=timeout, cwd=str(REPO), check=False)

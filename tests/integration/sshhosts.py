@@ -7,6 +7,7 @@ exactly as it reaches an estate.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -136,8 +137,6 @@ class SshEstate:
         return {"all": {"hosts": hosts, "vars": dict(extra_vars or {})}}
 
     def write_inventory(self, path: Path, extra_vars: dict | None = None) -> Path:
-        import json
-
         path.write_text(json.dumps(self.inventory(extra_vars), indent=2))
         return path
 

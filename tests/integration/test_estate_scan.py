@@ -27,8 +27,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from harness import REPO, run_playbook
 from estate_fixtures import LocalUser, make_unreadable, open_estate, populate_host, unprivileged_host
+from harness import REPO, run_playbook
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -110,9 +110,10 @@ def estate(tmp_path_factory, opa_binary):
         pytest.skip("the SSH estate binds 127.0.0.N, logs in as root and creates a local user: run as root")
     work = tmp_path_factory.mktemp("estate-scan")
     result = Estate(work)
-    with open_estate() as ssh:
-        user = LocalUser(ssh.workdir / "home-unprivileged")
-        try:
+    user = None
+    try:
+        with open_estate() as ssh:
+            user = LocalUser(ssh.workdir / "home-unprivileged")
             for index in range(ROOT_HOSTS):
                 host = ssh.add_host(f"web{index + 1}")
                 populate_host(host.root, index, services=SERVICES)
@@ -148,9 +149,9 @@ def estate(tmp_path_factory, opa_binary):
             finally:
                 opa.terminate()
                 opa.wait(timeout=15)
-            result.ssh = ssh  # the merge test scans again while the hosts are up
-            yield result
-        finally:
+            yield result  # the merge test scans again while the hosts are up
+    finally:
+        if user is not None:  # after the sshd processes are gone
             user.remove()
 
 

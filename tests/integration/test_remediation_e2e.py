@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
 from harness import REPO, run_playbook
 from sshhosts import SshEstate
 
@@ -134,9 +135,11 @@ EDITED = (
 
 
 def _run(argv: list[str], timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n"
+                             f"{proc.stderr[-3000:]}")
     return proc
 
 
@@ -157,8 +160,14 @@ def _write_app(directory: Path, name: str, dockerfile: str) -> None:
 
 
 def _build(ref: str, context: Path) -> str:
-    _run(["podman", "build", "--isolation", "chroot", "--pull=never", "--quiet", "-t", ref,
-          "-f", str(context / "Dockerfile"), str(context)])
+    argv = ["podman", "build", "--isolation", "chroot", "--pull=never", "--quiet", "-t", ref,
+            "-f", str(context / "Dockerfile"), str(context)]
+    for _attempt in range(2):
+        proc = _run(argv, check=False)
+        # other tests remove images from the same storage: a cached layer can vanish under the build
+        if proc.returncode == 0 or "not known" not in proc.stderr:
+            break
+    assert proc.returncode == 0, f"{' '.join(argv)} failed: {proc.stderr[-3000:]}"
     return _image_id(ref)
 
 
@@ -189,10 +198,8 @@ def _outcomes(out_dir: Path, host: str) -> dict[str, dict]:
 
 def _image_facts(refs: list[str]) -> dict[str, dict]:
     """The collection's own image facts (the image_info module logic) for real `podman image inspect` output."""
-    from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
-
     inspected = json.loads(_run(["podman", "image", "inspect", *refs]).stdout)
-    return {ref: image_facts(doc, "podman") for ref, doc in zip(refs, inspected)}
+    return {ref: image_facts(doc, "podman") for ref, doc in zip(refs, inspected, strict=True)}
 
 
 def _smoke(ref: str) -> tuple[int, str]:
@@ -208,7 +215,8 @@ def _smoke(ref: str) -> tuple[int, str]:
         _run(["buildah", "rm", ctr], check=False)
     output = proc.stdout + proc.stderr
     match = re.search(r"REFARCH_SMOKE uid=(\d+)", output)
-    assert proc.returncode == 0 and match, f"{ref}: {argv} did not start the app (rc {proc.returncode}): {output[-1500:]}"
+    assert proc.returncode == 0 and match, \
+        f"{ref}: {argv} did not start the app (rc {proc.returncode}): {output[-1500:]}"
     return int(match.group(1)), output
 
 
@@ -272,6 +280,8 @@ def lab(tmp_path_factory):
         real = run_playbook(PLAYBOOK, inventory, work, extra)
         TIMINGS["remediation_run_s"] = time.monotonic() - start
         real_outcomes = _outcomes(work / "out", "web1")
+        for name, outcome in real_outcomes.items():
+            print(f"\n{name}: {outcome['status']} {outcome['rules_fixed']} {outcome['reason']} {outcome['note']}")
         after_real_files = _snapshot(apps_root)
 
         start = time.monotonic()
@@ -372,7 +382,7 @@ def test_rebuilt_images_pass_nra001_002_010_011_when_inspected(lab):
     previous = [outcomes[name]["rebuild"]["previous"] for name in APPS]
     new_facts = _image_facts(refs)
     old_facts = _image_facts(previous)
-    for name, ref, prev in zip(APPS, refs, previous):
+    for name, ref, prev in zip(APPS, refs, previous, strict=True):
         _assert_image_complies(new_facts[ref])
         assert new_facts[ref]["dockerfile"]["path"] == str(lab["apps_root"] / name / "Dockerfile")
         assert _violates(old_facts[prev]), f"{name}: the original image already complied, the test proves nothing"
@@ -391,7 +401,7 @@ def test_rebuilt_images_start_the_app_as_the_non_root_user(lab):
         assert uid == expected, f"{name}: uid {uid}, expected {expected}: {output}"
     TIMINGS["smoke_runs_s"] = time.monotonic() - start
     # and the original npm-start image did run as root (the smoke test tells the difference)
-    uid, _ = _smoke(lab["real_outcomes"]["npm-start"]["rebuild"]["previous"])
+    uid, dummy = _smoke(lab["real_outcomes"]["npm-start"]["rebuild"]["previous"])
     assert uid == 0
 
 
@@ -401,8 +411,9 @@ def test_second_run_reports_no_change(lab):
     assert _recap(second.stdout, "web1")["changed"] == 0, second.stdout[-4000:]
     assert all(o["status"] == "unchanged" for o in lab["second_outcomes"].values()), lab["second_outcomes"]
     assert lab["after_second_files"] == lab["after_real_files"], "the second run changed a file"
-    # backups of the first run are scanned as Dockerfiles by the walker's Dockerfile.* pattern: never remediated
-    assert not any(Path(o["path"]).name != "Dockerfile" for o in lab["second_outcomes"].values())
+    # the first run's backups (Dockerfile.PID.DATE~) match the walker's Dockerfile.* pattern: never remediated
+    assert any(name.startswith("npm-start/Dockerfile.") for name in lab["after_real_files"])
+    assert all(o["path"].endswith("/Dockerfile") for o in lab["second_outcomes"].values())
 
 
 EDIT_PLAYBOOK = """\

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from policy_paths import REPO
 
-from policy_paths import POLICIES, REPO  # noqa: F401 - shared with the tests
-COLLECTIONS = Path("/tmp/coll")
+COLLECTIONS = REPO / ".venv" / "collections"
 
 
 def _binary(env: str, candidates: list[Path], name: str) -> str | None:
@@ -26,8 +26,8 @@ def _binary(env: str, candidates: list[Path], name: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def opa_bin() -> str:
-    """Path of the OPA binary: $OPA, else the repo's .tools/bin/opa, else /tmp/opabuild/bin/opa, else PATH."""
-    path = _binary("OPA", [REPO / ".tools/bin/opa", Path("/tmp/opabuild/bin/opa")], "opa")
+    """Path of the OPA binary: $OPA, else the repo's .tools/bin/opa (make setup), else PATH."""
+    path = _binary("OPA", [REPO / ".tools/bin/opa"], "opa")
     if not path:
         pytest.fail("OPA binary not found: set OPA=/path/to/opa (make setup installs it under .tools/bin)")
     return path
@@ -35,8 +35,8 @@ def opa_bin() -> str:
 
 @pytest.fixture(scope="session")
 def regal_bin() -> str:
-    """Path of the Regal binary: $REGAL, else the repo's .tools/bin/regal, else /tmp/tools/bin/regal, else PATH."""
-    path = _binary("REGAL", [REPO / ".tools/bin/regal", Path("/tmp/tools/bin/regal")], "regal")
+    """Path of the Regal binary: $REGAL, else the repo's .tools/bin/regal (make setup), else PATH."""
+    path = _binary("REGAL", [REPO / ".tools/bin/regal"], "regal")
     if not path:
         pytest.fail("Regal binary not found: set REGAL=/path/to/regal (make setup installs it under .tools/bin)")
     return path

@@ -23,14 +23,10 @@ test_num if {
 	num.sort_key(null) < num.sort_key(0)
 }
 
-test_process_command_peels_wrappers if {
-	doc := {"final_stage": {"process": {"argv": ["tini", "-s", "-g", "node", "a.js"], "form": "exec"}}}
-	process.command(doc, {"tini"}) == ["node", "a.js"]
-	doc2 := {"final_stage": {"process": {"argv": ["dumb-init", "--", "sh", "-c", "exec env A=1 npm start"], "form": "exec"}}}
-	process.command(doc2, {"dumb-init"}) == ["npm", "start"]
-	doc3 := {"final_stage": {"process": {"argv": ["tini", "-v"], "form": "exec"}}}
-	process.command(doc3, {"tini"}) == []
-	process.through_shell(doc2)
+test_process_view if {
+	a := {"first": "tini", "direct": "d", "as_init": "i"}
+	process.view(a, {"tini"}) == "i"
+	process.view(a, {"dumb-init"}) == "d"
 }
 
 test_dockerignore_reincluding if {

@@ -8,8 +8,6 @@
 #   data.refarch.catalog, generated from the rule packages' METADATA.
 package refarch.main
 
-import data.refarch.lib.num
-
 import data.refarch.lib.text
 
 import data.refarch.lib.facts
@@ -72,11 +70,15 @@ evaluate(doc, c) := sorted if {
 }
 
 # (rule_id, line, message) as one string: engines agree on sorting strings, not numbers.
-_sort_key(f) := concat("|", [f.rule_id, num.sort_key(f.line), f.message])
+# Lines are padded by adding 10^10 (one builtin; null sorts first as "0").
+_sort_key(f) := concat("|", [f.rule_id, format_int(f.line + 10000000000, 10), f.message]) if is_number(f.line)
+
+else := concat("|", [f.rule_id, "0", f.message])
 
 # A document that cannot be evaluated gets NRA000 only; otherwise every rule runs.
 _raw(doc, c) := {f | some f in nra000.findings(doc, c)} if count(facts.fatal_reasons(doc)) > 0
 
+# Each package's set is wrapped: a package without a body for this kind is undefined, not empty.
 else := union({
 	{f | some f in nra000.findings(doc, c)},
 	{f | some f in nra001.findings(doc, c)},

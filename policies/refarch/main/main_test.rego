@@ -1,12 +1,26 @@
 package refarch.main_test
 
+import data.refarch.lib.testfx as ax
 import data.refarch.main
 import data.refarch.testlib as fx
 
-_bad := fx.set_final(fx.with_process(["npm", "start"], "exec", 18), "env", {})
+_bad := object.union(
+	fx.set_final(fx.with_process(["npm", "start"], "exec", 18), "env", {}),
+	{"analysis": object.union(ax.good_analysis, {"process": _npm_start})},
+)
+
+# The host's reading of CMD ["npm", "start"] (package.json start: node dist/server.js), no NODE_OPTIONS.
+_npm_start := ax.process(18, {
+	"argv": ["npm", "start"], "first": "npm", "tokens": ["npm", "start"], "text": "npm start",
+	"direct": {"command": ["npm", "start"], "program": "npm", "script": ax.script("start", "node dist/server.js", {})},
+	"as_init": {"command": ["start"], "program": "start", "script": null},
+})
+
+# A testlib document with the host-side analysis of testlib.good.
+_a(doc) := object.union(doc, {"analysis": ax.good_analysis})
 
 test_batch_is_aligned_and_sorted if {
-	out := main.batch with input as {"documents": [fx.good, _bad, {"kind": "dockerfile", "schema_version": "1.0", "error": {"code": "binary", "message": "binary file"}}], "evaluation_date": "2026-11-28"}
+	out := main.batch with input as {"documents": [ax.good, _bad, {"kind": "dockerfile", "schema_version": "1.0", "error": {"code": "binary", "message": "binary file"}}], "evaluation_date": "2026-11-28"}
 	count(out) == 3
 	out[0] == []
 	ids := [f.rule_id | some f in out[1]]
@@ -30,7 +44,7 @@ test_sorted_by_line_numerically if {
 		{"port": 80, "end_port": 80, "protocol": "tcp", "raw": "80", "line": 12, "resolved": true},
 		{"port": 81, "end_port": 81, "protocol": "tcp", "raw": "81", "line": 9, "resolved": true},
 	]
-	out := main.batch with input as {"documents": [fx.with_final({"exposed_ports": ports})]}
+	out := main.batch with input as {"documents": [_a(fx.with_final({"exposed_ports": ports}))]}
 	[f.line | some f in out[0]] == [9, 12]
 }
 
@@ -73,7 +87,7 @@ test_single_document_entry_points if {
 }
 
 test_deny_for_high_and_file_level_message if {
-	doc := fx.with_final({"user": {"raw": null, "name": null, "group": null, "line": null, "source": "base", "uid": null}})
+	doc := _a(fx.with_final({"user": {"raw": null, "name": null, "group": null, "line": null, "source": "base", "uid": null}}))
 	deny := main.deny with input as object.union(doc, {"dockerignore": {"exists": false}})
 	"NRA001: the final stage sets no USER, so it runs as the base image's default user root (node:22.11.0-bookworm-slim) (line 8)" in deny
 	warn := main.warn with input as object.union(doc, {"dockerignore": {"exists": false}})

@@ -14,15 +14,16 @@ supported_kinds := {"dockerfile", "image", "container"}
 # The common case is decided with plain comparisons first (builtins are costly in rego-cpp).
 fatal_reasons(doc) := set() if _plainly_ok(doc)
 
-fatal_reasons(doc) := (((_r_not_object(doc) | _r_schema(doc)) | _r_kind(doc)) | _r_error(doc)) | _r_no_from(doc) if {
-	not _plainly_ok(doc)
-}
+else := _r_basic(doc) | (_r_no_from(doc) | _r_no_analysis(doc))
+
+_r_basic(doc) := ((_r_not_object(doc) | _r_schema(doc)) | _r_kind(doc)) | _r_error(doc)
 
 _plainly_ok(doc) if {
 	doc.schema_version == "1.0"
 	doc.kind == "dockerfile"
 	doc.error == null
 	doc.final_stage != null
+	doc.analysis != null
 }
 
 _plainly_ok(doc) if {
@@ -76,6 +77,19 @@ _r_no_from(doc) := {_no_from_msg |
 	object.get(doc, "final_stage", null) == null
 }
 
+_no_analysis_msg := concat("", [
+	"facts could not be evaluated: the document has no `analysis` section ",
+	"(facts from an older version of the collection?); gather the facts again",
+])
+
+_r_no_analysis(doc) := {_no_analysis_msg |
+	is_object(doc)
+	object.get(doc, "kind", null) == "dockerfile"
+	object.get(doc, "error", null) == null
+	object.get(doc, "final_stage", null) != null
+	not is_object(object.get(doc, "analysis", null))
+}
+
 # Parse problems that make the evaluation incomplete (the rules still run).
 blocking_problems(doc, codes) := [p |
 	some p in object.get(doc, "problems", [])
@@ -85,24 +99,3 @@ blocking_problems(doc, codes) := [p |
 
 # Line of the final stage's FROM instruction (null when unknown).
 final_from_line(doc) := object.get(doc.final_stage, ["instruction_lines", "from"], null)
-
-# Indices of the final stage and every earlier stage it inherits from (FROM <stage>).
-chain_indices(doc) := graph.reachable(_stage_graph(doc), {doc.final_stage.index})
-
-_stage_graph(doc) := {s.index: edges |
-	some s in doc.stages
-	edges := {s.from_stage | s.from_stage != null}
-}
-
-# Instructions that end up in the final image (final stage and the stages it is built FROM).
-chain_instructions(doc) := [i |
-	chain := chain_indices(doc)
-	some i in doc.instructions
-	i.stage in chain
-]
-
-# Instructions of one stage.
-stage_instructions(doc, index) := [i |
-	some i in doc.instructions
-	i.stage == index
-]

@@ -18,28 +18,6 @@ else := ref.raw
 full_repository(ref) := concat("", [text.str(ref.registry), "/", text.str(ref.repository)])
 
 # Last path segment of the repository (node, nodejs-20, ...).
-short_name(ref) := name if {
-	parts := split(ref.repository, "/")
-	last := count(parts) - 1
-	name := parts[last]
-}
-
-is_official_node(ref) if {
-	ref.registry in {"docker.io", "index.docker.io", "registry-1.docker.io"}
-	ref.repository == "library/node"
-}
-
-# A Red Hat UBI / RHEL Node.js image (nodejs-20, nodejs-22-minimal, ...).
-is_ubi_nodejs(ref) if regex.match(`^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$`, ref.repository)
-
-# Any image that clearly carries Node.js (used to decide whether a version must be known).
-is_node_image(ref) if is_official_node(ref)
-
-is_node_image(ref) if is_ubi_nodejs(ref)
-
-is_node_image(ref) if short_name(ref) in {"node", "nodejs"}
-
-# The family of `families` (config recommended_families) the reference belongs to, if any.
 family(ref, families) := [f.name |
 	some f in families
 	_registry_ok(ref, f)
@@ -57,41 +35,22 @@ _tag_excluded(ref, f) if {
 	regex.match(f.exclude_tag_regex, ref.tag)
 }
 
-# Node.js release line carried by an image: a key of node_releases ("20", "0.12"), or undefined.
-# Named tags (lts, latest, codenames) are resolved with the per-query tables of refarch.lib.settings.
-node_line(ref) := line if {
-	is_ubi_nodejs(ref)
-	m := regex.find_all_string_submatch_n(`nodejs-([0-9]+)`, short_name(ref), 1)
-	line := m[0][1]
-}
+# The Node.js release line of the runtime base image, from the host's reading of its tag
+# (doc.analysis.base): a number from the tag or UBI repository name, else what a floating
+# tag word (lts, latest, a codename) points at on the evaluation date. Undefined when unknown.
+# Floating tags read the per-query settings rules directly (regal ignore below): passed as
+# arguments, they would be computed for every document, not only for the few with such tags.
+node_line(b) := b.node_line if b.node_line != null
 
-node_line(ref) := _tag_line(ref.tag) if not is_ubi_nodejs(ref)
+else := settings.newest_release if b.tag_missing # regal ignore:external-reference
 
-# Numeric tags: "20", "20.11.1", "20-bookworm-slim", "0.12.18-slim".
-# (Separate bodies, not an else-chain: rego-cpp evaluates every else body.)
-_tag_line(tag) := _numeric_line(tag)
+else := _named_line(b.tag_word) if is_string(b.tag_word)
 
-# Named tags: codenames ("iron-bookworm"), "lts", "latest", "current", variant-only tags.
-_tag_line(tag) := _named_line(word) if {
-	is_string(tag)
-	not _numeric_line(tag)
-	word := split(tag, "-")[0]
-}
+_named_line(word) := settings.newest_lts if word == "lts" # regal ignore:external-reference
 
-# No tag: latest, the newest release.
-_tag_line(null) := settings.newest_release
+else := settings.newest_release if word in _floating_words # regal ignore:external-reference
 
-_numeric_line(tag) := m[0][1] if {
-	is_string(tag)
-	m := regex.find_all_string_submatch_n(`^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$`, tag, 1)
-	count(m) == 1
-}
-
-_named_line("lts") := settings.newest_lts
-
-_named_line(word) := settings.newest_release if word in _floating_words
-
-_named_line(word) := settings.codenames[word]
+else := settings.codenames[word] # regal ignore:external-reference
 
 _floating_words := {
 	"latest", "current", "slim", "alpine", "bookworm", "bullseye", "buster", "stretch", "trixie", "jessie",

@@ -11,7 +11,15 @@ import data.refarch.lib.config
 import data.refarch.lib.num
 
 # input.config over data.refarch.config (batch input; a single facts document has no `config`).
-effective := config.merged(object.get(_input, "config", null))
+# Without overrides (the common case) the data is used as it is: no merge at all.
+effective := data.refarch.config if not _has_overrides
+
+else := config.merged(_input.config)
+
+_has_overrides if {
+	is_object(_input.config)
+	count(_input.config) > 0
+}
 
 # input, or {} when there is none (opa eval without input, tests).
 default _input := {}
@@ -19,7 +27,11 @@ default _input := {}
 _input := input if is_object(input)
 
 # input.evaluation_date, else the configured evaluation_date, else today (UTC).
-date := config.evaluation_date(object.get(_input, "evaluation_date", null), effective)
+# Plain guards instead of an else chain: rego-cpp evaluates every body, so `today` is only
+# reached when neither the input nor the settings name a date.
+date := _input.evaluation_date if is_string(_input.evaluation_date)
+
+else := config.evaluation_date(null, effective)
 
 # codename -> release line ("iron" -> "20").
 codenames[r.codename] := line if {

@@ -29,10 +29,3 @@ _fraction(x) := substring(format_int(100 + round((x - floor(x)) * 100), 10), 1, 
 # Leading and trailing blanks removed. Not trim_space/trim/substring: rego-cpp 1.5
 # applies those to the escaped form of strings that contain quotes or backslashes.
 strip(s) := regex.replace(s, `^[ \t\r\n]+|[ \t\r\n]+$`, "")
-
-# Surrounding double or single quotes removed (LABEL "key"=value).
-unquote(s) := trim_suffix(trim_prefix(s, `"`), `"`) if startswith(s, `"`)
-
-else := trim_suffix(trim_prefix(s, "'"), "'") if startswith(s, "'")
-
-else := s

@@ -26,9 +26,10 @@ findings(doc, ctx) := _fatal(doc) | _problems(doc, ctx)
 
 _fatal(doc) := {_f(null, msg) | some msg in facts.fatal_reasons(doc)}
 
+# Problems first: most documents have none, so the fatal check is rarely reached.
 _problems(doc, ctx) := {_f(p.line, msg) |
-	count(facts.fatal_reasons(doc)) == 0
 	some p in facts.blocking_problems(doc, ctx.config.undecidable_problems)
+	count(facts.fatal_reasons(doc)) == 0
 	msg := concat("", [
 		"parse problem ", text.str(p.code), " at line ", text.str(p.line), " (",
 		text.str(object.get(p, "message", "")),

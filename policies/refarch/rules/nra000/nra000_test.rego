@@ -1,10 +1,11 @@
 package refarch.rules.nra000_test
 
+import data.refarch.lib.testfx as ax
 import data.refarch.rules.nra000
 import data.refarch.testlib as fx
 
 test_good_document_has_no_finding if {
-	count(nra000.findings(fx.good, fx.ctx)) == 0
+	count(nra000.findings(ax.good, fx.ctx)) == 0
 }
 
 test_bad_error_document if {
@@ -39,13 +40,21 @@ test_bad_kind_and_schema if {
 }
 
 test_bad_blocking_problem if {
-	doc := object.union(fx.good, {"problems": [{"line": 7, "code": "unterminated_heredoc", "message": "EOF missing"}]})
+	doc := object.union(ax.good, {"problems": [{"line": 7, "code": "unterminated_heredoc", "message": "EOF missing"}]})
 	some f in nra000.findings(doc, fx.ctx)
 	f.line == 7
 	contains(f.message, "unterminated_heredoc")
 }
 
 test_good_harmless_problem if {
-	doc := object.union(fx.good, {"problems": [{"line": 3, "code": "malformed_json", "message": "fell back"}]})
+	doc := object.union(ax.good, {"problems": [{"line": 3, "code": "malformed_json", "message": "fell back"}]})
 	count(nra000.findings(doc, fx.ctx)) == 0
+}
+
+test_bad_missing_analysis if {
+	fs := nra000.findings(fx.good, fx.ctx)
+	count(fs) == 1
+	some f in fs
+	f.line == null
+	contains(f.message, "has no `analysis` section")
 }

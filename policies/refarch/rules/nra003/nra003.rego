@@ -22,7 +22,6 @@ package refarch.rules.nra003
 
 import data.refarch.lib.text
 
-import data.refarch.lib.facts
 import data.refarch.lib.shellcmd
 
 # findings(doc, ctx) for Dockerfiles (ctx unused here; the signature is the rule interface).
@@ -32,41 +31,30 @@ findings(doc, _) := {f |
 	some f in _runtime_build_steps(doc)
 } if doc.kind == "dockerfile"
 
-_runtime_build_steps(doc) := {_f(i.start_line, msg) |
+# RUN steps of the final stage and the stages it is built FROM (doc.analysis.runs, classified on the host).
+_runtime_build_steps(doc) := {_f(r.line, msg) |
 	single := count(doc.stages) == 1
-	some i in facts.chain_instructions(doc)
-	i.cmd == "RUN"
-	some what in _build_kinds(doc, i)
-	msg := concat("", ["RUN at line ", text.str(i.start_line), " ", text.str(what), " in ", text.str(_where(single))])
+	some r in doc.analysis.runs
+	r.final_chain
+	some what in ((_dev_install(doc, r) | _build_script(r)) | _toolchain(r))
+	msg := concat("", ["RUN at line ", text.str(r.line), " ", what, " in ", _where(single)])
 }
 
 _where(true) := "the only stage, so it ships in the runtime image; do it in a build stage"
 
 _where(false) := "the final (runtime) stage; do it in a build stage and COPY --from the result"
 
-_build_kinds(doc, i) := {w |
-	cmdline := shellcmd.run_text(i)
-	shellcmd.relevant(cmdline)
-	segs := shellcmd.segments(cmdline)
-	some w in ((_dev_install(doc, segs) | _build_script(segs)) | _toolchain(segs))
-}
-
-_dev_install(doc, segs) := {concat("", ["installs development dependencies (", text.str(m), ")"]) |
+_dev_install(doc, r) := {concat("", ["installs development dependencies (", m, ")"]) |
 	not _node_env_production(doc)
-	not shellcmd.production_install(segs)
-	some m in shellcmd.installs(segs)
+	some m in r.dev_dependency_installs
 }
 
 _node_env_production(doc) if doc.final_stage.env.NODE_ENV.value == "production"
 
-_build_script(segs) := {concat("", [
-	"runs a build step (", text.str(m), ")",
-]) |
-	some m in shellcmd.build_steps(segs)
-}
+_build_script(r) := {concat("", ["runs a build step (", m, ")"]) | some m in r.build_steps}
 
-_toolchain(segs) := {concat("", ["installs build toolchain packages (", text.str(concat(", ", m)), ")"]) |
-	m := shellcmd.toolchain_packages(segs)
+_toolchain(r) := {concat("", ["installs build toolchain packages (", concat(", ", m), ")"]) |
+	m := sort({w | some w in r.os_packages; w in shellcmd.toolchain})
 	count(m) > 0
 }
 

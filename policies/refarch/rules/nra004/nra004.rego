@@ -47,24 +47,32 @@ _check(doc, _) := {_f(null, msg)} if {
 	])
 }
 
-_check(doc, ctx) := _missing(_di(doc), ctx) if {
+_check(doc, ctx) := _missing(doc, _di(doc), ctx) if {
 	_di(doc).exists == true
 	object.get(_di(doc), "error", null) == null
 }
 
-_missing(di, ctx) := {_f(null, msg) |
-	patterns := object.get(di, "patterns", [])
-	norm := dockerignore.normalized(patterns)
+# Coverage comes from the host (doc.analysis.dockerignore) for the paths it reports;
+# other required paths are matched here.
+_missing(doc, di, ctx) := {_f(null, msg) |
 	some path in ctx.config.dockerignore_required
-	not dockerignore.excluded_normalized(norm, path)
-	msg := _missing_msg(di, patterns, path)
+	not _excluded(doc, di, path)
+	msg := _missing_msg(di, _reincluding(doc, di, path), path)
 }
 
-_missing_msg(di, patterns, path) := msg if {
-	again := dockerignore.reincluding(patterns, path)
+_excluded(doc, _, path) if doc.analysis.dockerignore[path].excluded
+
+_excluded(doc, di, path) if {
+	not doc.analysis.dockerignore[path]
+	dockerignore.excluded(object.get(di, "patterns", []), path)
+}
+
+_reincluding(doc, di, path) := r if r := doc.analysis.dockerignore[path].reincluded_by
+
+else := dockerignore.reincluding(object.get(di, "patterns", []), path)
+
+_missing_msg(di, again, path) := concat("", [di.path, " excludes ", path, " but re-includes it with !", again[0]]) if {
 	count(again) > 0
-	first := again[0]
-	msg := concat("", [di.path, " excludes ", path, " but re-includes it with !", first])
 }
 
 else := concat("", [di.path, " does not exclude ", path])

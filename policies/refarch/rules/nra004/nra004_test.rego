@@ -1,5 +1,6 @@
 package refarch.rules.nra004_test
 
+import data.refarch.lib.testfx as ax
 import data.refarch.rules.nra004
 import data.refarch.testlib as fx
 
@@ -65,4 +66,31 @@ test_bad_nested_only if {
 test_good_odd_characters_compared_literally if {
 	doc := _with(["[", "node_modules", ".git", ".cache"])
 	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+_cov(excluded, again) := {"excluded": excluded, "reincluded_by": again}
+
+_analysed(patterns, coverage) := object.union(
+	ax.with_analysis(ax.good, {"dockerignore": coverage}),
+	{"dockerignore": {"exists": true, "patterns": patterns}},
+)
+
+test_good_host_coverage_is_used if {
+	# the patterns alone would not exclude anything: the host's coverage decides
+	doc := _analysed([], {"node_modules": _cov(true, []), ".git": _cov(true, []), ".cache": _cov(true, [])})
+	count(nra004.findings(doc, fx.ctx)) == 0
+}
+
+test_bad_host_coverage_reincluded if {
+	doc := _analysed(["node_modules", "!node_modules/x"], {
+		"node_modules": _cov(false, ["node_modules/x"]), ".git": _cov(true, []), ".cache": _cov(true, []),
+	})
+	{f.message | some f in nra004.findings(doc, fx.ctx)} == {"/srv/app/.dockerignore excludes node_modules but re-includes it with !node_modules/x"}
+}
+
+test_other_required_path_matched_by_the_policy if {
+	cov := {"node_modules": _cov(true, []), ".git": _cov(true, []), ".cache": _cov(true, [])}
+	ctx := fx.ctx_with({"dockerignore_required": ["node_modules", "dist"]})
+	count(nra004.findings(_analysed(["dist/"], cov), ctx)) == 0
+	{f.message | some f in nra004.findings(_analysed(["build"], cov), ctx)} == {"/srv/app/.dockerignore does not exclude dist"}
 }

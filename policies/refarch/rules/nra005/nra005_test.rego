@@ -1,20 +1,20 @@
 package refarch.rules.nra005_test
 
+import data.refarch.lib.testfx as ax
 import data.refarch.rules.nra005
 import data.refarch.testlib as fx
 
 test_good_manifests_first if {
-	count(nra005.findings(fx.good, fx.ctx)) == 0
+	count(nra005.findings(ax.good, fx.ctx)) == 0
 }
 
 test_bad_copy_all_before_install if {
-	doc := fx.single(
+	doc := ax.single(
 		[
-			fx.ins("FROM", 1, 0, ["node:22"]),
-			fx.ins("COPY", 9, 0, [".", "."]),
-			fx.ins("RUN", 12, 0, ["npm ci --omit=dev"]),
+			ax.run(12, 0, true, {"installs_dependencies": true}),
+			ax.run(14, 0, true, {"installs_dependencies": true}),
 		],
-		{},
+		[{"stage": 0, "line": 9}],
 	)
 	fs := nra005.findings(doc, fx.ctx)
 	count(fs) == 1
@@ -23,28 +23,13 @@ test_bad_copy_all_before_install if {
 	contains(f.message, "at line 9 comes before the dependency install at line 12")
 }
 
-test_bad_manifest_copied_but_install_after_source if {
-	doc := fx.single(
-		[
-			fx.ins("FROM", 1, 0, ["node:22"]),
-			fx.ins("COPY", 2, 0, ["package.json", "./"]),
-			fx.ins("ADD", 3, 0, ["./", "/app"]),
-			fx.ins("RUN", 4, 0, ["yarn install --frozen-lockfile"]),
-		],
-		{},
-	)
-	some f in nra005.findings(doc, fx.ctx)
-	f.line == 3
+test_good_install_in_another_stage if {
+	# the context copy is in stage 0, the install after it in stage 1
+	doc := ax.with_analysis(ax.good, {"context_copies": [{"stage": 0, "line": 5}, {"stage": 1, "line": 14}]})
+	count(nra005.findings(doc, fx.ctx)) == 0
 }
 
-test_good_copy_from_stage_is_not_context if {
-	doc := fx.single(
-		[
-			fx.ins("FROM", 1, 0, ["node:22"]),
-			fx.flag_ins("COPY", 2, 0, ["--from=build"], [".", "."]),
-			fx.ins("RUN", 3, 0, ["npm ci"]),
-		],
-		{},
-	)
+test_good_no_install_after_copy if {
+	doc := ax.single([ax.run(3, 0, true, {"installs_dependencies": true}), ax.run(6, 0, true, {})], [{"stage": 0, "line": 4}])
 	count(nra005.findings(doc, fx.ctx)) == 0
 }

@@ -23,14 +23,14 @@ package refarch.rules.nra006
 
 import data.refarch.lib.text
 
-import data.refarch.lib.facts
 import data.refarch.lib.process
 
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	doc.final_stage != null
-	not _has_diagnostics(doc, ctx)
-	f := {"rule_id": "NRA006", "line": _line(doc), "message": _msg(ctx)}
+	a := doc.analysis.process
+	not _has_diagnostics(a, ctx)
+	f := {"rule_id": "NRA006", "line": a.line, "message": _msg(ctx)}
 } if doc.kind == "dockerfile"
 
 _msg(ctx) := concat("", [
@@ -38,25 +38,19 @@ _msg(ctx) := concat("", [
 	") in the process, NODE_OPTIONS or the package.json start script",
 ])
 
-_line(doc) := doc.final_stage.process.line if is_number(doc.final_stage.process.line)
-
-else := facts.final_from_line(doc)
-
-# One regex over the process, NODE_OPTIONS and start-script text (builtin calls are costly in rego-cpp).
-_has_diagnostics(doc, ctx) if {
-	joined := concat(" ", array.concat(array.concat(process.tokens(doc), _node_options(doc)), _script_words(doc, ctx)))
+# The process words, NODE_OPTIONS and the start script (doc.analysis.process) searched once.
+_has_diagnostics(a, ctx) if {
+	joined := concat(" ", [a.text, _node_options(a), _script_words(a, ctx)])
 	regex.match(concat("", ["(^|\\s)(", concat("|", ctx.config.diagnostic_flags), ")"]), joined)
 }
 
-_node_options(doc) := process.words(value) if {
-	value := doc.final_stage.env.NODE_OPTIONS.value
-	is_string(value)
+_node_options(a) := concat(" ", a.node_options.words) if a.node_options != null
+
+else := ""
+
+_script_words(a, ctx) := concat(" ", s.words) if {
+	s := process.view(a, ctx.config.init_processes).script
+	s != null
 }
 
-else := []
-
-_script_words(doc, ctx) := process.words(s[1]) if {
-	s := process.script(doc, process.command(doc, ctx.config.init_processes))
-}
-
-else := []
+else := ""

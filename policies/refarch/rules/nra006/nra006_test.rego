@@ -1,34 +1,47 @@
 package refarch.rules.nra006_test
 
+import data.refarch.lib.testfx as ax
 import data.refarch.rules.nra006
 import data.refarch.testlib as fx
 
 test_good_node_options if {
-	count(nra006.findings(fx.good, fx.ctx)) == 0
+	count(nra006.findings(ax.good, fx.ctx)) == 0
 }
 
 test_good_flag_in_cmd if {
-	doc := fx.set_final(fx.with_process(["node", "--report-on-signal", "server.js"], "exec", 18), "env", {})
+	doc := ax.with_process({"text": "node --report-on-signal server.js"})
 	count(nra006.findings(doc, fx.ctx)) == 0
 }
 
 test_good_flag_in_start_script if {
-	doc := object.union(
-		fx.set_final(fx.with_process(["npm", "start"], "exec", 18), "env", {}),
-		{"package_json": {"scripts": {"start": "node --diagnostic-dir=/tmp server.js"}}},
-	)
+	s := ax.script("start", "node --diagnostic-dir=/tmp server.js", {})
+	doc := ax.with_process({"first": "npm", "direct": {"command": ["npm", "start"], "script": s}})
+	count(nra006.findings(doc, fx.ctx)) == 0
+}
+
+test_good_flag_in_script_under_init if {
+	s := ax.script("start", "node --cpu-prof a.js", {})
+	doc := ax.with_process({"first": "tini", "as_init": {"command": ["npm", "start"], "script": s}})
 	count(nra006.findings(doc, fx.ctx)) == 0
 }
 
 test_bad_no_diagnostics if {
-	doc := fx.set_final(fx.good, "env", {})
-	some f in nra006.findings(doc, fx.ctx)
+	doc := ax.with_process({"text": "node server.js", "node_options": ax.node_options("--max-old-space-size=384", true, false)})
+	fs := nra006.findings(doc, fx.ctx)
+	count(fs) == 1
+	some f in fs
 	f.line == 18
-	contains(f.message, "no problem-determination settings")
+	contains(f.message, "no problem-determination settings (--diagnostic-dir, --heapsnapshot-signal, --heapsnapshot-near-heap-limit)")
 }
 
-test_bad_no_process_reports_from_line if {
-	doc := fx.set_final(fx.with_final({"process": null, "cmd": null, "entrypoint": null}), "env", {})
-	some f in nra006.findings(doc, fx.ctx)
-	f.line == 8
+test_bad_flag_name_inside_a_word if {
+	doc := ax.with_process({"text": "node x--report-on-signal.js"})
+	count(nra006.findings(doc, fx.ctx)) == 1
+}
+
+test_bad_script_of_other_view_ignored if {
+	# argv[0] is not an init program, so the as_init view (and its script) does not apply
+	s := ax.script("start", "node --cpu-prof a.js", {})
+	doc := ax.with_process({"first": "node", "as_init": {"command": ["npm", "start"], "script": s}})
+	count(nra006.findings(doc, fx.ctx)) == 1
 }

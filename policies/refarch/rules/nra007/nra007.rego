@@ -51,11 +51,8 @@ else := "an empty command"
 
 # LABEL <one of init_labels>=... in the final stage or a stage it is built FROM.
 _documented(doc, ctx) if {
-	some i in facts.chain_instructions(doc)
-	i.cmd == "LABEL"
-	some k, key in i.value
-	k % 2 == 0
-	text.unquote(key) in ctx.config.init_labels
+	some key in doc.analysis.labels
+	key in ctx.config.init_labels
 }
 
 _f(line, msg) := {"rule_id": "NRA007", "line": line, "message": msg}

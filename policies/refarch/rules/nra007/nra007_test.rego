@@ -26,20 +26,13 @@ test_bad_empty_argv if {
 }
 
 test_good_documented_by_label if {
-	label := fx.ins("LABEL", 19, 1, ["\"refarch.init\"", "docker-init", "maintainer", "me"])
-	doc := object.union(
-		fx.with_process(["node", "server.js"], "exec", 18),
-		{"instructions": array.concat(fx.instructions, [label])},
-	)
+	# doc.analysis.labels: label keys set in the final stage's chain (quotes removed on the host)
+	doc := object.union(fx.with_process(["node", "server.js"], "exec", 18), {"analysis": {"labels": ["refarch.init", "maintainer"]}})
 	count(nra007.findings(doc, fx.ctx)) == 0
 }
 
-test_bad_label_value_is_not_a_key if {
-	label := fx.ins("LABEL", 19, 1, ["note", "refarch.init"])
-	doc := object.union(
-		fx.with_process(["node", "server.js"], "exec", 18),
-		{"instructions": array.concat(fx.instructions, [label])},
-	)
+test_bad_other_labels if {
+	doc := object.union(fx.with_process(["node", "server.js"], "exec", 18), {"analysis": {"labels": ["note"]}})
 	count(nra007.findings(doc, fx.ctx)) == 1
 }
 

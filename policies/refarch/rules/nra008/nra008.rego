@@ -26,16 +26,17 @@ import data.refarch.lib.process
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	p := process.entry(doc)
-	some f in (_direct(doc, ctx, p) | _script(doc, ctx, p))
+	a := doc.analysis.process
+	some f in (_direct(a, ctx, p) | _script(a, ctx, p))
 } if doc.kind == "dockerfile"
 
 # A cheap first look at the whole text before examining it word by word.
 _hint := `pm2|forever|strong-pm|slc|cluster|ecosystem`
 
-_direct(doc, ctx, p) := {_f(p.line, msg) |
-	words := process.tokens(doc)
-	regex.match(_hint, concat(" ", words))
-	some w in words
+# a: the process as the host read it (doc.analysis.process): its words, and the script it starts.
+_direct(a, ctx, p) := {_f(p.line, msg) |
+	regex.match(_hint, a.text)
+	some w in a.tokens
 	what := _manager(w, ctx)
 	msg := concat("", [
 		"the process (line ", text.str(p.line), ") runs ", text.str(what),
@@ -43,13 +44,14 @@ _direct(doc, ctx, p) := {_f(p.line, msg) |
 	])
 }
 
-_script(doc, ctx, p) := {_f(p.line, msg) |
-	s := process.script(doc, process.command(doc, ctx.config.init_processes))
-	regex.match(_hint, s[1])
-	some w in process.words(s[1])
+_script(a, ctx, p) := {_f(p.line, msg) |
+	s := process.view(a, ctx.config.init_processes).script
+	s != null
+	regex.match(_hint, s.text)
+	some w in s.words
 	what := _manager(w, ctx)
 	msg := concat("", [
-		"the process (line ", text.str(p.line), ") runs the package.json script ", text.str(s[0]),
+		"the process (line ", text.str(p.line), ") runs the package.json script ", text.str(s.name),
 		", which starts ", text.str(what), " inside the container; scale with more containers instead",
 	])
 }

@@ -23,77 +23,54 @@ package refarch.rules.nra009
 
 import data.refarch.lib.text
 
-import data.refarch.lib.facts
 import data.refarch.lib.process
 
-_flag := `--max[-_]old[-_]space[-_]size`
-
-_from_var := `--max[-_]old[-_]space[-_]size[= ]?\$\{?[A-Za-z_]`
-
-# findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	doc.final_stage != null
-	v := _view(doc, ctx)
-	not _bound(v)
-	f := {"rule_id": "NRA009", "line": v.line, "message": _message(v)}
+	a := doc.analysis.process
+	s := _script(a, ctx)
+	not _bound(a, s)
+	f := {"rule_id": "NRA009", "line": a.line, "message": _message(a, s)}
 } if doc.kind == "dockerfile"
 
-# Everything the rule looks at, computed once (rego-cpp does not memoize function calls).
-_view(doc, ctx) := {
-	"line": _line(doc),
-	"options": _node_options(doc),
-	"process": concat(" ", process.tokens(doc)),
-	"script": _script_text(doc, ctx),
-	"shell": _through_shell(doc),
+# The package.json script the process runs (heap flags read on the host), or no flags at all.
+_script(a, ctx) := s if {
+	s := process.view(a, ctx.config.init_processes).script
+	s != null
 }
 
-_line(doc) := doc.final_stage.process.line if is_number(doc.final_stage.process.line)
+else := {"heap_limit": false, "heap_limit_from_variable": false, "node_options_from_variable": false}
 
-else := facts.final_from_line(doc)
+_bound(a, _) if a.node_options.heap_limit
 
-_node_options(doc) := doc.final_stage.env.NODE_OPTIONS.value if is_string(doc.final_stage.env.NODE_OPTIONS.value)
-
-else := ""
-
-_script_text(doc, ctx) := s[1] if s := process.script(doc, process.command(doc, ctx.config.init_processes))
-
-else := ""
-
-_through_shell(doc) if process.through_shell(doc)
-
-else := false
-
-# Bound to an environment variable: NODE_OPTIONS, a shell-expanded CMD/ENTRYPOINT, or the start script.
-_bound(v) if regex.match(_flag, v.options)
-
-_bound(v) if {
-	v.shell
-	regex.match(_from_var, v.process)
+_bound(a, _) if {
+	a.through_shell
+	a.heap_limit_from_variable
 }
 
-_bound(v) if regex.match(_from_var, v.script)
+_bound(_, s) if s.heap_limit_from_variable
 
-_bound(v) if regex.match(`NODE_OPTIONS=\S*\$`, v.script)
+_bound(_, s) if s.node_options_from_variable
 
-_message(v) := msg if {
-	not v.shell
-	regex.match(_from_var, v.process)
+_message(a, s) := msg if {
+	not a.through_shell
+	a.heap_limit_from_variable
 	msg := concat("", [
 		"--max-old-space-size refers to an environment variable in the exec-form command (line ",
-		text.str(v.line), "), where $VARIABLES are not expanded",
+		text.str(a.line), "), where $VARIABLES are not expanded",
 	])
 }
 
 else := msg if {
-	regex.match(_flag, v.process)
+	a.heap_limit
 	msg := concat("", [
-		"--max-old-space-size is hard-coded in the command (line ", text.str(v.line),
+		"--max-old-space-size is hard-coded in the command (line ", text.str(a.line),
 		"); take it from an environment variable so it can match the container's memory limit",
 	])
 }
 
 else := msg if {
-	regex.match(_flag, v.script)
+	s.heap_limit
 	msg := concat("", [
 		"--max-old-space-size is hard-coded in the package.json script the process runs; ",
 		"take it from an environment variable",

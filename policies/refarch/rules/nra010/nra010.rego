@@ -27,47 +27,37 @@ import data.refarch.lib.process
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	p := process.entry(doc)
-	some f in _either(doc, ctx, p)
+	a := doc.analysis.process
+	some f in _either(process.view(a, ctx.config.init_processes), a, p)
 } if doc.kind == "dockerfile"
 
-_either(doc, ctx, p) := d if {
-	d := _direct(doc, ctx, p)
+_either(v, a, p) := d if {
+	d := _direct(v, p)
 	count(d) > 0
 }
 
-else := _in_shell(doc, p)
+else := _in_shell(a, p)
 
-_direct(doc, ctx, p) := {_f(p.line, msg) |
-	cmd := process.command(doc, ctx.config.init_processes)
-	count(cmd) > 0
-	process.basename(cmd[0]) in process.package_managers
+# v: the program as the host read it (doc.analysis.process, the view for the policy's init programs).
+_direct(v, p) := {_f(p.line, msg) |
+	v.program in process.package_managers
 	msg := concat("", [
 		"the process (line ", text.str(p.line), ") is started with `",
-		text.str(concat(" ", array.slice(cmd, 0, 3))), "`", text.str(_script_note(doc, cmd)), "; run node directly",
+		concat(" ", array.slice(v.command, 0, 3)), "`", _script_note(v.script), "; run node directly",
 	])
 }
 
-# `cd /app && npm start` and similar shell commands.
-_in_shell(doc, p) := {_f(p.line, msg) |
-	t := process.tokens(doc)
-
-	# `some i, w in` is not used inside comprehensions: rego-cpp 1.5 cannot parse it there
-	some i
-	w := t[i] # regal ignore:prefer-some-in-iteration
-	i > 0
-	process.basename(w) in process.package_managers
-	j := i + 1
-	t[j] in {"start", "run", "run-script", "restart"}
+_in_shell(a, p) := {_f(p.line, msg) |
+	some c in a.package_manager_calls
+	c.next in {"start", "run", "run-script", "restart"}
 	msg := concat("", [
-		"the process (line ", text.str(p.line), ") runs `", text.str(w), " ", text.str(t[j]),
+		"the process (line ", text.str(p.line), ") runs `", c.word, " ", c.next,
 		"` in a shell command; run node directly",
 	])
 }
 
-_script_note(doc, cmd) := concat("", [
-	" (package.json script ", s[0], " runs `", s[1], "`)",
-]) if s := process.script(doc, cmd)
+_script_note(null) := ""
 
-else := ""
+_script_note(s) := concat("", [" (package.json script ", s.name, " runs `", s.text, "`)"]) if s != null
 
 _f(line, msg) := {"rule_id": "NRA010", "line": line, "message": msg}

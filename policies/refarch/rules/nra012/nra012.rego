@@ -24,57 +24,57 @@ package refarch.rules.nra012
 import data.refarch.lib.text
 
 import data.refarch.lib.image
-import data.refarch.lib.stages
 
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	doc.final_stage != null
 	ref := doc.final_stage.root_base
-	some f in _check(ref, stages.root_line(doc), ctx.config)
+	b := doc.analysis.base
+	some f in _check(ref, b, ctx.config)
 } if doc.kind == "dockerfile"
 
 _f(line, msg) := {"rule_id": "NRA012", "line": line, "message": msg}
 
-_check(ref, line, settings) := {_f(line, msg)} if {
+_check(ref, b, settings) := {_f(b.line, msg)} if {
 	ref.unresolved == true
 	msg := concat("", [
-		"the runtime base image ", text.str(ref.raw), " (line ", text.str(line),
+		"the runtime base image ", text.str(ref.raw), " (line ", text.str(b.line),
 		") could not be resolved, so it cannot be shown to be a recommended Node.js image",
 	])
 }
 
-else := {_f(line, msg)} if {
+else := {_f(b.line, msg)} if {
 	ref.scratch == true
 	msg := concat("", [
-		"the runtime image is built FROM scratch (line ", text.str(line), "), not from a recommended Node.js image",
+		"the runtime image is built FROM scratch (line ", text.str(b.line), "), not from a recommended Node.js image",
 	])
 }
 
-else := {_f(line, msg)} if {
+else := {_f(b.line, msg)} if {
 	count(settings.allowed_registries) > 0
 	not ref.registry in settings.allowed_registries
 	msg := concat("", [
-		"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(line),
+		"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(b.line),
 		") comes from registry ", text.str(ref.registry), ", which is not in allowed_registries",
 	])
 }
 
-else := {_f(line, msg)} if {
+else := {_f(b.line, msg)} if {
 	count(image.family(ref, settings.recommended_families)) == 0
-	msg := _why(ref, line)
+	msg := _why(ref, b)
 }
 
 else := set()
 
-_why(ref, line) := concat("", [
-	"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(line),
+_why(ref, b) := concat("", [
+	"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(b.line),
 	") is an Alpine variant of the official node image; use a Debian-based (e.g. -bookworm-slim) or UBI Node.js image",
 ]) if {
-	image.is_official_node(ref)
-	contains(ref.tag, "alpine")
+	b.official_node
+	b.alpine
 }
 
 else := concat("", [
-	"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(line),
+	"the runtime base image ", text.str(image.display(ref)), " (line ", text.str(b.line),
 	") is not a recommended Node.js image (official node without Alpine, or UBI/RHEL Node.js)",
 ])

@@ -22,27 +22,27 @@
 package refarch.rules.nra013
 
 import data.refarch.lib.image
-import data.refarch.lib.stages
 
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
 	doc.final_stage != null
 	ref := doc.final_stage.root_base
 	ref.unresolved != true
-	image.is_node_image(ref)
-	msg := _check(ref, ctx)
-	f := {"rule_id": "NRA013", "line": stages.root_line(doc), "message": msg}
+	b := doc.analysis.base
+	b.node_image
+	msg := _check(b, ref, ctx)
+	f := {"rule_id": "NRA013", "line": b.line, "message": msg}
 } if doc.kind == "dockerfile"
 
-_check(ref, _) := concat("", [
+_check(b, ref, _) := concat("", [
 	"the Node.js version of the runtime base image ", image.display(ref),
 	" cannot be determined from its tag",
 ]) if {
-	not image.node_line(ref)
+	not image.node_line(b)
 }
 
-_check(ref, ctx) := msg if {
-	line := image.node_line(ref)
+_check(b, ref, ctx) := msg if {
+	line := image.node_line(b)
 	msg := _check_known(line, object.get(ctx.config.node_releases, line, null), ref, ctx.date)
 }
 

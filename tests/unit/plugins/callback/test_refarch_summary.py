@@ -50,7 +50,7 @@ def test_progress_lines_count_hosts_of_the_play(callback):
     callback.v2_runner_on_unreachable(_result("db1", "refarch.containers.dockerfile_info",
                                               {"msg": "Failed to connect", "unreachable": True}))
     callback.v2_runner_on_ok(_result("web2", "refarch.containers.dockerfile_info",
-                                     {"dockerfiles": [dockerfile, {"path": "/x", "error": {"code": "x"}}]}))
+                                     {"dockerfiles_json": "[]", "summary": {"dockerfiles": 2, "errors": 1}}))
     callback.v2_runner_on_ok(_result("web1", "refarch.containers.policy_check", {
         "targets": [{}] * 12,
         "findings": [{"severity": "high"}, {"severity": "medium"}, {"severity": "medium", "waived": True}],

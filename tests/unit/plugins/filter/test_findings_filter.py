@@ -16,8 +16,8 @@ def f(rule, severity, host="web1", path="/srv/a/Dockerfile", waived=False):
             "target": {"kind": "dockerfile", "host": host, "path": path, "sha256": "x"}}
 
 
-FINDINGS = [f("NRA001", "high"), f("NRA002", "medium", waived=True), f("NRA014", "critical", host="web2",
-                                                                          path="/srv/b/Dockerfile"),
+FINDINGS = [f("NRA001", "high"), f("NRA002", "medium", waived=True),
+            f("NRA014", "critical", host="web2", path="/srv/b/Dockerfile"),
             f("NRA006", "info")]
 RESULT = {"changed": False, "findings": FINDINGS, "summary": {}}
 

@@ -1,8 +1,22 @@
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.refarch.containers.plugins.filter.remediation import remediation_plan
+from ansible_collections.refarch.containers.plugins.action.policy_check import run_policy_check
+from ansible_collections.refarch.containers.plugins.filter.remediation import (
+    PROBE_ID,
+    PROBE_IDS,
+    PROBE_IMAGE,
+    is_backup_name,
+    rebuild_probe,
+    rebuild_verdict,
+    remediation_plan,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
 
 
 def _f(rule, fix, path="/srv/a/Dockerfile", kind="dockerfile", waived=False):
@@ -41,3 +55,130 @@ def test_plan_rejects_nonsense():
         remediation_plan(["not", "a", "dict"])
     with pytest.raises(AnsibleFilterError):
         remediation_plan(RESULT, 42)
+
+
+# --------------------------------------------------------------------------- plan: backups, links, rules
+
+def test_plan_never_remediates_backups_or_temporary_files():
+    result = {"findings": [
+        _f("NRA001", "add_non_root_user", path="/srv/a/Dockerfile.4242.2026-11-28@12:00:00~"),
+        _f("NRA001", "add_non_root_user", path="/srv/a/.Dockerfile.x1y2.refarch.tmp"),
+        _f("NRA001", "add_non_root_user", path="/srv/a/Dockerfile.orig"),
+        _f("NRA001", "add_non_root_user", path="/srv/a/Dockerfile.prod"),
+    ]}
+    assert [p["path"] for p in remediation_plan(result)] == ["/srv/a/Dockerfile.prod"]
+    assert is_backup_name("Dockerfile.1.2026-11-28@12:00:00~") and not is_backup_name("api.Dockerfile")
+
+
+def test_plan_links_images_by_their_dockerfile_label_and_lists_rules():
+    images = [{"kind": "image", "image": "localhost/b:2", "dockerfile": {"path": "/srv/b/Dockerfile"}},
+              {"kind": "image", "image": "sha256:" + "1" * 64, "dockerfile": {"path": "/srv/a/Dockerfile"}},
+              {"kind": "image", "image": "localhost/c:1", "dockerfile": None}]
+    plan = {p["path"]: p for p in remediation_plan(RESULT, images=images)}
+    assert plan["/srv/b/Dockerfile"]["image"] == "localhost/b:2"
+    assert plan["/srv/a/Dockerfile"]["image"] == "localhost/a:1", "a target link wins over a bare image id"
+    assert plan["/srv/a/Dockerfile"]["rules"] == ["NRA001", "NRA010"]
+    # open_rules: every open finding on the file, fixable or not (NRA006 is manual; NRA002 is waived)
+    assert plan["/srv/a/Dockerfile"]["open_rules"] == ["NRA001", "NRA006", "NRA010"]
+
+
+# --------------------------------------------------------------------------- probe and verdict
+
+CANDIDATE_ID = "sha256:" + "c" * 64
+DOCKERFILE = "/srv/a/Dockerfile"
+
+
+def _hit(rule, kind="dockerfile", ident=DOCKERFILE, waived=False):
+    target = {"kind": kind, "path": ident} if kind == "dockerfile" else {"kind": kind, "id": ident}
+    return {"rule_id": rule, "waived": waived, "target": target}
+
+
+def _image_doc():
+    return {"schema_version": "1.0", "kind": "image", "id": CANDIDATE_ID, "image": "localhost/a:1",
+            "user": {"raw": "1000", "name": "1000", "group": None, "uid": 1000, "line": None, "source": "config",
+                     "is_root": False},
+            "exposed_ports": [{"port": 8080, "end_port": 8080, "protocol": "tcp", "raw": "8080/tcp", "line": None,
+                               "resolved": True}],
+            "env": {"PORT": {"value": "8080", "line": None, "redacted": False},
+                    "NODE_OPTIONS": {"value": "--max-old-space-size=512", "line": None, "redacted": False}},
+            "process": {"argv": ["node", "server.js"], "form": "exec", "command": ["node", "server.js"]}}
+
+
+def test_probe_violates_the_image_checks_and_keeps_the_candidate_intact():
+    doc = _image_doc()
+    probe = rebuild_probe(doc)
+    assert probe["id"] == PROBE_ID and probe["image"] == PROBE_IMAGE and probe["id"] != doc["id"]
+    assert probe["user"]["is_root"] and probe["user"]["uid"] == 0
+    assert [p["port"] for p in probe["exposed_ports"]] == [80] and probe["env"]["PORT"]["value"] == "80"
+    assert probe["process"]["command"][0] == "npm" and probe["process"]["form"] == "shell"
+    assert "NODE_OPTIONS" not in probe["env"]
+    assert doc["user"]["uid"] == 1000 and doc["env"]["NODE_OPTIONS"], "the candidate must not be modified"
+    with pytest.raises(AnsibleFilterError):
+        rebuild_probe({"kind": "dockerfile"})
+    other = rebuild_probe(doc, 1)
+    assert other["id"] == PROBE_IDS[1] and other["base"]["ref"]["tag"] == "latest"
+    assert probe["base"]["ref"]["tag"] == "8-alpine" and probe["node"]["major"] == 8
+
+
+def test_verdict_passes_and_says_what_the_image_could_not_verify():
+    evaluation = {"findings": [_hit("NRA007"), _hit("NRA001", "image", PROBE_ID), _hit("NRA010", "image", PROBE_ID)]}
+    verdict = rebuild_verdict(evaluation, ["NRA001", "NRA011"], DOCKERFILE, CANDIDATE_ID, before=["NRA001", "NRA007"])
+    assert verdict["passed"] and verdict["reason"] == ""
+    assert verdict["verified_by_image"] == ["NRA001"]
+    assert verdict["not_verified_by_image"] == ["NRA011"]
+    assert "not verified by image" in verdict["note"] and "NRA011" in verdict["note"]
+    assert verdict["image_rules_evaluated"] == ["NRA001", "NRA010"]
+
+
+def test_verdict_with_no_image_rules_at_all_is_never_an_image_pass():
+    verdict = rebuild_verdict({"findings": []}, ["NRA001", "NRA002"], DOCKERFILE, CANDIDATE_ID)
+    assert verdict["passed"]
+    assert verdict["verified_by_image"] == [] and verdict["not_verified_by_image"] == ["NRA001", "NRA002"]
+    assert verdict["verified_by_dockerfile"] == ["NRA001", "NRA002"]
+
+
+@pytest.mark.parametrize(("findings", "needle"), [
+    ([_hit("NRA001")], "rewritten Dockerfile still violates NRA001"),
+    ([_hit("NRA001", "image", CANDIDATE_ID), _hit("NRA001", "image", PROBE_ID)], "rebuilt image still violates NRA001"),
+    ([_hit("NRA003")], "now violates NRA003"),
+    ([_hit("NRA000", "image", CANDIDATE_ID)], "could not evaluate the rewritten image"),
+])
+def test_verdict_fails_for_each_reason(findings, needle):
+    verdict = rebuild_verdict({"findings": findings}, ["NRA001"], DOCKERFILE, CANDIDATE_ID, before=["NRA001"])
+    assert not verdict["passed"]
+    assert needle in verdict["reason"]
+
+
+def test_verdict_ignores_waived_findings_and_other_targets():
+    findings = [_hit("NRA001", waived=True), _hit("NRA001", "dockerfile", "/srv/other/Dockerfile"),
+                _hit("NRA001", "image", "sha256:" + "d" * 64)]
+    assert rebuild_verdict({"findings": findings}, ["NRA001"], DOCKERFILE, CANDIDATE_ID, before=["NRA001"])["passed"]
+    with pytest.raises(AnsibleFilterError):
+        rebuild_verdict({"no": "findings"}, ["NRA001"], DOCKERFILE, CANDIDATE_ID)
+
+
+def test_probe_and_verdict_with_the_real_bundle_on_a_real_image():
+    """The embedded engine on the facts of a real local base image: the probe must fire whatever the candidate does."""
+    if not shutil.which("podman"):
+        pytest.skip("podman is not installed")
+    proc = subprocess.run(["podman", "image", "inspect", "docker.io/library/node:20-bookworm-slim"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        pytest.skip("base image missing: run tests/images/make_base_images.sh")
+    doc = image_facts(json.loads(proc.stdout)[0], "podman")
+    facts = {"images": [doc, rebuild_probe(doc), rebuild_probe(doc, 1)]}
+    result = run_policy_check({"facts": facts, "engine": "embedded", "fail_on": "none",
+                               "evaluation_date": "2025-06-01"}, "localhost")
+    rules = ["NRA001", "NRA002", "NRA010", "NRA011"]
+    verdict = rebuild_verdict(result, rules, DOCKERFILE, doc["id"])
+    # every rule is either verified on the image, failing on the image, or not checkable on images
+    assert sorted(verdict["verified_by_image"] + verdict["still_failing_image"]
+                  + verdict["not_verified_by_image"]) == rules
+    on_candidate = {f["rule_id"] for f in result["findings"] if f["target"].get("id") == doc["id"]}
+    on_probe = {f["rule_id"] for f in result["findings"] if f["target"].get("id") in PROBE_IDS}
+    # the base image runs as root: wherever the bundle checks NRA001 on images, both documents must fail it
+    if "NRA001" in on_probe:
+        assert "NRA001" in on_candidate and verdict["still_failing_image"] == ["NRA001"] and not verdict["passed"]
+    else:
+        assert "NRA001" in verdict["not_verified_by_image"]
+    assert "NRA000" not in on_candidate | on_probe, "the image documents must evaluate"

@@ -92,11 +92,9 @@ def shell_text(draw: st.DrawFn) -> str:
 @st.composite
 def json_array(draw: st.DrawFn) -> str:
     """Exec-form text: valid arrays, arrays with junk after them, malformed and non-string arrays."""
-    items = draw(st.lists(st.one_of(st.sampled_from(("node", "server.js", "-c", "npm start", "a b", "é", "\\", "")),
-                                    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF,
-                                                                    blacklist_characters="\x85\xa0"),
-                                            max_size=6)),
-                          max_size=4))
+    chars = st.characters(min_codepoint=32, max_codepoint=0x2FF, blacklist_characters="\x85\xa0")
+    words = st.sampled_from(("node", "server.js", "-c", "npm start", "a b", "é", "\\", ""))
+    items = draw(st.lists(st.one_of(words, st.text(alphabet=chars, max_size=6)), max_size=4))
     sep = draw(st.sampled_from((",", ", ", " , ")))
     text = "[" + sep.join(json.dumps(i, ensure_ascii=draw(st.booleans())) for i in items) + "]"
     variant = draw(st.sampled_from(("ok", "ok", "ok", "spaced", "junk", "no_close", "single", "trailing_comma",
@@ -239,7 +237,7 @@ def continued(draw: st.DrawFn, line: str, escape: str) -> list[str]:
     for cut in cut_points:
         out.append(line[prev:cut] + draw(st.sampled_from((escape, escape, " " + escape, escape + " ",
                                                           escape + "\t", escape + escape, "\\", "`"))))
-        for _ in range(draw(st.integers(0, 2))):
+        for dummy in range(draw(st.integers(0, 2))):
             out.append(draw(st.sampled_from(("", "  ", "\t", "# comment", "  # indented comment", "#",
                                              "# c " + escape))))
         prev = cut
@@ -271,7 +269,7 @@ def dockerfiles(draw: st.DrawFn) -> str:
     """A whole Dockerfile text (str) exercising every construct listed in the module docstring."""
     head, escape = draw(header())
     lines: list[str] = list(head)
-    for _ in range(draw(st.integers(0, 6) if draw(_one_in(20)) == 0 else st.integers(1, 6))):
+    for dummy in range(draw(st.integers(0, 6) if draw(_one_in(20)) == 0 else st.integers(1, 6))):
         noise = draw(st.integers(0, 4))
         if noise == 0:
             lines.append(draw(st.sampled_from(("", "   ", "\t", "# comment", "   # hadolint ignore=DL3002",
@@ -295,7 +293,7 @@ def dockerfiles(draw: st.DrawFn) -> str:
 def soup_dockerfiles(draw: st.DrawFn) -> str:
     """Whole files of random lines over :data:`SOUP_ALPHABET` with a keyword now and then."""
     lines = []
-    for _ in range(draw(st.integers(1, 8))):
+    for dummy in range(draw(st.integers(1, 8))):
         prefix = draw(st.sampled_from(("", "", "RUN ", "run <<", "COPY ", "ENV ", "ONBUILD RUN ", "CMD [", "# ",
                                        "HEALTHCHECK CMD ", "LABEL ", "ARG ", "FROM ")))
         lines.append(prefix + draw(line_soup()))

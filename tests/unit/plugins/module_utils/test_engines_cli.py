@@ -166,3 +166,12 @@ def test_bad_options_raise_value_error():
         scan_images({"engine": "podman", "max_images": -1})
     with pytest.raises(ValueError):
         E.detect_engines("containerd")
+
+
+def test_unknown_podman_user_is_a_bad_option_status():
+    if not E.find_executable("podman"):
+        pytest.skip("podman is not installed")
+    result = scan_images({"engine": "podman", "podman_user": "no-such-user-refarch"})
+    (entry,) = result["engines"]
+    assert entry["available"] is False and entry["error_code"] == "bad_option"
+    assert "no-such-user-refarch" in entry["error"]

@@ -46,11 +46,14 @@ def real(tmp_path_factory):
     except S.Unavailable as exc:
         pytest.skip(str(exc))
     work = tmp_path_factory.mktemp("apps")
-    cases = {c.name: c for c in S.app_cases() if c.name in UNIT_CASES}
-    built = {name: S.build_app(case, work) for name, case in cases.items()}
-    base_json = dict(zip(bases, S.podman_inspect(bases), strict=False))
-    app_json = {name: S.podman_inspect([b.case.ref])[0] for name, b in built.items()}
-    node_version = subprocess.run(["node", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    cases = {c.name: c for c in S.app_cases(S.unique_prefix()) if c.name in UNIT_CASES}
+    try:
+        built = {name: S.build_app(case, work) for name, case in cases.items()}
+        base_json = dict(zip(bases, S.podman_inspect(bases), strict=True))
+        app_json = {name: S.podman_inspect([b.case.ref])[0] for name, b in built.items()}
+    finally:
+        S.remove_images([c.ref for c in cases.values()])
+    node_version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     return {"bases": base_json, "apps": app_json, "cases": cases, "node": node_version.lstrip("v")}
 
 

@@ -23,7 +23,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_par
 
 REPO = Path(__file__).resolve().parents[4]
 CORPUS = REPO.parent / "shared" / "corpus" / "cases"
-OPA = os.environ.get("OPA_BIN", "/tmp/opabuild/bin/opa")
+OPA = os.environ.get("OPA") or str(REPO / ".tools" / "bin" / "opa")
 DATE = "2026-11-28"
 TABLE = {"node_releases": {
     "8": {"codename": "carbon", "lts_start": "2017-10-31", "eol": "2019-12-31"},
@@ -526,7 +526,7 @@ def _missing_for_reevaluation() -> str | None:
     if not CASES:
         return f"shared corpus not found at {CORPUS}"
     if not (shutil.which(OPA) or os.path.isfile(OPA)):
-        return f"OPA binary not found at {OPA} (set OPA_BIN)"
+        return f"OPA binary not found at {OPA} (run make setup, or set OPA)"
     if not (REPO / "policies" / "refarch" / "main" / "main.rego").is_file():
         return "policy bundle policies/refarch/main is missing"
     return None
@@ -545,7 +545,7 @@ def test_corpus_reevaluation_findings_fixed_and_none_new():
         di = (case / ".dockerignore").read_bytes() if (case / ".dockerignore").is_file() else None
         pj = (case / "package.json").read_bytes() if (case / "package.json").is_file() else None
         before_docs.append((case, _facts.dockerfile_facts("/srv/x/Dockerfile", data, di, pj), di, pj))
-    before = _opa_eval([d for _, d, _, _ in before_docs])
+    before = _opa_eval([d for dummy, d, dummy, dummy in before_docs])
     for (case, _doc, di, pj), findings in zip(before_docs, before, strict=True):
         fixes = sorted({f["fix"] for f in findings if f.get("fix") not in (None, "manual")})
         text = (case / "Dockerfile").read_bytes().decode("utf-8", "surrogateescape")
@@ -557,7 +557,7 @@ def test_corpus_reevaluation_findings_fixed_and_none_new():
     after = _opa_eval(afters)
     fixable = fixed = 0
     problems = []
-    for (case, *_), f_before, f_after, res in zip(before_docs, before, after, results, strict=True):
+    for (case, *dummy), f_before, f_after, res in zip(before_docs, before, after, results, strict=True):
         rules_before = {f["rule_id"] for f in f_before}
         rules_after = {f["rule_id"] for f in f_after}
         new = rules_after - rules_before
@@ -592,8 +592,8 @@ def test_default_release_table_mirrors_the_policy_data():
 def test_module_table_option_drives_the_choice():
     table = {"node_releases": {"22": {"lts_start": "2024-10-29", "eol": "2027-04-30"},
                                "24": {"lts_start": "2025-10-28", "eol": "2028-04-30"}}}
-    res = R.rewrite("FROM node:latest\n", ["replace_base_image"], {"base_image_table": table,
-                                                                    "evaluation_date": "2026-01-01"})
+    res = R.rewrite("FROM node:latest\n", ["replace_base_image"],
+                    {"base_image_table": table, "evaluation_date": "2026-01-01"})
     assert res["text"] == "FROM node:24\n"
 
 

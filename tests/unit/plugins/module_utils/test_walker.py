@@ -52,13 +52,13 @@ def test_default_name_patterns(tmp_path):
                 "e/Containerfile.dev", "f/dockerfile", "g/Dockerfile.dockerignore", "h/README.md",
                 "i/NotADockerfile.txt"):
         _write(tmp_path, rel)
-    found, problems, _ = walk([str(tmp_path)])
+    found, problems, dummy = walk([str(tmp_path)])
     assert _rel(tmp_path, found) == ["Dockerfile", "a/Containerfile", "b/app.Dockerfile", "c/Dockerfile.prod",
                                      "d/web.dockerfile", "e/Containerfile.dev"]
     assert problems == []
-    found, _, _ = walk([str(tmp_path)], Matcher(case_insensitive=True))
+    found, dummy, dummy = walk([str(tmp_path)], Matcher(case_insensitive=True))
     assert "f/dockerfile" in _rel(tmp_path, found)
-    found, _, _ = walk([str(tmp_path)], Matcher(patterns=["*.md"]))
+    found, dummy, dummy = walk([str(tmp_path)], Matcher(patterns=["*.md"]))
     assert _rel(tmp_path, found) == ["h/README.md"]
 
 
@@ -66,12 +66,12 @@ def test_excludes_are_pruned(tmp_path):
     for rel in ("app/Dockerfile", "app/node_modules/pkg/Dockerfile", ".git/Dockerfile", "app/.cache1/Dockerfile",
                 "vendor/x/Dockerfile", "keep/vendor/Dockerfile"):
         _write(tmp_path, rel)
-    found, _, stats = walk([str(tmp_path)])
+    found, dummy, stats = walk([str(tmp_path)])
     assert _rel(tmp_path, found) == ["app/.cache1/Dockerfile", "app/Dockerfile", "keep/vendor/Dockerfile",
                                      "vendor/x/Dockerfile"]
     assert stats["pruned"] == 2
     m = Matcher(excludes=["node_modules", ".cache*", str(tmp_path / "vendor")])
-    found, _, _ = walk([str(tmp_path)], m)
+    found, dummy, dummy = walk([str(tmp_path)], m)
     assert _rel(tmp_path, found) == [".git/Dockerfile", "app/Dockerfile", "keep/vendor/Dockerfile"]
 
 
@@ -91,7 +91,7 @@ def test_symlinked_dirs_never_followed_and_loops_terminate(tmp_path):
     try:
         _write(outside, "Dockerfile")
         os.symlink(outside, tmp_path / "out")
-        found, problems, _ = walk([str(tmp_path)])
+        found, problems, dummy = walk([str(tmp_path)])
         assert _rel(tmp_path, found) == ["real/Dockerfile"]
         assert problems == []
     finally:
@@ -120,7 +120,7 @@ def test_symlinked_files(tmp_path):
     # the target is also scanned under its own name: each name is its own build context
     assert docs["src/Dockerfile.base"]["error"] is None
     assert docs["src/Dockerfile.base"]["sha256"] == docs["Dockerfile"]["sha256"]
-    docs, _ = _docs(root, follow_symlinks_within_root=False)
+    docs, dummy = _docs(root, follow_symlinks_within_root=False)
     assert docs["Dockerfile"]["error"]["code"] == "symlink_not_followed"
 
 
@@ -130,7 +130,7 @@ def test_fifo_socket_never_opened(tmp_path):
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(str(tmp_path / "Dockerfile.sock"))
     sock.close()
-    docs, _ = _docs(tmp_path)
+    docs, dummy = _docs(tmp_path)
     assert docs["Dockerfile"]["error"] is None
     assert docs["Dockerfile.fifo"]["error"]["code"] == "not_regular_file"
     assert docs["Dockerfile.sock"]["error"]["code"] == "not_regular_file"
@@ -152,7 +152,7 @@ def test_read_bounded_refuses_symlink_and_large(tmp_path):
 
 def test_oversized_dockerfile_is_an_error_document(tmp_path):
     _write(tmp_path, "Dockerfile", FROM + "RUN true\n" * 2000)
-    docs, _ = _docs(tmp_path, max_file_size=1000)
+    docs, dummy = _docs(tmp_path, max_file_size=1000)
     doc = docs["Dockerfile"]
     assert doc["error"]["code"] == "too_large" and doc["size"] > 1000 and doc["instructions"] == []
 
@@ -168,7 +168,7 @@ def test_missing_root_and_file_root(tmp_path):
 def test_overlapping_roots_scanned_once(tmp_path):
     _write(tmp_path, "a/Dockerfile")
     os.link(tmp_path / "a" / "Dockerfile", tmp_path / "a" / "Dockerfile.copy")
-    found, _, _ = walk([str(tmp_path / "a"), str(tmp_path), str(tmp_path / "a" / "Dockerfile"), str(tmp_path)])
+    found, dummy, dummy = walk([str(tmp_path / "a"), str(tmp_path), str(tmp_path / "a" / "Dockerfile"), str(tmp_path)])
     assert _rel(tmp_path, found) == ["a/Dockerfile", "a/Dockerfile.copy"]
 
 
@@ -178,7 +178,7 @@ def test_side_files_and_specific_dockerignore(tmp_path):
     _write(tmp_path, "app/.dockerignore", "node_modules\n")
     _write(tmp_path, "app/web.Dockerfile.dockerignore", "dist\n")
     _write(tmp_path, "app/package.json", '{"name": "x", "dependencies": {"a": "1"}}')
-    docs, _ = _docs(tmp_path)
+    docs, dummy = _docs(tmp_path)
     assert docs["app/Dockerfile"]["dockerignore"]["patterns"] == ["node_modules"]
     assert docs["app/web.Dockerfile"]["dockerignore"]["patterns"] == ["dist"]
     assert docs["app/web.Dockerfile"]["dockerignore"]["path"].endswith("web.Dockerfile.dockerignore")
@@ -244,7 +244,7 @@ def test_real_permission_denied_as_unprivileged_user():
         )
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         out = subprocess.run([sys.executable, "-c", code, str(base)], capture_output=True, text=True, env=env,
-                             timeout=120)
+                             timeout=120, check=False)
         assert out.returncode == 0, out.stderr
         data = json.loads(out.stdout)
         assert [(p["path"], p["code"]) for p in data["problems"]] == [(str(base / "locked"), "permission_denied")]
@@ -258,7 +258,7 @@ def test_real_permission_denied_as_unprivileged_user():
 def _try_mount(args) -> bool:
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
 
 
 def test_bind_mount_loop_and_one_filesystem(tmp_path):
@@ -268,7 +268,7 @@ def test_bind_mount_loop_and_one_filesystem(tmp_path):
     if not _try_mount(["--bind", str(tmp_path / "a"), str(tmp_path / "a" / "loop")]):
         pytest.skip("bind mounts are not permitted here")
     try:
-        found, _, _ = walk([str(tmp_path)])
+        found, dummy, dummy = walk([str(tmp_path)])
         assert _rel(tmp_path, found) == ["a/Dockerfile"]  # the bind-mount loop is entered at most once
         if not _try_mount(["-t", "tmpfs", "tmpfs", str(tmp_path / "a" / "tmpfs")]):
             pytest.skip("tmpfs mounts are not permitted here")
@@ -316,3 +316,13 @@ def test_undecodable_file_names_are_escaped(tmp_path):
     (doc,) = res["dockerfiles"]
     assert doc["path"] == str(tmp_path) + "/caf\\xe9/Dockerfile" and doc["error"] is None
     assert any(p["code"] == "undecodable_path" for p in doc["problems"])
+
+
+def test_backups_and_leftovers_are_not_dockerfiles(tmp_path):
+    """Remediation backups (Dockerfile.<pid>.<date>~) and editor/patch leftovers are not scanned twice."""
+    matcher = _walker.Matcher()
+    for name in ("Dockerfile.1234.2026-11-28@10:00:00~", "Dockerfile.orig", "Dockerfile.bak", "Dockerfile.rej",
+                 "Dockerfile.swp", "Dockerfile.x1.tmp", "Dockerfile.dockerignore"):
+        assert not matcher.is_dockerfile(name), name
+    for name in ("Dockerfile", "Dockerfile.prod", "api.Dockerfile", "Containerfile"):
+        assert matcher.is_dockerfile(name), name

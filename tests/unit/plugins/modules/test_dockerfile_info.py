@@ -115,26 +115,39 @@ def _action(args: dict, module_result: dict):
         return plugin.run(task_vars={}), calls
 
 
-RESULT = {"changed": False, "problems": [], "summary": {"dockerfiles": 2},
-          "dockerfiles": [{"path": "/a/Dockerfile", "final_stage": {"user": {"uid": 0}}},
-                          {"path": "/b/Dockerfile", "final_stage": {"user": {"uid": 1000}}}]}
+DOCS = [{"path": "/a/Dockerfile", "final_stage": {"user": {"uid": 0}}},
+        {"path": "/b/Dockerfile", "final_stage": {"user": {"uid": 1000}}}]
+# What the module sends back with output_encoding=json (what the action asks for).
+RESULT = {"changed": False, "problems": [], "summary": {"dockerfiles": 2}, "dockerfiles_json": json.dumps(DOCS)}
 
 
 def test_action_strips_query_and_applies_it():
     result, calls = _action({"paths": ["/srv"], "query": "dockerfiles[?final_stage.user.uid==`0`].path"}, RESULT)
-    assert calls == [("refarch.containers.dockerfile_info", {"paths": ["/srv"]})]
+    assert calls == [("refarch.containers.dockerfile_info", {"paths": ["/srv"], "output_encoding": "json"})]
     assert result["query_result"] == ["/a/Dockerfile"]
     assert "dockerfiles" not in result and result["summary"] == {"dockerfiles": 2}
 
 
 def test_action_without_query_passes_through():
     result, calls = _action({"paths": ["/srv"]}, RESULT)
-    assert result["dockerfiles"] == RESULT["dockerfiles"] and "query_result" not in result
-    assert calls[0][1] == {"paths": ["/srv"]}
+    assert result["dockerfiles"] == DOCS and "query_result" not in result and "dockerfiles_json" not in result
+    assert calls[0][1] == {"paths": ["/srv"], "output_encoding": "json"}
+
+
+def test_action_keeps_the_json_string_when_asked():
+    """The discover role asks for the string and hands it to policy_check without decoding it."""
+    result, calls = _action({"paths": ["/srv"], "output_encoding": "json"}, RESULT)
+    assert result["dockerfiles_json"] == RESULT["dockerfiles_json"] and "dockerfiles" not in result
+    assert calls[0][1]["output_encoding"] == "json"
+
+
+def test_action_reports_undecodable_documents():
+    with pytest.raises(AnsibleActionFail, match="undecodable"):
+        _action({"paths": ["/srv"]}, dict(RESULT, dockerfiles_json="[{"))
 
 
 def test_action_query_not_applied_to_a_failed_module():
-    result, _ = _action({"paths": ["/srv"], "query": "summary"}, {"failed": True, "msg": "boom"})
+    result, dummy = _action({"paths": ["/srv"], "query": "summary"}, {"failed": True, "msg": "boom"})
     assert result["failed"] is True and "query_result" not in result
 
 

@@ -142,8 +142,8 @@ def test_hostile_text_is_cleaned(validator):
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(host=_text, path=_text, message=_text, rule=st.from_regex(r"[A-Z]{2,4}[0-9]{3}", fullmatch=True),
        line=st.none() | st.integers(min_value=1, max_value=10**6))
 def test_any_input_gives_schema_valid_sarif(validator, host, path, message, rule, line):  # noqa: PLR0917

@@ -1,0 +1,131 @@
+"""Remediation on a full disk (ENOSPC) and on a read-only filesystem, before and between its steps.
+
+The Dockerfile lives on its own small tmpfs (``mount -t tmpfs -o size=64k``).
+The disk is filled, or the mount made read-only (``mount -o remount,ro``),
+either before the run or while the child waits right after the backup (see
+``remediate_child.py``). The module must fail with a message that says what
+failed, and the original Dockerfile must be untouched.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from test_remediate_kill import DOCKERFILE, make_app, run_child  # noqa: E402
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(directory: Path) -> None:
+    """Use up the filesystem's free space."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    for size in (1024, 256, 16, 1):   # the tail of the last page too
+        try:
+            with open(directory / f"filler{size}", "wb", buffering=0) as fh:
+                while True:
+                    fh.write(b"\0" * size)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+
+
+def remount_ro(mnt: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, dict]:
+    out, err = proc.communicate(timeout=120)
+    try:
+        return proc.returncode, json.loads(out)
+    except ValueError:
+        last = (err.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        return proc.returncode, {"msg": f"module crashed without a JSON result: {last[:200]}"}
+
+
+CASES = {
+    "disk full before the run (backup)": ("enospc", "before", True),
+    "disk full during the temp write": ("enospc", "after_backup", True),
+    "disk full, no backup": ("enospc", "before", False),
+    "read-only filesystem before the run": ("rofs", "before", True),
+    "read-only filesystem, check mode": ("rofs", "before", "check"),
+}
+# A read-only remount while the run is between steps is not possible: the kernel refuses it (EBUSY)
+# while the run holds its lock file open for writing, so a read-only filesystem can only meet a run
+# at its start.
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fs_fault(case, small_fs, tmp_path, name):
+    fault, when, backup = CASES[name]
+    c = case(f"remediation: {name}", "module fails with a clear message; original Dockerfile untouched")
+    path = make_app(small_fs / "app")
+    args = {"path": str(path), "fixes": ["all"], "backup": backup is True}
+    if backup == "check":
+        args.update(_ansible_check_mode=True, _ansible_diff=True)
+    resume = tmp_path / "resume"
+
+    def inject() -> None:
+        if fault == "enospc":
+            fill(small_fs)
+        else:
+            remount_ro(small_fs)
+
+    if when == "before":
+        inject()
+        proc, dummy = run_child(args, "none")
+    else:
+        os.environ["REFARCH_RESUME_FILE"] = str(resume)
+        try:
+            proc, reached = run_child(args, when)
+        finally:
+            del os.environ["REFARCH_RESUME_FILE"]
+        assert reached == when, f"child did not reach {when}"
+        inject()
+        resume.touch()
+    rc, result = finish(proc)
+    content = path.read_bytes()
+    if backup == "check":
+        c.expected = "check mode succeeds with the planned diff; nothing written"
+        c.see(f"rc={rc}, changed={result.get('changed')}, diff={bool(result.get('diff'))}, "
+              f"original intact={content == DOCKERFILE.encode()}")
+        assert rc == 0 and result.get("changed") and result.get("diff"), result
+        assert content == DOCKERFILE.encode()
+        return
+    c.see(f"rc={rc}, failed={result.get('failed')}, msg={result.get('msg', '')[:110]!r}, "
+          f"original intact={content == DOCKERFILE.encode()}")
+    assert rc != 0 and result.get("failed"), result
+    assert content == DOCKERFILE.encode(), "the original Dockerfile was changed"
+    msg = result.get("msg", "")
+    words = ("space", "ENOSPC", "No space") if fault == "enospc" else ("Read-only", "read-only", "EROFS")
+    assert str(path) in msg or "backup" in msg, msg
+    assert any(w in msg for w in words), f"the message does not say why: {msg}"
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".refarch.tmp")]
+    c.see(f"temp files left={len(leftovers)}")
+    assert not leftovers, leftovers
