@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-for candidate in (REPO / ".venv" / "collections", Path("/tmp/coll")):
+for candidate in (REPO / ".venv" / "collections",):
     if (candidate / "ansible_collections" / "refarch" / "containers").exists():
         sys.path.insert(0, str(candidate))
         break

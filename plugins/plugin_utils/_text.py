@@ -81,6 +81,21 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for _key, name, total, counts in worst[:top]:
             detail = ", ".join(f"{s} {counts[s]}" for s in SEVERITIES if counts[s])
             lines.append(f"  {_c(name, 60):<24} {total:>5}  ({detail})")
+    targets = []
+    for name, host in (report.get("hosts") or {}).items():
+        for target in host.get("targets") or []:
+            open_rules = sorted({str(f.get("rule_id")) for f in target.get("findings") or [] if is_open(f)})
+            if open_rules:
+                n_open = sum(1 for f in target.get("findings") or [] if is_open(f))
+                where = target.get("path") or target.get("image") or target.get("name") or "?"
+                targets.append((-n_open, name, where, n_open, open_rules))
+    if targets:
+        targets.sort()
+        lines.append("Worst targets:")
+        for _key, name, where, n_open, open_rules in targets[: top * 2]:
+            lines.append(f"  {n_open:>3}  {_c(name, 40)}:{_c(where, 90)}  {_c(' '.join(open_rules), 120)}")
+        if len(targets) > top * 2:
+            lines.append(f"  ... and {len(targets) - top * 2} more (see report.html)")
     if down:
         lines.append("Not scanned:")
         lines.extend(down[: max(top, 10)])

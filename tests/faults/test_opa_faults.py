@@ -91,8 +91,7 @@ class FakeOpa:
 
 
 def _opa_binary() -> str:
-    for candidate in (os.environ.get("OPA"), str(REPO / ".tools" / "bin" / "opa"), "/tmp/opabuild/bin/opa",
-                      shutil.which("opa")):
+    for candidate in (os.environ.get("OPA"), str(REPO / ".tools" / "bin" / "opa"), shutil.which("opa")):
         if candidate and Path(candidate).exists():
             return candidate
     pytest.fail("OPA binary not found: run `make setup` (installs it under .tools/bin)")

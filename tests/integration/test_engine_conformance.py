@@ -3,7 +3,7 @@
 Every Dockerfile in ../shared/corpus and every example Dockerfile under policies/ is turned
 into facts, evaluated by the collection's bundle through both engines, and compared. The OPA
 server is a real ``opa run --server -b policies/`` process started here (binary from $OPA,
-.tools/bin/opa, PATH or /tmp/opabuild/bin/opa). The policy_check action is also run through
+.tools/bin/opa or PATH). The policy_check action is also run through
 ansible-playbook (normal and check mode) with both engines.
 """
 from __future__ import annotations
@@ -31,8 +31,7 @@ pytestmark = pytest.mark.integration
 
 
 def _opa() -> str:
-    for cand in (os.environ.get("OPA"), str(REPO / ".tools" / "bin" / "opa"), shutil.which("opa"),
-                 "/tmp/opabuild/bin/opa"):
+    for cand in (os.environ.get("OPA"), str(REPO / ".tools" / "bin" / "opa"), shutil.which("opa")):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     pytest.fail("no opa binary: set OPA=/path/to/opa or run `make setup` (installs .tools/bin/opa)")
@@ -145,9 +144,7 @@ def _playbook(tmp_path: Path, facts: list[dict], engine: str, opa_url: str, chec
         dest: {out}
       check_mode: false
 """)
-    collections = REPO / ".venv" / "collections"
-    if not (collections / "ansible_collections" / "refarch" / "containers").exists():
-        collections = Path("/tmp/coll")
+    collections = REPO / ".venv" / "collections"  # linked by make setup / tests/conftest.py
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
     playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
     argv = [playbook, "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",

@@ -40,7 +40,7 @@ PLAYBOOK = """
 
 
 def _collections_path() -> str:
-    for candidate in (REPO / ".venv" / "collections", Path("/tmp/coll")):
+    for candidate in (REPO / ".venv" / "collections",):
         if (candidate / "ansible_collections" / "refarch" / "containers").exists():
             return str(candidate)
     pytest.fail("the collection is not linked under .venv/collections (tests/conftest.py should do it)")

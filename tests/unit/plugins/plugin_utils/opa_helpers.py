@@ -17,10 +17,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def opa_binary() -> str | None:
-    """The real opa binary: $OPA, the checkout's .tools/bin/opa, PATH, or /tmp/opabuild/bin/opa."""
+    """The real opa binary: $OPA, the checkout's .tools/bin/opa (make setup), or PATH."""
     repo = Path(__file__).resolve().parents[4]
-    for cand in (os.environ.get("OPA"), str(repo / ".tools" / "bin" / "opa"), shutil.which("opa"),
-                 "/tmp/opabuild/bin/opa"):
+    for cand in (os.environ.get("OPA"), str(repo / ".tools" / "bin" / "opa"), shutil.which("opa")):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     return None

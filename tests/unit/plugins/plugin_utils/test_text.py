@@ -40,3 +40,19 @@ def test_text_summary_has_counts_top_rules_worst_hosts_and_no_control_characters
     assert "1 fixed" in text
     # every line of a hostile value stays on its own line
     assert all(len(line) < 400 for line in text.splitlines())
+
+
+def test_text_summary_lists_worst_targets_with_their_open_rules():
+    report = _report_with_diff()
+    text = _text.render_text(report, top=2)
+    section = text.split("Worst targets:\n")[1]
+    rows = [line for line in section.splitlines() if line.startswith("  ") and ":" in line][:4]
+    counts = [int(row.split()[0]) for row in rows if row.split()[0].isdigit()]
+    assert counts == sorted(counts, reverse=True) and counts, section
+    # the first row names the target with the most open findings and exactly its open rule ids
+    best = max(
+        ((sum(1 for f in t["findings"] if _report.is_open(f)), t, h) for h, host in report["hosts"].items()
+         for t in host["targets"]), key=lambda x: x[0])
+    expected_rules = sorted({f["rule_id"] for f in best[1]["findings"] if _report.is_open(f)})
+    assert counts[0] == best[0]
+    assert rows[0].split()[-len(expected_rules):] == expected_rules
