@@ -51,7 +51,8 @@ def run_playbook(playbook: str, inventory: Path, tmp: Path, extra_vars: dict | N
                  timeout: int = 900) -> subprocess.CompletedProcess:
     cmd = [tool("ansible-playbook"), "-i", str(inventory), playbook]
     if extra_vars:
-        vars_file = tmp / "extra-vars.json"
+        # through a JSON file, so nothing is shell-quoted; one file per run in the same directory
+        vars_file = tmp / f"extra-vars-{len(list(tmp.glob('extra-vars-*')))}.json"
         vars_file.write_text(json.dumps(extra_vars))
         cmd += ["-e", f"@{vars_file}"]
     cmd += list(args or [])
