@@ -1115,10 +1115,25 @@ DOCKERIGNORE_PATHS = ("node_modules", ".git", ".cache")
 _GLOB_SAFE_RE = re.compile(r"[A-Za-z0-9_.*?/@+=,~ -]+")
 
 
+_GLOB_CACHE: dict = {}
+
+
 def _glob(pattern: str, path: str) -> bool:
     """OPA's glob.match(pattern, ["/"], path) for the plain patterns it is used on; others compare literally."""
-    if not _GLOB_SAFE_RE.fullmatch(pattern):
+    compiled = _GLOB_CACHE.get(pattern)
+    if compiled is None:
+        if len(_GLOB_CACHE) > 4096:  # .dockerignore patterns repeat across an estate; bound the cache anyway
+            _GLOB_CACHE.clear()
+        compiled = _GLOB_CACHE[pattern] = _glob_compile(pattern)
+    if compiled is False:
         return pattern == path
+    return compiled.fullmatch(path) is not None
+
+
+def _glob_compile(pattern: str):
+    """The compiled regex for a glob pattern, or False when the pattern is compared literally."""
+    if not _GLOB_SAFE_RE.fullmatch(pattern):
+        return False
     out, i = [], 0
     while i < len(pattern):
         if pattern.startswith("**", i):
@@ -1133,7 +1148,7 @@ def _glob(pattern: str, path: str) -> bool:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.fullmatch("".join(out), path, re.DOTALL) is not None
+    return re.compile("".join(out), re.DOTALL)
 
 
 def _ignore_matches(pattern: str, path: str) -> bool:
