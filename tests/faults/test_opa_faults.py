@@ -1,7 +1,7 @@
 """The OPA server failing under the ``opa`` engine: killed mid-scan, too slow, HTTP 500/502, wrong bundle.
 
 Real OPA (``opa run --server``) for the kill and the revision cases; for 500s
-and slowness a stdlib HTTP server, labelled as a fake (``FakeOpa``), that only
+and slowness a stdlib HTTP server, labelled as a fake (``opa_helpers.FakeHttp``), that only
 answers with errors or late. Engine level: the evaluation raises an
 ``EngineError`` naming the cause after a bounded number of attempts (counted
 on the fake). Playbook level: ``refarch.containers.scan`` over a real SSH host
@@ -14,13 +14,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,90 +28,30 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa imp
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "hostile"))
+sys.path.insert(0, str(REPO / "tests" / "unit" / "plugins" / "plugin_utils"))
 
 from estate_fixtures import open_estate  # noqa: E402
+from opa_helpers import FakeHttp, OpaServer, opa_binary  # noqa: E402
 from playrun import run_playbook  # noqa: E402
 
 DOCKERFILE = "FROM node:22-bookworm-slim\nUSER node\nCMD [\"node\", \"server.js\"]\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class FakeOpa:
-    """FAKE OPA (stdlib HTTP server): answers every request with an error status or too late. Counts requests."""
-
-    def __init__(self, mode: str, delay: float = 3.0) -> None:
-        self.mode = mode
-        self.delay = delay
-        self.requests = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                fake.requests += 1
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                if fake.mode == "slow":
-                    time.sleep(fake.delay)
-                    body, status = b'{"result": []}', 200
-                else:
-                    status = int(fake.mode)
-                    body = json.dumps({"code": "internal_error", "message": f"fake OPA: HTTP {status}"}).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass   # the client gave up (timeout)
-
-            do_GET = do_POST = do_PUT = _answer
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _opa_binary() -> str:
-    for candidate in (os.environ.get("OPA"), str(REPO / ".tools" / "bin" / "opa"), shutil.which("opa")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.fail("OPA binary not found: run `make setup` (installs it under .tools/bin)")
+def _fake(mode: str, delay: float = 3.0) -> FakeHttp:
+    """FAKE OPA (stdlib HTTP server, see opa_helpers.FakeHttp): an error status, or an answer that comes too late."""
+    if mode == "slow":
+        return FakeHttp(status=200, delay=delay, body=b'{"result": []}')
+    return FakeHttp(status=int(mode))
 
 
 def start_opa(bundle_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([_opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}",
-                                 "--skip-version-check", "--log-level", "error", "-b", str(bundle_dir)],
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"opa exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health?bundles", timeout=1) as resp:  # noqa: S310 - local
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("OPA did not become healthy within 30 s")
+    """A real OPA server (opa_helpers.OpaServer) serving bundle_dir; ``log`` is kept for the call sites."""
+    del log
+    binary = opa_binary()
+    if not binary:
+        pytest.fail("OPA binary not found: run `make setup` (installs it under .tools/bin)")
+    server = OpaServer(binary, bundles=[str(bundle_dir)], extra=["--skip-version-check", "--log-level", "error"])
+    return server.proc, server.url
 
 
 def other_bundle(tmp: Path) -> Path:
@@ -142,7 +78,7 @@ def test_engine_against_failing_server(case, bundle, mode):
     labels = {"500": "OPA answering HTTP 500 (fake server)", "502": "OPA answering HTTP 502 (fake server)",
               "slow": "OPA slower than opa_timeout (fake server)"}
     c = case(labels[mode], "EngineError naming the cause; attempts bounded by retries (500: not retried)")
-    fake = FakeOpa(mode, delay=2.0)
+    fake = _fake(mode, delay=2.0)
     try:
         engine = OpaEngine(bundle, fake.url, timeout=0.5, retries=retries, backoff=0.05)
         start = time.monotonic()
@@ -150,11 +86,11 @@ def test_engine_against_failing_server(case, bundle, mode):
             engine.evaluate(_docs(), "2026-11-28")
         took = time.monotonic() - start
     finally:
-        fake.close()
-    c.see(f"cause={err.value.cause}, {fake.requests} request(s), {took:.1f}s: {err.value.message[:70]!r}")
+        fake.stop()
+    c.see(f"cause={err.value.cause}, {len(fake.requests)} request(s), {took:.1f}s: {err.value.message[:70]!r}")
     expected_cause = {"500": "http", "502": "http", "slow": "timeout"}[mode]
     assert err.value.cause == expected_cause
-    assert fake.requests == (1 if mode == "500" else retries + 1)
+    assert len(fake.requests) == (1 if mode == "500" else retries + 1)
 
 
 def test_engine_server_killed_mid_scan(case, bundle, tmp_path):
@@ -236,10 +172,10 @@ def test_scan_playbook_reports_evaluation_failure(case, estate, tmp_path, fault)
     c = case(f"scan playbook, OPA {fault}", "report written; host status failed with the cause; 0 compliant")
     proc = fake = None
     if fault.startswith("HTTP 500"):
-        fake = FakeOpa("500")
+        fake = _fake("500")
         url = fake.url
     elif fault.startswith("slow"):
-        fake = FakeOpa("slow", delay=5.0)
+        fake = _fake("slow", delay=5.0)
         url = fake.url
     elif fault == "server killed":
         proc, url = start_opa(REPO / "policies", tmp_path / "opa.log")
@@ -251,15 +187,15 @@ def test_scan_playbook_reports_evaluation_failure(case, estate, tmp_path, fault)
         report, _stdout = _scan(estate, fault.split()[0].lower() + str(abs(hash(fault)) % 1000), url)
     finally:
         if fake:
-            fake.close()
+            fake.stop()
         if proc and proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=10)
     host = report["hosts"]["app1"]
     c.see(f"status={host['status']}, message={str(host.get('message'))[:90]!r}, "
-          f"compliant={report['summary'].get('compliant_targets')}, requests={fake.requests if fake else 'n/a'}")
+          f"compliant={report['summary'].get('compliant_targets')}, requests={len(fake.requests) if fake else 'n/a'}")
     assert host["status"] == "failed", host
     assert report["summary"]["compliant_targets"] == 0
     assert "opa" in str(host.get("message")).lower()
     if fake:
-        assert fake.requests <= 4 * 2, f"unbounded retries: {fake.requests} requests"
+        assert len(fake.requests) <= 4 * 2, f"unbounded retries: {len(fake.requests)} requests"

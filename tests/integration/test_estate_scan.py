@@ -17,10 +17,8 @@ import copy
 import json
 import os
 import re
-import socket
 import subprocess
-import time
-import urllib.request
+import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -30,6 +28,9 @@ import pytest
 from estate_fixtures import LocalUser, make_unreadable, open_estate, populate_host, unprivileged_host
 from harness import REPO, run_playbook
 
+sys.path.insert(0, str(REPO / "tests" / "unit" / "plugins" / "plugin_utils"))
+from opa_helpers import OpaServer
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SERVICES = 4          # Dockerfiles per ordinary host
@@ -38,33 +39,11 @@ EVALUATION_DATE = "2026-11-28"
 CALLBACK_ENV = {"ANSIBLE_CALLBACKS_ENABLED": "refarch.containers.refarch_summary"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_opa(opa: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with open(workdir / "opa.log", "wb") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(
-            [opa, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check", "--log-level", "error",
-             "-b", str(REPO / "policies")],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"opa exited with {proc.returncode}: {(workdir / 'opa.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health?bundles", timeout=1) as response:  # noqa: S310 - local
-                if response.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("OPA server did not become healthy within 30s")
+    """A real OPA server serving the repository's bundle (opa_helpers.OpaServer)."""
+    del workdir
+    server = OpaServer(opa, bundles=[str(REPO / "policies")], extra=["--skip-version-check", "--log-level", "error"])
+    return server.proc, server.url
 
 
 def _sarif_schema() -> dict:
