@@ -99,7 +99,7 @@ else := union({
 })
 
 # NRA000 cannot be disabled: an unevaluated document is never silently compliant.
-_enabled("NRA000", _)
+_enabled("NRA000", _) := true
 
 _enabled(id, c) if not id in c.config.disabled_rules
 

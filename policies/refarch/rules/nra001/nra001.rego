@@ -29,6 +29,10 @@ import data.refarch.lib.user
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := _dockerfile(doc, ctx) if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _dockerfile(doc, ctx) := {f |
 	doc.final_stage != null
 	u := user.effective(doc, ctx.config)

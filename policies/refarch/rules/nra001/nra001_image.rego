@@ -6,18 +6,18 @@ package refarch.rules.nra001
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images: the config user (the schema makes `user` always present;
+# image_findings(doc, ctx) for images: the config user (the schema makes `user` always present;
 # a document without it is not evaluated here).
 # regal ignore:argument-always-wildcard
-findings(doc, _) := fs if {
+image_findings(doc, _) := fs if {
 	doc.kind == "image"
 	is_object(doc.user)
 	fs := _img_user(doc)
 }
 
-# findings(doc, ctx) for containers: the user it runs as, and privileged mode.
+# image_findings(doc, ctx) for containers: the user it runs as, and privileged mode.
 # regal ignore:argument-always-wildcard
-findings(doc, _) := fs if {
+image_findings(doc, _) := fs if {
 	doc.kind == "container"
 	is_object(doc.user)
 	fs := _img_user(doc) | _img_privileged(doc)

@@ -30,6 +30,10 @@ findings(doc, ctx) := (_exposed(doc, ctx) | _unresolved(doc)) | (_env(doc, ctx) 
 	doc.kind == "dockerfile"
 }
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _exposed(doc, ctx) := {_f(p.line, msg) |
 	port_floor := ctx.config.port_floor
 	some p in ports.below_floor(doc.final_stage, port_floor)

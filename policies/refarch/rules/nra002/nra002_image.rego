@@ -7,8 +7,8 @@ package refarch.rules.nra002
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images and containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images and containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind in {"image", "container"}
 	fs := (_img_low(doc, ctx) | _img_ssh(doc, ctx)) | (_img_unreadable(doc) | _img_env(doc, ctx))
 }

@@ -33,6 +33,10 @@ findings(doc, ctx) := {f |
 	some f in _finding(doc)
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _finding(doc) := {_f(p.line, msg)} if {
 	p := process.entry(doc)
 	msg := concat("", [

@@ -8,8 +8,8 @@ package refarch.rules.nra007
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images.
+image_findings(doc, ctx) := fs if {
 	doc.kind == "image"
 	fs := {_img_f(msg) |
 		imagefacts.runs_node(doc)
@@ -23,9 +23,9 @@ findings(doc, ctx) := fs if {
 	}
 }
 
-# findings(doc, ctx) for containers.
+# image_findings(doc, ctx) for containers.
 # regal ignore:argument-always-wildcard
-findings(doc, _) := fs if {
+image_findings(doc, _) := fs if {
 	doc.kind == "container"
 	fs := {_img_f(msg) |
 		imagefacts.runs_node(doc)

@@ -30,6 +30,10 @@ findings(doc, ctx) := {f |
 	some f in (_direct(a, ctx, p) | _script(a, ctx, p))
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 # A cheap first look at the whole text before examining it word by word.
 _hint := `pm2|forever|strong-pm|slc|cluster|ecosystem`
 

@@ -5,8 +5,8 @@ package refarch.rules.nra008
 
 import data.refarch.lib.imagefacts
 
-# findings(doc, ctx) for images and containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images and containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind in {"image", "container"}
 	fs := {_img_f(msg) |
 		some w in imagefacts.program_words(doc)

@@ -33,6 +33,10 @@ findings(doc, ctx) := {f |
 	f := {"rule_id": "NRA009", "line": a.line, "message": _message(a, s)}
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 # The package.json script the process runs (heap flags read on the host), or no flags at all.
 _script(a, ctx) := s if {
 	s := process.view(a, ctx.config.init_processes).script

@@ -10,8 +10,8 @@ package refarch.rules.nra009
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images and containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images and containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind in {"image", "container"}
 	fs := {_img_f(msg) |
 		imagefacts.runs_node(doc)

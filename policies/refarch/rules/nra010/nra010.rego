@@ -31,6 +31,10 @@ findings(doc, ctx) := {f |
 	some f in _either(process.view(a, ctx.config.init_processes), a, p)
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _either(v, a, p) := d if {
 	d := _direct(v, p)
 	count(d) > 0

@@ -5,9 +5,9 @@ package refarch.rules.nra010
 
 import data.refarch.lib.imagefacts
 
-# findings(doc, ctx) for images and containers.
+# image_findings(doc, ctx) for images and containers.
 # regal ignore:argument-always-wildcard
-findings(doc, _) := fs if {
+image_findings(doc, _) := fs if {
 	doc.kind in {"image", "container"}
 	fs := _img_direct(doc) | _img_in_shell(doc)
 }

@@ -32,6 +32,10 @@ findings(doc, _) := {f |
 	some f in (_shell_form(doc) | _sh_wrapper(doc))
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _shell_form(doc) := {_f(x.line, msg) |
 	some name in ["entrypoint", "cmd"]
 	x := doc.final_stage[name]

@@ -7,9 +7,9 @@ package refarch.rules.nra011
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images and containers.
+# image_findings(doc, ctx) for images and containers.
 # regal ignore:argument-always-wildcard
-findings(doc, _) := fs if {
+image_findings(doc, _) := fs if {
 	doc.kind in {"image", "container"}
 	fs := {_img_f(msg) |
 		imagefacts.runs_node(doc)

@@ -33,6 +33,10 @@ findings(doc, ctx) := {f |
 	some f in _check(ref, b, ctx.config)
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _f(line, msg) := {"rule_id": "NRA012", "line": line, "message": msg}
 
 _check(ref, b, settings) := {_f(b.line, msg)} if {

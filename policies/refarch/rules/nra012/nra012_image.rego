@@ -11,8 +11,8 @@ package refarch.rules.nra012
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images and containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images and containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind in {"image", "container"}
 	fs := {_img_f(msg) |
 		imagefacts.is_node(doc)

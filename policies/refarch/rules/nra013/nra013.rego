@@ -34,6 +34,10 @@ findings(doc, ctx) := {f |
 	f := {"rule_id": "NRA013", "line": b.line, "message": msg}
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _check(b, ref, _) := concat("", [
 	"the Node.js version of the runtime base image ", image.display(ref),
 	" cannot be determined from its tag",

@@ -8,8 +8,8 @@ package refarch.rules.nra013
 import data.refarch.lib.imagefacts
 import data.refarch.lib.text
 
-# findings(doc, ctx) for images and containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images and containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind in {"image", "container"}
 	fs := _img_unknown(doc) | _img_known(doc, ctx)
 }

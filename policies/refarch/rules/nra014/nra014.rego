@@ -32,6 +32,10 @@ findings(doc, ctx) := {f |
 	f := {"rule_id": "NRA014", "line": s.line, "message": msg}
 } if doc.kind == "dockerfile"
 
+# Images and containers: the bodies are in the _image.rego file of this package, under
+# their own name (one function defined across two files trips up some Rego engines).
+findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+
 _check(ref, line, settings) := msg if {
 	ref.unresolved == true
 	msg := concat("", [

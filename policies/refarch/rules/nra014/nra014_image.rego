@@ -10,8 +10,8 @@ package refarch.rules.nra014
 
 import data.refarch.lib.imagefacts
 
-# findings(doc, ctx) for images.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for images.
+image_findings(doc, ctx) := fs if {
 	doc.kind == "image"
 	fs := {_img_f(msg) |
 		is_object(doc.base)
@@ -24,8 +24,8 @@ findings(doc, ctx) := fs if {
 	}
 }
 
-# findings(doc, ctx) for containers.
-findings(doc, ctx) := fs if {
+# image_findings(doc, ctx) for containers.
+image_findings(doc, ctx) := fs if {
 	doc.kind == "container"
 	fs := {_img_f(msg) |
 		ref := imagefacts.parse_ref(doc.image)
