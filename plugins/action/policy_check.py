@@ -61,6 +61,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "batch_size": {"type": "int", "default": 0},
     "engine_timeout": {"type": "float", "default": 600.0},
     "engine_memory_mb": {"type": "int", "default": 4096},
+    "embedded_backend": {"type": "str", "default": "auto", "choices": ["auto", "regorus", "regopy"]},
     "strict_builtin_errors": {"type": "bool", "default": False},
 }
 
@@ -92,7 +93,8 @@ def build_engine(args: dict[str, Any], bundle: Any) -> Any:
         EmbeddedEngine,
     )
     return EmbeddedEngine(bundle, batch_size=batch_size, timeout=args.get("engine_timeout", 600.0),
-                          memory_mb=args.get("engine_memory_mb", 4096), strict=args.get("strict_builtin_errors", False))
+                          memory_mb=args.get("engine_memory_mb", 4096), strict=args.get("strict_builtin_errors", False),
+                          backend=args.get("embedded_backend") or "auto")
 
 
 def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:

@@ -131,10 +131,20 @@ options:
   batch_size:
     description:
       - Documents per OPA request; V(0) sends all documents in one request.
-      - The embedded engine compiles the query once and always evaluates one document per query
-        (regopy 1.5.2 can mix up results between documents of one query); there it only groups documents.
+      - With the embedded engine's regorus backend, documents per query. Its regopy backend compiles the
+        query once and always evaluates one document per query (regopy 1.5.2 can mix up results between
+        documents of one query); there it only groups documents.
     type: int
     default: 0
+  embedded_backend:
+    description:
+      - Rego library of the embedded engine. V(regorus) is the C(refarch_regorus) extension over
+        Microsoft's Rust engine (built from C(native/refarch_regorus) in the collection, about ten times
+        faster); V(regopy) is rego-cpp; V(auto) takes regorus when it is importable, else regopy.
+      - Either runs in a child process of the controller, never in the Ansible worker.
+    type: str
+    choices: [auto, regorus, regopy]
+    default: auto
   engine_timeout:
     description: Wall-clock limit in seconds for the embedded engine's child process.
     type: float

@@ -164,6 +164,35 @@ _REGOPY_SEXPR_RE = re.compile(
     r"\(error \d+:(?P<file>[^|\n]+)\|(?P<off>\d+)\|\d+\s+\(errormsg \d+:(?P<msg>[^\n]*?)\)\s*$", re.MULTILINE)
 
 
+#: regorus: ``--> file.rego:LINE:COL`` then the source excerpt, then ``error: message``.
+_REGORUS_LOC_RE = re.compile(r"^\s*-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$")
+
+
+def format_regorus_error(text: str) -> str | None:
+    """``file:line: message`` entries from a regorus error text (None when it has no location)."""
+    out: list[str] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _REGORUS_LOC_RE.match(line)
+        if not m:
+            continue
+        msg = "error"
+        for cand in lines[i + 1:]:
+            if _REGORUS_LOC_RE.match(cand):
+                break
+            stripped = cand.strip()
+            if stripped.startswith("error:"):
+                msg = stripped[len("error:"):].strip() or msg
+                break
+        out.append(f"{m.group('file')}:{m.group('line')}: {msg}")
+    return "; ".join(dict.fromkeys(out)) if out else None
+
+
+def format_engine_error(text: str, modules: dict[str, str] | None = None) -> str:
+    """An embedded engine error (regorus or regopy) as ``file:line: message`` entries where possible."""
+    return format_regorus_error(text) or format_regopy_error(text, modules)
+
+
 def format_regopy_error(text: str, modules: dict[str, str] | None = None) -> str:
     """Turn a regopy error text into ``file:line: message`` entries where a location is given.
 

@@ -1,19 +1,24 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Embedded engine: regopy (rego-cpp) evaluated in an isolated child process.
+"""Embedded engine: a Rego library evaluated in an isolated child process.
 
-regopy 1.5.2 can segfault (e.g. a builtin evaluated under ``with input as``),
-so it never runs inside the Ansible worker: a child Python process loads the
-bundle, evaluates every batch and streams JSON lines back (see
-``_rego_worker.py``). The child has a wall-clock timeout and an address-space
+Two backends (``backend``): ``regorus`` (the ``refarch_regorus`` extension over
+Microsoft's Rust engine, built from ``native/refarch_regorus``) and ``regopy``
+(rego-cpp); ``auto``, the default, takes regorus when the child can import it.
+Neither runs inside the Ansible worker (regopy 1.5.2 can segfault, e.g. on a
+builtin evaluated under ``with input as``; a native library can always abort):
+a child Python process loads the bundle, evaluates every batch and streams JSON
+lines back (see ``_rego_worker.py``). The child has a wall-clock timeout and an address-space
 limit (``RLIMIT_AS``); a crash, a kill, a timeout, an error object or an
 undefined result becomes an :class:`EngineError` naming the cause.
 
-The worker compiles the batch query once and, by default, evaluates it for one
-document at a time (``{"documents": [doc], ...}``): on the real bundle, regopy
-1.5.2 returned findings for some documents that depended on the *other*
-documents of the same query (disagreeing with OPA on 18 of 114 corpus files),
-while per-document queries agree with OPA on all of them and are faster.
+With regorus, each batch is one query. With regopy, the worker compiles the
+batch query once and, by default, evaluates it for one document at a time
+(``{"documents": [doc], ...}``): on the real bundle, regopy 1.5.2 returned
+findings for some documents that depended on the *other* documents of the same
+query (disagreeing with OPA on 18 of 114 corpus files), while per-document
+queries agree with OPA on all of them and are faster. regorus agrees with OPA
+on batched queries (engine conformance tests).
 ``batch_size`` still splits the documents into worker requests' batches.
 """
 
@@ -28,13 +33,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import BATCH_QUERY, Bundle, format_regopy_error
+from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import (
+    BATCH_QUERY,
+    Bundle,
+    format_engine_error,
+)
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import Engine, EngineError
 
 WORKER = str(Path(__file__).resolve().with_name("_rego_worker.py"))
 
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MEMORY_MB = 4096
+
+#: Backends of the embedded engine; ``auto`` prefers regorus.
+BACKENDS = ("auto", "regorus", "regopy")
 
 
 def _signal_name(returncode: int) -> str:
@@ -57,14 +69,19 @@ def _rss_bytes(pid: int) -> int:
 
 
 class EmbeddedEngine(Engine):
-    """regopy in a child process."""
+    """regorus or regopy in a child process."""
 
     name = "embedded"
 
     def __init__(self, bundle: Bundle, *, batch_size: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                  memory_mb: int = DEFAULT_MEMORY_MB, python: str | None = None, query: str = BATCH_QUERY,
-                 strict: bool = False, split: bool = True) -> None:
+                 strict: bool = False, split: bool = True, backend: str = "auto") -> None:
         super().__init__(batch_size, strict)
+        if backend not in BACKENDS:
+            raise EngineError("config", f"unknown embedded engine backend {backend!r}; "
+                                        f"use one of {', '.join(BACKENDS)}")
+        #: Requested backend; ``stats["backend"]`` names the one the worker used.
+        self.backend = backend
         #: Evaluate one document per query inside the worker (see the module docstring).
         self.split = split
         self.bundle = bundle
@@ -79,7 +96,8 @@ class EmbeddedEngine(Engine):
 
     def _request(self, inputs: list[dict[str, Any]]) -> str:
         return json.dumps({"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
-                           "inputs": inputs, "strict": self.strict, "split": self.split}, separators=(",", ":"))
+                           "inputs": inputs, "strict": self.strict, "split": self.split, "backend": self.backend},
+                          separators=(",", ":"))
 
     def _evaluate_inputs(self, inputs: list[dict[str, Any]]) -> list[Any]:
         request = self._request(inputs)
@@ -144,9 +162,12 @@ class EmbeddedEngine(Engine):
                 event = json.loads(line)
             except ValueError:
                 continue
+            if not isinstance(event, dict):
+                continue
             kind = event.get("event")
             if kind == "loaded":
                 loaded = True
+                self.stats["backend"] = event.get("backend", "regopy")
             elif kind == "result":
                 results[int(event["index"])] = event.get("value")
             elif kind == "done":
@@ -156,12 +177,12 @@ class EmbeddedEngine(Engine):
                 msg = event.get("message", "")
                 if cause == "bundle":
                     raise EngineError("bundle", f"embedded engine could not load the policy bundle: "
-                                                f"{format_regopy_error(msg, self.bundle.modules)}")
+                                                f"{format_engine_error(msg, self.bundle.modules)}")
                 where = ""
                 if "index" in event:
                     where = f" in batch {int(event['index']) + 1}/{len(inputs)}"
                 if cause == "eval_error":
-                    msg = format_regopy_error(msg, self.bundle.modules)
+                    msg = format_engine_error(msg, self.bundle.modules)
                 raise EngineError(cause if cause in ("undefined", "memory", "missing_library", "bad_result")
                                   else "eval_error",
                                   f"embedded engine{where}: {msg}")
@@ -177,7 +198,8 @@ class EmbeddedEngine(Engine):
                     hint = " (possibly the memory limit)"
                 else:
                     hint = ""
-                raise EngineError("crash", f"embedded engine worker (regopy) crashed with {sig}{hint} {stage}"
+                used = self.stats.get("backend", self.backend)
+                raise EngineError("crash", f"embedded engine worker ({used}) crashed with {sig}{hint} {stage}"
                                   + (f"; stderr: {tail}" if tail else ""))
             cause = "memory" if "MemoryError" in stderr or "bad_alloc" in stderr else "crash"
             raise EngineError(cause, f"embedded engine worker exited with status {returncode} {stage}"

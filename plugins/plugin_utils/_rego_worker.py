@@ -1,18 +1,23 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Child-process worker for the embedded (regopy) engine.
+"""Child-process worker for the embedded engine (regorus or regopy).
 
 Run as ``python _rego_worker.py <memory_mb>``; it is deliberately standalone
-(standard library + regopy, no collection imports) so that it can run in a
-fresh interpreter. The parent writes one JSON request on stdin::
+(standard library + the Rego library, no collection imports) so that it can run
+in a fresh interpreter. The parent writes one JSON request on stdin::
 
     {"modules": {"name": "text"}, "data": {...}, "query": "data.refarch.main.batch",
-     "inputs": [{...}, ...], "strict": true}
+     "inputs": [{...}, ...], "strict": true, "backend": "auto"}
 
-and reads JSON lines on stdout: ``{"event": "loaded"}`` after the bundle is
-compiled, then ``{"event": "result", "index": i, "value": ...}`` per input, or
-``{"event": "error", "cause": "...", "message": "..."}`` and exit. A segfault
-or a kill simply ends the process: the parent turns that into an error.
+and reads JSON lines on stdout: ``{"event": "loaded", "backend": ...}`` after the
+bundle is compiled, then ``{"event": "result", "index": i, "value": ...}`` per
+input, or ``{"event": "error", "cause": "...", "message": "..."}`` and exit. A
+segfault or a kill simply ends the process: the parent turns that into an error.
+
+Backends: ``regorus`` (the ``refarch_regorus`` extension built from
+``native/refarch_regorus``: Microsoft's Rust Rego engine, one query per batch)
+and ``regopy`` (rego-cpp, one query per document). ``auto`` takes regorus when
+it is importable, else regopy.
 """
 
 from __future__ import annotations
@@ -88,45 +93,27 @@ def _query(interp, compiled, query: str, value) -> dict:
     return {"value": output[0].expressions[0]}
 
 
-def main(argv: list[str]) -> int:
-    """Serve one evaluation request; see the module docstring for the protocol."""
-    # Keep a private handle on the real stdout and point fd 1 at stderr, so that
-    # anything the native library prints cannot corrupt the protocol stream.
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    try:
-        import regopy  # noqa: PLC0415 - imported in the child only, never in the Ansible worker
-    except ImportError as exc:
-        _emit(out, {"event": "error", "cause": "missing_library", "message": f"regopy is not importable: {exc}"})
-        return 2
-    try:
-        interp = regopy.Interpreter()  # initializes the native allocator before the cap is set
-        _limit_memory(int(argv[1]) if len(argv) > 1 else 0)
-        request = json.load(sys.stdin)
-    except MemoryError:
-        _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while reading the request"})
-        return 3
-    except (ValueError, OSError) as exc:
-        _emit(out, {"event": "error", "cause": "bad_request", "message": f"invalid request: {exc}"})
-        return 2
-    try:
-        if request.get("strict", False):
-            interp.strict_built_in_errors = True
-        for name, text in request.get("modules", {}).items():
-            interp.add_module(name, text)
-        interp.add_data_json(json.dumps(request.get("data") or {}))
-        query = request["query"]
-        # Compile once: a plain query() recompiles the whole bundle for every input.
-        compiled = interp.build(query)
-        if not compiled.ok():
-            compiled = None
-        _emit(out, {"event": "loaded", "compiled": compiled is not None})
-    except MemoryError:
-        _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while loading the bundle"})
-        return 3
-    except Exception as exc:  # regopy.RegoError and friends  # pylint: disable=broad-except
-        _emit(out, {"event": "error", "cause": "bundle", "message": str(exc)})
-        return 1
+def _load_regopy(out, request, memory_mb: int):
+    """regopy interpreter with the bundle loaded, and the compiled query (or None)."""
+    import regopy  # noqa: PLC0415 - imported in the child only, never in the Ansible worker
+
+    interp = regopy.Interpreter()  # initializes the native allocator before the cap is set
+    _limit_memory(memory_mb)
+    if request.get("strict", False):
+        interp.strict_built_in_errors = True
+    for name, text in request.get("modules", {}).items():
+        interp.add_module(name, text)
+    interp.add_data_json(json.dumps(request.get("data") or {}))
+    # Compile once: a plain query() recompiles the whole bundle for every input.
+    compiled = interp.build(request["query"])
+    if not compiled.ok():
+        compiled = None
+    _emit(out, {"event": "loaded", "backend": "regopy", "compiled": compiled is not None})
+    return interp, compiled
+
+
+def _serve_regopy(out, request, interp, compiled) -> int:
+    query = request["query"]
     split = bool(request.get("split", True))
     for index, value in enumerate(request.get("inputs", [])):
         try:
@@ -163,6 +150,116 @@ def main(argv: list[str]) -> int:
             return 1
     _emit(out, {"event": "done"})
     return 0
+
+
+def _rule_path(query: str) -> str | None:
+    """``query`` when it is a plain rule path (``data.a.b``), which is what regorus evaluates."""
+    parts = query.split(".")
+    if len(parts) >= 2 and parts[0] == "data" and all(p.isidentifier() for p in parts[1:]):
+        return query
+    return None
+
+
+def _load_regorus(out, request, memory_mb: int, refarch_regorus):
+    """regorus engine with the bundle loaded."""
+    _limit_memory(memory_mb)
+    engine = refarch_regorus.Engine()
+    if request.get("strict", False):
+        engine.set_strict_builtin_errors(True)
+    for name, text in request.get("modules", {}).items():
+        engine.add_policy(name, text)
+    engine.add_data_json(json.dumps(request.get("data") or {}))
+    _emit(out, {"event": "loaded", "backend": "regorus", "compiled": True})
+    return engine
+
+
+def _serve_regorus(out, request, engine) -> int:
+    query = request["query"]
+    rule = _rule_path(query)
+    for index, value in enumerate(request.get("inputs", [])):
+        try:
+            if rule is None:
+                _emit(out, {"event": "error", "cause": "eval_error", "index": index,
+                            "message": f"the regorus backend evaluates rule paths (data.pkg.rule), not {query!r}"})
+                return 1
+            engine.set_input_json(json.dumps(value))
+            text = engine.eval_rule_json(rule)
+            if text is None:
+                _emit(out, {"event": "error", "cause": "undefined", "index": index,
+                            "message": f"{query} is undefined for this input"})
+                return 1
+            # The value is already JSON text: splice it in rather than decode and encode it again.
+            out.write(f'{{"event":"result","index":{index},"value":{text}}}\n')
+            out.flush()
+        except MemoryError:
+            _emit(out, {"event": "error", "cause": "memory", "index": index,
+                        "message": "memory limit reached while evaluating"})
+            return 3
+        except Exception as exc:  # refarch_regorus.RegoError  # pylint: disable=broad-except
+            _emit(out, {"event": "error", "cause": "eval_error", "index": index, "message": str(exc)})
+            return 1
+    _emit(out, {"event": "done"})
+    return 0
+
+
+def _import_backend(name: str):
+    """(backend name, module) for ``auto`` / ``regorus`` / ``regopy``; raises ImportError with the reasons."""
+    reasons = []
+    if name in ("auto", "regorus"):
+        try:
+            import refarch_regorus  # noqa: PLC0415 - child only
+
+            return "regorus", refarch_regorus
+        except ImportError as exc:
+            reasons.append(f"refarch_regorus: {exc}")
+    if name in ("auto", "regopy"):
+        try:
+            import regopy  # noqa: PLC0415 - child only
+
+            return "regopy", regopy
+        except ImportError as exc:
+            reasons.append(f"regopy: {exc}")
+    if name not in ("auto", "regorus", "regopy"):
+        reasons.append(f"unknown backend {name!r} (auto, regorus or regopy)")
+    raise ImportError("; ".join(reasons))
+
+
+def main(argv: list[str]) -> int:
+    """Serve one evaluation request; see the module docstring for the protocol."""
+    # Keep a private handle on the real stdout and point fd 1 at stderr, so that
+    # anything the native library prints cannot corrupt the protocol stream.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    memory_mb = int(argv[1]) if len(argv) > 1 else 0
+    try:
+        request = json.load(sys.stdin)
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+            raise ValueError("the request is not an object with a query")
+    except MemoryError:
+        _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while reading the request"})
+        return 3
+    except (ValueError, OSError) as exc:
+        _emit(out, {"event": "error", "cause": "bad_request", "message": f"invalid request: {exc}"})
+        return 2
+    try:
+        backend, library = _import_backend(str(request.get("backend") or "auto"))
+    except ImportError as exc:
+        _emit(out, {"event": "error", "cause": "missing_library", "message": f"no Rego library is importable: {exc}"})
+        return 2
+    try:
+        if backend == "regorus":
+            engine = _load_regorus(out, request, memory_mb, library)
+        else:
+            interp, compiled = _load_regopy(out, request, memory_mb)
+    except MemoryError:
+        _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while loading the bundle"})
+        return 3
+    except Exception as exc:  # regopy.RegoError, refarch_regorus.RegoError  # pylint: disable=broad-except
+        _emit(out, {"event": "error", "cause": "bundle", "backend": backend, "message": str(exc)})
+        return 1
+    if backend == "regorus":
+        return _serve_regorus(out, request, engine)
+    return _serve_regopy(out, request, interp, compiled)
 
 
 if __name__ == "__main__":

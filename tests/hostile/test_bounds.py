@@ -43,7 +43,10 @@ def test_parser_max_instructions(case):
 
 
 def _docs(n: int) -> list[dict]:
-    return [dockerfile_facts(f"/srv/app{i}/Dockerfile", GOOD.encode()) for i in range(n)]
+    # One facts document, copied n times under different paths: enough work (thousands of
+    # documents) that the fast backend still runs into the bounds below.
+    doc = dockerfile_facts("/srv/app/Dockerfile", GOOD.encode())
+    return [dict(doc, path=f"/srv/app{i}/Dockerfile") for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_engine_timeout_is_bounded(case, bundle):
     engine = EmbeddedEngine(bundle, timeout=0.3)
     start = time.monotonic()
     with pytest.raises(EngineError) as err:
-        engine.evaluate(_docs(40), "2026-11-28")
+        engine.evaluate(_docs(4000), "2026-11-28")
     took = time.monotonic() - start
     c.see(f"cause={err.value.cause}, after {took:.1f}s: {err.value.message[:80]}")
     assert err.value.cause == "timeout"
@@ -67,14 +70,14 @@ def test_engine_memory_is_bounded(case, bundle):
     c = case("embedded engine beyond its memory limit", "worker killed; EngineError cause memory (or crash)")
     engine = EmbeddedEngine(bundle, memory_mb=25, timeout=120)
     with pytest.raises(EngineError) as err:
-        engine.evaluate(_docs(20), "2026-11-28")
+        engine.evaluate(_docs(4000), "2026-11-28")
     c.see(f"cause={err.value.cause}: {err.value.message[:90]}")
     assert err.value.cause in ("memory", "crash")
 
 
 def test_policy_check_turns_engine_bound_into_failure(case):
     c = case("policy_check with an engine bound exceeded", "task fails with the cause; no findings, never compliant")
-    docs = _docs(30)
+    docs = _docs(4000)
     with pytest.raises(AnsibleActionFail) as err:
         run_policy_check({"facts": docs, "engine": "embedded", "engine_timeout": 0.3, "fail_on": "none",
                           "evaluation_date": "2026-11-28"}, "web1")

@@ -75,12 +75,29 @@ def opa_server():
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def embedded_result(documents, bundle):
+def _embedded(documents, bundle, backend: str) -> list:
     from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import (  # noqa: PLC0415
         EmbeddedEngine,
     )
-    return EmbeddedEngine(bundle, batch_size=25, timeout=1800).evaluate(documents, DATE, {})
+    engine = EmbeddedEngine(bundle, batch_size=25, timeout=1800, backend=backend)
+    result = engine.evaluate(documents, DATE, {})
+    assert engine.stats["backend"] == backend
+    return result
+
+
+@pytest.fixture(scope="module")
+def embedded_result(documents, bundle):
+    """The default backend (regorus, which make setup installs)."""
+    return _embedded(documents, bundle, "regorus")
+
+
+@pytest.fixture(scope="module")
+def opa_result(documents, bundle, opa_server):
+    from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa import OpaEngine  # noqa: PLC0415
+    engine = OpaEngine(bundle, opa_server.url, batch_size=50, timeout=300)
+    result = engine.evaluate(documents, DATE, {})
+    assert engine.policy_revision == bundle.revision
+    return result
 
 
 def _differences(documents, left, right) -> list[str]:
@@ -96,14 +113,16 @@ def _differences(documents, left, right) -> list[str]:
     return out
 
 
-def test_embedded_and_opa_server_agree_on_corpus_and_examples(documents, bundle, opa_server, embedded_result):
-    from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa import OpaEngine  # noqa: PLC0415
-    engine = OpaEngine(bundle, opa_server.url, batch_size=50, timeout=300)
-    opa_result = engine.evaluate(documents, DATE, {})
-    assert engine.policy_revision == bundle.revision
+def test_embedded_and_opa_server_agree_on_corpus_and_examples(documents, embedded_result, opa_result):
     assert sum(len(r) for r in embedded_result) > 0, "no findings at all on the corpus: the bundle cannot be right"
     diffs = _differences(documents, embedded_result, opa_result)
     assert not diffs, f"{len(diffs)} of {len(documents)} documents differ:\n" + "\n".join(diffs[:40])
+
+
+def test_regopy_backend_agrees_with_opa_too(documents, bundle, opa_result):
+    result = _embedded(documents, bundle, "regopy")
+    diffs = _differences(documents, result, opa_result)
+    assert not diffs, f"regopy: {len(diffs)} of {len(documents)} documents differ:\n" + "\n".join(diffs[:40])
 
 
 def test_push_mode_agrees_too(documents, bundle, embedded_result):

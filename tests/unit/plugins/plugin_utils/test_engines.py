@@ -1,4 +1,4 @@
-"""Engines: embedded (regopy in a child process) and OPA (real server), against the fixture bundle."""
+"""Engines: embedded (regorus and regopy backends, in a child process) and OPA (real server), on the fixture bundle."""
 from __future__ import annotations
 
 import json
@@ -17,6 +17,12 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa imp
 from opa_helpers import FIXTURES, FakeHttp, OpaServer, free_port, make_authz_bundle, make_tls
 
 DATE = "2026-11-28"
+
+
+@pytest.fixture(params=["regorus", "regopy"])
+def backend(request) -> str:
+    """Each embedded engine test runs on both backends (make setup installs both)."""
+    return request.param
 
 
 def fixture_bundle(*extra: str) -> _bundle.Bundle:
@@ -101,9 +107,9 @@ def test_user_policy_syntax_error_names_file_and_line_with_opa_check(opa_bin):
 
 
 @pytest.mark.parametrize("batch_size", [None, 1, 4])
-def test_embedded_findings_follow_the_documents(batch_size):
+def test_embedded_findings_follow_the_documents(batch_size, backend):
     docs = make_docs(9)
-    engine = EmbeddedEngine(fixture_bundle(), batch_size=batch_size)
+    engine = EmbeddedEngine(backend=backend, bundle=fixture_bundle(), batch_size=batch_size)
     result = engine.evaluate(docs, DATE, {})
     assert keys(result) == [expected(d) for d in docs]
     assert engine.stats["batches"] == len(batches(docs, batch_size))
@@ -111,33 +117,33 @@ def test_embedded_findings_follow_the_documents(batch_size):
     assert first["severity"] == "high" and first["fix"] == "add_non_root_user" and "DL3002" in first["related"]
 
 
-def test_embedded_config_override_reaches_the_policy():
+def test_embedded_config_override_reaches_the_policy(backend):
     docs = make_docs(4)
-    result = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE, {"port_floor": 100})
+    result = EmbeddedEngine(backend=backend, bundle=fixture_bundle()).evaluate(docs, DATE, {"port_floor": 100})
     assert keys(result) == [expected(d, 100) for d in docs]
 
 
-def test_embedded_no_documents():
-    assert EmbeddedEngine(fixture_bundle()).evaluate([], DATE) == []
+def test_embedded_no_documents(backend):
+    assert EmbeddedEngine(backend=backend, bundle=fixture_bundle()).evaluate([], DATE) == []
 
 
-def test_embedded_undefined_is_an_error():
+def test_embedded_undefined_is_an_error(backend):
     b = _bundle.load_bundle([str(FIXTURES / "undefined_bundle")], include_default=False)
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(b).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(backend=backend, bundle=b).evaluate(make_docs(2), DATE)
     assert err.value.cause == "undefined"
     assert "data.refarch.main.batch is undefined" in err.value.message
 
 
-def test_embedded_builtin_error_is_an_error():
+def test_embedded_builtin_error_is_an_error(backend):
     b = _bundle.load_bundle([str(FIXTURES / "error_bundle")], include_default=False)
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(b, strict=True).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(backend=backend, bundle=b, strict=True).evaluate(make_docs(2), DATE)
     assert err.value.cause == "eval_error" and "divide by zero" in err.value.message
     # Without strict errors the compiled query either raises or (OPA's default semantics) drops
     # the element; the short array is then caught as a bad result. Never "no findings".
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(b).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(backend=backend, bundle=b).evaluate(make_docs(2), DATE)
     assert err.value.cause in ("bad_result", "eval_error")
 
 
@@ -145,16 +151,17 @@ def test_embedded_segfault_is_a_clear_error_not_a_dead_worker():
     # regopy 1.5.2 dies on a builtin evaluated under `with input as` (SIGSEGV when queried,
     # SIGABRT from an uncaught C++ exception when the query is compiled).
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(fixture_bundle("crash_policy")).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(fixture_bundle("crash_policy"), backend="regopy").evaluate(make_docs(2), DATE)
     assert err.value.cause == "crash" and ("SIGSEGV" in err.value.message or "SIGABRT" in err.value.message)
+    assert "(regopy) crashed" in err.value.message
     # this process is still alive and the engine works again with a sane bundle
     assert keys(EmbeddedEngine(fixture_bundle()).evaluate(make_docs(1), DATE)) == [expected(make_docs(1)[0])]
 
 
-def test_embedded_syntax_error_names_file_and_line_without_opa():
+def test_embedded_syntax_error_names_file_and_line_without_opa(backend):
     broken = FIXTURES / "bad_syntax" / "broken.rego"
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(fixture_bundle("bad_syntax")).evaluate(make_docs(1), DATE)
+        EmbeddedEngine(backend=backend, bundle=fixture_bundle("bad_syntax")).evaluate(make_docs(1), DATE)
     assert err.value.cause == "bundle"
     assert f"broken.rego:{_marker_line(broken)}:" in err.value.message
 
@@ -178,16 +185,43 @@ def test_embedded_worker_garbage_output(tmp_path):
     assert err.value.cause == "crash"
 
 
-def test_embedded_timeout():
+def test_embedded_timeout(backend):
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(fixture_bundle(), timeout=0.001).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(backend=backend, bundle=fixture_bundle(), timeout=0.001).evaluate(make_docs(2), DATE)
     assert err.value.cause == "timeout" and "did not finish" in err.value.message
 
 
-def test_embedded_memory_bound():
+def test_embedded_memory_bound(backend):
     with pytest.raises(EngineError) as err:
-        EmbeddedEngine(fixture_bundle(), memory_mb=1).evaluate(make_docs(2), DATE)
+        EmbeddedEngine(backend=backend, bundle=fixture_bundle(), memory_mb=1).evaluate(make_docs(2), DATE)
     assert err.value.cause == "memory" and "1 MiB" in err.value.message
+
+
+def test_embedded_backend_auto_prefers_regorus_and_reports_it():
+    engine = EmbeddedEngine(fixture_bundle())
+    assert keys(engine.evaluate(make_docs(3), DATE)) == [expected(d) for d in make_docs(3)]
+    assert engine.stats["backend"] == "regorus"
+    forced = EmbeddedEngine(fixture_bundle(), backend="regopy")
+    forced.evaluate(make_docs(1), DATE)
+    assert forced.stats["backend"] == "regopy"
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), backend="rust")
+    assert err.value.cause == "config" and "auto, regorus, regopy" in err.value.message
+
+
+def test_embedded_backend_missing_library_is_named(tmp_path):
+    # A Python that has neither library (no site-packages): the worker names what it tried.
+    bare = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    env_python = tmp_path / "python"
+    env_python.write_text(f"#!/bin/sh\nexec {bare} -I -S \"$@\"\n")
+    env_python.chmod(env_python.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), backend="regorus", python=str(env_python)).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "missing_library" and "refarch_regorus" in err.value.message
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), python=str(env_python)).evaluate(make_docs(1), DATE)
+    assert err.value.cause == "missing_library" and "refarch_regorus" in err.value.message
+    assert "regopy" in err.value.message
 
 
 def test_worker_rejects_bad_request():
@@ -200,10 +234,10 @@ def test_worker_rejects_bad_request():
 # ---------------------------------------------------------------- OPA (real server)
 
 
-def test_opa_preloaded_agrees_with_embedded(fixture_server):
+def test_opa_preloaded_agrees_with_embedded(fixture_server, backend):
     docs = make_docs(7)
     bundle = fixture_bundle()
-    embedded = EmbeddedEngine(bundle).evaluate(docs, DATE, {})
+    embedded = EmbeddedEngine(backend=backend, bundle=bundle).evaluate(docs, DATE, {})
     engine = OpaEngine(bundle, fixture_server.url, batch_size=3)
     assert engine.evaluate(docs, DATE, {}) == embedded
     assert engine.policy_revision == bundle.revision
@@ -338,7 +372,7 @@ def test_opa_url_prefix_and_tls_settings():
     assert engine.client._session.verify == ca
 
 
-def test_opa_tls_custom_ca_and_token(opa_bin, tmp_path):
+def test_opa_tls_custom_ca_and_token(opa_bin, tmp_path, backend):
     """Real OPA over HTTPS (throw-away CA) with token authentication and basic authorization."""
     if not shutil.which("openssl"):
         pytest.skip("openssl CLI not available to make a test CA")
@@ -347,7 +381,7 @@ def test_opa_tls_custom_ca_and_token(opa_bin, tmp_path):
     server = OpaServer(opa_bin, [str(FIXTURES / "bundle"), authz], tls=tls,
                        extra=["--authentication=token", "--authorization=basic"])
     docs = make_docs(3)
-    want = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE)
+    want = EmbeddedEngine(backend=backend, bundle=fixture_bundle()).evaluate(docs, DATE)
     both = _bundle.load_bundle([str(FIXTURES / "bundle"), authz], include_default=False)
     try:
         # two bundles on the server, the same two locally: the revision check passes
@@ -369,18 +403,19 @@ def test_opa_tls_custom_ca_and_token(opa_bin, tmp_path):
         server.stop()
 
 
-def test_non_ascii_text_survives_both_engines(fixture_server):
+def test_non_ascii_text_survives_both_engines(fixture_server, backend):
     name = "r\u00f6\u00f6t \U0001f600 \"q\" \\ \t"
     docs = [{"final_stage": {"user": {"uid": 0, "name": name, "line": 2}, "exposed_ports": []}}]
-    embedded = EmbeddedEngine(fixture_bundle()).evaluate(docs, DATE)
+    embedded = EmbeddedEngine(backend=backend, bundle=fixture_bundle()).evaluate(docs, DATE)
     assert embedded[0][0]["message"] == f"final stage runs as {name}"
     assert OpaEngine(fixture_bundle(), fixture_server.url).evaluate(docs, DATE) == embedded
 
 
 @pytest.mark.parametrize("split", [True, False])
-def test_embedded_findings_do_not_depend_on_the_other_documents(split):
+def test_embedded_findings_do_not_depend_on_the_other_documents(split, backend):
     docs = make_docs(6)
-    together = EmbeddedEngine(fixture_bundle(), split=split).evaluate(docs, DATE)
-    alone = [EmbeddedEngine(fixture_bundle(), split=split).evaluate([d], DATE)[0] for d in docs[:3]]
+    together = EmbeddedEngine(backend=backend, bundle=fixture_bundle(), split=split).evaluate(docs, DATE)
+    alone = [EmbeddedEngine(backend=backend, bundle=fixture_bundle(), split=split).evaluate([d], DATE)[0]
+             for d in docs[:3]]
     assert together[:3] == alone
     assert keys(together) == [expected(d) for d in docs]

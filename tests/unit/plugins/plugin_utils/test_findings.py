@@ -121,7 +121,8 @@ def test_policy_check_expired_waiver_is_reported():
 
 def test_policy_check_engine_failure_fails_the_task():
     with pytest.raises(AnsibleActionFail) as err:
-        run_policy_check(args(policy_path=[str(FIXTURES / "bundle"), str(FIXTURES / "crash_policy")]), "h")
+        run_policy_check(args(policy_path=[str(FIXTURES / "bundle"), str(FIXTURES / "crash_policy")],
+                              embedded_backend="regopy"), "h")
     assert "embedded engine failed (crash)" in str(err.value) and "crashed with SIG" in str(err.value)
     with pytest.raises(AnsibleActionFail, match=r"opa engine failed \(connection\)"):
         run_policy_check(args(engine="opa", opa_url="http://127.0.0.1:9", opa_retries=0), "h")
