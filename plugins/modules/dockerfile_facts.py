@@ -157,6 +157,8 @@ ansible_facts:
              final_user_source: instruction, problems: 0}
 """
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._discovery import (
     discovery_argument_spec,
@@ -167,12 +169,14 @@ from ansible_collections.refarch.containers.plugins.module_utils._discovery impo
 
 def main() -> None:
     """Scan and publish ``ansible_facts['refarch_containers']`` only."""
+    # short-lived and acyclic: the cyclic garbage collector would only rescan what the scan builds
+    gc.disable()
     spec = discovery_argument_spec()
     del spec["include_instructions"]
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = dict(module.params, include_instructions=False)
     try:
-        result = scan_from_params(params)
+        result = scan_from_params(params, output="summary")
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
     else:

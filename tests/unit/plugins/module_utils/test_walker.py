@@ -326,3 +326,103 @@ def test_backups_and_leftovers_are_not_dockerfiles(tmp_path):
         assert not matcher.is_dockerfile(name), name
     for name in ("Dockerfile", "Dockerfile.prod", "api.Dockerfile", "Containerfile"):
         assert matcher.is_dockerfile(name), name
+
+
+# ------------------------------------------------------------------ output forms and worker processes
+def _mixed_estate(root: Path, count: int = 24) -> None:
+    """Dockerfiles of every kind (normal, secret, binary, too large, undecodable name), side files shared."""
+    for i in range(count):
+        kind = i % 6
+        if kind == 0:
+            _write(root, f"p{i}/Dockerfile", f"FROM node:{18 + i % 3}\nENV API_TOKEN=s3cret-{i}\nUSER node\n"
+                                             'CMD ["node", "a.js"]\n')
+            _write(root, f"p{i}/package.json", '{"name": "x", "scripts": {"start": "node a.js"}}')
+            _write(root, f"p{i}/.dockerignore", "node_modules\n.git\n")
+        elif kind == 1:
+            (root / f"p{i}").mkdir(parents=True)
+            (root / f"p{i}" / "Dockerfile").write_bytes(b"FROM x\x00")
+        elif kind == 2:
+            _write(root, f"p{i}/api.Dockerfile", "FROM node:20 AS b\nRUN npm ci\nFROM b\nEXPOSE 80 99999\n")
+            _write(root, f"p{i}/Containerfile", "ARG BASE\nFROM $BASE\nCMD npm start\n")
+        elif kind == 3:
+            _write(root, f"p{i}/Dockerfile", "FROM node\n" + "RUN echo x\n" * 200)
+        elif kind == 4:
+            d = os.fsencode(root) + b"/p%d-caf\xe9" % i
+            os.mkdir(d)
+            with open(d + b"/Dockerfile", "wb") as fh:
+                fh.write(b"FROM node\nRUN echo \xff\n")
+        else:
+            _write(root, f"p{i}/Dockerfile.dev", "FROM node:20\nCOPY <<EOF /x\nhello\n")
+
+
+def _no_child_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_workers_give_the_same_result_in_every_form(tmp_path, workers):
+    _mixed_estate(tmp_path)
+    serial = scan([str(tmp_path)], workers=1)
+    parallel = scan([str(tmp_path)], workers=workers)
+    assert json.dumps(parallel["dockerfiles"]) == json.dumps(serial["dockerfiles"])
+    assert parallel["problems"] == serial["problems"]
+    for res in (serial, parallel):
+        for key in ("walk_seconds", "parse_seconds"):
+            res["summary"].pop(key)
+    assert parallel["summary"] == serial["summary"]
+    encoded = scan([str(tmp_path)], output="json", workers=workers)
+    assert "dockerfiles" not in encoded
+    assert encoded["dockerfiles_json"] == json.dumps(serial["dockerfiles"], separators=(",", ":"))
+    summary = scan([str(tmp_path)], output="summary", workers=workers)
+    assert "dockerfiles" not in summary and "dockerfiles_json" not in summary
+    expected = _discovery.host_summary(serial)
+    for hs in (encoded["host_summary"], summary["host_summary"]):
+        assert {k: v for k, v in hs.items() if k != "scanned_at"} == \
+            {k: v for k, v in expected.items() if k != "scanned_at"}
+    assert _no_child_left()
+
+
+def test_json_output_of_an_empty_scan(tmp_path):
+    res = scan([str(tmp_path)], output="json", workers=3)
+    assert res["dockerfiles_json"] == "[]" and res["host_summary"]["dockerfile_count"] == 0
+    with pytest.raises(ValueError):
+        scan([str(tmp_path)], output="yaml")
+
+
+@pytest.mark.parametrize("failure", ["fork", "crash", "garbage", "exit"])
+def test_failing_workers_fall_back_to_this_process(tmp_path, monkeypatch, failure):
+    """A worker that cannot start, dies or answers nonsense costs time, never documents."""
+    _mixed_estate(tmp_path, 12)
+    serial = scan([str(tmp_path)], workers=1)
+    me = os.getpid()
+    if failure == "fork":
+        def no_fork():
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        monkeypatch.setattr(_discovery.os, "fork", no_fork)
+    else:
+        real_pack = _discovery._pack
+
+        def bad_pack(part):
+            if os.getpid() == me:
+                return real_pack(part)
+            if failure == "crash":
+                raise RuntimeError("worker bug")
+            if failure == "exit":
+                os._exit(0)  # clean exit, nothing sent
+            return b"12\n[{" + b"x" * 40
+        monkeypatch.setattr(_discovery, "_pack", bad_pack)
+    res = scan([str(tmp_path)], workers=3)
+    assert json.dumps(res["dockerfiles"]) == json.dumps(serial["dockerfiles"])
+    assert _no_child_left()
+
+
+def test_workers_only_for_many_files(monkeypatch):
+    monkeypatch.setattr(_discovery, "_cpu_count", lambda: 2)
+    assert _discovery._auto_workers(10) == 1
+    assert _discovery._auto_workers(_discovery.PARALLEL_MIN_FILES) == 2
+    monkeypatch.setattr(_discovery, "_cpu_count", lambda: 1)
+    assert _discovery._auto_workers(100_000) == 1
