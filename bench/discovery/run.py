@@ -110,7 +110,9 @@ def run_module(root: Path, args_file: Path, env: dict) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"dockerfile_info failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
     result = json.loads(proc.stdout)
+    # what the action plugin does on the controller
     result["dockerfiles"] = json.loads(result.pop("dockerfiles_json"))
+    result["host_summary"] = json.loads(result.pop("host_summary_json"))
     return result
 
 

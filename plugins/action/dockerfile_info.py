@@ -73,6 +73,14 @@ class ActionModule(ActionBase):
                 module_result["dockerfiles"] = json.loads(encoded)
             except ValueError as exc:
                 raise AnsibleActionFail(f"{MODULE} returned undecodable documents: {exc}") from exc
+        # The host summary (one small entry per Dockerfile) travels encoded as well; it is always
+        # decoded: the discover role stores it as a fact.
+        encoded_summary = module_result.pop("host_summary_json", None)
+        if encoded_summary is not None:
+            try:
+                module_result["host_summary"] = json.loads(encoded_summary)
+            except ValueError as exc:
+                raise AnsibleActionFail(f"{MODULE} returned an undecodable host summary: {exc}") from exc
         result.update(module_result)
         if expression is None or result.get("failed") or result.get("skipped") or result.get("unreachable"):
             return result

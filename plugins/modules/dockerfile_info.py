@@ -106,9 +106,10 @@ options:
     type: str
   output_encoding:
     description:
-      - How the module sends RV(dockerfiles) back. V(json) sends them as one JSON string, which the collection's
-        action plugin decodes on the controller; this keeps large scans fast, because Ansible processes every
-        nested value of a module result one by one. The action plugin sets V(json) itself.
+      - How the module sends RV(dockerfiles) and RV(host_summary) back. V(json) sends each as one JSON string
+        (C(dockerfiles_json), C(host_summary_json)), which the collection's action plugin decodes on the controller;
+        this keeps large scans fast, because Ansible processes every nested value of a module result one by one.
+        The action plugin sets V(json) itself.
       - Leave the default when calling the module without its action plugin.
     type: str
     choices: [native, json]
@@ -162,6 +163,8 @@ host_summary:
     - The compact host summary that M(refarch.containers.dockerfile_facts) publishes as
       C(ansible_facts['refarch_containers']) (counts, paths, sha256, final users, base images, problem counts).
     - The discover role stores it with C(set_fact) and C(cacheable=true) for AWX fact storage.
+    - With O(output_encoding=json) the module sends it as one JSON string, C(host_summary_json), which the
+      action plugin decodes back into this dictionary on the controller.
   returned: success
   type: dict
 dockerfiles:
@@ -253,6 +256,7 @@ query_result:
   sample: [/srv/legacy/Dockerfile]
 """
 
+import gc
 import json
 
 from ansible.module_utils.basic import AnsibleModule
@@ -265,6 +269,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._discovery impo
 
 def main() -> None:
     """Scan the requested roots and return the documents; never changes anything."""
+    # A short-lived process whose data is acyclic and all alive until it exits: the cyclic
+    # garbage collector would only rescan the documents while they are built and encoded.
+    gc.disable()
     spec = discovery_argument_spec()
     # applied by the action plugin on the controller; accepted here only so the documented option validates
     spec["query"] = dict(type="str")
@@ -273,16 +280,21 @@ def main() -> None:
     params = dict(module.params)
     encoding = params.pop("output_encoding")
     try:
-        result = scan_from_params(params)
+        # json: the documents come back as one JSON string (encoded once, while they are built),
+        # because Ansible's per-value result processing (no_log scrubbing, tagging) costs more than
+        # the scan itself on large trees.
+        result = scan_from_params(params, output="json" if encoding == "json" else "native")
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
     # The same compact summary dockerfile_facts publishes, so a scan can feed fact storage
-    # (set_fact cacheable) without walking the roots a second time.
-    result["host_summary"] = host_summary(result)
+    # (set_fact cacheable) without walking the roots a second time. With output_encoding=json it
+    # travels as a JSON string too (one entry per Dockerfile); the action plugin decodes it.
+    summary = host_summary(result)
+    result.pop("host_summary", None)
     if encoding == "json":
-        # One string instead of thousands of nested values: Ansible's per-value result
-        # processing (no_log scrubbing, tagging) costs more than the scan itself on large trees.
-        result["dockerfiles_json"] = json.dumps(result.pop("dockerfiles"), separators=(",", ":"))
+        result["host_summary_json"] = json.dumps(summary, separators=(",", ":"))
+    else:
+        result["host_summary"] = summary
     module.exit_json(changed=False, **result)
 
 

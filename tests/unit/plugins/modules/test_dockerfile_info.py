@@ -1,6 +1,7 @@
 """dockerfile_info / dockerfile_facts modules and the dockerfile_info action plugin, run in-process."""
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from unittest import mock
@@ -15,6 +16,13 @@ from ansible_collections.refarch.containers.plugins.modules import dockerfile_fa
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
 CANARY = "canary-mod-5e6f7a"
+
+
+@pytest.fixture(autouse=True)
+def _restore_gc():
+    """The modules pause the garbage collector for the rest of their (short) process: not of pytest's."""
+    yield
+    gc.enable()
 
 
 def run_module(mod, args: dict, capsys) -> dict:
@@ -144,6 +152,29 @@ def test_action_keeps_the_json_string_when_asked():
 def test_action_reports_undecodable_documents():
     with pytest.raises(AnsibleActionFail, match="undecodable"):
         _action({"paths": ["/srv"]}, dict(RESULT, dockerfiles_json="[{"))
+
+
+def test_action_always_decodes_the_host_summary():
+    """The module sends host_summary as a JSON string too; the role stores the decoded dictionary."""
+    hs = {"dockerfile_count": 2, "dockerfiles": [{"path": "/a/Dockerfile"}, {"path": "/b/Dockerfile"}]}
+    sent = dict(RESULT, host_summary_json=json.dumps(hs))
+    for args in ({"paths": ["/srv"]}, {"paths": ["/srv"], "output_encoding": "json"}):
+        result, dummy = _action(args, sent)
+        assert result["host_summary"] == hs and "host_summary_json" not in result
+    with pytest.raises(AnsibleActionFail, match="undecodable host summary"):
+        _action({"paths": ["/srv"]}, dict(RESULT, host_summary_json="{"))
+
+
+def test_module_json_encoding_matches_native(estate, capsys):
+    """output_encoding=json (what the action asks for) carries exactly the native documents and summary."""
+    native = run_module(dockerfile_info, {"paths": [str(estate)]}, capsys)
+    encoded = run_module(dockerfile_info, {"paths": [str(estate)], "output_encoding": "json"}, capsys)
+    assert "dockerfiles" not in encoded and "host_summary" not in encoded
+    assert json.loads(encoded["dockerfiles_json"]) == native["dockerfiles"]
+    hs = json.loads(encoded["host_summary_json"])
+    hs.pop("scanned_at")
+    native["host_summary"].pop("scanned_at")
+    assert hs == native["host_summary"]
 
 
 def test_action_query_not_applied_to_a_failed_module():
