@@ -22,7 +22,9 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer 
 
 ARGUMENT_SPEC: dict[str, Any] = dict(
     RENDER_OPTIONS,
-    host_results={"type": "dict", "required": True},
+    host_results={"type": "dict"},
+    hosts={"type": "list", "elements": "str"},
+    result_var={"type": "str", "default": "refarch_result"},
     engine={"type": "str", "default": "embedded"},
     policy_revision={"type": "str"},
     generated_at={"type": "str"},
@@ -41,13 +43,15 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                        required_one_of=[["host_results", "hosts"]])
+        host_results = self._from_hostvars(args, task_vars or {})
         try:
             catalog, revision, warnings = load_catalog_option(args.get("rules_catalog"))
             previous, more = load_previous(args)
             generated_at = args.get("generated_at") or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
             report = build_report(
-                args["host_results"],
+                host_results,
                 engine=args["engine"],
                 policy_revision=args.get("policy_revision") or revision,
                 generated_at=generated_at,
@@ -60,3 +64,24 @@ class ActionModule(ActionBase):
         if warnings + more:
             result.setdefault("warnings", []).extend(warnings + more)
         return result
+
+    @staticmethod
+    def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """``host_results``, plus ``result_var`` of each host in ``hosts`` read from hostvars.
+
+        Reading hostvars here costs one lookup per host; the same in a looped set_fact
+        re-templates the growing dictionary for every host.
+        """
+        collected: dict[str, Any] = {}
+        if args.get("hosts"):
+            hostvars = task_vars.get("hostvars") or {}
+            name = args["result_var"]
+            for host in args["hosts"]:
+                try:
+                    host_vars = hostvars[host]
+                except KeyError:
+                    continue
+                if name in host_vars:
+                    collected[host] = host_vars[name]
+        collected.update(args.get("host_results") or {})
+        return collected

@@ -37,7 +37,18 @@ options:
         or C({kind, path|image, sha256, problems, error}) descriptors) and C(findings) (the findings
         of that host, each with a C(target) naming its file or image).
       - A target named only by a finding is added to the report.
+      - At least one of O(host_results) and O(hosts) is required; entries here win over O(hosts).
     type: dict
+  hosts:
+    description:
+      - Inventory hostnames whose O(result_var) variable (from C(hostvars)) is read as their result, the way
+        the P(refarch.containers.report#role) role collects a scan. Hosts without the variable are left out.
+    type: list
+    elements: str
+  result_var:
+    description: Host variable read for each of O(hosts).
+    type: str
+    default: refarch_result
     required: true
   dest:
     description:
