@@ -39,6 +39,12 @@ DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/de
 _SIDE_SUFFIXES = (".dockerignore", "~", ".orig", ".bak", ".rej", ".swp", ".tmp")
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 1 << 16
+# Directories are opened as descriptors and listed with scandir(fd) where supported. The root
+# itself may be a symlink (os.stat followed it); below it, a symlink is never followed.
+_SCANDIR_FD = os.scandir in getattr(os, "supports_fd", set()) and hasattr(os, "O_DIRECTORY")
+_ROOT_DIR_FLAGS = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NONBLOCK", 0)
+                   | getattr(os, "O_CLOEXEC", 0))
+_DIR_FLAGS = _ROOT_DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 
 
 class Candidate:
@@ -165,8 +171,11 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
     if key in seen_dirs:
         return
     seen_dirs.add(key)
-    is_dockerfile = m.is_dockerfile
-    excluded = m.excluded
+    name_match = m.name_re.match
+    exclude_names = m.exclude_names
+    exclude_name_match = m.exclude_name_re.match if m.exclude_name_re is not None else None
+    exclude_path_match = m.exclude_path_re.match if m.exclude_path_re is not None else None
+    files = 0
     while stack:
         dirpath, depth = stack.pop()
         stats["directories"] += 1
@@ -174,64 +183,77 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
         has_ignore = False
         has_pkg = False
         names: set = set()
+        # Listed through a descriptor when the platform allows: the lstat of each subdirectory
+        # (loop check) is then an fstatat relative to it instead of a lookup of the full path,
+        # and a subdirectory swapped for a symlink since it was listed is refused (O_NOFOLLOW).
+        dfd = -1
         try:
-            it = os.scandir(dirpath)
+            if _SCANDIR_FD:
+                dfd = os.open(dirpath, _DIR_FLAGS if depth else _ROOT_DIR_FLAGS)
+                it = os.scandir(dfd)
+            else:
+                it = os.scandir(dirpath)
         except OSError as exc:
+            if dfd >= 0:
+                os.close(dfd)
             code = _os_error_code(exc)
             problems.append(_problem(dirpath, code, f"cannot list directory {dirpath}: {exc.strerror}"))
             continue
-        with it:
-            while True:
-                try:
-                    entry = next(it)
-                except StopIteration:
-                    break
-                except OSError as exc:
-                    problems.append(_problem(dirpath, _os_error_code(exc),
-                                             f"error while listing {dirpath}: {exc.strerror}"))
-                    break
-                name = entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        path = entry.path
-                        if excluded(name, path):
-                            stats["pruned"] += 1
+        prefix = dirpath if dirpath.endswith("/") else dirpath + "/"
+        descend = max_depth is None or depth < max_depth
+        try:
+            with it:
+                # Matcher.excluded / Matcher.is_dockerfile inlined: this loop sees every entry of the tree
+                for entry in it:
+                    name = entry.name
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            path = prefix + name
+                            if (name in exclude_names
+                                    or (exclude_name_match is not None and exclude_name_match(name) is not None)
+                                    or (exclude_path_match is not None and exclude_path_match(path) is not None)):
+                                stats["pruned"] += 1
+                                continue
+                            if not descend:
+                                continue
+                            est = entry.stat(follow_symlinks=False)
+                            if one_fs and est.st_dev != root_dev:
+                                stats["pruned"] += 1
+                                continue
+                            dkey = (est.st_dev, est.st_ino)
+                            if dkey in seen_dirs:
+                                continue
+                            seen_dirs.add(dkey)
+                            stack.append((path, depth + 1))
                             continue
-                        if max_depth is not None and depth >= max_depth:
+                        files += 1
+                        if name == ".dockerignore":
+                            has_ignore = True
+                        elif name == "package.json":
+                            has_pkg = True
+                        elif name.endswith(".dockerignore"):
+                            names.add(name)
+                        if name_match(name) is None or name.endswith(_SIDE_SUFFIXES):
                             continue
-                        est = entry.stat(follow_symlinks=False)
-                        if one_fs and est.st_dev != root_dev:
-                            stats["pruned"] += 1
+                        path = prefix + name
+                        if path in seen_paths:
                             continue
-                        dkey = (est.st_dev, est.st_ino)
-                        if dkey in seen_dirs:
-                            continue
-                        seen_dirs.add(dkey)
-                        stack.append((path, depth + 1))
-                        continue
-                    stats["files"] += 1
-                    if name == ".dockerignore":
-                        has_ignore = True
-                    elif name == "package.json":
-                        has_pkg = True
-                    elif name.endswith(".dockerignore"):
-                        names.add(name)
-                    if not is_dockerfile(name):
-                        continue
-                    path = entry.path
-                    if path in seen_paths:
-                        continue
-                    seen_paths.add(path)
-                    if entry.is_symlink():
-                        local.append(_symlink_candidate(path, real_root, follow_links))
-                    elif entry.is_file(follow_symlinks=False):
-                        local.append(Candidate(path, root_abs))
-                    else:
-                        local.append(Candidate(path, root_abs, error=(
-                            "not_regular_file", f"{path} is a FIFO, socket or device; not opened")))
-                except OSError as exc:
-                    problems.append(_problem(os.path.join(dirpath, name), _os_error_code(exc),
-                                             f"cannot inspect {os.path.join(dirpath, name)}: {exc.strerror}"))
+                        seen_paths.add(path)
+                        if entry.is_symlink():
+                            local.append(_symlink_candidate(path, real_root, follow_links))
+                        elif entry.is_file(follow_symlinks=False):
+                            local.append(Candidate(path, root_abs))
+                        else:
+                            local.append(Candidate(path, root_abs, error=(
+                                "not_regular_file", f"{path} is a FIFO, socket or device; not opened")))
+                    except OSError as exc:
+                        problems.append(_problem(prefix + name, _os_error_code(exc),
+                                                 f"cannot inspect {prefix + name}: {exc.strerror}"))
+        except OSError as exc:  # from the listing itself: what was listed so far is kept
+            problems.append(_problem(dirpath, _os_error_code(exc), f"error while listing {dirpath}: {exc.strerror}"))
+        finally:
+            if dfd >= 0:
+                os.close(dfd)
         for cand in local:
             cand.root = root_abs
             cand.depth = depth
@@ -244,6 +266,7 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                 if has_pkg:
                     cand.package_json = os.path.join(dirpath, "package.json")
             found.append(cand)
+    stats["files"] += files
 
 
 def _symlink_candidate(path: str, real_root: str, follow: bool) -> Candidate:
