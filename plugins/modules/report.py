@@ -49,7 +49,6 @@ options:
     description: Host variable read for each of O(hosts).
     type: str
     default: refarch_result
-    required: true
   dest:
     description:
       - Directory on the controller to write the files into. Created if missing.

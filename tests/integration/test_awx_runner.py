@@ -165,6 +165,10 @@ def test_ansible_builder_create_context(tmp_path):
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile
     assert "ansible-core>=2.19" in containerfile
+    # the embedded engine's fast backend is built from the installed collection's own source, after it
+    install = containerfile.index("ansible-galaxy collection install")
+    native = containerfile.index("ansible_collections/refarch/containers/native/refarch_regorus")
+    assert native > install, "refarch_regorus must be built after the collection is installed"
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
     sources = [c["name"] for c in galaxy["collections"]]
