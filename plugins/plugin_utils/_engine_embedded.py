@@ -128,7 +128,14 @@ class EmbeddedEngine(Engine):
         deadline = time.monotonic() + self.timeout
         peak = 0
         killed_for: str | None = None
-        while proc.poll() is None:
+        while True:
+            try:
+                # Returns as soon as the worker exits (Popen.wait polls with growing short sleeps);
+                # otherwise wakes every 20 ms to sample the memory and check the deadline.
+                proc.wait(timeout=0.02)
+                break
+            except subprocess.TimeoutExpired:
+                pass
             rss = _rss_bytes(proc.pid)
             peak = max(peak, rss)
             if self.memory_mb > 0 and rss > self.memory_mb * 1024 * 1024:
@@ -139,7 +146,6 @@ class EmbeddedEngine(Engine):
                 proc.kill()
                 proc.wait()
                 break
-            time.sleep(0.02)
         for t in threads:
             t.join(timeout=5)
         self.stats["worker_peak_rss_mib"] = round(peak / 1048576, 1)
