@@ -26,7 +26,7 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from re import Pattern
 from typing import Optional
 
@@ -117,7 +117,8 @@ def _os_error_code(exc: OSError) -> str:
 
 
 def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Optional[int] = None,
-         one_filesystem: bool = False, follow_symlinks_within_root: bool = True
+         one_filesystem: bool = False, follow_symlinks_within_root: bool = True, *,
+         progress: Optional[Callable[[list[Candidate]], None]] = None,
          ) -> tuple[list[Candidate], list[dict[str, str]], dict[str, int]]:
     """Walk ``roots`` and return ``(candidates, problems, stats)``.
 
@@ -125,6 +126,10 @@ def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Opt
     entries only; None = unlimited).  Problems are dicts ``{path, code,
     message}`` for roots and directories; per-file trouble is put on the
     candidate (``error``) so it becomes that file's document.
+
+    ``progress``, when given, is called with the candidate list (read only; complete
+    candidates, in their final order) each time a directory added some, so the
+    caller can start on them while the walk goes on.
     """
     m = matcher or Matcher()
     found: list[Candidate] = []
@@ -134,14 +139,15 @@ def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Opt
     seen_paths: set = set()
     for root in roots:
         _walk_root(root, m, max_depth, one_filesystem, follow_symlinks_within_root, found, problems, stats,
-                   seen_dirs, seen_paths)
+                   seen_dirs, seen_paths, progress)
     return found, problems, stats
 
 
 def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                 m: Matcher, max_depth: Optional[int], one_fs: bool, follow_links: bool,
                found: list[Candidate], problems: list[dict[str, str]], stats: dict[str, int],
-               seen_dirs: set, seen_paths: set) -> None:
+               seen_dirs: set, seen_paths: set,
+               progress: Optional[Callable[[list[Candidate]], None]] = None) -> None:
     root_abs = os.path.abspath(root)
     try:
         st = os.stat(root_abs)  # an explicitly given root may itself be a symlink
@@ -266,6 +272,8 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                 if has_pkg:
                     cand.package_json = os.path.join(dirpath, "package.json")
             found.append(cand)
+        if local and progress is not None:
+            progress(found)
     stats["files"] += files
 
 

@@ -364,11 +364,22 @@ def _no_child_left() -> bool:
     return False
 
 
-@pytest.mark.parametrize("workers", [2, 3, 5])
-def test_workers_give_the_same_result_in_every_form(tmp_path, workers):
+@pytest.mark.parametrize("workers,batch", [(2, 32), (2, 1), (3, 2), (5, 3)])
+def test_workers_give_the_same_result_in_every_form(tmp_path, monkeypatch, workers, batch):
+    """Batches go to workers while the walk runs and after it; the documents come out in walk order."""
+    monkeypatch.setattr(_discovery._Pool, "BATCH", batch)
+    monkeypatch.setattr(_discovery._Pool, "PUMP_EVERY", 0.0)
     _mixed_estate(tmp_path)
     serial = scan([str(tmp_path)], workers=1)
+    answers = []
+    real_unpack = _discovery._unpack
+
+    def counting_unpack(data, output):
+        answers.append(output)
+        return real_unpack(data, output)
+    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
     parallel = scan([str(tmp_path)], workers=workers)
+    assert answers, "no batch was built by a worker"
     assert json.dumps(parallel["dockerfiles"]) == json.dumps(serial["dockerfiles"])
     assert parallel["problems"] == serial["problems"]
     for res in (serial, parallel):
@@ -416,14 +427,71 @@ def test_failing_workers_fall_back_to_this_process(tmp_path, monkeypatch, failur
                 os._exit(0)  # clean exit, nothing sent
             return b"12\n[{" + b"x" * 40
         monkeypatch.setattr(_discovery, "_pack", bad_pack)
+    monkeypatch.setattr(_discovery._Pool, "BATCH", 2)
     res = scan([str(tmp_path)], workers=3)
     assert json.dumps(res["dockerfiles"]) == json.dumps(serial["dockerfiles"])
     assert _no_child_left()
 
 
-def test_workers_only_for_many_files(monkeypatch):
+def test_workers_only_with_several_cpus_and_many_files(tmp_path, monkeypatch):
     monkeypatch.setattr(_discovery, "_cpu_count", lambda: 2)
-    assert _discovery._auto_workers(10) == 1
-    assert _discovery._auto_workers(_discovery.PARALLEL_MIN_FILES) == 2
+    assert _discovery._auto_workers() == 1
+    monkeypatch.setattr(_discovery, "_cpu_count", lambda: 16)
+    assert _discovery._auto_workers() == _discovery.MAX_WORKERS - 1
     monkeypatch.setattr(_discovery, "_cpu_count", lambda: 1)
-    assert _discovery._auto_workers(100_000) == 1
+    assert _discovery._auto_workers() == 0
+    # a small scan never forks, whatever the CPUs
+    monkeypatch.setattr(_discovery, "_cpu_count", lambda: 4)
+    _mixed_estate(tmp_path, 12)
+
+    def no_fork():
+        raise AssertionError("forked for a small scan")
+    monkeypatch.setattr(_discovery.os, "fork", no_fork)
+    assert scan([str(tmp_path)])["summary"]["dockerfiles"] == 14
+
+
+def test_workers_with_answers_and_batches_larger_than_a_pipe(tmp_path, monkeypatch):
+    """Long paths and big documents: neither side may block writing while the other waits for it."""
+    monkeypatch.setattr(_discovery._Pool, "BATCH", 40)
+    deep = tmp_path.joinpath(*[f"d{i:02d}" * 60 for i in range(12)])  # ~2,200 characters
+    deep.mkdir(parents=True)
+    text = "FROM node:20\n" + "".join(f"RUN echo {'x' * 200} {i}\n" for i in range(150))
+    for i in range(80):
+        (deep / f"s{i:02d}.Dockerfile").write_text(text)
+    serial = scan([str(tmp_path)], workers=1, output="json")
+    answers = []
+    real_unpack = _discovery._unpack
+
+    def counting_unpack(data, output):
+        answers.append(output)
+        return real_unpack(data, output)
+    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
+
+    def deadlock(signum, frame):
+        raise RuntimeError("the scan and its worker are waiting for each other")
+    signal.signal(signal.SIGALRM, deadlock)  # not an OSError, which the scan would take for a failed worker
+    signal.alarm(30)
+    parallel = scan([str(tmp_path)], workers=2, output="json")
+    signal.alarm(0)
+    assert parallel["dockerfiles_json"] == serial["dockerfiles_json"]
+    assert answers, "the worker's answers never arrived"
+    assert _no_child_left()
+
+
+def test_no_worker_outlives_a_failing_scan(tmp_path, monkeypatch):
+    """An exception while walking (here from the progress hook, after the workers started) reaps them."""
+    monkeypatch.setattr(_discovery._Pool, "BATCH", 2)
+    monkeypatch.setattr(_discovery._Pool, "PUMP_EVERY", 0.0)
+    _mixed_estate(tmp_path, 12)
+    real_pump = _discovery._Pool._pump
+    calls = []
+
+    def failing_pump(self, walking, timeout=0.0):
+        calls.append(walking)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return real_pump(self, walking, timeout)
+    monkeypatch.setattr(_discovery._Pool, "_pump", failing_pump)
+    with pytest.raises(RuntimeError, match="boom"):
+        scan([str(tmp_path)], workers=3)
+    assert _no_child_left()
