@@ -6,7 +6,8 @@ node_modules directory. Then, in one run:
 
 * ``find -prune`` listing the same Dockerfiles (pruning node_modules and .git),
 * the dockerfile_info module run as a process on the host (walk + read + parse
-  + normalize + JSON output), the way Ansible runs it,
+  + normalize + JSON output), the way Ansible runs it; decoding its answer on the
+  controller (the action plugin's json.loads) is timed and reported separately,
 * ``ansible.builtin.find`` and ``refarch.containers.dockerfile_info`` each run
   through a one-task playbook that registers the result (same Ansible overhead on both sides).
 
@@ -20,7 +21,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -96,24 +96,58 @@ def best_of(repeat: int, fn):
 
 
 def run_find(root: Path) -> list[str]:
-    cmd = ["find", str(root), "(", "-name", "node_modules", "-o", "-name", ".git", ")", "-prune", "-o",
-           "-type", "f", "(", "-name", "Dockerfile", "-o", "-name", "Containerfile", "-o", "-name", "*.Dockerfile",
-           "-o", "-name", "Dockerfile.*", ")", "-print"]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+    return subprocess.run(find_cmd(root), capture_output=True, text=True, check=True).stdout.split()
 
 
-def run_module(root: Path, args_file: Path, env: dict) -> dict:
+def find_cmd(root: Path) -> list[str]:
+    return ["find", str(root), "(", "-name", "node_modules", "-o", "-name", ".git", ")", "-prune", "-o",
+            "-type", "f", "(", "-name", "Dockerfile", "-o", "-name", "Containerfile", "-o", "-name", "*.Dockerfile",
+            "-o", "-name", "Dockerfile.*", ")", "-print"]
+
+
+def module_cmd(root: Path, args_file: Path) -> list[str]:
     # output_encoding=json is what the collection's action plugin asks the module for
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"paths": [str(root)], "output_encoding": "json"}}))
-    proc = subprocess.run([sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True,
-                          env=env, check=False)
+    return [sys.executable, str(MODULE), str(args_file)]
+
+
+def run_module(cmd: list[str], env: dict) -> str:
+    """The module as a process: walk + read + parse + normalize + JSON on its stdout."""
+    proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
     if proc.returncode != 0:
-        raise SystemExit(f"dockerfile_info failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
-    result = json.loads(proc.stdout)
-    # what the action plugin does on the controller
+        raise SystemExit(f"dockerfile_info failed: {proc.stdout[-2000:]!r} {proc.stderr[-2000:]!r}")
+    return proc.stdout
+
+
+def decode(stdout: bytes) -> dict:
+    """What the action plugin does with the module's answer on the controller."""
+    result = json.loads(stdout)
     result["dockerfiles"] = json.loads(result.pop("dockerfiles_json"))
     result["host_summary"] = json.loads(result.pop("host_summary_json"))
     return result
+
+
+# Peak memory (largest process) of a command and of the processes it waits for (the module's
+# workers). Not from this process's RUSAGE_CHILDREN: subprocess starts children with vfork, and
+# Linux then records the *parent's* peak (this bench, holding decoded results) as the child's
+# ru_maxrss. GNU time, a small C program, forks and waits for the command instead; without it a
+# small Python launcher does, and its own ~10 MiB are then a floor of the figure.
+_PEAK = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(os.wait4(proc.pid, 0)[2].ru_maxrss)
+"""
+
+
+def peak_mib(cmd: list[str], env: dict) -> float:
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    if gnu_time:
+        with tempfile.NamedTemporaryFile("r", suffix=".peak") as out:
+            subprocess.run([gnu_time, "-f", "%M", "-o", out.name, *cmd], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=env, check=True)
+            return int(out.read().split()[-1]) / 1024
+    proc = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, env=env, check=True)
+    return int(proc.stdout) / 1024
 
 
 PLAY = """
@@ -159,20 +193,28 @@ def main() -> int:
 
     env = dict(os.environ, PYTHONPATH=str(REPO / ".venv" / "collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
     work = Path(tempfile.mkdtemp(prefix="refarch-bench-"))
+    cmd = module_cmd(root, work / "args.json")
     t_find, listed = best_of(opts.repeat, lambda: run_find(root))
-    t_mod, result = best_of(opts.repeat, lambda: run_module(root, work / "args.json", env))
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    t_mod, stdout = best_of(opts.repeat, lambda: run_module(cmd, env))
+    t_dec, result = best_of(opts.repeat, lambda: decode(stdout))
+    mod_peak, find_peak = peak_mib(cmd, env), peak_mib(find_cmd(root), env)
     found = {d["path"] for d in result["dockerfiles"]}
     if found != set(listed):
         print(f"MISMATCH: module found {len(found)} files, find listed {len(listed)}")
         return 1
     parsed = sum(1 for d in result["dockerfiles"] if d["error"] is None and d["final_stage"])
     ratio_find = t_mod / t_find
-    print(f"find -prune:            {t_find:.3f}s  ({len(listed)} Dockerfiles listed)")
-    print(f"dockerfile_info module: {t_mod:.3f}s  ({len(found)} found, {parsed} parsed into facts)")
+    inner = result["summary"]
+    print(f"find -prune:            {t_find:.3f}s  ({len(listed)} Dockerfiles listed, peak {find_peak:.1f} MiB)")
+    print(f"dockerfile_info module: {t_mod:.3f}s  ({len(found)} found, {parsed} parsed into facts; inside: walk "
+          f"{inner['walk_seconds']:.3f}s, read+parse+facts+encode {inner['parse_seconds']:.3f}s; "
+          f"peak {mod_peak:.1f} MiB, largest process)")
     print(f"ratio module/find:      {ratio_find:.2f}x  (goal: at most 3x, parsing included)")
+    print(f"decoding its answer on the controller (action plugin): {t_dec:.3f}s more, "
+          f"{(t_mod + t_dec) / t_find:.2f}x find with it")
     fields = {"files": files, "dockerfiles": len(found), "find_s": round(t_find, 3), "module_s": round(t_mod, 3),
-              "ratio_vs_find": round(ratio_find, 2), "peak_mib": round(peak_mib, 1)}
+              "ratio_vs_find": round(ratio_find, 2), "decode_s": round(t_dec, 3),
+              "ratio_with_decode": round((t_mod + t_dec) / t_find, 2), "peak_mib": round(mod_peak, 1)}
     if not opts.skip_ansible:
         patterns = ["Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*"]
         t_af, _ = best_of(1, lambda: run_play("ansible.builtin.find",
