@@ -62,6 +62,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "engine_timeout": {"type": "float", "default": 600.0},
     "engine_memory_mb": {"type": "int", "default": 4096},
     "embedded_backend": {"type": "str", "default": "auto", "choices": ["auto", "regorus", "regopy"]},
+    "host_result": {"type": "dict"},
     "strict_builtin_errors": {"type": "bool", "default": False},
 }
 
@@ -102,6 +103,14 @@ def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
 
     Separated from the Ansible plumbing so that it is testable without a play.
     """
+    prior = args.get("host_result")
+    if prior is not None:
+        status = str(prior.get("status") or "failed")
+        if status != "ok":
+            # Discovery did not succeed on this host: nothing to evaluate, and the outcome
+            # stays what discovery recorded (a role registers it under one name either way).
+            return dict(prior, status=status, changed=False,
+                        msg=f"not evaluated: discovery status {status}: {prior.get('message') or ''}".rstrip(": "))
     try:
         documents = collect_documents(args["facts"])
     except ValueError as exc:
@@ -142,6 +151,8 @@ def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
         "evaluation_date": date.isoformat(),
         "engine_stats": dict(getattr(engine, "stats", {}) or {}),
     }
+    if prior is not None:
+        result.update(status="ok", message="", problems=list(prior.get("problems") or []))
     fail_on = args.get("fail_on", "none")
     hits = over_threshold(findings, fail_on)
     if hits:

@@ -272,6 +272,11 @@ class CallbackModule(CallbackBase):
             if self._progress():
                 self._emit(f"{self._counter(self._discovered, host)} {host} ok: {count} Dockerfile"
                            f"{'' if count == 1 else 's'}{extra}")
+        elif action in EVALUATION_ACTIONS and data.get("status", "ok") != "ok":
+            # policy_check handed a failed discovery back unevaluated (its host_result option)
+            if self._progress():
+                status = clean(str(data.get("status")), 40)
+                self._emit(f"{self._counter(self._evaluated, host)} {host} not evaluated: {status}")
         elif action in EVALUATION_ACTIONS:
             self._seen_refarch = True
             counts = _severity_counts(data.get("findings"))

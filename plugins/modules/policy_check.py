@@ -136,6 +136,15 @@ options:
         documents of one query); there it only groups documents.
     type: int
     default: 0
+  host_result:
+    description:
+      - The host's outcome so far, in the shape of the discover role's C(refarch_result)
+        (C(status), C(message), C(problems), ...).
+      - When its C(status) is not V(ok) (the host was unreachable or discovery failed), nothing is
+        evaluated and the task returns it unchanged, so that a role can register the host's outcome
+        under one name whatever happened. Otherwise the result also carries C(status=ok), C(message)
+        and the C(problems) given here.
+    type: dict
   embedded_backend:
     description:
       - Rego library of the embedded engine. V(regorus) is the C(refarch_regorus) extension over
@@ -256,7 +265,22 @@ evaluation_date:
   returned: success
   type: str
 engine_stats:
-  description: Documents, batches and seconds spent in the engine (and the worker's peak RSS for embedded).
+  description:
+    - Documents, batches and seconds spent in the engine; for the embedded engine also the backend used
+      (C(regorus) or C(regopy)) and the worker's peak RSS.
   returned: success
   type: dict
+status:
+  description: V(ok) after an evaluation, else the C(status) of O(host_result), returned unchanged.
+  returned: when O(host_result) is given
+  type: str
+message:
+  description: Empty after an evaluation, else the C(message) of O(host_result).
+  returned: when O(host_result) is given
+  type: str
+problems:
+  description: The C(problems) of O(host_result) (host-level discovery problems).
+  returned: when O(host_result) is given
+  type: list
+  elements: dict
 """

@@ -119,6 +119,26 @@ def test_policy_check_expired_waiver_is_reported():
     assert res["summary"]["expired_waivers"] == ["w1"]
 
 
+def test_policy_check_host_result_passes_a_failed_discovery_through_unevaluated():
+    prior = {"status": "unreachable", "message": "ssh: connection refused", "targets": [], "findings": []}
+    # the facts would not even parse: nothing is evaluated for a host whose discovery did not succeed
+    res = run_policy_check(args(facts={"nothing": True}, host_result=prior), "web1")
+    assert res["status"] == "unreachable" and res["message"] == "ssh: connection refused"
+    assert res["findings"] == [] and res["targets"] == [] and "failed" not in res
+    assert res["msg"] == "not evaluated: discovery status unreachable: ssh: connection refused"
+    # a host result without a status is a failure, never "ok"
+    assert run_policy_check(args(host_result={"message": "x"}), "web1")["status"] == "failed"
+
+
+def test_policy_check_host_result_ok_is_evaluated_and_keeps_the_host_problems():
+    problem = {"code": "permission_denied", "path": "/srv/secret", "message": "cannot read"}
+    res = run_policy_check(args(host_result={"status": "ok", "message": "", "problems": [problem]}), "web1")
+    assert res["status"] == "ok" and res["message"] == "" and res["problems"] == [problem]
+    plain = run_policy_check(args(), "web1")
+    assert [f["rule_id"] for f in res["findings"]] == [f["rule_id"] for f in plain["findings"]]
+    assert res["findings"], "the fixture documents have findings"
+
+
 def test_policy_check_engine_failure_fails_the_task():
     with pytest.raises(AnsibleActionFail) as err:
         run_policy_check(args(policy_path=[str(FIXTURES / "bundle"), str(FIXTURES / "crash_policy")],
