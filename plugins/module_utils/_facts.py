@@ -1174,11 +1174,30 @@ def _ignore_clean(pattern: str) -> str:
     return p[:-1] if p.endswith("/") else p
 
 
+_COVERAGE_CACHE: dict = {}
+
+
 def dockerignore_coverage(patterns: list, paths: tuple[str, ...] = DOCKERIGNORE_PATHS) -> dict[str, dict]:
     """Whether each path is excluded by the .dockerignore patterns (last match wins, ``!`` re-includes).
 
-    ``{path: {"excluded": bool, "reincluded_by": [re-including patterns]}}``; pure.
+    ``{path: {"excluded": bool, "reincluded_by": [re-including patterns]}}``; pure. Remembered per
+    pattern list (.dockerignore files repeat across an estate); every call returns new objects.
     """
+    key = None
+    if isinstance(paths, tuple) and all(type(p) is str for p in patterns):
+        key = (tuple(patterns), paths)
+        hit = _COVERAGE_CACHE.get(key)
+        if hit is not None:
+            return {path: {"excluded": excluded, "reincluded_by": list(again)} for path, excluded, again in hit}
+    out = _coverage(patterns, paths)
+    if key is not None:
+        if len(_COVERAGE_CACHE) > 1024:
+            _COVERAGE_CACHE.clear()
+        _COVERAGE_CACHE[key] = tuple((path, v["excluded"], tuple(v["reincluded_by"])) for path, v in out.items())
+    return out
+
+
+def _coverage(patterns: list, paths: tuple[str, ...]) -> dict[str, dict]:
     norm = []
     for index, raw in enumerate(patterns):
         if not isinstance(raw, str):

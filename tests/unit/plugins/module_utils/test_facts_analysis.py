@@ -10,7 +10,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts, error_document
+from ansible_collections.refarch.containers.plugins.module_utils._facts import (
+    DOCKERIGNORE_PATHS,
+    _coverage,
+    dockerfile_facts,
+    dockerignore_coverage,
+    error_document,
+)
 
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
@@ -221,6 +227,19 @@ def test_dockerignore_coverage(patterns, excluded):
     cov = analysis("FROM node:22\n", dockerignore=text.encode())["dockerignore"]
     assert set(cov) == {"node_modules", ".git", ".cache"}
     assert {p for p, c in cov.items() if c["excluded"]} == excluded
+
+
+def test_dockerignore_coverage_remembered_but_never_shared():
+    """Repeated pattern lists are answered from memory with new objects: a caller may change its copy."""
+    patterns = ["node_modules", "!node_modules/keep-me", ".git"]
+    first = dockerignore_coverage(list(patterns))
+    first["node_modules"]["reincluded_by"].append("changed")
+    first[".git"]["excluded"] = False
+    again = dockerignore_coverage(list(patterns))
+    assert again == _coverage(patterns, DOCKERIGNORE_PATHS)
+    assert again["node_modules"] == {"excluded": False, "reincluded_by": ["node_modules/keep-me"]}
+    assert again[".git"]["excluded"] is True
+    assert dockerignore_coverage([{"odd": 1}, "node_modules"])["node_modules"]["excluded"] is True
 
 
 def test_dockerignore_reincluded_by():
