@@ -182,7 +182,15 @@ def _serve_regorus(out, request, engine) -> int:
                 _emit(out, {"event": "error", "cause": "eval_error", "index": index,
                             "message": f"the regorus backend evaluates rule paths (data.pkg.rule), not {query!r}"})
                 return 1
-            engine.set_input_json(json.dumps(value))
+            try:
+                engine.set_input_json(json.dumps(value))
+            except Exception as exc:  # refarch_regorus.RegoError  # pylint: disable=broad-except
+                if "recursion limit" not in str(exc):
+                    raise
+                _emit(out, {"event": "error", "cause": "eval_error", "index": index,
+                            "message": "the input nests deeper than the regorus backend reads (128 levels): "
+                                       f"{exc}; evaluate it with embedded_backend=regopy or the opa engine"})
+                return 1
             text = engine.eval_rule_json(rule)
             if text is None:
                 _emit(out, {"event": "error", "cause": "undefined", "index": index,

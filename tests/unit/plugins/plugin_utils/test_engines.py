@@ -224,6 +224,22 @@ def test_embedded_backend_missing_library_is_named(tmp_path):
     assert "regopy" in err.value.message
 
 
+def test_regorus_deeply_nested_input_is_a_named_error_not_a_pass():
+    docs = make_docs(2)
+    deep: list = []
+    cursor = deep
+    for dummy in range(300):
+        cursor.append([])
+        cursor = cursor[0]
+    docs[1]["extra"] = deep
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(fixture_bundle(), backend="regorus").evaluate(docs, DATE)
+    assert err.value.cause == "eval_error" and "nests deeper than the regorus backend reads" in err.value.message
+    # the regopy backend reads it
+    assert keys(EmbeddedEngine(fixture_bundle(), backend="regopy").evaluate(docs, DATE)) == [
+        expected(d) for d in docs]
+
+
 def test_worker_rejects_bad_request():
     proc = subprocess.run([sys.executable, WORKER, "0"], input="{broken", capture_output=True, text=True,
                           timeout=60, check=False)
