@@ -1184,7 +1184,7 @@ def dockerignore_coverage(patterns: list, paths: tuple[str, ...] = DOCKERIGNORE_
     pattern list (.dockerignore files repeat across an estate); every call returns new objects.
     """
     key = None
-    if isinstance(paths, tuple) and all(type(p) is str for p in patterns):
+    if isinstance(paths, tuple) and all(isinstance(p, str) for p in patterns):
         key = (tuple(patterns), paths)
         hit = _COVERAGE_CACHE.get(key)
         if hit is not None:
