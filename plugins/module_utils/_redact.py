@@ -190,7 +190,9 @@ def _has_name_literal(text: str) -> bool:
 
 def _clean(text: str) -> bool:
     """True when ``redact_text`` (built-in names) would certainly leave ``text`` unchanged."""
-    return not _has_name_literal(text) and ("://" not in text or "@" not in text)
+    # the same three tests as redact_text's fast path: name fragments, -u/--user user:password, URL credentials
+    return (not _has_name_literal(text) and ("://" not in text or "@" not in text)
+            and not _USER_FLAG_RE.search(text))
 
 
 def redact_literals(text: str, literals: Iterable[str]) -> str:

@@ -118,3 +118,17 @@ def test_fast_precheck_covers_every_builtin_fragment():
     for name in ("NPM_TOKEN", "DB_PASSWORD", "API_KEY", "SENTRY_DSN", "BASIC_AUTH", "MYSQL_PWD", "SESSION_COOKIE",
                  "PASSWORD_SALT", "BEARER", "GH_CREDENTIALS", "PASSPHRASE", "CLIENT_SECRET"):
         assert is_secret_name(name) and _redact._has_name_literal(name), name
+
+
+@pytest.mark.parametrize("text", [
+    f"RUN curl -u deploy:{CANARY[:4]}x9 https://r.example.com/x",
+    f"RUN curl --user=deploy:{CANARY[:4]}x9 https://r.example.com/x",
+    f"RUN wget --proxy-user ops:{CANARY[:4]}x9 http://r/x",
+])
+def test_clean_fast_path_never_skips_what_redact_text_redacts(text):
+    """Instructions judged clean skip redaction: -u user:password has no secret name and no URL."""
+    assert redact_text(text) != text
+    assert not _redact._clean(text)
+    (out,) = Redactor().instructions([_ins("RUN", text, [text[4:]])])
+    assert f"{CANARY[:4]}x9" not in out["original"] and f"{CANARY[:4]}x9" not in out["value"][0]
+
