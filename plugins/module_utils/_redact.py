@@ -205,6 +205,13 @@ def redact_literals(text: str, literals: Iterable[str]) -> str:
     return text
 
 
+def _holds(instr: dict, literal: str) -> bool:
+    """Whether a known secret value shows in an instruction (decoded exec-form strings included)."""
+    if literal in instr["original"] or any(literal in h["content"] for h in instr["heredocs"]):
+        return True
+    return bool(instr["json"]) and any(literal in v for v in (*instr["value"], *instr["flags"]))
+
+
 class Redactor:
     """Redact one Dockerfile's parsed instructions.
 
@@ -308,8 +315,12 @@ class Redactor:
         clean = []
         for instr in instrs:
             # clean: no built-in secret-name fragment and no URL credentials in the
-            # text, so nothing to collect or redact, unless a known literal shows up
-            c = (builtin and not instr["json"] and _clean(instr["original"])
+            # text, so nothing to collect or redact, unless a known literal shows up.
+            # Exec form (JSON) may spell its strings with escapes the original text does
+            # not show: there, the decoded values and the flags are checked as well.
+            c = (builtin and _clean(instr["original"])
+                 and (not instr["json"] or (all(_clean(v) for v in instr["value"])
+                                            and all(_clean(f) for f in instr["flags"])))
                  and all(_clean(h["content"]) for h in instr["heredocs"]))
             clean.append(c)
             if not c:
@@ -318,9 +329,9 @@ class Redactor:
         out = []
         for instr, c in zip(instrs, clean):  # noqa: B905 - strict= needs Python 3.10; hosts may run 3.9
             new = dict(instr)
-            if c and not any(lit in instr["original"] or any(lit in h["content"] for h in instr["heredocs"])
-                             for lit in literals):
-                # value and flags are part of the original text; heredoc bodies were checked too
+            if c and (not literals or not any(_holds(instr, lit) for lit in literals)):
+                # value and flags are part of the original text (decoded exec-form values and
+                # flags were checked too); heredoc bodies were checked too
                 out.append(new)
                 continue
             new_value = self._structured_value(instr)

@@ -132,3 +132,16 @@ def test_clean_fast_path_never_skips_what_redact_text_redacts(text):
     (out,) = Redactor().instructions([_ins("RUN", text, [text[4:]])])
     assert f"{CANARY[:4]}x9" not in out["original"] and f"{CANARY[:4]}x9" not in out["value"][0]
 
+
+def test_exec_form_checked_on_its_decoded_strings():
+    """JSON escapes can hide a secret name from the original text; the decoded values are checked too."""
+    secret = "s3cr3tvalue"
+    ins = _ins("CMD", 'CMD ["app", "--\\u0074oken=' + secret + '"]', ["app", f"--token={secret}"])
+    ins["json"] = True
+    (out,) = Redactor().instructions([ins])
+    assert secret not in out["value"][1]
+    env = _ins("ENV", f"ENV API_TOKEN={secret}", ["API_TOKEN", secret])
+    cmd = _ins("CMD", 'CMD ["app", "\\u0073' + secret[1:] + '"]', ["app", secret])
+    cmd["json"] = True
+    out = Redactor().instructions([env, cmd])
+    assert out[1]["value"] == ["app", REDACTED]
