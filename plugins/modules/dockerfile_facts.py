@@ -65,6 +65,10 @@ options:
     default: []
 notes:
   - Read facts as C(ansible_facts['refarch_containers']), not as an injected top-level variable.
+  - On a host with more than one CPU, a scan that finds 100 Dockerfiles or more reads and parses them in up to
+    three short-lived worker processes forked from the module (one per CPU, the module itself included), fed
+    while the walk goes on; the result is the same as from one process, and a worker that cannot be started or
+    fails only costs time.
 seealso:
   - module: refarch.containers.dockerfile_info
 """

@@ -117,6 +117,10 @@ options:
 notes:
   - Reads only; nothing on the host is changed.
   - Runs with the Python standard library only on the managed host.
+  - On a host with more than one CPU, a scan that finds 100 Dockerfiles or more reads and parses them in up to
+    three short-lived worker processes forked from the module (one per CPU, the module itself included), fed
+    while the walk goes on; the result is the same as from one process, and a worker that cannot be started or
+    fails only costs time.
 seealso:
   - module: refarch.containers.dockerfile_facts
   - module: refarch.containers.policy_check
