@@ -12,6 +12,7 @@ import json
 from typing import Any, Optional
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 try:
@@ -60,6 +61,7 @@ class ActionModule(ActionBase):
         del tmp
         args = dict(self._task.args)
         query = args.pop("query", None)
+        publish = boolean(args.pop("publish_facts", False), strict=False)
         expression = compile_query(query) if query is not None else None
         # The documents travel as one JSON string (see the output_encoding option). They are decoded
         # here unless the caller asked for the string itself (the discover role does, and hands it to
@@ -82,6 +84,10 @@ class ActionModule(ActionBase):
             except ValueError as exc:
                 raise AnsibleActionFail(f"{MODULE} returned an undecodable host summary: {exc}") from exc
         result.update(module_result)
+        if publish and isinstance(result.get("host_summary"), dict) and not result.get("failed"):
+            # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact
+            # storage entry, without a set_fact task per host.
+            result["ansible_facts"] = {"refarch_containers": result["host_summary"]}
         if expression is None or result.get("failed") or result.get("skipped") or result.get("unreachable"):
             return result
         return apply_query(expression, result)

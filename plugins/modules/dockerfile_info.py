@@ -104,6 +104,13 @@ options:
         so large scans come back small. For example V(dockerfiles[?final_stage.user.uid==`0`].path).
       - Handled by the action plugin; it is removed from the arguments before the module runs on the host.
     type: str
+  publish_facts:
+    description:
+      - Also return RV(host_summary) as C(ansible_facts['refarch_containers']), so that it lands in the fact
+        cache (AWX fact storage) without a separate C(set_fact) task. The discover role sets this.
+      - Handled by the action plugin on the controller.
+    type: bool
+    default: false
   output_encoding:
     description:
       - How the module sends RV(dockerfiles) and RV(host_summary) back. V(json) sends each as one JSON string
@@ -162,11 +169,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: With O(publish_facts=true), RV(host_summary) under C(refarch_containers).
+  returned: when O(publish_facts=true)
+  type: dict
+  contains:
+    refarch_containers:
+      description: The host summary (see RV(host_summary)).
+      returned: when O(publish_facts=true)
+      type: dict
 host_summary:
   description:
     - The compact host summary that M(refarch.containers.dockerfile_facts) publishes as
       C(ansible_facts['refarch_containers']) (counts, paths, sha256, final users, base images, problem counts).
-    - The discover role stores it with C(set_fact) and C(cacheable=true) for AWX fact storage.
+    - With O(publish_facts=true) (the discover role) it is also returned as C(ansible_facts['refarch_containers']),
+      which Ansible keeps in the fact cache (AWX fact storage).
     - With O(output_encoding=json) the module sends it as one JSON string, C(host_summary_json), which the
       action plugin decodes back into this dictionary on the controller.
   returned: success
@@ -279,10 +296,12 @@ def main() -> None:
     spec = discovery_argument_spec()
     # applied by the action plugin on the controller; accepted here only so the documented option validates
     spec["query"] = dict(type="str")
+    spec["publish_facts"] = dict(type="bool", default=False)
     spec["output_encoding"] = dict(type="str", default="native", choices=["native", "json"])
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = dict(module.params)
     encoding = params.pop("output_encoding")
+    params.pop("publish_facts", None)
     try:
         # json: the documents come back as one JSON string (encoded once, while they are built),
         # because Ansible's per-value result processing (no_log scrubbing, tagging) costs more than
@@ -291,7 +310,7 @@ def main() -> None:
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
     # The same compact summary dockerfile_facts publishes, so a scan can feed fact storage
-    # (set_fact cacheable) without walking the roots a second time. With output_encoding=json it
+    # (publish_facts) without walking the roots a second time. With output_encoding=json it
     # travels as a JSON string too (one entry per Dockerfile); the action plugin decodes it.
     summary = host_summary(result)
     result.pop("host_summary", None)

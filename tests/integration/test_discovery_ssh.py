@@ -30,13 +30,16 @@ PLAYBOOK = """
     - name: Scan
       refarch.containers.dockerfile_info:
         paths: ["{{ refarch_host_root }}/srv", "{{ refarch_host_root }}/does-not-exist"]
+        publish_facts: true
       register: scan
       ignore_unreachable: true
     - name: Save
       ansible.builtin.copy:
-        content: "{{ scan | to_nice_json }}"
+        content: "{{ scan | combine({'published': published}) | to_nice_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
+      vars:
+        published: "{{ ansible_facts['refarch_containers'] | default(None) }}"
       delegate_to: localhost
 """
 
@@ -110,6 +113,9 @@ def test_dockerfile_info_over_ssh(ssh_estate, tmp_path):
         for canary in (CANARY_ENV, CANARY_ARG, CANARY_NPMRC):
             assert canary not in raw, f"secret {canary} leaked into {host.name}'s result"
         data = json.loads(raw)
+        # publish_facts: the host summary became ansible_facts['refarch_containers'] on the controller
+        assert data["published"] == data["host_summary"] and data["published"]["dockerfile_count"] == len(
+            data["dockerfiles"])
         docs = {Path(d["path"]).relative_to(host.root / "srv").as_posix(): d for d in data["dockerfiles"]}
         for doc in docs.values():
             errors = sorted(validator.iter_errors(doc), key=str)
