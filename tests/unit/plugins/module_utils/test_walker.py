@@ -364,6 +364,18 @@ def _no_child_left() -> bool:
     return False
 
 
+def _count_worker_answers(monkeypatch) -> list:
+    """A list that grows by one for every batch answer a worker sends back."""
+    answers: list = []
+    real_unpack = _discovery._unpack
+
+    def counting_unpack(data, output):
+        answers.append(output)
+        return real_unpack(data, output)
+    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
+    return answers
+
+
 @pytest.mark.parametrize("workers,batch", [(2, 32), (2, 1), (3, 2), (5, 3)])
 def test_workers_give_the_same_result_in_every_form(tmp_path, monkeypatch, workers, batch):
     """Batches go to workers while the walk runs and after it; the documents come out in walk order."""
@@ -371,13 +383,7 @@ def test_workers_give_the_same_result_in_every_form(tmp_path, monkeypatch, worke
     monkeypatch.setattr(_discovery._Pool, "PUMP_EVERY", 0.0)
     _mixed_estate(tmp_path)
     serial = scan([str(tmp_path)], workers=1)
-    answers = []
-    real_unpack = _discovery._unpack
-
-    def counting_unpack(data, output):
-        answers.append(output)
-        return real_unpack(data, output)
-    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
+    answers = _count_worker_answers(monkeypatch)
     parallel = scan([str(tmp_path)], workers=workers)
     assert answers, "no batch was built by a worker"
     assert json.dumps(parallel["dockerfiles"]) == json.dumps(serial["dockerfiles"])
@@ -459,13 +465,7 @@ def test_workers_with_answers_and_batches_larger_than_a_pipe(tmp_path, monkeypat
     for i in range(80):
         (deep / f"s{i:02d}.Dockerfile").write_text(text)
     serial = scan([str(tmp_path)], workers=1, output="json")
-    answers = []
-    real_unpack = _discovery._unpack
-
-    def counting_unpack(data, output):
-        answers.append(output)
-        return real_unpack(data, output)
-    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
+    answers = _count_worker_answers(monkeypatch)
 
     def deadlock(signum, frame):
         raise RuntimeError("the scan and its worker are waiting for each other")
