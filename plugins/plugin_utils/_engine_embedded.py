@@ -129,19 +129,21 @@ class EmbeddedEngine(Engine):
         peak = 0
         killed_for: str | None = None
         while True:
-            try:
-                # Returns as soon as the worker exits (Popen.wait polls with growing short sleeps);
-                # otherwise wakes every 20 ms to sample the memory and check the deadline.
-                proc.wait(timeout=0.02)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            rss = _rss_bytes(proc.pid)
-            peak = max(peak, rss)
-            if self.memory_mb > 0 and rss > self.memory_mb * 1024 * 1024:
-                killed_for = "memory"
-            elif time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 killed_for = "timeout"
+            else:
+                try:
+                    # Returns as soon as the worker exits (Popen.wait polls with growing short sleeps);
+                    # otherwise wakes every 20 ms (or at the deadline) to sample the memory.
+                    proc.wait(timeout=min(0.02, remaining))
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                rss = _rss_bytes(proc.pid)
+                peak = max(peak, rss)
+                if self.memory_mb > 0 and rss > self.memory_mb * 1024 * 1024:
+                    killed_for = "memory"
             if killed_for:
                 proc.kill()
                 proc.wait()
