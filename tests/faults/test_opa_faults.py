@@ -11,7 +11,6 @@ with ``refarch_engine: opa`` writes the estate report with that host
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -30,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "hostile"))
 sys.path.insert(0, str(REPO / "tests" / "unit" / "plugins" / "plugin_utils"))
 
-from estate_fixtures import open_estate  # noqa: E402
+from estate_fixtures import root_estate  # noqa: E402
 from opa_helpers import FakeHttp, OpaServer, opa_binary  # noqa: E402
 from playrun import run_playbook  # noqa: E402
 
@@ -139,10 +138,8 @@ def test_engine_different_revision(case, bundle, tmp_path):
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the SSH estate binds 127.0.0.N and logs in as root: run as root")
     work = tmp_path_factory.mktemp("opa-faults")
-    with open_estate("refarch-opafault-") as ssh:
+    with root_estate("refarch-opafault-") as ssh:
         host = ssh.add_host("app1")
         for name in ("good", "bad"):
             (host.root / "srv" / name).mkdir(parents=True)

@@ -57,6 +57,16 @@ def ensure_base_images() -> list[str]:
     return [ln for ln in proc.stdout.splitlines() if ln.strip()]
 
 
+def require_base_images() -> list[str]:
+    """:func:`ensure_base_images`, or skip the calling test with the reason this machine cannot."""
+    import pytest  # noqa: PLC0415 - only the tests that need the images import pytest through here
+
+    try:
+        return ensure_base_images()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+
+
 @dataclass
 class AppCase:
     """One app image: its Dockerfile and what its facts must say (derived from the Dockerfile, not from output)."""

@@ -240,6 +240,17 @@ def restore_permissions(root: Path) -> None:
 
 
 @contextmanager
+def root_estate(prefix: str) -> Iterator[SshEstate]:
+    """:func:`open_estate` for a pytest fixture: skips the tests unless they run as root."""
+    import pytest  # noqa: PLC0415 - the benchmarks use this module without pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("the SSH estate binds 127.0.0.N and logs in as root: run as root")
+    with open_estate(prefix) as estate:
+        yield estate
+
+
+@contextmanager
 def open_estate(prefix: str = "refarch-estate-") -> Iterator[SshEstate]:
     """An SshEstate in a fresh world-traversable directory under /tmp; stopped and removed at the end.
 

@@ -113,10 +113,7 @@ class Daemon:
 def daemon(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("starting dockerd needs root")
-    try:
-        S.ensure_base_images()
-    except S.Unavailable as exc:
-        pytest.skip(str(exc))
+    S.require_base_images()
     dockerd = _dockerd()
     d = Daemon()
     d.start(dockerd)

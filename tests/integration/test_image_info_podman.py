@@ -50,12 +50,7 @@ def _valid(doc: dict) -> None:
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory):
     """All app cases built with real podman; {name: BuiltApp}."""
-    if not shutil.which("podman"):
-        pytest.skip("podman is not installed")
-    try:
-        S.ensure_base_images()
-    except S.Unavailable as exc:
-        pytest.skip(str(exc))
+    S.require_base_images()
     work = tmp_path_factory.mktemp("apps")
     try:
         yield {case.name: S.build_app(case, work) for case in CASES}

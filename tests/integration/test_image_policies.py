@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -155,12 +154,7 @@ def _podman(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Build every case with real podman; remove the images (and containers) afterwards."""
-    if not shutil.which("podman"):
-        pytest.skip("podman is not installed")
-    try:
-        S.ensure_base_images()
-    except S.Unavailable as exc:
-        pytest.skip(str(exc))
+    S.require_base_images()
     work = tmp_path_factory.mktemp("policy-apps")
     apps: dict[str, Any] = {}
     try:

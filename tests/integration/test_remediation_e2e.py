@@ -242,10 +242,7 @@ def lab(tmp_path_factory):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed")
     support = _load_support()
-    try:
-        support.ensure_base_images()
-    except support.Unavailable as exc:
-        pytest.skip(str(exc))
+    support.require_base_images()
     created_ubi_tag = not _image_id(UBI_PINNED)
     if created_ubi_tag:
         _run(["podman", "tag", f"{UBI_BASE}:latest", UBI_PINNED])
