@@ -185,18 +185,21 @@ def _pack(part: _Part) -> bytes:
     """A worker's answer: ``<length of the documents' JSON>\\n<documents' JSON><host rows as JSON>`` (ASCII)."""
     text = part.text if part.text is not None else _ENCODER.encode(part.docs or [])[1:-1]
     docs = text.encode("ascii")
-    return b"%d\n" % len(docs) + docs + _ENCODER.encode(part.rows).encode("ascii")
+    return b"".join((b"%d\n" % len(docs), docs, _ENCODER.encode(part.rows).encode("ascii")))
 
 
 def _unpack(data: bytes, output: str) -> Optional[_Part]:
     """Decode a worker's answer; None when it is incomplete or malformed (the batch is then built here)."""
     try:
-        head, sep, rest = data.partition(b"\n")
-        size = int(head) if sep and head.isdigit() else -1
-        if size < 0 or size > len(rest):
+        nl = data.find(b"\n")
+        head = data[:nl] if nl >= 0 else b""
+        size = int(head) if head.isdigit() else -1
+        start = nl + 1
+        if size < 0 or start + size > len(data):
             return None
-        text = rest[:size].decode("ascii")
-        rows = json.loads(rest[size:])
+        with memoryview(data) as view:
+            text = str(view[start:start + size], "ascii")  # decoded without an intermediate copy
+        rows = json.loads(data[start + size:])
         docs = json.loads("[" + text + "]") if output == "native" else None
     except ValueError:
         return None
@@ -206,7 +209,7 @@ def _unpack(data: bytes, output: str) -> Optional[_Part]:
 
 
 def _frame(data: bytes) -> bytes:
-    return b"%d\n" % len(data) + data
+    return b"".join((b"%d\n" % len(data), data))
 
 
 def _take_frame(buf: bytearray) -> Optional[bytes]:
@@ -222,7 +225,11 @@ def _take_frame(buf: bytearray) -> Optional[bytes]:
     end = nl + 1 + int(head)
     if len(buf) < end:
         return None
-    data = bytes(buf[nl + 1:end])
+    view = memoryview(buf)
+    try:
+        data = view[nl + 1:end].tobytes()  # one copy (a bytearray slice would be a second)
+    finally:
+        view.release()
     del buf[:end]
     return data
 
@@ -578,9 +585,18 @@ def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[
         return {"dockerfiles": docs, "problems": problems, "summary": summary}
     result: dict[str, Any] = {"problems": problems, "summary": summary}
     if output == "json":
-        result["dockerfiles_json"] = "[" + ",".join(part.text for part in parts if part.text) + "]"
+        # one join (the text is large: no intermediate copy)
+        texts = [part.text for part in parts if part.text]
+        result["dockerfiles_json"] = "".join(["[", *_interleave(texts, ","), "]"])
     result["host_summary"] = _summarize(rows, len(problems))
     return result
+
+
+def _interleave(items: list, sep: str) -> list:
+    """``items`` with ``sep`` between each two (``sep.join`` as a list, to join once with more)."""
+    out = [sep] * (2 * len(items) - 1) if items else []
+    out[0::2] = items
+    return out
 
 
 def discovery_argument_spec() -> dict[str, Any]:

@@ -104,14 +104,6 @@ class _LineError(Exception):
 # small helpers
 
 
-def _go_strip(s: str) -> str:
-    return s.strip(_GO_SPACE)
-
-
-def _go_lstrip(s: str) -> str:
-    return s.lstrip(_GO_SPACE)
-
-
 def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
     """Return ``(line, is_end_of_line)``; drop a trailing unescaped escape char."""
     t = line.rstrip(" \t")
@@ -502,14 +494,14 @@ def _clip(s: str, n: int = 80) -> str:
 
 def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> dict[str, Any]:
     """Parse one logical (joined) line.  Problems go to ``warn``; hard errors raise _LineError."""
-    text = _go_strip(line)
+    text = line.strip(_GO_SPACE)
     parts = _CMD_SPLIT_RE.split(text, 1)
     cmd = parts[0]
     flags: list[str] = []
     rest = ""
     if len(parts) == 2:
         rest, flags = _extract_flags(parts[1])
-        rest = _go_strip(rest)
+        rest = rest.strip(_GO_SPACE)
     key = cmd.lower()
     node: dict[str, Any] = {"cmd": cmd, "sub_cmd": None, "json": False, "flags": flags, "value": [],
                             "child_key": None}
@@ -932,28 +924,32 @@ def _parse_into(result: dict[str, Any], text: str, max_instructions: int) -> Non
                                      f"line {idx + 1} is longer than {MAX_LINE_BYTES} bytes: BuildKit's parser "
                                      "refuses it (docker build fails)"))
 
+    continued = (escape, " ", "\t")  # a line not ending in one of these is never continued
     while i < n:
         raw = lines[i]
         lineno = i + 1
-        check_long(i)
+        if len(raw) > 16383:
+            check_long(i)
         i += 1
         s = raw.rstrip("\r")
-        lead = _go_lstrip(s)
+        lead = s.lstrip(_GO_SPACE)
         if not dstate["done"]:
             _directive(dstate, lead, lineno, result)
             escape = result["escape"]
+            continued = (escape, " ", "\t")
         if lead.startswith("#"):
             comments.append({"line": lineno, "text": lead.rstrip(_GO_SPACE)})
             continue
-        line, eol = _trim_continuation(lead, escape)
+        line, eol = _trim_continuation(lead, escape) if lead.endswith(continued) else (lead, True)
         if eol and line == "":
             continue
         start = lineno
         while not eol and i < n:
-            check_long(i)
+            if len(lines[i]) > 16383:
+                check_long(i)
             s = lines[i].rstrip("\r")
             i += 1
-            ls = _go_lstrip(s)
+            ls = s.lstrip(_GO_SPACE)
             if ls.startswith("#"):
                 comments.append({"line": i, "text": ls.rstrip(_GO_SPACE)})
                 continue

@@ -895,7 +895,9 @@ def _run_analysis(ins: dict, final_chain: bool) -> dict[str, Any]:
     parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
     parts += [h.get("content") for h in ins.get("heredocs") or [] if isinstance(h.get("content"), str)]
     segs = _segments(" ".join(parts))
-    installs = [s for s in segs if (_NPM_INSTALL_RE.search(s) or _YARN_INSTALL_RE.search(s))
+    # the substring tests only skip searches that cannot match (each regex needs that literal)
+    installs = [s for s in segs if (("npm" in s and _NPM_INSTALL_RE.search(s))
+                                    or ("yarn" in s and _YARN_INSTALL_RE.search(s)))
                 and not _GLOBAL_RE.search(s)]
     dev: list[str] = []
     for s in installs:
@@ -906,12 +908,15 @@ def _run_analysis(ins: dict, final_chain: bool) -> dict[str, Any]:
                 dev.append(short)
     builds: list[str] = []
     for s in segs:
+        if not ("build" in s or "tsc" in s or "webpack" in s or "babel" in s or "rollup" in s):
+            continue
         m = _BUILD_RE.search(s)
         if m:
             step = _STRIP_RE.sub("", m.group(0))
             if step not in builds:
                 builds.append(step)
-    packages = sorted({w for s in segs if _OS_INSTALL_RE.search(s) for w in _WORD_SPLIT_RE.split(s)
+    packages = sorted({w for s in segs if ("install" in s or "add" in s) and _OS_INSTALL_RE.search(s)
+                       for w in _WORD_SPLIT_RE.split(s)
                        if w and not w.startswith("-")})
     return {"line": ins["start_line"], "stage": ins.get("stage"), "final_chain": final_chain,
             "installs_dependencies": bool(installs), "dev_dependency_installs": sorted(dev),
@@ -1003,7 +1008,7 @@ def analysis(doc: dict[str, Any], instructions: list[dict]) -> Optional[dict[str
                 key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key
                 if key not in labels:
                     labels.append(key)
-        elif _context_copy(ins) and stage not in copy_lines:
+        elif (cmd == "COPY" or cmd == "ADD") and stage not in copy_lines and _context_copy(ins):
             copy_lines[stage] = ins["start_line"]
     return {
         "base": _base_analysis(final["root_base"], root_line),
@@ -1065,6 +1070,8 @@ def _script_name(cmd: list[str]) -> Optional[str]:
 
 
 def _heap(text: str) -> dict[str, bool]:
+    if "--max" not in text:  # both patterns start with it
+        return {"heap_limit": False, "heap_limit_from_variable": False}
     return {"heap_limit": bool(_HEAP_RE.search(text)), "heap_limit_from_variable": bool(_HEAP_VAR_RE.search(text))}
 
 

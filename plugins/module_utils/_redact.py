@@ -195,6 +195,30 @@ def _clean(text: str) -> bool:
             and not _USER_FLAG_RE.search(text))
 
 
+def _all_clean(instrs: list) -> bool:
+    """True when ``_clean`` holds for every text ``Redactor.instructions`` checks, in one test.
+
+    The texts (originals, exec-form values and flags, heredoc bodies) are joined with newlines
+    and tested once: a name fragment, ``://`` plus ``@``, or a ``-u user:password`` match in any
+    one text is also one in the joined text (none of them contains a newline, and a newline
+    before a flag satisfies its look-behind as the start of a text does). False (the caller
+    then checks text by text) when the texts are not all strings.
+    """
+    texts = []
+    for instr in instrs:
+        texts.append(instr["original"])
+        if instr["json"]:
+            texts += instr["value"]
+            texts += instr["flags"]
+        for h in instr["heredocs"]:
+            texts.append(h["content"])
+    try:
+        joined = "\n".join(texts)
+    except TypeError:
+        return False
+    return _clean(joined)
+
+
 def redact_literals(text: str, literals: Iterable[str]) -> str:
     """Replace every occurrence of known secret values in ``text``."""
     if not text:
@@ -312,6 +336,9 @@ class Redactor:
     def instructions(self, instrs: list) -> list:
         """Return redacted copies of ``instrs`` (parser Instruction dicts)."""
         builtin = self.names_re is SECRET_NAME_RE
+        if builtin and _all_clean(instrs):
+            # nothing to collect or redact anywhere (the common case): plain copies
+            return [dict(instr) for instr in instrs]
         clean = []
         for instr in instrs:
             # clean: no built-in secret-name fragment and no URL credentials in the
