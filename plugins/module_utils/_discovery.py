@@ -290,6 +290,7 @@ class _Pool:
     """
 
     BATCH = 32       # candidates per batch (a few milliseconds of work)
+    MIN_BATCH = 4    # the smallest batch, at the end (see _tail_batch)
     AHEAD = 2        # batches queued per worker, so it never waits for this process
     PUMP_EVERY = 0.002  # seconds between two looks at the workers while walking
 
@@ -449,11 +450,18 @@ class _Pool:
         available = len(self.candidates)
         for worker in list(self.workers):
             while len(worker.pending) < self.AHEAD:
-                end = min(self.next_start + self.BATCH, available)
+                end = min(self.next_start + (self.BATCH if walking else self._tail_batch()), available)
                 if end <= self.next_start or (walking and end - self.next_start < self.BATCH):
                     break
                 if not self._send(worker, end):
                     break
+
+    def _tail_batch(self) -> int:
+        """Batch size once the walk is over: smaller towards the end, so that no process waits long
+        for another's last batch (every process gets a share of what is left, twice over)."""
+        left = len(self.candidates) - self.next_start
+        share = left // (2 * (self.AHEAD + 1) * (len(self.workers) + 1))
+        return max(1, min(self.BATCH, max(self.MIN_BATCH, share)))
 
     def close(self) -> None:
         """Reap every worker: end of file on its tasks makes it exit, so does a write to us once we stop reading."""
@@ -485,7 +493,7 @@ class _Pool:
                     start, end = self.batches[index]
                     self.parts[index] = _build_part(candidates[start:end], self.output, *self.args)
                 elif self.next_start < len(candidates):
-                    start, end = self.next_start, min(self.next_start + self.BATCH, len(candidates))
+                    start, end = self.next_start, min(self.next_start + self._tail_batch(), len(candidates))
                     self.batches.append((start, end))
                     self.next_start = end
                     self.parts[len(self.batches) - 1] = _build_part(candidates[start:end], self.output, *self.args)

@@ -135,7 +135,7 @@ def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE) -> str:
     """Redact inline secrets in free text (RUN lines, heredocs, scripts, messages)."""
     if not text:
         return text
-    if names_re is SECRET_NAME_RE and not _has_name_literal(text) and not _USER_FLAG_RE.search(text):
+    if names_re is SECRET_NAME_RE and not _has_name_literal(text) and not _user_flag(text):
         # Fast path (hot: most lines): no built-in secret name fragment anywhere in
         # the text, so no NAME=value / --flag / Authorization match can be secret;
         # only a URL with user:password@ can be (``-u user:password`` takes the full path).
@@ -192,7 +192,12 @@ def _clean(text: str) -> bool:
     """True when ``redact_text`` (built-in names) would certainly leave ``text`` unchanged."""
     # the same three tests as redact_text's fast path: name fragments, -u/--user user:password, URL credentials
     return (not _has_name_literal(text) and ("://" not in text or "@" not in text)
-            and not _USER_FLAG_RE.search(text))
+            and not _user_flag(text))
+
+
+def _user_flag(text: str) -> bool:
+    """``_USER_FLAG_RE`` finds a match (every alternative contains ``-u`` or ``-U``: tested first, it is cheaper)."""
+    return ("-u" in text or "-U" in text) and _USER_FLAG_RE.search(text) is not None
 
 
 def _all_clean(instrs: list) -> bool:
