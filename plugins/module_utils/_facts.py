@@ -1008,7 +1008,7 @@ def analysis(doc: dict[str, Any], instructions: list[dict]) -> Optional[dict[str
                 key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key
                 if key not in labels:
                     labels.append(key)
-        elif (cmd == "COPY" or cmd == "ADD") and stage not in copy_lines and _context_copy(ins):
+        elif cmd in ("COPY", "ADD") and stage not in copy_lines and _context_copy(ins):
             copy_lines[stage] = ins["start_line"]
     return {
         "base": _base_analysis(final["root_base"], root_line),
