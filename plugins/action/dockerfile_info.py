@@ -8,12 +8,14 @@ JMESPath expression applied here on the controller to trim the result.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
+    decode_dockerfile_result,
+)
 
 try:
     import jmespath
@@ -69,20 +71,12 @@ class ActionModule(ActionBase):
         keep_encoded = args.get("output_encoding") == "json" and expression is None
         args["output_encoding"] = "json"
         module_result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        encoded = None if keep_encoded else module_result.pop("dockerfiles_json", None)
-        if encoded is not None:
-            try:
-                module_result["dockerfiles"] = json.loads(encoded)
-            except ValueError as exc:
-                raise AnsibleActionFail(f"{MODULE} returned undecodable documents: {exc}") from exc
-        # The host summary (one small entry per Dockerfile) travels encoded as well; it is always
-        # decoded: the discover role stores it as a fact.
-        encoded_summary = module_result.pop("host_summary_json", None)
-        if encoded_summary is not None:
-            try:
-                module_result["host_summary"] = json.loads(encoded_summary)
-            except ValueError as exc:
-                raise AnsibleActionFail(f"{MODULE} returned an undecodable host summary: {exc}") from exc
+        # The host summary (one small entry per Dockerfile) is always decoded: the discover role stores it
+        # as a fact.
+        try:
+            module_result = decode_dockerfile_result(module_result, keep_documents_encoded=keep_encoded)
+        except ValueError as exc:
+            raise AnsibleActionFail(f"{MODULE} returned {exc}") from exc
         result.update(module_result)
         if publish and isinstance(result.get("host_summary"), dict) and not result.get("failed"):
             # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact

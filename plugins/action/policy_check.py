@@ -37,7 +37,10 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import
 )
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "facts": {"type": "raw", "required": True},
+    "facts": {"type": "raw"},
+    "hosts": {"type": "list", "elements": "str"},
+    "facts_var": {"type": "str", "default": "refarch_discovery"},
+    "discovery_status": {"type": "bool", "default": False},
     "host": {"type": "str"},
     "engine": {"type": "str", "default": "embedded", "choices": ["embedded", "opa"]},
     "opa_url": {"type": "str", "default": "http://127.0.0.1:8181"},
@@ -98,63 +101,103 @@ def build_engine(args: dict[str, Any], bundle: Any) -> Any:
                           backend=args.get("embedded_backend") or "auto")
 
 
-def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
-    """Evaluate, apply waivers and summarize; return the task result (raises AnsibleActionFail on errors).
+#: Engine failures that one document can cause: the estate run then evaluates host by host.
+DOCUMENT_CAUSES = frozenset({"eval_error", "undefined", "bad_result", "memory", "crash"})
 
-    Separated from the Ansible plumbing so that it is testable without a play.
+
+def discovery_outcome(facts: Any) -> dict[str, Any]:
+    """Status, message and host problems of a discover role result (``refarch_discovery``).
+
+    An unreachable or failed registered result is never evaluated (and never read as
+    "nothing found"): it becomes that status with its message.
     """
-    prior = args.get("host_result")
-    if prior is not None:
-        status = str(prior.get("status") or "failed")
-        if status != "ok":
-            # Discovery did not succeed on this host: nothing to evaluate, and the outcome
-            # stays what discovery recorded (a role registers it under one name either way).
-            return dict(prior, status=status, changed=False,
-                        msg=f"not evaluated: discovery status {status}: {prior.get('message') or ''}".rstrip(": "))
-    try:
-        documents = collect_documents(args["facts"])
-    except ValueError as exc:
-        raise AnsibleActionFail(f"policy_check: invalid facts: {exc}") from exc
-    try:
-        date = parse_evaluation_date(args.get("evaluation_date") or _dt.date.today().isoformat())
-    except ValueError as exc:
-        raise AnsibleActionFail(f"policy_check: {exc}") from exc
-    try:
-        waivers = _load_waivers(args.get("waivers"))
-    except WaiverError as exc:
-        raise AnsibleActionFail(f"policy_check: {exc}") from exc
-    user_paths = list(args.get("policy_path") or [])
-    include_default = args.get("include_default_policies", True)
-    engine_name = args.get("engine", "embedded")
-    try:
-        if user_paths and args.get("validate_policies", True):
-            validate_paths(([DEFAULT_POLICY_DIR] if include_default else []) + user_paths, args.get("opa_binary"))
-        bundle = load_bundle(user_paths, include_default=include_default)
-        engine = build_engine(args, bundle)
-        raw = engine.evaluate(documents, date.isoformat(), dict(args.get("data") or {}))
-        revision = engine.policy_revision if documents else bundle.revision
-    except EngineError as exc:
-        raise AnsibleActionFail(f"policy_check: {engine_name} engine failed ({exc.cause}): {exc.message}") from exc
-    config = dict((bundle.data.get("refarch") or {}).get("config") or {})
-    config.update(args.get("data") or {})
-    hadolint_pragmas = bool(config.get("hadolint_pragmas", True))
-    findings, waiver_report = enrich(documents, raw, host, waivers=waivers, evaluation_date=date,
-                                     hadolint_pragmas=hadolint_pragmas)
-    summary = summarize(documents, findings, host, waiver_report)
-    result: dict[str, Any] = {
-        "changed": False,
-        "findings": findings,
-        "targets": target_entries(documents, findings, host),
-        "summary": summary,
-        "engine": engine_name,
-        "policy_revision": revision,
-        "evaluation_date": date.isoformat(),
-        "engine_stats": dict(getattr(engine, "stats", {}) or {}),
-    }
-    if prior is not None:
-        result.update(status="ok", message="", problems=list(prior.get("problems") or []))
-    fail_on = args.get("fail_on", "none")
-    hits = over_threshold(findings, fail_on)
+    if isinstance(facts, dict):
+        if facts.get("unreachable"):
+            return {"status": "unreachable", "message": str(facts.get("msg") or "unreachable"), "problems": []}
+        if facts.get("failed"):
+            return {"status": "failed", "message": str(facts.get("msg") or "discovery failed"), "problems": []}
+        problems = facts.get("problems")
+        return {"status": "ok", "message": "", "problems": list(problems) if isinstance(problems, list) else []}
+    return {"status": "ok", "message": "", "problems": []}
+
+
+def _pass_through(prior: dict[str, Any]) -> dict[str, Any]:
+    """The task result for a host whose discovery did not succeed: its outcome, unevaluated."""
+    status = str(prior.get("status") or "failed")
+    return dict(prior, status=status, changed=False,
+                msg=f"not evaluated: discovery status {status}: {prior.get('message') or ''}".rstrip(": "))
+
+
+class _Evaluation:
+    """What every host of one task shares: date, waivers, bundle and engine (built once)."""
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        self.args = args
+        self.engine_name = args.get("engine", "embedded")
+        try:
+            self.date = parse_evaluation_date(args.get("evaluation_date") or _dt.date.today().isoformat())
+        except ValueError as exc:
+            raise AnsibleActionFail(f"policy_check: {exc}") from exc
+        try:
+            self.waivers = _load_waivers(args.get("waivers"))
+        except WaiverError as exc:
+            raise AnsibleActionFail(f"policy_check: {exc}") from exc
+        user_paths = list(args.get("policy_path") or [])
+        include_default = args.get("include_default_policies", True)
+        try:
+            if user_paths and args.get("validate_policies", True):
+                validate_paths(([DEFAULT_POLICY_DIR] if include_default else []) + user_paths,
+                               args.get("opa_binary"))
+            self.bundle = load_bundle(user_paths, include_default=include_default)
+            self.engine = build_engine(args, self.bundle)
+        except EngineError as exc:
+            raise self.failure(exc) from exc
+        config = dict((self.bundle.data.get("refarch") or {}).get("config") or {})
+        config.update(args.get("data") or {})
+        self.hadolint_pragmas = bool(config.get("hadolint_pragmas", True))
+        self.evaluated = False
+
+    def failure(self, exc: EngineError) -> AnsibleActionFail:
+        return AnsibleActionFail(f"policy_check: {self.engine_name} engine failed ({exc.cause}): {exc.message}")
+
+    def evaluate_raw(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Raw findings per document; raises EngineError when the engine fails."""
+        raw = self.engine.evaluate(documents, self.date.isoformat(), dict(self.args.get("data") or {}))
+        self.evaluated = self.evaluated or bool(documents)
+        return raw
+
+    def evaluate(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Raw findings per document; raises AnsibleActionFail when the engine fails."""
+        try:
+            return self.evaluate_raw(documents)
+        except EngineError as exc:
+            raise self.failure(exc) from exc
+
+    @property
+    def revision(self) -> str:
+        return self.engine.policy_revision if self.evaluated else self.bundle.revision
+
+    def host_result(self, documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]],
+                    host: str | None) -> dict[str, Any]:
+        """Findings, targets and summary of one host (no ``msg``, no status)."""
+        findings, waiver_report = enrich(documents, raw, host, waivers=self.waivers, evaluation_date=self.date,
+                                         hadolint_pragmas=self.hadolint_pragmas)
+        return {
+            "changed": False,
+            "findings": findings,
+            "targets": target_entries(documents, findings, host),
+            "summary": summarize(documents, findings, host, waiver_report),
+            "engine": self.engine_name,
+            "policy_revision": self.revision,
+            "evaluation_date": self.date.isoformat(),
+            "engine_stats": dict(getattr(self.engine, "stats", {}) or {}),
+        }
+
+
+def _message(result: dict[str, Any], fail_on: str) -> dict[str, Any]:
+    """Set ``msg`` (and ``failed`` when ``fail_on`` is reached) on one host's result."""
+    hits = over_threshold(result["findings"], fail_on)
+    summary = result["summary"]
     if hits:
         rules = sorted({str(f.get("rule_id")) for f in hits})
         targets = len({str(f.get("target")) for f in hits})
@@ -165,6 +208,135 @@ def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
         result["msg"] = (f"{summary['open']} open finding(s), {summary['waived']} waived, "
                          f"{summary['compliant_targets']}/{summary['targets']} target(s) compliant")
     return result
+
+
+def _prior(args: dict[str, Any], facts: Any) -> dict[str, Any] | None:
+    """The host's outcome so far: ``host_result``, or the discovery result's own status when asked."""
+    if args.get("host_result") is not None:
+        return args["host_result"]
+    if args.get("discovery_status"):
+        return discovery_outcome(facts)
+    return None
+
+
+def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
+    """Evaluate, apply waivers and summarize; return the task result (raises AnsibleActionFail on errors).
+
+    Separated from the Ansible plumbing so that it is testable without a play.
+    """
+    prior = _prior(args, args.get("facts"))
+    if prior is not None and str(prior.get("status") or "failed") != "ok":
+        # Discovery did not succeed on this host: nothing to evaluate, and the outcome
+        # stays what discovery recorded (a role registers it under one name either way).
+        return _pass_through(prior)
+    try:
+        documents = collect_documents(args["facts"])
+    except ValueError as exc:
+        raise AnsibleActionFail(f"policy_check: invalid facts: {exc}") from exc
+    evaluation = _Evaluation(args)
+    result = evaluation.host_result(documents, evaluation.evaluate(documents), host)
+    if prior is not None:
+        result.update(status="ok", message="", problems=list(prior.get("problems") or []))
+    return _message(result, args.get("fail_on", "none"))
+
+
+def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate many hosts' discovery results with one engine run; return per-host results.
+
+    ``host_facts`` maps a host name to its discovery result (``refarch_discovery``). Each
+    host's entry in ``host_results`` is what :func:`run_policy_check` returns for it with
+    ``discovery_status``. All documents go to the engine together; if that fails, each host
+    is evaluated on its own, so that one host's documents fail that host only.
+    """
+    fail_on = args.get("fail_on", "none")
+    host_results: dict[str, dict[str, Any]] = {}
+    pending: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for host in sorted(host_facts):
+        prior = discovery_outcome(host_facts[host])
+        if prior["status"] != "ok":
+            host_results[host] = _pass_through(prior)
+            continue
+        try:
+            pending[host] = (prior, collect_documents(host_facts[host]))
+        except ValueError as exc:
+            host_results[host] = _evaluation_failed(f"policy_check: invalid facts: {exc}", prior)
+    try:
+        evaluation = _Evaluation(args)
+    except AnsibleActionFail as exc:
+        # Nothing can be evaluated with these options (a bad date or waiver file, an unusable
+        # bundle): every discovered host fails with the reason, as each would on its own.
+        for host, (prior, _docs) in pending.items():
+            host_results[host] = _evaluation_failed(exc.message, prior)
+        return _estate_result(dict(sorted(host_results.items())), None, args)
+    raw_by_host: dict[str, list[list[dict[str, Any]]]] = {}
+    everything = [doc for _prior_h, docs in pending.values() for doc in docs]
+    shared_failure: str | None = None
+    try:
+        raw = evaluation.evaluate_raw(everything)
+    except EngineError as exc:
+        raw = None
+        if exc.cause not in DOCUMENT_CAUSES:
+            # Not about any one host's documents (a bad bundle, a dead OPA server, a timeout):
+            # every host fails with it, without asking the engine again for each.
+            shared_failure = evaluation.failure(exc).message
+    if raw is not None:
+        offset = 0
+        for host, (_prior_h, docs) in pending.items():
+            raw_by_host[host] = raw[offset:offset + len(docs)]
+            offset += len(docs)
+    for host, (prior, docs) in pending.items():
+        if shared_failure is not None:
+            host_results[host] = _evaluation_failed(shared_failure, prior)
+            continue
+        if host not in raw_by_host:
+            try:
+                raw_by_host[host] = evaluation.evaluate(docs)
+            except AnsibleActionFail as exc:
+                host_results[host] = _evaluation_failed(exc.message, prior)
+                continue
+        result = evaluation.host_result(docs, raw_by_host[host], host)
+        result.update(status="ok", message="", problems=list(prior.get("problems") or []))
+        host_results[host] = _message(result, fail_on)
+    return _estate_result(dict(sorted(host_results.items())), evaluation, args)
+
+
+def _estate_result(host_results: dict[str, dict[str, Any]], evaluation: _Evaluation | None,
+                   args: dict[str, Any]) -> dict[str, Any]:
+    """The estate task result: per-host results, a summary and the engine's figures."""
+    fail_on = args.get("fail_on", "none")
+    statuses = [str(r.get("status")) for r in host_results.values()]
+    over = sorted(h for h, r in host_results.items() if r.get("status") == "ok" and r.get("failed"))
+    summary = {
+        "hosts": len(host_results),
+        "evaluated": statuses.count("ok"),
+        "unreachable": statuses.count("unreachable"),
+        "failed": statuses.count("failed"),
+        "targets": sum(len(r.get("targets") or []) for r in host_results.values()),
+        "open": sum(int((r.get("summary") or {}).get("open") or 0) for r in host_results.values()),
+        "waived": sum(int((r.get("summary") or {}).get("waived") or 0) for r in host_results.values()),
+    }
+    result: dict[str, Any] = {
+        "changed": False,
+        "host_results": host_results,
+        "summary": summary,
+        "engine": args.get("engine", "embedded"),
+        "policy_revision": evaluation.revision if evaluation else None,
+        "evaluation_date": evaluation.date.isoformat() if evaluation else None,
+        "engine_stats": dict(getattr(evaluation.engine, "stats", {}) or {}) if evaluation else {},
+        "msg": (f"{summary['evaluated']}/{summary['hosts']} host(s) evaluated: {summary['targets']} target(s), "
+                f"{summary['open']} open finding(s), {summary['waived']} waived"),
+    }
+    if over:
+        result["failed"] = True
+        result["msg"] = (f"findings at or above severity '{fail_on}' on {len(over)} host(s): {', '.join(over)}; "
+                         + result["msg"])
+    return result
+
+
+def _evaluation_failed(message: str, prior: dict[str, Any]) -> dict[str, Any]:
+    """A host whose evaluation failed: never read as compliant (the evaluate role's rescue, in one place)."""
+    return {"changed": False, "status": "failed", "message": f"evaluation failed: {message}",
+            "targets": [], "findings": [], "problems": list(prior.get("problems") or [])}
 
 
 class ActionModule(ActionBase):
@@ -180,7 +352,28 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                        mutually_exclusive=[["facts", "hosts"], ["host", "hosts"],
+                                                                            ["host_result", "hosts"]],
+                                                        required_one_of=[["facts", "hosts"]])
+        if args.get("hosts") is not None:
+            result.update(run_estate_check(args, self._from_hostvars(args, task_vars)))
+            return result
         host = args.get("host") or task_vars.get("inventory_hostname")
         result.update(run_policy_check(args, host))
         return result
+
+    @staticmethod
+    def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """``facts_var`` of each host in ``hosts``; hosts without it (not in this run) are left out."""
+        hostvars = task_vars.get("hostvars") or {}
+        name = args["facts_var"]
+        found: dict[str, Any] = {}
+        for host in args["hosts"]:
+            try:
+                host_vars = hostvars[host]
+            except KeyError:
+                continue
+            if name in host_vars:
+                found[host] = host_vars[name]
+        return found

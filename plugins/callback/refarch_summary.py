@@ -90,7 +90,7 @@ from ansible.plugins.callback import CallbackBase  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text  # noqa: E402
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-DISCOVERY_ACTIONS = frozenset({"dockerfile_info"})
+DISCOVERY_ACTIONS = frozenset({"dockerfile_info", "discovery"})
 EVALUATION_ACTIONS = frozenset({"policy_check"})
 REPORT_ACTIONS = frozenset({"report", "report_merge"})
 
@@ -272,26 +272,45 @@ class CallbackModule(CallbackBase):
             if self._progress():
                 self._emit(f"{self._counter(self._discovered, host)} {host} ok: {count} Dockerfile"
                            f"{'' if count == 1 else 's'}{extra}")
-        elif action in EVALUATION_ACTIONS and data.get("status", "ok") != "ok":
-            # policy_check handed a failed discovery back unevaluated (its host_result option)
-            if self._progress():
-                status = clean(str(data.get("status")), 40)
-                self._emit(f"{self._counter(self._evaluated, host)} {host} not evaluated: {status}")
+        elif action in EVALUATION_ACTIONS and isinstance(data.get("host_results"), Mapping):
+            # the estate entry point: every host's evaluation in one result
+            self._seen_refarch = True
+            results = data["host_results"]
+            self._total = len(results)
+            self._evaluated = []
+            for name in sorted(results):
+                if isinstance(results[name], Mapping):
+                    self._evaluation_line(clean(str(name), 80), results[name])
         elif action in EVALUATION_ACTIONS:
             self._seen_refarch = True
-            counts = _severity_counts(data.get("findings"))
-            self._host(host)["open"] = counts
-            targets = data.get("targets")
-            ntargets = len(targets) if isinstance(targets, list) else 0
-            total = sum(counts.values())
-            if self._progress():
-                self._emit(f"{self._counter(self._evaluated, host)} {host} evaluated: {ntargets} target"
-                           f"{'' if ntargets == 1 else 's'}, {total} open finding{'' if total == 1 else 's'}"
-                           f"{_detail(counts)}")
+            self._evaluation_line(host, data)
         elif action in REPORT_ACTIONS and isinstance(data.get("summary"), Mapping):
             self._seen_refarch = True
             written = "would_write" not in data and not getattr(task, "check_mode", False)
             self._report = {"summary": data["summary"], "files": data.get("files") if written else None}
+
+    def _evaluation_line(self, host: str, data: Mapping[str, Any]) -> None:
+        """One host's evaluation: its open findings, or why it was not evaluated."""
+        status = str(data.get("status", "ok"))
+        if status != "ok":
+            # policy_check handed a failed discovery back unevaluated, or the evaluation failed
+            if status == "failed" and str(data.get("message") or "").startswith("evaluation failed"):
+                message = clean(data.get("message"), 160)
+                self._host(host).update(status="failed", message=message)
+                if self._progress():
+                    self._emit(f"{self._counter(self._evaluated, host)} {host} {message}")
+            elif self._progress():
+                self._emit(f"{self._counter(self._evaluated, host)} {host} not evaluated: {clean(status, 40)}")
+            return
+        counts = _severity_counts(data.get("findings"))
+        self._host(host)["open"] = counts
+        targets = data.get("targets")
+        ntargets = len(targets) if isinstance(targets, list) else 0
+        total = sum(counts.values())
+        if self._progress():
+            self._emit(f"{self._counter(self._evaluated, host)} {host} evaluated: {ntargets} target"
+                       f"{'' if ntargets == 1 else 's'}, {total} open finding{'' if total == 1 else 's'}"
+                       f"{_detail(counts)}")
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         """A failed discovery or evaluation is a progress line too."""

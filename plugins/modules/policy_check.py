@@ -31,8 +31,35 @@ options:
       - Facts to evaluate. A single facts document, a list of them, a registered result of
         M(refarch.containers.dockerfile_info) / M(refarch.containers.image_info) (holding
         C(dockerfiles), C(images) and/or C(containers) lists), loop results (C(results)), or a list of those.
+      - A registered result that failed or was unreachable is an error (never "nothing to check"), unless
+        O(discovery_status) is set.
+      - Exactly one of O(facts) and O(hosts) is required.
     type: raw
-    required: true
+  discovery_status:
+    description:
+      - O(facts) is a discovery result (what the discover role registers as C(refarch_discovery), or a
+        registered M(refarch.containers.discovery) / M(refarch.containers.dockerfile_info) result). When it
+        was unreachable or failed, nothing is evaluated and the task returns RV(status) V(unreachable) or
+        V(failed) with the result's message; otherwise the result carries RV(status=ok), an empty
+        RV(message) and the discovery's RV(problems). The evaluate role sets this.
+    type: bool
+    default: false
+  hosts:
+    description:
+      - Evaluate many hosts in one task (the estate mode, for a play on the controller). The O(facts_var) of
+        each host named here is read from C(hostvars), all their documents are evaluated in one engine run,
+        and RV(host_results) holds each host's result as O(discovery_status) would give it for that host.
+        Hosts without O(facts_var) are left out.
+      - If the documents of one host make the engine fail, the hosts are evaluated one by one, so that only
+        that host gets RV(status=failed). A failure that is not about documents (a dead OPA server, a timeout,
+        an unusable bundle or waiver file) gives every evaluated host RV(status=failed) with its message. The
+        task itself fails only for invalid arguments and for O(fail_on).
+    type: list
+    elements: str
+  facts_var:
+    description: The host variable holding each host's discovery result, with O(hosts).
+    type: str
+    default: refarch_discovery
   host:
     description: Host name recorded in each finding's target. Defaults to C(inventory_hostname).
     type: str
@@ -138,8 +165,8 @@ options:
     default: 0
   host_result:
     description:
-      - The host's outcome so far, in the shape of the discover role's C(refarch_result)
-        (C(status), C(message), C(problems), ...).
+      - The host's outcome so far (C(status), C(message), C(problems), ...); O(discovery_status) reads the
+        same from a discovery result.
       - When its C(status) is not V(ok) (the host was unreachable or discovery failed), nothing is
         evaluated and the task returns it unchanged, so that a role can register the host's outcome
         under one name whatever happened. Otherwise the result also carries C(status=ok), C(message)
@@ -217,6 +244,17 @@ EXAMPLES = r"""
     policy_path: [policies/org]
     data:
       port_floor: 8000
+
+# In a play on localhost after the hosts' discovery play (what the scan playbook does):
+- name: Evaluate every host's refarch_discovery in one engine run
+  refarch.containers.policy_check:
+    hosts: "{{ groups['all'] }}"
+  register: estate
+
+- name: Write the report from the per-host results
+  refarch.containers.report:
+    host_results: "{{ estate.host_results }}"
+    dest: /var/tmp/refarch-report
 """
 
 RETURN = r"""
@@ -226,12 +264,12 @@ targets:
     - Each has the finding target fields (C(kind), C(host), C(path) and C(sha256) or C(image) and C(id)), the
       document's parse C(problems), its C(error) (null when it was read and parsed) and C(open_findings), the number of
       findings on it that are not waived.
-  returned: success
+  returned: success, without O(hosts)
   type: list
   elements: dict
 findings:
   description: Findings sorted by target, rule id and line (contracts.md section 4).
-  returned: success
+  returned: success, without O(hosts)
   type: list
   elements: dict
   sample:
@@ -250,6 +288,8 @@ summary:
     Counts: C(total), C(open) (not waived), C(by_severity) and C(by_rule) (open findings), C(targets),
     C(targets_by_kind), C(compliant_targets) (no open finding except advisory ones), C(non_compliant_targets),
     C(waived), C(waived_by_source), C(expired_waivers) and C(unused_waivers) (waiver ids).
+    With O(hosts), the estate's counts instead - C(hosts), C(evaluated), C(unreachable), C(failed), C(targets),
+    C(open) and C(waived).
   returned: success
   type: dict
 engine:
@@ -272,15 +312,21 @@ engine_stats:
   type: dict
 status:
   description: V(ok) after an evaluation, else the C(status) of O(host_result), returned unchanged.
-  returned: when O(host_result) is given
+  returned: when O(host_result) or O(discovery_status) is given
   type: str
 message:
-  description: Empty after an evaluation, else the C(message) of O(host_result).
-  returned: when O(host_result) is given
+  description: Empty after an evaluation, else the C(message) of O(host_result) or of the discovery result.
+  returned: when O(host_result) or O(discovery_status) is given
   type: str
 problems:
-  description: The C(problems) of O(host_result) (host-level discovery problems).
-  returned: when O(host_result) is given
+  description: The C(problems) of O(host_result) or of the discovery result (host-level discovery problems).
+  returned: when O(host_result) or O(discovery_status) is given
   type: list
   elements: dict
+host_results:
+  description:
+    - With O(hosts), each evaluated host's result (the keys a one-host evaluation returns, RV(status),
+      RV(message) and RV(problems) included), by host name.
+  returned: when O(hosts) is given
+  type: dict
 """

@@ -159,6 +159,11 @@ def collect_documents(facts: Any) -> list[dict[str, Any]]:
         if "kind" in obj and "schema_version" in obj:
             docs.append(obj)
             return
+        if obj.get("failed") or obj.get("unreachable"):
+            # Checked first: a failed result may still carry (empty) document lists, which must
+            # never be read as "nothing to check".
+            raise ValueError(f"{where}: a registered result that failed or was unreachable holds no facts "
+                             f"({obj.get('msg', 'no message')})")
         found = False
         for key in FACT_LISTS:
             encoded = obj.get(f"{key}_json")
@@ -183,9 +188,6 @@ def collect_documents(facts: Any) -> list[dict[str, Any]]:
         if not found:
             if obj.get("skipped"):
                 return
-            if obj.get("failed") or obj.get("unreachable"):
-                raise ValueError(f"{where}: a registered result that failed or was unreachable holds no facts "
-                                 f"({obj.get('msg', 'no message')})")
             raise ValueError(f"{where}: not a facts document (needs kind and schema_version) nor a result with "
                              f"{', '.join(FACT_LISTS)}")
 

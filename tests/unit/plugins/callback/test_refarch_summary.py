@@ -122,3 +122,24 @@ def test_format_summary_lists_hosts_not_scanned():
     lines = cb.format_summary({"hosts": 12}, hosts, top=3)
     assert lines[-1].startswith("  not scanned: dead0 (unreachable), dead1 (unreachable)")
     assert lines[-1].endswith("and 2 more")
+
+
+def test_estate_evaluation_prints_one_line_per_host(callback):
+    """The evaluate role's estate entry point: one result on localhost holding every host's outcome."""
+    callback.v2_playbook_on_play_start(_play(["web1", "web2", "db1"]))
+    callback.v2_runner_on_ok(_result("web1", "refarch.containers.discovery",
+                                     {"dockerfiles_json": "[]", "summary": {"dockerfiles": 3, "errors": 0}}))
+    callback.v2_playbook_on_play_start(_play(["localhost"]))
+    callback.v2_runner_on_ok(_result("localhost", "refarch.containers.policy_check", {"host_results": {
+        "web2": {"status": "failed", "message": "evaluation failed: policy_check: opa engine failed (connection)",
+                 "targets": [], "findings": []},
+        "web1": {"status": "ok", "targets": [{}] * 3, "findings": [{"severity": "low"}]},
+        "db1": {"status": "unreachable", "message": "Failed to connect"},
+    }}))
+    assert callback._display.lines == [
+        "[1/3] web1 ok: 3 Dockerfiles",
+        "[1/3] db1 not evaluated: unreachable",
+        "[2/3] web1 evaluated: 3 targets, 1 open finding (low 1)",
+        "[3/3] web2 evaluation failed: policy_check: opa engine failed (connection)",
+    ]
+    assert callback._hosts["web2"]["status"] == "failed"

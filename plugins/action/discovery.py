@@ -1,0 +1,98 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for ``refarch.containers.discovery``: one host's discovery in one task.
+
+Runs ``dockerfile_info`` on the host and, when asked, ``image_info`` and
+``container_info``, and returns what the discover role registers as
+``refarch_discovery``. One task instead of one per module (plus the set_fact
+that merged them) is what keeps a large estate's scan close to a plain
+``find``: every task costs Ansible a worker per host on the controller. The
+documentation is in ``plugins/modules/discovery.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
+    decode_dockerfile_result,
+)
+
+DOCKERFILE_MODULE = "refarch.containers.dockerfile_info"
+IMAGE_MODULE = "refarch.containers.image_info"
+CONTAINER_MODULE = "refarch.containers.container_info"
+
+#: Options handed to dockerfile_info unchanged (when set).
+DOCKERFILE_OPTIONS = ("paths", "patterns", "excludes", "max_depth", "max_file_size", "one_filesystem")
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "paths": {"type": "list", "elements": "path", "required": True},
+    "patterns": {"type": "list", "elements": "str"},
+    "excludes": {"type": "list", "elements": "str"},
+    "max_depth": {"type": "int"},
+    "max_file_size": {"type": "int"},
+    "one_filesystem": {"type": "bool"},
+    "images": {"type": "bool", "default": False},
+    "containers": {"type": "bool", "default": False},
+    "container_engine": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"]},
+    "publish_facts": {"type": "bool", "default": False},
+}
+
+
+class ActionModule(ActionBase):
+    """Dockerfiles, and optionally images and running containers, of one host."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        module_args: dict[str, Any] = {k: args[k] for k in DOCKERFILE_OPTIONS if args.get(k) not in (None, [])}
+        module_args["output_encoding"] = "json"
+        # An unreachable host raises here, before anything was found: the task is unreachable.
+        found = self._execute_module(module_name=DOCKERFILE_MODULE, module_args=module_args, task_vars=task_vars)
+        if found.get("failed"):
+            result.update(failed=True, msg=f"dockerfile_info: {found.get('msg') or 'failed'}")
+            return result
+        try:
+            found = decode_dockerfile_result(found, keep_documents_encoded=True)
+        except ValueError as exc:
+            raise AnsibleActionFail(f"dockerfile_info returned {exc}") from exc
+        result.update(
+            changed=False,
+            dockerfiles_json=found.get("dockerfiles_json", "[]"),
+            summary=found.get("summary", {}),
+            problems=list(found.get("problems") or []),
+            host_summary=found.get("host_summary", {}),
+            images=[],
+            containers=[],
+            engines=[],
+        )
+        for wanted, module, key in ((args["images"], IMAGE_MODULE, "images"),
+                                    (args["containers"], CONTAINER_MODULE, "containers")):
+            if not wanted:
+                continue
+            try:
+                listed = self._execute_module(module_name=module, module_args={"engine": args["container_engine"]},
+                                              task_vars=task_vars)
+            except AnsibleConnectionFailure as exc:
+                # The host answered once and then went away: nothing it returned is trusted.
+                raise AnsibleConnectionFailure(f"connection lost during discovery: {exc}") from exc
+            if listed.get("unreachable"):
+                raise AnsibleConnectionFailure(f"connection lost during discovery: {listed.get('msg') or ''}")
+            if listed.get("failed"):
+                result.update(failed=True, msg=f"{module.rsplit('.', 1)[-1]}: {listed.get('msg') or 'failed'}")
+                return result
+            result[key] = list(listed.get(key) or [])
+            if key == "images":
+                result["engines"] = list(listed.get("engines") or [])
+        if args["publish_facts"] and isinstance(result.get("host_summary"), dict):
+            # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact
+            # storage entry, without a set_fact task per host.
+            result["ansible_facts"] = {"refarch_containers": result["host_summary"]}
+        return result
