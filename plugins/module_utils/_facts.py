@@ -659,12 +659,22 @@ def dockerfile_facts(
     if parsed is None:
         parsed = parse_bytes(data)
     redactor = Redactor(names_re)
-    instrs = redactor.instructions(parsed.get("instructions") or [])
+    problems: list[dict] = [dict(p) for p in parsed.get("problems") or []]
+    parsed_instrs = parsed.get("instructions") or []
+    if any(ins.get("cmd") is None for ins in parsed_instrs):
+        # An escape character continuing a line into nothing but blank lines and comments up to the
+        # end of the file: BuildKit's parser returns it as an instruction with no command.
+        for ins in parsed_instrs:
+            if ins.get("cmd") is None:
+                problems.append({"line": ins.get("start_line"), "code": "empty_continuation",
+                                 "message": f"line {ins.get('start_line')}: a line continuation at the end of "
+                                            "the file continues into nothing; it is not an instruction"})
+        parsed_instrs = [ins for ins in parsed_instrs if ins.get("cmd") is not None]
+    instrs = redactor.instructions(parsed_instrs)
     escape = parsed.get("escape") or "\\"
     directives = parsed.get("directives") or {}
     doc["directives"] = {"syntax": directives.get("syntax"), "escape": directives.get("escape") or escape,
                          "check": directives.get("check")}
-    problems: list[dict] = [dict(p) for p in parsed.get("problems") or []]
     for p in problems:
         if p.get("code") in _FATAL_CODES and doc["error"] is None:
             doc["error"] = {"code": p["code"], "message": p.get("message") or p["code"]}

@@ -440,3 +440,25 @@ def test_pathological_lines_finish(line):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert doc["final_stage"] is not None
+
+
+@pytest.mark.parametrize("text", [
+    "FROM node:22\nUSER node\n\\\n",
+    "FROM node:22\nUSER node\n\\\n\n# only a comment after it\n",
+    "# escape=`\r\nFROM node:22\r\nUSER node\r\n`\r\n\r\n",
+])
+def test_a_trailing_escape_is_a_named_problem_not_an_internal_error(text):
+    """BuildKit's parser returns an instruction with no command for it; the facts leave it out."""
+    doc = facts(text)
+    assert doc["error"] is None
+    codes = [p["code"] for p in doc["problems"]]
+    assert codes.count("empty_continuation") == 1, doc["problems"]
+    assert [i["cmd"] for i in doc["instructions"]] == ["FROM", "USER"]
+    assert doc["final_stage"]["user"]["name"] == "node"
+
+
+def test_a_file_of_only_a_trailing_escape_is_empty_not_an_internal_error():
+    doc = facts("# escape=`\r\n\r`\r\n\r\n")
+    codes = {p["code"] for p in doc["problems"]}
+    assert "empty_continuation" in codes and "internal_error" not in codes
+    assert doc["instructions"] == []
