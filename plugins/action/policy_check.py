@@ -64,6 +64,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "batch_size": {"type": "int", "default": 0},
     "engine_timeout": {"type": "float", "default": 600.0},
     "engine_memory_mb": {"type": "int", "default": 4096},
+    "engine_workers": {"type": "int", "default": 0},
     "embedded_backend": {"type": "str", "default": "auto", "choices": ["auto", "regorus", "regopy"]},
     "host_result": {"type": "dict"},
     "strict_builtin_errors": {"type": "bool", "default": False},
@@ -98,7 +99,7 @@ def build_engine(args: dict[str, Any], bundle: Any) -> Any:
     )
     return EmbeddedEngine(bundle, batch_size=batch_size, timeout=args.get("engine_timeout", 600.0),
                           memory_mb=args.get("engine_memory_mb", 4096), strict=args.get("strict_builtin_errors", False),
-                          backend=args.get("embedded_backend") or "auto")
+                          backend=args.get("embedded_backend") or "auto", workers=args.get("engine_workers") or 0)
 
 
 #: Engine failures that one document can cause: the estate run then evaluates host by host.

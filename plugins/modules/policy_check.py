@@ -189,6 +189,15 @@ options:
     description: Resident-memory limit of the embedded engine's child process (MiB, V(0) = none).
     type: int
     default: 4096
+  engine_workers:
+    description:
+      - Embedded engine worker processes evaluating at the same time, each with its share of the documents in order
+        (and each held to O(engine_memory_mb) and O(engine_timeout)).
+      - V(0) means one per CPU the controller lets this process use, at most 4, as long as each worker gets at least
+        24 documents (a worker costs a Python start and a bundle load, about 35 ms), so a whole-estate evaluation
+        (O(hosts)) uses several cores.
+    type: int
+    default: 0
   strict_builtin_errors:
     description:
       - Fail the evaluation when a builtin raises an error (type error, division by zero) instead of

@@ -76,12 +76,16 @@ class Engine(ABC):
     def _evaluate_inputs(self, inputs: list[dict[str, Any]]) -> list[Any]:
         """Evaluate each batch input (``{"documents", "evaluation_date", "config"}``), return raw results."""
 
+    def _parts(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The batches ``documents`` are sent in (``batch_size``; one batch when unset)."""
+        return batches(documents, self.batch_size)
+
     def evaluate(self, documents: list[dict[str, Any]], evaluation_date: str,
                  config: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
         """Return one list of raw findings per document, aligned with ``documents``."""
         if not documents:
             return []
-        parts = batches(documents, self.batch_size)
+        parts = self._parts(documents)
         inputs = [{"documents": p, "evaluation_date": evaluation_date, "config": dict(config or {})}
                   for p in parts]
         self.stats = {}

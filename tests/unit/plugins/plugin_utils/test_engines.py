@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 from ansible_collections.refarch.containers.plugins.plugin_utils import _bundle
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import EngineError, batches
-from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import WORKER, EmbeddedEngine
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import (
+    MAX_WORKERS,
+    WORKER,
+    EmbeddedEngine,
+)
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa import OpaEngine
 from opa_helpers import FIXTURES, FakeHttp, OpaServer, free_port, make_authz_bundle, make_tls
 
@@ -115,6 +119,41 @@ def test_embedded_findings_follow_the_documents(batch_size, backend):
     assert engine.stats["batches"] == len(batches(docs, batch_size))
     first = result[0][0]
     assert first["severity"] == "high" and first["fix"] == "add_non_root_user" and "DL3002" in first["related"]
+
+
+def test_embedded_workers_share_the_documents_in_order(backend):
+    docs = make_docs(60)
+    engine = EmbeddedEngine(backend=backend, bundle=fixture_bundle(), workers=3)
+    assert keys(engine.evaluate(docs, DATE, {})) == [expected(d) for d in docs]
+    assert engine.stats["workers"] == 3 and engine.stats["batches"] == 3 and engine.stats["backend"] == backend
+    # with batch_size the batches are shared out whole, still in order
+    engine = EmbeddedEngine(backend=backend, bundle=fixture_bundle(), workers=2, batch_size=7)
+    assert keys(engine.evaluate(docs, DATE, {})) == [expected(d) for d in docs]
+    assert engine.stats["workers"] == 2 and engine.stats["batches"] == 9
+
+
+def test_embedded_worker_count():
+    engine = EmbeddedEngine(bundle=fixture_bundle())
+    assert engine.worker_count(5) == 1  # a handful of documents does not repay a second worker
+    assert 1 <= engine.worker_count(10_000) <= MAX_WORKERS
+    assert EmbeddedEngine(bundle=fixture_bundle(), workers=8).worker_count(3) == 3
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(bundle=fixture_bundle(), workers=-1)
+    assert err.value.cause == "config"
+
+
+def test_embedded_failure_in_one_workers_share_names_its_batch():
+    """One document regorus cannot read, in the last of three shares: an error naming that batch, never a pass."""
+    docs = make_docs(60)
+    deep: list = []
+    cursor = deep
+    for dummy in range(300):
+        cursor.append([])
+        cursor = cursor[0]
+    docs[50]["extra"] = deep
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine(bundle=fixture_bundle(), backend="regorus", workers=3).evaluate(docs, DATE)
+    assert err.value.cause == "eval_error" and "in batch 3/3" in err.value.message
 
 
 def test_embedded_config_override_reaches_the_policy(backend):
