@@ -25,6 +25,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     host_results={"type": "dict"},
     hosts={"type": "list", "elements": "str"},
     result_var={"type": "str", "default": "refarch_result"},
+    results_from={"type": "str"},
     engine={"type": "str", "default": "embedded"},
     policy_revision={"type": "str"},
     generated_at={"type": "str"},
@@ -44,7 +45,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
-                                                        required_one_of=[["host_results", "hosts"]])
+                                                        required_one_of=[["host_results", "hosts", "results_from"]])
         host_results = self._from_hostvars(args, task_vars or {})
         try:
             catalog, revision, warnings = load_catalog_option(args.get("rules_catalog"))
@@ -73,6 +74,14 @@ class ActionModule(ActionBase):
         re-templates the growing dictionary for every host.
         """
         collected: dict[str, Any] = {}
+        if args.get("results_from"):
+            # An estate evaluation registered on this (controller) host, read without templating it.
+            name = args["results_from"]
+            registered = task_vars.get(name)
+            if not isinstance(registered, dict) or not isinstance(registered.get("host_results"), dict):
+                raise AnsibleActionFail(f"refarch.containers.report: results_from names {name!r}, which does not "
+                                        "hold an estate evaluation (policy_check with hosts: its host_results)")
+            collected.update(registered["host_results"])
         if args.get("hosts"):
             hostvars = task_vars.get("hostvars") or {}
             name = args["result_var"]

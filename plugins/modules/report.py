@@ -37,7 +37,7 @@ options:
         or C({kind, path|image, sha256, problems, error}) descriptors) and C(findings) (the findings
         of that host, each with a C(target) naming its file or image).
       - A target named only by a finding is added to the report.
-      - At least one of O(host_results) and O(hosts) is required; entries here win over O(hosts).
+      - At least one of O(host_results), O(hosts) and O(results_from) is required; entries here win over the others.
     type: dict
   hosts:
     description:
@@ -49,6 +49,14 @@ options:
     description: Host variable read for each of O(hosts).
     type: str
     default: refarch_result
+  results_from:
+    description:
+      - Name of a variable of the controller host (the host the task runs for) that holds a whole-estate
+        evaluation, the registered result of M(refarch.containers.policy_check) with its
+        O(refarch.containers.policy_check#module:hosts) option; its C(host_results) are reported. The scan
+        playbook uses this (C(refarch_estate_evaluation)).
+      - It is read as it is, without templating, so a large estate costs nothing extra here.
+    type: str
   dest:
     description:
       - Directory on the controller to write the files into. Created if missing.

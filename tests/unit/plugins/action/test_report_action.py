@@ -148,3 +148,20 @@ def test_bad_input_fails_with_a_clear_message(tmp_path):
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     out = run_action(tmp_path, "report_merge", {"src": [str(tmp_path / "bad.json")], "dest": str(tmp_path / "m")})
     assert out.get("failed") and "not valid JSON" in out["msg"]
+
+
+def test_results_from_reads_an_estate_evaluation_registered_on_the_controller(tmp_path):
+    """results_from: the same report as host_results, read from the named variable; a wrong name is an error."""
+    by_dict = run_action(tmp_path, "report", report_args(tmp_path / "a"),
+                         extra={"refarch_results": samples.host_results()})
+    args = report_args(tmp_path / "b")
+    del args["host_results"]
+    by_name = run_action(tmp_path, "report", dict(args, results_from="estate"),
+                         extra={"estate": {"host_results": samples.host_results(), "summary": {}}})
+    assert not by_name.get("failed"), by_name.get("msg")
+    assert by_name["summary"] == by_dict["summary"]
+    assert json.loads((tmp_path / "b" / "report.json").read_text()) == json.loads(
+        (tmp_path / "a" / "report.json").read_text())
+    wrong = run_action(tmp_path, "report", dict(args, results_from="refarch_results"),
+                       extra={"refarch_results": samples.host_results()})
+    assert wrong.get("failed") and "does not hold an estate evaluation" in wrong["msg"]
