@@ -58,11 +58,14 @@ FIND_PLAYBOOK = """\
 """
 
 DISCOVER_PLAYBOOK = """\
-- name: Discover only (where the scan's time goes)
+- name: Discover only (where the scan's time goes), as the scan playbook runs it
   hosts: all
   gather_facts: false
-  roles:
-    - role: refarch.containers.discover
+  tasks:
+    - name: Discover
+      ansible.builtin.import_role:
+        name: refarch.containers.discover
+        rolespec_validate: false
 """
 
 
