@@ -89,4 +89,3 @@ def test_both_paths_report_the_same(scans):
         return data
 
     assert comparable(scans["estate"][1]) == comparable(scans["per_host"][1])
-
