@@ -26,6 +26,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     hosts={"type": "list", "elements": "str"},
     result_var={"type": "str", "default": "refarch_result"},
     results_from={"type": "str"},
+    remediation_var={"type": "str", "default": "remediate_outcomes"},
     engine={"type": "str", "default": "embedded"},
     policy_revision={"type": "str"},
     generated_at={"type": "str"},
@@ -91,6 +92,11 @@ class ActionModule(ActionBase):
                 except KeyError:
                     continue
                 if name in host_vars:
-                    collected[host] = host_vars[name]
+                    result = host_vars[name]
+                    remediation = args.get("remediation_var")
+                    if remediation and remediation in host_vars and isinstance(result, dict):
+                        # what the remediate role did on this host, reported beside its findings
+                        result = dict(result, remediation=host_vars[remediation])
+                    collected[host] = result
         collected.update(args.get("host_results") or {})
         return collected

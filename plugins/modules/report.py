@@ -49,6 +49,13 @@ options:
     description: Host variable read for each of O(hosts).
     type: str
     default: refarch_result
+  remediation_var:
+    description:
+      - Host variable holding what the remediate role did on each of O(hosts) (one outcome per Dockerfile);
+        when a host has it, its outcomes are reported under the host's C(remediation) and counted in the
+        summary's C(remediation). Empty to leave remediation out.
+    type: str
+    default: remediate_outcomes
   results_from:
     description:
       - Name of a variable of the controller host (the host the task runs for) that holds a whole-estate

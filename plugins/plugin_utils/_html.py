@@ -584,6 +584,47 @@ def _section_waivers(report: Mapping[str, Any]) -> str:
     )
 
 
+_REMEDIATION_BADGES = {
+    "promoted": "st-fixed", "rewritten": "st-fixed", "planned": "st-open", "unchanged": "st-waived",
+    "rolled_back": "st-failed", "refused": "st-failed", "failed": "st-failed",
+}
+
+
+def _section_remediation(report: Mapping[str, Any]) -> str:
+    """What a remediation run did to each Dockerfile (only in the report of such a run)."""
+    counts = (report.get("summary") or {}).get("remediation")
+    if not isinstance(counts, Mapping):
+        return ""
+    rows = []
+    for host_name, host in sorted((report.get("hosts") or {}).items()):
+        for entry in host.get("remediation") or []:
+            status = str(entry.get("status") or "failed")
+            fixed = ", ".join(entry.get("rules_fixed") or []) or "-"
+            skipped = "; ".join(f"{s.get('fix')}: {s.get('reason')}" for s in entry.get("skipped") or [])
+            detail = " — ".join(t for t in (entry.get("reason"), entry.get("note"), skipped) if t) or "-"
+            rows.append(
+                f"<tr><td class=\"nowrap\">{_badge(_REMEDIATION_BADGES.get(status, 'st-failed'), status)}</td>"
+                f"<td class=\"mono\">{_e(host_name, 120)}</td>"
+                f"<td class=\"mono\">{_e(entry.get('path'), 300)}</td>"
+                f"<td class=\"mono\">{_e(fixed, 300)}</td>"
+                f"<td class=\"mono\">{_e(entry.get('rebuild') or '-', 40)}</td>"
+                f"<td class=\"pre\">{_e(detail, 800, False)}</td></tr>"
+            )
+    by_status = counts.get("by_status") or {}
+    tally = ", ".join(f"{_e(k, 20)} {_n(v)}" for k, v in by_status.items() if v) or "nothing to do"
+    if not rows:
+        return ('<section id="remediation"><h2>Remediation</h2>'
+                '<div class="empty">No Dockerfile needed a fix this run.</div></section>')
+    return (
+        f'<section id="remediation"><h2>Remediation<span class="count">{_n(len(rows))}</span></h2>'
+        f'<p>{tally}; {_n(counts.get("rules_fixed") or 0)} rule finding(s) fixed on disk.</p>'
+        '<div class="tw"><table class="fixed"><colgroup><col class="c-status"><col class="c-host">'
+        '<col class="c-target"><col class="c-fix"><col class="c-date"><col></colgroup><thead><tr>'
+        "<th>Outcome</th><th>Host</th><th>Dockerfile</th><th>Rules fixed</th><th>Rebuild</th><th>Details</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></section>"
+    )
+
+
 def _section_merge(report: Mapping[str, Any]) -> str:
     merge = report.get("merge")
     if not isinstance(merge, Mapping) or not (merge.get("mismatches") or merge.get("conflicts")):
@@ -623,6 +664,7 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
             _section_diff(report),
             _section_rules(report),
             _section_hosts(report),
+            _section_remediation(report),
             _section_findings(report),
             _section_waivers(report),
         ]

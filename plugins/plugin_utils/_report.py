@@ -26,6 +26,9 @@ SCHEMA_VERSION = "1.0"
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 HOST_STATUSES: tuple[str, ...] = ("ok", "unreachable", "failed")
 TARGET_KINDS: tuple[str, ...] = ("dockerfile", "image", "container")
+#: What happened to one Dockerfile in a remediation run (docs/contracts.md, the remediate role).
+REMEDIATION_STATUSES: tuple[str, ...] = ("unchanged", "planned", "rewritten", "promoted", "rolled_back", "refused",
+                                         "failed")
 FINGERPRINT_VERSION = "v1"
 
 _SEVERITY_ALIASES = {
@@ -334,8 +337,45 @@ def _build_host(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     # Problems of the scan itself (a directory that could not be listed, a root that does not
     # exist): not tied to one target, but they must reach the report, never vanish.
     host_problems = [dict(p) if isinstance(p, Mapping) else {"message": str(p)} for p in _as_list(raw.get("problems"))]
-    return {"status": status, "message": str(message) if message else None, "targets": ordered,
+    host = {"status": status, "message": str(message) if message else None, "targets": ordered,
             "problems": host_problems}
+    if raw.get("remediation") is not None:
+        host["remediation"] = [_remediation_entry(name, item) for item in _as_list(raw.get("remediation"))]
+    return host
+
+
+def _text_list(value: Any) -> list[str]:
+    return [str(v) for v in _as_list(value) if v not in (None, "")]
+
+
+def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
+    """One Dockerfile's remediation outcome (the remediate role's ``remediate_outcomes`` entry), normalized."""
+    if not isinstance(raw, Mapping):
+        raise ReportError(f"host {host!r}: a remediation outcome must be a mapping, got {type(raw).__name__}")
+    status = str(raw.get("status") or "failed").strip().lower()
+    reason = str(raw.get("reason") or "")
+    if status not in REMEDIATION_STATUSES:
+        reason = f"unknown remediation status {status!r}" + (f": {reason}" if reason else "")
+        status = "failed"
+    rebuild = raw.get("rebuild") if isinstance(raw.get("rebuild"), Mapping) else {}
+    skipped = []
+    for item in _as_list(raw.get("skipped")):
+        if isinstance(item, Mapping):
+            skipped.append({"fix": str(item.get("fix") or ""), "reason": str(item.get("reason") or "")})
+    return {
+        "path": str(raw.get("path") or ""),
+        "image": str(raw.get("image") or "") or None,
+        "status": status,
+        "reason": reason,
+        "note": str(raw.get("note") or ""),
+        "fixes_applied": _text_list(raw.get("fixes_applied")),
+        "rules_fixed": sorted(set(_text_list(raw.get("rules_fixed")))),
+        "skipped": skipped,
+        "sha256_before": str(raw.get("sha256_before") or "") or None,
+        "sha256_after": str(raw.get("sha256_after") or "") or None,
+        "backup_file": str(raw.get("backup_file") or "") or None,
+        "rebuild": str(rebuild.get("status") or "") or None,
+    }
 
 
 def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -366,7 +406,7 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 by_severity[normalize_severity(finding.get("severity"))] += 1
                 by_rule[finding["rule_id"]] = by_rule.get(finding["rule_id"], 0) + 1
     checked = totals["compliant"] + totals["noncompliant"]
-    return {
+    summary = {
         "hosts": len(hosts),
         "hosts_by_status": by_status,
         "targets": totals["targets"],
@@ -383,6 +423,18 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "expired_waivers": expired,
         "problems": problems,
     }
+    remediated = [entry for host in hosts.values() if "remediation" in host for entry in host["remediation"]]
+    if any("remediation" in host for host in hosts.values()):
+        by_outcome = dict.fromkeys(REMEDIATION_STATUSES, 0)
+        for entry in remediated:
+            by_outcome[entry.get("status", "failed")] = by_outcome.get(entry.get("status", "failed"), 0) + 1
+        summary["remediation"] = {
+            "dockerfiles": len(remediated),
+            "by_status": by_outcome,
+            "rules_fixed": sum(len(e.get("rules_fixed") or []) for e in remediated
+                               if e.get("status") in ("rewritten", "promoted")),
+        }
+    return summary
 
 
 def _rules_section(catalog: Mapping[str, Mapping[str, Any]], hosts: Mapping[str, Any]) -> dict[str, Any]:

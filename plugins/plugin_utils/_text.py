@@ -48,6 +48,12 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         + ", ".join(f"{s} {sev.get(s, 0)}" for s in SEVERITIES)
         + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
     ]
+    remediation = summary.get("remediation")
+    if isinstance(remediation, Mapping):
+        tally = ", ".join(f"{_c(k, 20)} {v}" for k, v in (remediation.get("by_status") or {}).items() if v)
+        lines.append(f"Remediation: {remediation.get('dockerfiles', 0)} Dockerfile(s)"
+                     + (f" ({tally})" if tally else "")
+                     + f"; {remediation.get('rules_fixed', 0)} rule finding(s) fixed on disk")
     by_rule = summary.get("findings_by_rule") or {}
     if by_rule:
         ranked = sorted(

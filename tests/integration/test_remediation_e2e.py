@@ -277,6 +277,8 @@ def lab(tmp_path_factory):
         real = run_playbook(PLAYBOOK, inventory, work, extra)
         TIMINGS["remediation_run_s"] = time.monotonic() - start
         real_outcomes = _outcomes(work / "out", "web1")
+        report_path = work / "report" / "report.json"
+        real_report = json.loads(report_path.read_text()) if report_path.is_file() else None
         for name, outcome in real_outcomes.items():
             print(f"\n{name}: {outcome['status']} {outcome['rules_fixed']} {outcome['reason']} {outcome['note']}")
         after_real_files = _snapshot(apps_root)
@@ -290,6 +292,7 @@ def lab(tmp_path_factory):
             "estate": estate, "host": host, "inventory": inventory, "work": work, "apps_root": apps_root,
             "images": images, "originals": originals, "check": check, "real": real, "second": second,
             "check_outcomes": check_outcomes, "real_outcomes": real_outcomes, "second_outcomes": second_outcomes,
+            "real_report": real_report,
             "before_files": before_files, "after_check_files": after_check_files, "after_real_files": after_real_files,
             "after_second_files": after_second_files, "before_images": before_images,
             "after_check_images": after_check_images,
@@ -348,6 +351,25 @@ def test_every_dockerfile_is_rewritten_rebuilt_and_promoted(lab):
     assert {"NRA002", "NRA001"} <= fixed["port80"]
     assert "NRA012" in fixed["alpine"]
     assert {"NRA001", "NRA002", "NRA010", "NRA011"} <= fixed["ubi"]
+
+
+def test_the_estate_report_says_what_remediation_did(lab):
+    """report.json of the remediation run: each Dockerfile's outcome beside the re-scanned findings."""
+    report = lab["real_report"]
+    assert report is not None, "the remediation run wrote no report.json"
+    entries = {Path(e["path"]).parent.name: e for e in report["hosts"]["web1"]["remediation"]}
+    assert set(entries) == set(APPS)
+    for name, outcome in lab["real_outcomes"].items():
+        entry = entries[name]
+        assert entry["status"] == outcome["status"] == "promoted"
+        assert entry["rebuild"] == "promoted"
+        assert entry["rules_fixed"] == sorted(set(outcome["rules_fixed"]))
+        assert entry["sha256_after"] == outcome["sha256_after"]
+    counts = report["summary"]["remediation"]
+    assert counts["dockerfiles"] == len(APPS) and counts["by_status"]["promoted"] == len(APPS)
+    assert counts["rules_fixed"] == sum(len(set(o["rules_fixed"])) for o in lab["real_outcomes"].values())
+    html = (lab["work"] / "report" / "report.html").read_text()
+    assert 'id="remediation"' in html
 
 
 def _assert_image_complies(facts: dict) -> None:

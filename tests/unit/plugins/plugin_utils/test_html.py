@@ -194,3 +194,22 @@ def test_no_input_can_add_markup(host, path, message, reason, engine):
     assert_safe(page, c)
     text = " ".join(" ".join(c.text).split())
     assert " ".join(clean_text(message, single_line=True).split()) in text
+
+
+def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_stay_text():
+    assert 'id="remediation"' not in _html.render_html(build())
+    results = samples.host_results()
+    results["web1"]["remediation"] = [
+        {"path": "/srv/a/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
+         "skipped": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}},
+        {"path": "/srv/" + samples.SCRIPT + "/Dockerfile", "status": "rolled_back", "rules_fixed": [],
+         "skipped": [{"fix": "add_healthcheck", "reason": samples.IMG}], "reason": samples.SCRIPT,
+         "rebuild": {"status": "rolled_back"}},
+    ]
+    page = _html.render_html(build(results))
+    c = parse(page)
+    assert_safe(page, c)
+    section = "".join(c.by_id["remediation"])
+    assert "Remediation" in section and "promoted" in section and "rolled_back" in section
+    assert "/srv/a/Dockerfile" in section and "NRA001" in section and "add_healthcheck" in section
+    assert samples.SCRIPT in section and samples.IMG in section  # shown as text, never as markup

@@ -258,3 +258,53 @@ def test_clean_text_single_line_and_limit():
     assert _sanitize.clean_text("a\n b\t\tc", single_line=True) == "a b c"
     assert _sanitize.clean_text("x" * 50, limit=10) == "x" * 9 + "\u2026"
     assert _sanitize.clean_tree({"k\x1b[1m": ["v\x00", 1, None]}) == {"k": ["v", 1, None]}
+
+
+def _outcome(path: str, status: str, **more) -> dict:
+    """One entry of the remediate role's remediate_outcomes (roles/remediate/tasks/dockerfile.yml)."""
+    entry = {"path": path, "image": "localhost/app:1", "status": status, "changed": status != "unchanged",
+             "reason": "", "note": "", "fixes_applied": ["add_non_root_user"], "rules_fixed": ["NRA001"],
+             "skipped": [{"fix": "add_healthcheck", "reason": "no probe known", "partial": False}],
+             "sha256_before": "a" * 64, "sha256_after": "b" * 64, "backup_file": path + ".bak", "rebuild": {}}
+    entry.update(more)
+    return entry
+
+
+def test_remediation_outcomes_are_reported_per_host_and_counted():
+    results = samples.host_results()
+    results["web1"]["remediation"] = [
+        _outcome("/srv/a/Dockerfile", "promoted", rebuild={"status": "promoted", "image_id": "sha256:1"},
+                 rules_fixed=["NRA001", "NRA010", "NRA001"]),
+        _outcome("/srv/b/Dockerfile", "rolled_back", reason="NRA001 still fires on the new image",
+                 rebuild={"status": "rolled_back"}),
+        _outcome("/srv/c/Dockerfile", "refused", reason="changed since the scan", fixes_applied=[], rules_fixed=[]),
+    ]
+    results["web2"]["remediation"] = []
+    report = build(results)
+    validate(report)
+    web1 = report["hosts"]["web1"]["remediation"]
+    assert [e["status"] for e in web1] == ["promoted", "rolled_back", "refused"]
+    assert web1[0]["rules_fixed"] == ["NRA001", "NRA010"] and web1[0]["rebuild"] == "promoted"
+    assert web1[1]["reason"] == "NRA001 still fires on the new image" and web1[1]["rebuild"] == "rolled_back"
+    assert web1[0]["skipped"] == [{"fix": "add_healthcheck", "reason": "no probe known"}]
+    assert report["hosts"]["web2"]["remediation"] == []
+    assert "remediation" not in report["hosts"]["down1"]
+    counts = report["summary"]["remediation"]
+    assert counts["dockerfiles"] == 3
+    assert {k: v for k, v in counts["by_status"].items() if v} == {"promoted": 1, "rolled_back": 1, "refused": 1}
+    assert counts["rules_fixed"] == 2  # only what a kept rewrite fixed
+    # the summary of a merge or a diff is recomputed from the hosts: the counts follow
+    assert _report.compute_summary(report["hosts"])["remediation"] == counts
+
+
+def test_a_scan_report_has_no_remediation_section_and_bad_outcomes_are_failures():
+    report = build()
+    assert "remediation" not in report["summary"]
+    assert all("remediation" not in host for host in report["hosts"].values())
+    results = samples.host_results()
+    results["web1"]["remediation"] = [_outcome("/srv/a/Dockerfile", "exploded")]
+    entry = build(results)["hosts"]["web1"]["remediation"][0]
+    assert entry["status"] == "failed" and "unknown remediation status 'exploded'" in entry["reason"]
+    results["web1"]["remediation"] = ["not a mapping"]
+    with pytest.raises(_report.ReportError, match="remediation outcome must be a mapping"):
+        build(results)

@@ -56,3 +56,16 @@ def test_text_summary_lists_worst_targets_with_their_open_rules():
     expected_rules = sorted({f["rule_id"] for f in best[1]["findings"] if _report.is_open(f)})
     assert counts[0] == best[0]
     assert rows[0].split()[-len(expected_rules):] == expected_rules
+
+
+def test_text_summary_has_a_remediation_line_only_for_a_remediation_run():
+    assert "Remediation:" not in _text.render_text(_report_with_diff())
+    results = samples.host_results()
+    results["web1"]["remediation"] = [
+        {"path": "/srv/a/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001", "NRA010"]},
+        {"path": "/srv/b/Dockerfile", "status": "refused", "rules_fixed": []},
+    ]
+    report = _report.build_report(results, engine="embedded", policy_revision="rev-1",
+                                  generated_at="2026-11-28T11:00:00Z", rules_catalog=samples.CATALOG)
+    text = _text.render_text(report)
+    assert "Remediation: 2 Dockerfile(s) (promoted 1, refused 1); 2 rule finding(s) fixed on disk" in text
