@@ -29,6 +29,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
     summarize,
     target_entries,
 )
+from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import (
     WaiverError,
     load_waiver_file,
@@ -367,14 +368,4 @@ class ActionModule(ActionBase):
     @staticmethod
     def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         """``facts_var`` of each host in ``hosts``; hosts without it (not in this run) are left out."""
-        hostvars = task_vars.get("hostvars") or {}
-        name = args["facts_var"]
-        found: dict[str, Any] = {}
-        for host in args["hosts"]:
-            try:
-                host_vars = hostvars[host]
-            except KeyError:
-                continue
-            if name in host_vars:
-                found[host] = host_vars[name]
-        return found
+        return {host: value for host, value, _all in hosts_with(task_vars, args["hosts"], args["facts_var"])}

@@ -12,6 +12,7 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import ReportError, build_report
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer import (
     RENDER_OPTIONS,
@@ -69,11 +70,8 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        """``host_results``, plus ``result_var`` of each host in ``hosts`` read from hostvars.
-
-        Reading hostvars here costs one lookup per host; the same in a looped set_fact
-        re-templates the growing dictionary for every host.
-        """
+        """``host_results``, plus ``result_var`` of each host in ``hosts`` read from hostvars
+        (with its ``remediation_var`` when it has one), or the estate evaluation ``results_from`` names."""
         collected: dict[str, Any] = {}
         if args.get("results_from"):
             # An estate evaluation registered on this (controller) host, read without templating it.
@@ -84,19 +82,12 @@ class ActionModule(ActionBase):
                                         "hold an estate evaluation (policy_check with hosts: its host_results)")
             collected.update(registered["host_results"])
         if args.get("hosts"):
-            hostvars = task_vars.get("hostvars") or {}
-            name = args["result_var"]
-            for host in args["hosts"]:
-                try:
-                    host_vars = hostvars[host]
-                except KeyError:
-                    continue
-                if name in host_vars:
-                    result = host_vars[name]
-                    remediation = args.get("remediation_var")
-                    if remediation and remediation in host_vars and isinstance(result, dict):
-                        # what the remediate role did on this host, reported beside its findings
-                        result = dict(result, remediation=host_vars[remediation])
+            remediation = args.get("remediation_var")
+            for host, result, host_vars in hosts_with(task_vars, args["hosts"], args["result_var"]):
+                if remediation and remediation in host_vars and isinstance(result, dict):
+                    # what the remediate role did on this host, reported beside its findings
+                    collected[host] = dict(result, remediation=host_vars[remediation])
+                else:
                     collected[host] = result
         collected.update(args.get("host_results") or {})
         return collected

@@ -20,17 +20,14 @@ def decode_dockerfile_result(module_result: dict[str, Any], *, keep_documents_en
     Raises ``ValueError`` naming the part that is not valid JSON.
     """
     out = dict(module_result)
+    fields = [("host_summary", "an undecodable host summary")]
     if not keep_documents_encoded:
-        encoded = out.pop("dockerfiles_json", None)
+        fields.insert(0, ("dockerfiles", "undecodable documents"))
+    for key, what in fields:
+        encoded = out.pop(f"{key}_json", None)
         if encoded is not None:
             try:
-                out["dockerfiles"] = json.loads(encoded)
+                out[key] = json.loads(encoded)
             except ValueError as exc:
-                raise ValueError(f"undecodable documents: {exc}") from exc
-    encoded_summary = out.pop("host_summary_json", None)
-    if encoded_summary is not None:
-        try:
-            out["host_summary"] = json.loads(encoded_summary)
-        except ValueError as exc:
-            raise ValueError(f"an undecodable host summary: {exc}") from exc
+                raise ValueError(f"{what}: {exc}") from exc
     return out

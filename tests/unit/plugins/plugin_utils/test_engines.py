@@ -45,6 +45,16 @@ def make_docs(n: int) -> list[dict]:
     return docs
 
 
+def nested_lists(levels: int) -> list:
+    """``[[[...]]]`` nested ``levels`` deep: deeper than the regorus backend reads (128)."""
+    deep: list = []
+    cursor = deep
+    for _level in range(levels):
+        cursor.append([])
+        cursor = cursor[0]
+    return deep
+
+
 def expected(doc: dict, floor: int = 1024) -> list[tuple[str, int]]:
     out = []
     fs = doc["final_stage"]
@@ -145,11 +155,7 @@ def test_embedded_worker_count():
 def test_embedded_failure_in_one_workers_share_names_its_batch():
     """One document regorus cannot read, in the last of three shares: an error naming that batch, never a pass."""
     docs = make_docs(60)
-    deep: list = []
-    cursor = deep
-    for dummy in range(300):
-        cursor.append([])
-        cursor = cursor[0]
+    deep = nested_lists(300)
     docs[50]["extra"] = deep
     with pytest.raises(EngineError) as err:
         EmbeddedEngine(bundle=fixture_bundle(), backend="regorus", workers=3).evaluate(docs, DATE)
@@ -265,11 +271,7 @@ def test_embedded_backend_missing_library_is_named(tmp_path):
 
 def test_regorus_deeply_nested_input_is_a_named_error_not_a_pass():
     docs = make_docs(2)
-    deep: list = []
-    cursor = deep
-    for dummy in range(300):
-        cursor.append([])
-        cursor = cursor[0]
+    deep = nested_lists(300)
     docs[1]["extra"] = deep
     with pytest.raises(EngineError) as err:
         EmbeddedEngine(fixture_bundle(), backend="regorus").evaluate(docs, DATE)
