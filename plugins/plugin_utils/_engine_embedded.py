@@ -79,8 +79,8 @@ def _reap(proc: subprocess.Popen, *, block: bool) -> Any:
         return None
     try:
         pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
-    except ChildProcessError:  # already collected elsewhere
-        proc.returncode = proc.returncode if proc.returncode is not None else -1
+    except ChildProcessError:  # already collected elsewhere: its status is lost
+        proc.returncode = -1
         return None
     if pid == 0:
         return None
@@ -150,13 +150,7 @@ class EmbeddedEngine(Engine):
     def _evaluate_inputs(self, inputs: list[dict[str, Any]]) -> list[Any]:
         """Evaluate the batches in up to :meth:`worker_count` workers at once, each with a share in order."""
         documents = sum(len(i.get("documents") or []) for i in inputs)
-        count = min(len(inputs), self.worker_count(documents))
-        if count <= 1:
-            results, peak, backend = self._run_worker(inputs, 0, len(inputs))
-            self.stats.update(worker_peak_rss_mib=round(peak / 1048576, 1), workers=1)
-            if backend:
-                self.stats["backend"] = backend
-            return results
+        count = max(1, min(len(inputs), self.worker_count(documents)))
         share = -(-len(inputs) // count)
         groups = [(start, inputs[start:start + share]) for start in range(0, len(inputs), share)]
         outcomes: list[Any] = [None] * len(groups)
@@ -167,12 +161,15 @@ class EmbeddedEngine(Engine):
             except EngineError as exc:
                 outcomes[n] = exc
 
-        threads = [threading.Thread(target=run, args=(n, start, group), daemon=True)
-                   for n, (start, group) in enumerate(groups)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        if len(groups) == 1:
+            run(0, *groups[0])  # one worker: no thread needed
+        else:
+            threads = [threading.Thread(target=run, args=(n, start, group), daemon=True)
+                       for n, (start, group) in enumerate(groups)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
         results: list[Any] = []
         peak = 0
         for outcome in outcomes:
