@@ -1321,8 +1321,10 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
     mode_b = appdir == "/"
     if mode_b and has_build:
         return "skip", "no WORKDIR and a build step: cannot tell which files the build produces"
-    if mode_b and "write_dockerignore" not in ctx.get("_requested", ()) and not any(
-            _pattern_covers(p, "node_modules") for p in _dockerignore_patterns(ctx) if not p.startswith("!")):
+    if mode_b and not any(_pattern_covers(p, "node_modules") for p in _dockerignore_patterns(ctx)
+                          if not p.startswith("!")) and (
+            "write_dockerignore" not in ctx.get("_requested", ()) or _copied_entries(doc, ["node_modules"])):
+        # write_dockerignore would add node_modules, unless a COPY takes it from the context by name
         return "skip", "the runtime stage would copy the context again and .dockerignore does not exclude node_modules"
     installs = [i for i in ins_list if i["cmd"] == "RUN" and _install_tool(_run_command(i))]
     tool = _install_tool(_run_command(installs[0])) if installs else None
@@ -1824,8 +1826,42 @@ def _dockerignore_patterns(ctx: dict) -> list:
     return list(facts.get("patterns") or [])
 
 
-def _fix_write_dockerignore(doc_text: str | None, ctx: dict) -> tuple:
-    """Return (new text or None, reason, touched line numbers)."""
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _copied_entries(doc: _Doc, entries: list) -> dict:
+    """Entries that a COPY or ADD takes from the build context by name: ``{entry: line}``.
+
+    Excluding such an entry in the .dockerignore would make that instruction fail (or copy
+    less), so the fix leaves it alone. Only the first path component of a source counts, the
+    way an unanchored .dockerignore pattern matches from the context root; ``.``, ``*`` and
+    the like copy the whole context, which is what the exclusion is for.
+    """
+    found: dict = {}
+    for ins in doc.instructions:
+        flags = ins.get("flags") or []
+        if ins["cmd"] not in ("COPY", "ADD") or any(str(f).lower().startswith("--from") for f in flags):
+            continue
+        for arg in list(ins.get("value") or [])[:-1]:
+            src = str(arg)
+            if src.startswith("<<") or "://" in src or src.startswith("git@"):
+                continue
+            first = src.lstrip("/").removeprefix("./").split("/", 1)[0]
+            if not first or first in (".", "..") or first.strip("*.") == "":
+                continue
+            for entry in entries:
+                hit = first == entry or (bool(_GLOB_CHARS & set(first)) and fnmatch.fnmatchcase(entry, first))
+                if hit and entry not in found:
+                    found[entry] = ins.get("start_line")
+    return found
+
+
+def _fix_write_dockerignore(doc_text: str | None, ctx: dict, doc: _Doc) -> tuple:
+    """Return (new text or None, reason, touched line numbers, note on entries left out).
+
+    ``doc`` is the Dockerfile as rewritten so far: entries its COPY/ADD instructions take from
+    the context by name are not excluded (see :func:`_copied_entries`).
+    """
     text = doc_text
     lines = _split_lines(text or "")
     patterns = []
@@ -1839,10 +1875,18 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: dict) -> tuple:
             inner = pat[1:].strip()
             for entry in required:
                 if _pattern_covers(inner, entry) or inner.lstrip("/").startswith(entry + "/"):
-                    return None, f"the .dockerignore re-includes {entry} with {pat!r}; not overriding it", []
+                    return None, f"the .dockerignore re-includes {entry} with {pat!r}; not overriding it", [], None
     missing = [e for e in required if not any(_pattern_covers(p, e) for p in patterns if not p.startswith("!"))]
     if not missing:
-        return None, None, []
+        return None, None, [], None
+    copied = _copied_entries(doc, missing)
+    note = None
+    if copied:
+        note = "; ".join(f"line {line} copies {entry} from the build context, so it is not excluded"
+                         for entry, line in copied.items())
+        missing = [e for e in missing if e not in copied]
+        if not missing:
+            return None, note, [], None
     nl = _newline_of(lines) if lines else "\n"
     out = list(lines)
     touched = []
@@ -1850,7 +1894,7 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: dict) -> tuple:
         out[-1] += nl
         touched.append(len(out))
     out += [e + nl for e in missing]
-    return "".join(out), None, touched or ([len(lines)] if lines else [])
+    return "".join(out), None, touched or ([len(lines)] if lines else []), note
 
 
 # --------------------------------------------------------------------------- driver
@@ -1923,14 +1967,22 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             if "dockerignore_text" not in context:
                 skipped.append({"fix": fix, "reason": "the .dockerignore was not read (no build context given)"})
                 continue
-            new, reason, touched = _fix_write_dockerignore(context.get("dockerignore_text"), context)
+            try:
+                doc = _Doc(current, parse)
+            except Exception as exc:  # fail closed: without its COPYs, excluding could break the build
+                skipped.append({"fix": fix, "reason": f"cannot read the Dockerfile's COPY instructions: {exc}"})
+                continue
+            new, reason, touched, note = _fix_write_dockerignore(context.get("dockerignore_text"), context, doc)
             if new is None:
                 skipped.append({"fix": fix, "reason": reason or "not needed: .dockerignore already excludes "
                                 "node_modules, .git and .cache", "not_needed": reason is None})
             else:
                 dockerignore = new
-                applied.append({"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": touched,
-                                "file": ".dockerignore"})
+                entry = {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": touched, "file": ".dockerignore"}
+                if note:
+                    entry["note"] = note
+                    skipped.append({"fix": fix, "reason": "partly applied: " + note, "partial": True})
+                applied.append(entry)
             continue
         try:
             doc = _Doc(current, parse)

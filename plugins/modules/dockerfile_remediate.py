@@ -64,6 +64,8 @@ options:
       - Create or extend the build context's C(.dockerignore) when the V(write_dockerignore) fix is requested.
       - A C(<name>.dockerignore) beside the Dockerfile is used instead of C(.dockerignore) when it exists, as BuildKit
         does.
+      - An entry that a C(COPY) or C(ADD) takes from the build context by name (C(COPY node_modules ./node_modules))
+        is not excluded, since the build would then fail; the result says so under C(skipped).
     type: bool
     default: true
   port_map:

@@ -411,6 +411,36 @@ def test_dockerignore_respects_reincludes():
     assert "re-includes .git" in skip_reason(res, "write_dockerignore")
 
 
+def test_dockerignore_keeps_what_a_copy_takes_by_name():
+    text = "FROM node:22\nWORKDIR /app\nCOPY ./node_modules ./node_modules\nCOPY [\".git/HEAD\", \"/rev\"]\nCOPY . .\n"
+    res = rw(text, "write_dockerignore", dockerignore_text=None)
+    assert res["dockerignore"] == ".cache\nnpm-debug.log\n"
+    [entry] = [a for a in res["applied"] if a["fix"] == "write_dockerignore"]
+    assert "line 3 copies node_modules" in entry["note"] and "line 4 copies .git" in entry["note"]
+    [partial] = [s for s in res["skipped"] if s["fix"] == "write_dockerignore"]
+    assert partial["partial"] and partial["reason"].startswith("partly applied: ")
+    # every missing entry copied by name (a glob counts): nothing written, with the reason
+    res = rw("FROM node:22\nADD npm-debug.* .cache/ /x/\nCOPY --chown=1:1 node_modules /n\nCOPY .gi? /g\n",
+             "write_dockerignore", dockerignore_text="dist\n")
+    assert res["dockerignore"] is None
+    assert "copies npm-debug.log" in skip_reason(res, "write_dockerignore")
+
+
+def test_dockerignore_ignores_copies_that_are_not_from_the_context():
+    text = ("FROM node:22 AS b\nRUN npm ci\nFROM node:22\nCOPY --from=b /app/node_modules node_modules\n"
+            "COPY <<EOF .git\nx\nEOF\nADD https://example.com/.cache /c\nCOPY * .* ./\nCOPY sub/node_modules /s\n")
+    res = rw(text, "write_dockerignore", dockerignore_text=None)
+    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n"
+    assert not [s for s in res["skipped"] if s["fix"] == "write_dockerignore"]
+
+
+def test_split_without_workdir_skips_when_node_modules_is_copied_by_name():
+    text = "FROM node:22\nCOPY package*.json ./\nCOPY node_modules ./node_modules\nRUN npm install\nCOPY . .\n"
+    res = rw(text, ["split_multi_stage", "write_dockerignore"], dockerignore_text=None)
+    assert "does not exclude node_modules" in skip_reason(res, "split_multi_stage")
+    assert "copies node_modules" in res["applied"][0]["note"]
+
+
 # --------------------------------------------------------------------------- replace_base_image
 
 @pytest.mark.parametrize("before, after", [
