@@ -119,12 +119,14 @@ APPS = {
         "ENTRYPOINT [\"node\"]\n"
         "CMD [\"server.js\"]\n"),
 }
-# Failure paths (a separate root, a separate run).
+# Failure paths (a separate root, a separate run). The build reads a file under .cache that
+# COPY . . brought in: the .dockerignore fix (which leaves alone what a COPY names, but cannot
+# see what a RUN reads) excludes .cache, and the rebuild fails.
 FAILING_BUILD = (
     "FROM node:20-bookworm-slim\n"
     "WORKDIR /app\n"
-    "COPY package.json server.js ./\n"
-    "COPY .cache/settings.json ./settings.json\n"
+    "COPY . .\n"
+    "RUN cat .cache/settings.json > settings.json\n"
     "EXPOSE 80\n"
     "CMD npm start\n")
 EDITED = (
