@@ -11,7 +11,8 @@ server, applies waivers and pragmas, and returns findings and a summary.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+import json
+from typing import Any, NamedTuple
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -41,6 +42,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "facts": {"type": "raw"},
     "hosts": {"type": "list", "elements": "str"},
     "facts_var": {"type": "str", "default": "refarch_discovery"},
+    "host_settings": {"type": "dict", "default": {}},
     "discovery_status": {"type": "bool", "default": False},
     "host": {"type": "str"},
     "engine": {"type": "str", "default": "embedded", "choices": ["embedded", "opa"]},
@@ -130,8 +132,20 @@ def _pass_through(prior: dict[str, Any]) -> dict[str, Any]:
                 msg=f"not evaluated: discovery status {status}: {prior.get('message') or ''}".rstrip(": "))
 
 
+#: Options a host may set for itself in the estate mode (``host_settings``): what is applied per host.
+HOST_SETTINGS = ("waivers", "data")
+
+
+class _Settings(NamedTuple):
+    """What may differ between hosts of one estate run: the policy data and the waivers."""
+
+    data: dict[str, Any]
+    waivers: list[dict[str, Any]]
+    hadolint_pragmas: bool
+
+
 class _Evaluation:
-    """What every host of one task shares: date, waivers, bundle and engine (built once)."""
+    """What every host of one task shares: date, bundle and engine (built once), default settings."""
 
     def __init__(self, args: dict[str, Any]) -> None:
         self.args = args
@@ -140,10 +154,7 @@ class _Evaluation:
             self.date = parse_evaluation_date(args.get("evaluation_date") or _dt.date.today().isoformat())
         except ValueError as exc:
             raise AnsibleActionFail(f"policy_check: {exc}") from exc
-        try:
-            self.waivers = _load_waivers(args.get("waivers"))
-        except WaiverError as exc:
-            raise AnsibleActionFail(f"policy_check: {exc}") from exc
+        waivers = self._waivers(args.get("waivers"))
         user_paths = list(args.get("policy_path") or [])
         include_default = args.get("include_default_policies", True)
         try:
@@ -154,24 +165,70 @@ class _Evaluation:
             self.engine = build_engine(args, self.bundle)
         except EngineError as exc:
             raise self.failure(exc) from exc
-        config = dict((self.bundle.data.get("refarch") or {}).get("config") or {})
-        config.update(args.get("data") or {})
-        self.hadolint_pragmas = bool(config.get("hadolint_pragmas", True))
+        self._config = dict((self.bundle.data.get("refarch") or {}).get("config") or {})
+        self.default = self._settings(args.get("data") or {}, waivers)
+        self._cache: dict[str, _Settings] = {}
         self.evaluated = False
+        #: engine figures summed over the task's engine runs (the estate mode may make several)
+        self.stats_total: dict[str, Any] = {}
+
+    @staticmethod
+    def _waivers(value: Any) -> list[dict[str, Any]]:
+        try:
+            return _load_waivers(value)
+        except WaiverError as exc:
+            raise AnsibleActionFail(f"policy_check: {exc}") from exc
+
+    def _settings(self, data: Any, waivers: list[dict[str, Any]]) -> _Settings:
+        if not isinstance(data, dict):
+            raise AnsibleActionFail(f"policy_check: data must be a dictionary, got {type(data).__name__}")
+        config = dict(self._config)
+        config.update(data)
+        return _Settings(dict(data), waivers, bool(config.get("hadolint_pragmas", True)))
+
+    def settings(self, overrides: dict[str, Any]) -> _Settings:
+        """The settings of a host that sets some of :data:`HOST_SETTINGS` itself (cached per distinct value).
+
+        Raises AnsibleActionFail naming the problem when a value is unusable (a bad waiver file).
+        """
+        if not overrides:
+            return self.default
+        key = json.dumps(overrides, sort_keys=True, default=str)
+        if key not in self._cache:
+            waivers = self._waivers(overrides["waivers"]) if "waivers" in overrides else self.default.waivers
+            self._cache[key] = self._settings(overrides.get("data", self.default.data), waivers)
+        return self._cache[key]
 
     def failure(self, exc: EngineError) -> AnsibleActionFail:
         return AnsibleActionFail(f"policy_check: {self.engine_name} engine failed ({exc.cause}): {exc.message}")
 
-    def evaluate_raw(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def evaluate_raw(self, documents: list[dict[str, Any]],
+                     settings: _Settings | None = None) -> list[list[dict[str, Any]]]:
         """Raw findings per document; raises EngineError when the engine fails."""
-        raw = self.engine.evaluate(documents, self.date.isoformat(), dict(self.args.get("data") or {}))
+        data = (settings or self.default).data
+        raw = self.engine.evaluate(documents, self.date.isoformat(), dict(data))
         self.evaluated = self.evaluated or bool(documents)
+        if documents:
+            self._add_stats(dict(getattr(self.engine, "stats", {}) or {}))
         return raw
 
-    def evaluate(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    def _add_stats(self, stats: dict[str, Any]) -> None:
+        """Figures of every engine run of this task: counts and seconds add up, peaks are the largest."""
+        totals = self.stats_total
+        totals["runs"] = int(totals.get("runs", 0)) + 1
+        for key, value in stats.items():
+            if key in ("documents", "batches", "seconds", "pushed") and isinstance(value, (int, float)):
+                totals[key] = round(totals.get(key, 0) + value, 4)
+            elif key.endswith("_mib") and isinstance(value, (int, float)):
+                totals[key] = max(totals.get(key, 0), value)
+            else:
+                totals[key] = value
+
+    def evaluate(self, documents: list[dict[str, Any]],
+                 settings: _Settings | None = None) -> list[list[dict[str, Any]]]:
         """Raw findings per document; raises AnsibleActionFail when the engine fails."""
         try:
-            return self.evaluate_raw(documents)
+            return self.evaluate_raw(documents, settings)
         except EngineError as exc:
             raise self.failure(exc) from exc
 
@@ -180,10 +237,11 @@ class _Evaluation:
         return self.engine.policy_revision if self.evaluated else self.bundle.revision
 
     def host_result(self, documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]],
-                    host: str | None) -> dict[str, Any]:
+                    host: str | None, settings: _Settings | None = None) -> dict[str, Any]:
         """Findings, targets and summary of one host (no ``msg``, no status)."""
-        findings, waiver_report = enrich(documents, raw, host, waivers=self.waivers, evaluation_date=self.date,
-                                         hadolint_pragmas=self.hadolint_pragmas)
+        settings = settings or self.default
+        findings, waiver_report = enrich(documents, raw, host, waivers=settings.waivers, evaluation_date=self.date,
+                                         hadolint_pragmas=settings.hadolint_pragmas)
         return {
             "changed": False,
             "findings": findings,
@@ -242,15 +300,20 @@ def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
     return _message(result, args.get("fail_on", "none"))
 
 
-def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any]) -> dict[str, Any]:
+def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any],
+                     host_settings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate many hosts' discovery results with one engine run; return per-host results.
 
     ``host_facts`` maps a host name to its discovery result (``refarch_discovery``). Each
     host's entry in ``host_results`` is what :func:`run_policy_check` returns for it with
-    ``discovery_status``. All documents go to the engine together; if that fails, each host
-    is evaluated on its own, so that one host's documents fail that host only.
+    ``discovery_status`` and that host's own ``waivers`` / ``data`` from ``host_settings``
+    (``{host: {option: value}}``, or an AnsibleActionFail when they could not be read; a
+    host not in it uses the task's). Hosts with the same
+    data go to the engine together (one run when no host sets its own); if that fails, each
+    of them is evaluated on its own, so that one host's documents fail that host only.
     """
     fail_on = args.get("fail_on", "none")
+    host_settings = host_settings or {}
     host_results: dict[str, dict[str, Any]] = {}
     pending: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for host in sorted(host_facts):
@@ -270,36 +333,65 @@ def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any]) -> dict[s
         for host, (prior, _docs) in pending.items():
             host_results[host] = _evaluation_failed(exc.message, prior)
         return _estate_result(dict(sorted(host_results.items())), None, args)
-    raw_by_host: dict[str, list[list[dict[str, Any]]]] = {}
-    everything = [doc for _prior_h, docs in pending.values() for doc in docs]
+    # Hosts grouped by the data they are evaluated with: one engine run per group.
+    groups: dict[str, list[tuple[str, _Settings]]] = {}
+    for host, (prior, _docs) in pending.items():
+        own = host_settings.get(host) or {}
+        try:
+            if isinstance(own, AnsibleActionFail):
+                raise own
+            settings = evaluation.settings(own)
+        except AnsibleActionFail as exc:
+            host_results[host] = _evaluation_failed(f"{exc.message} (the host's own settings)", prior)
+            continue
+        groups.setdefault(json.dumps(settings.data, sort_keys=True, default=str), []).append((host, settings))
     shared_failure: str | None = None
-    try:
-        raw = evaluation.evaluate_raw(everything)
-    except EngineError as exc:
-        raw = None
-        if exc.cause not in DOCUMENT_CAUSES:
-            # Not about any one host's documents (a bad bundle, a dead OPA server, a timeout):
-            # every host fails with it, without asking the engine again for each.
-            shared_failure = evaluation.failure(exc).message
-    if raw is not None:
-        offset = 0
-        for host, (_prior_h, docs) in pending.items():
-            raw_by_host[host] = raw[offset:offset + len(docs)]
-            offset += len(docs)
-    for host, (prior, docs) in pending.items():
+    for members in groups.values():
+        shared_failure = _evaluate_group(evaluation, members, pending, host_results, fail_on=fail_on,
+                                         shared_failure=shared_failure)
+    return _estate_result(dict(sorted(host_results.items())), evaluation, args)
+
+
+def _evaluate_group(evaluation: _Evaluation, members: list[tuple[str, _Settings]],
+                    pending: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]],
+                    host_results: dict[str, dict[str, Any]], *, fail_on: str,
+                    shared_failure: str | None) -> str | None:
+    """Evaluate hosts that share their data in one engine run; fill ``host_results``.
+
+    Returns the failure every later group shares (a dead OPA server, a timeout, a bad
+    bundle), which is then not asked of the engine again.
+    """
+    raw_by_host: dict[str, list[list[dict[str, Any]]]] = {}
+    if shared_failure is None:
+        everything = [doc for host, _settings in members for doc in pending[host][1]]
+        try:
+            raw = evaluation.evaluate_raw(everything, members[0][1])
+        except EngineError as exc:
+            raw = None
+            if exc.cause not in DOCUMENT_CAUSES:
+                # Not about any one host's documents: every host fails with it.
+                shared_failure = evaluation.failure(exc).message
+        if raw is not None:
+            offset = 0
+            for host, _settings in members:
+                count = len(pending[host][1])
+                raw_by_host[host] = raw[offset:offset + count]
+                offset += count
+    for host, settings in members:
+        prior, docs = pending[host]
         if shared_failure is not None:
             host_results[host] = _evaluation_failed(shared_failure, prior)
             continue
         if host not in raw_by_host:
             try:
-                raw_by_host[host] = evaluation.evaluate(docs)
+                raw_by_host[host] = evaluation.evaluate(docs, settings)
             except AnsibleActionFail as exc:
                 host_results[host] = _evaluation_failed(exc.message, prior)
                 continue
-        result = evaluation.host_result(docs, raw_by_host[host], host)
+        result = evaluation.host_result(docs, raw_by_host[host], host, settings)
         result.update(status="ok", message="", problems=list(prior.get("problems") or []))
         host_results[host] = _message(result, fail_on)
-    return _estate_result(dict(sorted(host_results.items())), evaluation, args)
+    return shared_failure
 
 
 def _estate_result(host_results: dict[str, dict[str, Any]], evaluation: _Evaluation | None,
@@ -324,7 +416,7 @@ def _estate_result(host_results: dict[str, dict[str, Any]], evaluation: _Evaluat
         "engine": args.get("engine", "embedded"),
         "policy_revision": evaluation.revision if evaluation else None,
         "evaluation_date": evaluation.date.isoformat() if evaluation else None,
-        "engine_stats": dict(getattr(evaluation.engine, "stats", {}) or {}) if evaluation else {},
+        "engine_stats": dict(evaluation.stats_total) if evaluation else {},
         "msg": (f"{summary['evaluated']}/{summary['hosts']} host(s) evaluated: {summary['targets']} target(s), "
                 f"{summary['open']} open finding(s), {summary['waived']} waived"),
     }
@@ -358,14 +450,39 @@ class ActionModule(ActionBase):
                                                         mutually_exclusive=[["facts", "hosts"], ["host", "hosts"],
                                                                             ["host_result", "hosts"]],
                                                         required_one_of=[["facts", "hosts"]])
+        if args.get("host_settings") and args.get("hosts") is None:
+            raise AnsibleActionFail("policy_check: host_settings is only used with hosts (the estate mode)")
         if args.get("hosts") is not None:
-            result.update(run_estate_check(args, self._from_hostvars(args, task_vars)))
+            unknown = sorted(set(args["host_settings"]) - set(HOST_SETTINGS))
+            if unknown:
+                raise AnsibleActionFail(f"policy_check: host_settings accepts {', '.join(HOST_SETTINGS)}, "
+                                        f"not {', '.join(unknown)}")
+            facts, settings = self._from_hostvars(args, task_vars)
+            result.update(run_estate_check(args, facts, settings))
             return result
         host = args.get("host") or task_vars.get("inventory_hostname")
         result.update(run_policy_check(args, host))
         return result
 
     @staticmethod
-    def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        """``facts_var`` of each host in ``hosts``; hosts without it (not in this run) are left out."""
-        return {host: value for host, value, _all in hosts_with(task_vars, args["hosts"], args["facts_var"])}
+    def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``facts_var`` of each host in ``hosts`` and the ``host_settings`` variables each host sets.
+
+        Hosts without ``facts_var`` (not in this run) are left out. A setting that cannot be
+        read for a host (an undefined variable in its template) fails that host alone.
+        """
+        facts: dict[str, Any] = {}
+        settings: dict[str, Any] = {}
+        for host, value, host_vars in hosts_with(task_vars, args["hosts"], args["facts_var"]):
+            facts[host] = value
+            own: dict[str, Any] = {}
+            for option, name in (args.get("host_settings") or {}).items():
+                try:
+                    if name in host_vars:
+                        own[option] = host_vars[name]
+                except Exception as exc:  # a templating error in that host's variable  # pylint: disable=broad-except
+                    own = AnsibleActionFail(f"policy_check: cannot read {name}: {exc}")
+                    break
+            if own:
+                settings[host] = own
+        return facts, settings

@@ -60,6 +60,20 @@ options:
     description: The host variable holding each host's discovery result, with O(hosts).
     type: str
     default: refarch_discovery
+  host_settings:
+    description:
+      - With O(hosts), options each host may set for itself, as a mapping of option name to the host variable
+        that holds the host's value. Allowed options are V(waivers) and V(data).
+      - A host that defines the variable (in its inventory, C(host_vars) or C(group_vars)) is evaluated with its
+        own value, as a one-host evaluation on that host would be; the others use the task's O(waivers) and
+        O(data).
+      - Hosts with the same O(data) share one engine run. A host whose own value is unusable (a waiver file that
+        does not exist, O(data) that is not a dictionary, a variable that does not template) gets
+        RV(status=failed) with the reason; the other hosts are evaluated.
+      - The evaluate role's C(estate) entry point maps V(waivers) to C(refarch_waivers) and V(data) to
+        C(refarch_policy_data).
+    type: dict
+    default: {}
   host:
     description: Host name recorded in each finding's target. Defaults to C(inventory_hostname).
     type: str
@@ -317,6 +331,8 @@ engine_stats:
   description:
     - Documents, batches and seconds spent in the engine; for the embedded engine also the backend used
       (C(regorus) or C(regopy)) and the worker's peak RSS.
+    - With O(hosts), the figures of every engine run of the task added up, with C(runs) the number of engine
+      runs (one per distinct O(data) among the hosts, more when hosts were evaluated one by one after a failure).
   returned: success
   type: dict
 status:

@@ -1,10 +1,12 @@
-"""The scan playbook over real SSH hosts when one host's own variables are invalid.
+"""The scan playbook over real SSH hosts whose own variables differ: invalid ones, own waivers and policy data.
 
 The scan imports the discover role without its argument validation task (the
 discovery action validates the same options for each host); this shows that a bad
-value then fails that host alone, with its message in the report, and that the
-per-host evaluation (the evaluate role's main entry point, as remediate.yml uses it)
-reports the same hosts the same way.
+value then fails that host alone, with its message in the report. Two hosts set their
+own evaluation settings in the inventory (policy data with a disabled rule; a waiver
+file named by a template of a host variable): the estate evaluation applies them to
+those hosts only. The per-host evaluation (the evaluate role's main entry point, as
+remediate.yml uses it) reports every host the same way.
 """
 from __future__ import annotations
 
@@ -15,6 +17,15 @@ from estate_fixtures import populate_host, root_estate
 from harness import run_playbook
 
 pytestmark = pytest.mark.integration
+
+DISABLED = "NRA004"
+WAIVERS = """\
+- id: legacy-host
+  rule: '*'
+  reason: legacy host, replaced next quarter
+  owner: team-ops
+  expires: 2027-03-31
+"""
 
 PER_HOST_PLAYBOOK = """\
 - name: Discover and evaluate host by host
@@ -45,8 +56,15 @@ def scans(tmp_path_factory):
         for index, name in enumerate(("good1", "good2", "baddepth1", "badengine1")):
             hosts[name] = ssh.add_host(name)
             populate_host(hosts[name].root, index, services=2, noise_files=5)
+        # plain1 has good1's services and no settings of its own
+        hosts["plain1"] = ssh.add_host("plain1")
+        populate_host(hosts["plain1"].root, 0, services=2, noise_files=5)
         hosts["baddepth1"].vars["refarch_scan_max_depth"] = "very deep"
         hosts["badengine1"].vars.update({"refarch_scan_images": True, "refarch_container_engine": "lxc"})
+        # own evaluation settings: good1 (index 0) has a service without .dockerignore (NRA004)
+        hosts["good1"].vars["refarch_policy_data"] = {"disabled_rules": [DISABLED]}
+        (hosts["good2"].root / "waivers.yml").write_text(WAIVERS)
+        hosts["good2"].vars["refarch_waivers"] = "{{ refarch_host_root }}/waivers.yml"
         inventory = ssh.write_inventory(work / "inventory.json",
                                         {"refarch_scan_paths": ["{{ refarch_host_root }}/srv"]})
         runs = {}
@@ -67,8 +85,8 @@ def scans(tmp_path_factory):
 def test_a_bad_host_variable_fails_that_host_only(scans, label):
     run, report = scans[label]
     hosts = report["hosts"]
-    assert sorted(hosts) == ["baddepth1", "badengine1", "good1", "good2"], sorted(hosts)
-    for name in ("good1", "good2"):
+    assert sorted(hosts) == ["baddepth1", "badengine1", "good1", "good2", "plain1"], sorted(hosts)
+    for name in ("good1", "good2", "plain1"):
         assert hosts[name]["status"] == "ok", hosts[name].get("message")
         assert len(hosts[name]["targets"]) == 2
     assert hosts["baddepth1"]["status"] == "failed"
@@ -77,7 +95,7 @@ def test_a_bad_host_variable_fails_that_host_only(scans, label):
     assert "container_engine" in hosts["badengine1"]["message"], hosts["badengine1"]["message"]
     for name in ("baddepth1", "badengine1"):
         assert hosts[name]["targets"] == [], "a host whose discovery failed is never read as compliant"
-    assert report["summary"]["hosts_by_status"] == {"ok": 2, "unreachable": 0, "failed": 2}
+    assert report["summary"]["hosts_by_status"] == {"ok": 3, "unreachable": 0, "failed": 2}
     assert run.returncode in (0, 2), run.stdout[-3000:]
 
 
@@ -89,3 +107,22 @@ def test_both_paths_report_the_same(scans):
         return data
 
     assert comparable(scans["estate"][1]) == comparable(scans["per_host"][1])
+
+
+@pytest.mark.parametrize("label", ["estate", "per_host"])
+def test_hosts_own_policy_data_and_waivers_apply_to_them_only(scans, label):
+    hosts = scans[label][1]["hosts"]
+
+    def findings(host: str) -> list:
+        return [f for target in hosts[host]["targets"] for f in target["findings"]]
+
+    def rules(host: str, waived: bool) -> set:
+        return {f["rule_id"] for f in findings(host) if f["waived"] == waived}
+
+    assert DISABLED not in rules("good1", False) | rules("good1", True), findings("good1")
+    assert rules("good1", False), "good1's other rules still apply"
+    assert rules("good2", True) and not rules("good2", False), "good2's own waiver file waives all its findings"
+    assert {f["waiver"]["id"] for f in findings("good2")} == {"legacy-host"}
+    # plain1, with good1's services and no settings of its own: the rule applies, nothing is waived
+    assert DISABLED in rules("plain1", False), findings("plain1")
+    assert not rules("plain1", True) and not rules("good1", True)

@@ -99,6 +99,7 @@ def test_estate_results_equal_the_per_host_results(estate):
     assert (summary["hosts"], summary["evaluated"], summary["unreachable"], summary["failed"]) == (5, 3, 1, 1)
     assert summary["open"] == sum(estate_run["host_results"][h]["summary"]["open"] for h in ("web1", "web2", "web3"))
     # one engine run for all the documents
+    assert estate_run["engine_stats"]["runs"] == 1
     assert estate_run["engine_stats"]["documents"] == summary["targets"]
     assert estate_run["engine_stats"]["batches"] >= 1
 
@@ -168,3 +169,40 @@ def test_an_empty_estate_is_an_empty_result():
     result = run_estate_check({"evaluation_date": DATE}, {})
     assert result["host_results"] == {} and result["summary"]["hosts"] == 0
     assert not result.get("failed")
+
+
+def _open_rules(result: dict) -> set:
+    return {f["rule_id"] for f in result["findings"] if not f.get("waived")}
+
+
+def test_hosts_own_waivers_and_data_apply_to_them_only(estate):
+    """host_settings: each host is evaluated as a one-host evaluation with its own values would be."""
+    plain = run_estate_check({"evaluation_date": DATE}, estate)["host_results"]
+    disabled = sorted(_open_rules(plain["web2"]))[0]
+    waived = sorted(_open_rules(plain["web1"]))[-1]
+    waivers = [{"rule": waived, "reason": "accepted for this host", "owner": "team-web", "expires": "2027-12-31"}]
+    own = {"web2": {"data": {"disabled_rules": [disabled]}}, "web1": {"waivers": waivers}}
+    result = run_estate_check({"evaluation_date": DATE}, estate, own)
+    for host, facts in estate.items():
+        expected = per_host(facts, host, **own.get(host, {}))
+        assert _comparable(result["host_results"][host]) == _comparable(expected), host
+    web1, web2 = result["host_results"]["web1"], result["host_results"]["web2"]
+    assert disabled in _open_rules(plain["web2"]) and disabled not in {f["rule_id"] for f in web2["findings"]}
+    assert waived not in _open_rules(web1) and web1["summary"]["waived"] > plain["web1"]["summary"]["waived"]
+    # the others keep the task's settings
+    assert _comparable(result["host_results"]["web3"]) == _comparable(plain["web3"])
+    # web2's data is its own engine run; every document is evaluated once
+    assert result["engine_stats"]["runs"] == 2
+    assert result["engine_stats"]["documents"] == result["summary"]["targets"]
+
+
+def test_an_unusable_host_setting_fails_that_host_only(estate, tmp_path):
+    own = {"web1": {"waivers": str(tmp_path / "missing.yml")}, "web2": {"data": ["not", "a", "dict"]},
+           "web3": AnsibleActionFail("policy_check: cannot read refarch_waivers: 'team' is undefined")}
+    result = run_estate_check({"evaluation_date": DATE}, dict(estate, web4=estate["web1"]), own)
+    for host, words in (("web1", "missing.yml"), ("web2", "data must be a dictionary"), ("web3", "is undefined")):
+        entry = result["host_results"][host]
+        assert entry["status"] == "failed" and entry["findings"] == [] and entry["targets"] == [], host
+        assert words in entry["message"] and entry["message"].endswith("(the host's own settings)"), entry
+    assert result["host_results"]["web4"]["status"] == "ok"
+    assert _comparable(result["host_results"]["web4"]) == _comparable(per_host(estate["web1"], "web4"))
