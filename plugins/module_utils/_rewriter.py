@@ -1933,6 +1933,16 @@ def normalize_fixes(fixes) -> tuple:
     return [f for f in FIX_ORDER if f in wanted], unknown
 
 
+def _record(applied: list, skipped: list, entry: dict, note: str | None) -> None:
+    """Add an applied fix; a note says it was partly applied (also listed under skipped) or warns."""
+    if note and note.startswith(_WARNING):
+        entry["warning"] = note[len(_WARNING):]
+    elif note:
+        entry["note"] = note
+        skipped.append({"fix": entry["fix"], "reason": "partly applied: " + note, "partial": True})
+    applied.append(entry)
+
+
 def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> dict:
     """Apply ``fixes`` to Dockerfile ``text``; pure (no I/O).
 
@@ -1963,26 +1973,8 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
     current = text
     for fix in order:
         rules = FIX_RULES[fix]
-        if fix == "write_dockerignore":
-            if "dockerignore_text" not in context:
-                skipped.append({"fix": fix, "reason": "the .dockerignore was not read (no build context given)"})
-                continue
-            try:
-                doc = _Doc(current, parse)
-            except Exception as exc:  # fail closed: without its COPYs, excluding could break the build
-                skipped.append({"fix": fix, "reason": f"cannot read the Dockerfile's COPY instructions: {exc}"})
-                continue
-            new, reason, touched, note = _fix_write_dockerignore(context.get("dockerignore_text"), context, doc)
-            if new is None:
-                skipped.append({"fix": fix, "reason": reason or "not needed: .dockerignore already excludes "
-                                "node_modules, .git and .cache", "not_needed": reason is None})
-            else:
-                dockerignore = new
-                entry = {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": touched, "file": ".dockerignore"}
-                if note:
-                    entry["note"] = note
-                    skipped.append({"fix": fix, "reason": "partly applied: " + note, "partial": True})
-                applied.append(entry)
+        if fix == "write_dockerignore" and "dockerignore_text" not in context:
+            skipped.append({"fix": fix, "reason": "the .dockerignore was not read (no build context given)"})
             continue
         try:
             doc = _Doc(current, parse)
@@ -1990,6 +1982,17 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             raise
         except Exception as exc:  # the parser must not crash; report instead of guessing
             raise RewriteError(f"cannot parse the Dockerfile: {exc}") from exc
+        if fix == "write_dockerignore":
+            # the Dockerfile as rewritten so far: what its COPYs take by name is not excluded
+            new, reason, touched, note = _fix_write_dockerignore(context.get("dockerignore_text"), context, doc)
+            if new is None:
+                skipped.append({"fix": fix, "reason": reason or "not needed: .dockerignore already excludes "
+                                "node_modules, .git and .cache", "not_needed": reason is None})
+            else:
+                dockerignore = new
+                _record(applied, skipped, {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": touched,
+                                           "file": ".dockerignore"}, note)
+            continue
         if not doc.stages:
             skipped.append({"fix": fix, "reason": "the Dockerfile has no FROM instruction"})
             continue
@@ -2005,12 +2008,6 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         if new_text == current:
             skipped.append({"fix": fix, "reason": "not needed: the edit changed nothing", "not_needed": True})
             continue
-        entry = {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": sorted(touched)}
-        if note and note.startswith(_WARNING):
-            entry["warning"] = note[len(_WARNING):]
-        elif note:
-            entry["note"] = note
-            skipped.append({"fix": fix, "reason": "partly applied: " + note, "partial": True})
-        applied.append(entry)
+        _record(applied, skipped, {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": sorted(touched)}, note)
         lines, origin, current = new_lines, new_origin, new_text
     return {"text": current, "dockerignore": dockerignore, "applied": applied, "skipped": skipped}
