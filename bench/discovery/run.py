@@ -93,15 +93,6 @@ def generate(root: Path, projects: int, seed: int = 7) -> int:
     return files
 
 
-def best_of(repeat: int, fn):
-    times, out = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
-
-
 def run_find(root: Path) -> list[str]:
     return subprocess.run(find_cmd(root), capture_output=True, text=True, check=True).stdout.split()
 
@@ -255,7 +246,7 @@ def measure(root: Path, files: int, repeat: int, env: dict, work: Path) -> int:
     t_inner = min(inner_runs)
     (t_afind, afind_out), (t_ours2, _) = alternate(repeat, lambda: run_payload(theirs, env), ours_run)
     t_ours = min(t_ours, t_ours2)
-    t_dec, result = best_of(repeat, lambda: decode(stdout))
+    [(t_dec, result)] = alternate(repeat, lambda: decode(stdout))
     (t_play_find, _), (t_play_ours, _), (t_play_ping, _) = alternate(repeat, find_play.run, ours_play.run,
                                                                      ping_play.run)
     ours_peak, find_peak = peak_mib([sys.executable, str(ours)], env), peak_mib(find_cmd(root), env)
