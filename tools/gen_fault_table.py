@@ -27,6 +27,9 @@ PAGE = REPO / "docs" / "hostile-and-faults.md"
 SUITES = {
     "hostile": ("Hostile input", "tests/hostile", "files, content, names and strings a stranger controls"),
     "faults": ("Faults", "tests/faults", "kills, full or read-only disks, a failing policy server, lost hosts"),
+    # cases recorded through the ``host_case`` fixture of tests/hostile (scan) and tests/faults (remediation)
+    "hostile-host": ("Hostile host", "tests/hostile, tests/faults",
+                     "an unprivileged user plants links, hard links, FIFOs and swaps while the playbooks run as root"),
 }
 ROW_RE = re.compile(r"^\| (?P<case>(?:[^|\\]|\\.)+?) \| (?P<expected>(?:[^|\\]|\\.)+?) \|")
 

@@ -13,6 +13,8 @@ sys.path.insert(0, str(HERE.parent / "hostile"))
 from casetable import make_fixture  # noqa: E402
 
 case = make_fixture("faults")
+# the "Hostile host" section of docs/hostile-and-faults.md (shared with tests/hostile)
+host_case = make_fixture("hostile-host")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ sys.path.insert(0, str(HERE))
 from casetable import Case, _merge, make_fixture  # noqa: E402
 
 case = make_fixture("hostile")
+# the "Hostile host" section: a local user attacks a host the playbooks scan or remediate as root
+host_case = make_fixture("hostile-host")
 
 
 def pytest_collection_modifyitems(config, items):
