@@ -76,7 +76,6 @@ def ansible_env(tmp: Path) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         # the checkout's collection link unless the caller points at an installed collection
         "ANSIBLE_COLLECTIONS_PATH": env.get("ANSIBLE_COLLECTIONS_PATH") or str(REPO / ".venv" / "collections"),
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-local"),
         "ANSIBLE_REMOTE_TEMP": "/tmp/.ansible-refarch-tmp",
         "ANSIBLE_NOCOLOR": "1",

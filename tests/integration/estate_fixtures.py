@@ -278,6 +278,6 @@ def unprivileged_host(estate: SshEstate, name: str, user: LocalUser) -> SshHost:
         "ansible_user": user.name,
         "ansible_remote_tmp": str(user.home / ".ansible-tmp"),
         # no ControlPersist master left behind: the account is deleted when the test ends
-        "ansible_ssh_args": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no",
+        "ansible_ssh_args": "-o ControlMaster=no",
     })
     return host

@@ -34,7 +34,6 @@ def ansible_env(tmp: Path, **extra: str) -> dict:
         {
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".venv" / "collections"),
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-local"),
             "ANSIBLE_REMOTE_TEMP": "/tmp/.ansible-refarch-tmp",
             "ANSIBLE_NOCOLOR": "1",

@@ -3,7 +3,10 @@
 Each host is a real ``sshd`` listening on its own loopback address
 (127.0.0.N) and port, with its own host key, authorized key and scan root,
 started by the test and stopped afterwards. Ansible reaches them over real SSH
-exactly as it reaches an estate.
+exactly as it reaches an estate, host keys checked: the estate writes its own
+``known_hosts`` with each host's key and the inventory points ssh at it with
+strict checking on. The repository's ``ansible.cfg`` turns no check off, and
+the tests need none turned off.
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ class SshHost:
     process: subprocess.Popen | None = None
     log: Path | None = None
     vars: dict = field(default_factory=dict)
+    known_hosts: Path | None = None  # the estate's known_hosts, which holds this host's key
 
     def inventory_vars(self, key: Path) -> dict:
         data = {
@@ -59,6 +63,10 @@ class SshHost:
             "ansible_python_interpreter": "/usr/bin/python3",
             "refarch_host_root": str(self.root),
         }
+        if self.known_hosts is not None:
+            # the host's key is known in advance: check it strictly, and against this file only
+            data["ansible_ssh_common_args"] = (f"-o UserKnownHostsFile={self.known_hosts} "
+                                               "-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes")
         data.update(self.vars)
         return data
 
@@ -77,6 +85,8 @@ class SshEstate:
         self.authorized_keys = workdir / "authorized_keys"
         shutil.copy(f"{self.key}.pub", self.authorized_keys)
         os.chmod(self.authorized_keys, 0o600)
+        self.known_hosts = workdir / "known_hosts"
+        self.known_hosts.touch()
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
 
     def add_host(self, name: str, index: int | None = None) -> SshHost:
@@ -89,6 +99,10 @@ class SshEstate:
         if not hostkey.exists():
             subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)], check=True)
         port = _free_port(address)
+        # ssh looks a host on a non-default port up as "[address]:port"
+        key_type, key_data = Path(f"{hostkey}.pub").read_text().split()[:2]
+        with open(self.known_hosts, "a", encoding="ascii") as known:
+            known.write(f"[{address}]:{port} {key_type} {key_data}\n")
         config = hostdir / "sshd_config"
         config.write_text(
             "\n".join(
@@ -113,7 +127,8 @@ class SshEstate:
         log = hostdir / "sshd.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
-        host = SshHost(name=name, address=address, port=port, root=root, process=proc, log=log)
+        host = SshHost(name=name, address=address, port=port, root=root, process=proc, log=log,
+                       known_hosts=self.known_hosts)
         try:
             _wait_listening(address, port)
         except RuntimeError as exc:

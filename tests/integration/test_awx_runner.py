@@ -45,7 +45,6 @@ def _envvars(tmp_path: Path) -> dict[str, str]:
     return {
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".venv" / "collections"),
         "ANSIBLE_CALLBACKS_ENABLED": "refarch.containers.refarch_summary",
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
         "ANSIBLE_REMOTE_TEMP": "/tmp/.ansible-refarch-tmp",
         "ANSIBLE_PIPELINING": "True",
