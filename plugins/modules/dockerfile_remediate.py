@@ -17,10 +17,23 @@ description:
     CRLF line endings). They run in a fixed order and are idempotent, so a second run reports C(changed=false).
   - A fix that cannot be applied safely is not guessed at; it is returned in RV(skipped) with the reason.
   - Safety. O(expected_sha256) (or the C(target.sha256) of the findings) is checked against the file as it is now;
-    if the file changed since it was scanned the module fails and writes nothing. Writes go to a temporary file in
-    the same directory, are flushed to disk and moved over the original atomically, keeping its owner, group, mode
-    and SELinux context. An exclusive lock beside the file makes a concurrent run on the same file fail with a
-    conflict instead of interleaving.
+    if the file changed since it was scanned the module fails and writes nothing.
+  - Safety on a host where other users write into the scanned directories. The Dockerfile's directory is opened
+    through a chain of directory descriptors from O(root), never following a symlink below it; when
+    O(expected_dir_identity) is given (the remediate role passes the scan's C(dir_identity)), a directory that is not
+    the one that was scanned is refused. Every file read (the Dockerfile, its C(.dockerignore), C(package.json), the
+    manifests it looks for) is opened relative to that descriptor without following symlinks and without blocking,
+    and must be a regular file with one hard link (see O(allow_hardlinks)); anything else is refused with a clear
+    message (C(refused) and C(refusal) in the result), in check mode too, and nothing is written.
+  - Writes go to a temporary file created with an unpredictable name in the same directory (by descriptor), are
+    flushed to disk, given the original's owner, group and permission bits by descriptor (setuid, setgid and sticky
+    bits are dropped; the SELinux context is the directory's default) and renamed over the original relative to the
+    directory descriptor, after checking again that the directory reached from O(root) is still the one opened.
+  - An exclusive C(flock) on the Dockerfile's directory (no lock file is created) makes a concurrent run in the same
+    directory fail with a conflict instead of interleaving; the Dockerfiles of one directory share its
+    C(.dockerignore).
+  - Backups are never written into the build context (where C(COPY . .) would put them into the image, and where
+    another user could plant links): see O(backup_dir).
   - Check mode writes nothing and returns the planned content in the diff, so remediation can run as an AWX
     check job.
   - Secret ENV/ARG values and inline secrets are redacted in the diff and in the reasons returned; they never leave
@@ -36,6 +49,25 @@ options:
         C(package.json) and C(.dockerignore) are read.
     type: path
     required: true
+  root:
+    description:
+      - The scan root O(path) was found under. It is opened as given (it may be a symlink, as the scan allows); every
+        directory below it on the way to O(path) is opened without following symlinks.
+      - When not given, the first component of O(path) is the root (V(/srv) for V(/srv/app/Dockerfile)), so a
+        symlink anywhere below it is refused.
+    type: path
+  expected_dir_identity:
+    description:
+      - Device and inode (C({"dev" INT, "ino" INT})) of the Dockerfile's directory as the scan saw it (the facts'
+        C(dir_identity)). The module refuses, writing nothing, when the directory is not that one (it was swapped
+        for another or for a symlink since the scan), and checks it again before every write.
+    type: dict
+  allow_hardlinks:
+    description:
+      - Read a Dockerfile, C(.dockerignore) or C(package.json) that has more than one hard link. By default such a
+        file is refused, since it may be another user's file linked into the build context.
+    type: bool
+    default: false
   fixes:
     description:
       - Fix ids (for example V(add_non_root_user)), rule ids (for example V(NRA001)) or V(all).
@@ -56,9 +88,20 @@ options:
     type: str
   backup:
     description:
-      - Keep a timestamped copy of the Dockerfile (and of an existing C(.dockerignore)) before changing it.
+      - Keep a copy of the Dockerfile (and of an existing C(.dockerignore)) in O(backup_dir) before changing it.
     type: bool
     default: false
+  backup_dir:
+    description:
+      - Directory for the backups. It must belong to the user the module runs as and not be writable by group or
+        others, and every directory above it must belong to root or that user and not be writable by others (sticky
+        root-owned directories such as C(/tmp) excepted); it is reached without following symlinks and created with
+        mode C(0700) when missing. Otherwise the module refuses to back up and writes nothing.
+      - Backup names are C(<path with / as %>.<date>.<random>~), created exclusively, with the original's owner and
+        mode.
+      - Defaults to V(/var/lib/refarch-containers/backups) when running as root, else
+        C(~/.local/state/refarch-containers/backups).
+    type: path
   dockerignore:
     description:
       - Create or extend the build context's C(.dockerignore) when the V(write_dockerignore) fix is requested.
@@ -187,7 +230,7 @@ skipped:
   elements: dict
   sample: [{"fix": "replace_npm_start", "reason": "the start script 'nodemon app.js' runs a development tool"}]
 backup_file:
-  description: Backup of the Dockerfile made before writing.
+  description: Backup of the Dockerfile made before writing (in O(backup_dir)).
   returned: when O(backup=true) and the Dockerfile changed (not in check mode)
   type: str
 dockerignore_backup_file:
@@ -208,8 +251,27 @@ dockerignore_changed:
   type: bool
 dockerignore_path:
   description: The C(.dockerignore) the module read and would write.
-  returned: always
+  returned: when the Dockerfile was read
   type: str
+dockerignore_created:
+  description: Whether the C(.dockerignore) did not exist before (a rollback removes it).
+  returned: when RV(dockerignore_changed) is true
+  type: bool
+dockerignore_sha256_after:
+  description: SHA-256 of the C(.dockerignore) written (a rollback removes a created one only if it still holds this).
+  returned: when RV(dockerignore_changed) is true
+  type: str
+refused:
+  description: True when a file or directory was refused (a symlink, FIFO, hard link, a directory that is not the
+    one scanned, an unsafe backup directory); the task fails and nothing is written.
+  returned: on refusal
+  type: bool
+refusal:
+  description: What was refused, C({"code" ..., "path" ...}); codes are C(symlink), C(not_regular_file),
+    C(hardlink), C(too_large), C(not_directory), C(not_found), C(not_under_root), C(dir_changed),
+    C(unsafe_directory), C(permission_denied), C(io_error).
+  returned: on refusal
+  type: dict
 diff:
   description: Before/after of the Dockerfile and, when it changes, of the C(.dockerignore).
   returned: in diff mode
@@ -219,47 +281,43 @@ diff:
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
-import tempfile
-import time
+import posixpath
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter
+from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter, _safefs
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
+from ansible_collections.refarch.containers.plugins.module_utils._safefs import UnsafeFile
 
-LOCK_SUFFIX = ".refarch-remediate.lock"
+MAX_SIZE = 4 * 1024 * 1024
+ROOT_BACKUP_DIR = "/var/lib/refarch-containers/backups"
 
 
 class Conflict(Exception):
-    """Another run holds the lock on the same file."""
+    """Another run holds the lock on the same directory."""
 
 
 def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _safefs.sha256(data)
 
 
-def _read(path: str, limit: int = 4 * 1024 * 1024):
-    """Bytes of a regular file, or None when it does not exist."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except FileNotFoundError:
-        return None
-    if len(data) > limit:
-        raise ValueError(f"{path} is larger than {limit} bytes")
-    return data
+def default_backup_dir() -> str:
+    """Where backups go when ``backup_dir`` is not given: root's state directory, else the user's."""
+    if os.geteuid() == 0:
+        return ROOT_BACKUP_DIR
+    return posixpath.join(os.path.expanduser("~"), ".local", "state", "refarch-containers", "backups")
 
 
-def _package_context(directory: str) -> tuple:
-    """(package_json facts-like dict, production dependency names) read fresh from the context."""
-    path = os.path.join(directory, "package.json")
-    try:
-        data = _read(path)
-    except (OSError, ValueError) as exc:
-        return {"path": path, "exists": True, "error": {"code": "unreadable", "message": to_native(exc)}}, None
+def _package_context(handle: _safefs.DirHandle) -> tuple:
+    """(package_json facts-like dict, production dependency names) read fresh from the context.
+
+    Read through the directory descriptor (never a symlink, never a FIFO); a refusal raises UnsafeFile.
+    """
+    path = handle.join("package.json")
+    data, _st = _safefs.read_at(handle.fd, "package.json", path=path, max_size=MAX_SIZE, missing_ok=True)
     if data is None:
         return {"path": path, "exists": False, "error": None}, None
     try:
@@ -277,96 +335,58 @@ def _package_context(directory: str) -> tuple:
 
 
 class _Lock:
-    """Exclusive, non-blocking lock on a file beside the target (removed on release)."""
+    """Exclusive, non-blocking ``flock`` on the Dockerfile's directory: no lock file is created.
 
-    def __init__(self, target: str):
-        directory, name = os.path.split(target)
-        self.path = os.path.join(directory, "." + name + LOCK_SUFFIX)
-        self.fd = None
+    One lock per directory, because the Dockerfiles of one directory share its ``.dockerignore``.
+    ``fd`` is the directory's descriptor (the module passes the one it opened through the chain); without
+    it the directory of ``target`` is opened (tests).
+    """
+
+    def __init__(self, target: str, fd: int = -1):
+        self.path = posixpath.dirname(target)
+        self.fd = fd
+        self._own = fd < 0
+        self._held = False
 
     def acquire(self) -> None:
-        for _attempt in range(3):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                os.close(fd)
-                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise Conflict(f"another remediation of this file is in progress (lock {self.path} is held)"
-                                   ) from exc
-                raise
-            try:
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self.fd = fd
-                return
-            os.close(fd)   # the holder removed the lock file after we opened it: try again
-            time.sleep(0.01)
-        raise Conflict(f"could not lock {self.path}: it keeps being replaced by another run")
+        if self.fd < 0:
+            self.fd = os.open(self.path, _safefs.ROOT_FLAGS)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise Conflict("another remediation in this directory is in progress (the lock on "
+                               f"{printable(self.path)} is held)") from exc
+            raise
+        self._held = True
 
     def release(self) -> None:
-        if self.fd is None:
-            return
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
+        if self._held:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self._held = False
+        if self._own and self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
-def _backup(module, path, result):
-    """module.backup_local, with its failures (disk full, read-only) turned into a clear task failure.
+def _backup(module: AnsibleModule, path: str, data: bytes, st: os.stat_result, result: dict) -> str:
+    """Save ``data`` (the content of ``path`` as read) in the private backup directory; return the backup's path.
 
-    ansible-core raises a plain Exception when the copy fails; nothing has been written yet then.
+    The backup gets an unpredictable name, is created ``O_EXCL|O_NOFOLLOW`` and gets the original's owner and
+    mode by descriptor. A failure (unsafe backup directory, disk full, read-only) fails the task: nothing has been
+    written yet then.
     """
+    backup_dir = module.params["backup_dir"] or default_backup_dir()
     try:
-        return module.backup_local(path)
-    except Exception as exc:
-        cause = exc.__cause__ or exc.__context__
-        why = to_native(cause.strerror if isinstance(cause, OSError) and cause.strerror else cause or exc)
-        module.fail_json(msg=f"cannot back up {path}: {why}; nothing was written, the original is unchanged",
+        with _safefs.open_private_dir(backup_dir) as handle:
+            return _safefs.write_new(handle, _safefs.backup_name(path), data, mode=st.st_mode,
+                                     uid=st.st_uid, gid=st.st_gid)
+    except (UnsafeFile, OSError) as exc:
+        why = exc.message if isinstance(exc, UnsafeFile) else to_native(exc.strerror or exc)
+        module.fail_json(msg=f"cannot back up {printable(path)} into {printable(backup_dir)}: {printable(why)}; "
+                             "nothing was written, the original is unchanged",
                          **dict(result, changed=False))
-    return None
-
-
-def _write_atomic(module: AnsibleModule, path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a synced temp file in the same directory and an atomic move."""
-    directory, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + name + ".", suffix=".refarch.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            st = None
-        if st is not None:
-            os.chmod(tmp, st.st_mode & 0o7777)
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except PermissionError:
-                pass
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    return ""
 
 
 def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
@@ -380,11 +400,10 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
     if findings is None:
         return allowed, None
     wanted, shas = set(), set()
-    real = os.path.realpath(path)
     for f in findings:
         target = f.get("target") or {}
         tpath = target.get("path")
-        if tpath and os.path.realpath(tpath) != real:
+        if tpath and posixpath.normpath(tpath) != path:
             continue
         if target.get("sha256"):
             shas.add(target["sha256"])
@@ -412,47 +431,85 @@ def _redacted(redactor: _redact.Redactor, text: str) -> str:
     return "".join(redactor.text(line) for line in text.splitlines(True))
 
 
-def _dockerignore_path(path: str) -> str:
-    directory, name = os.path.split(path)
-    specific = os.path.join(directory, name + ".dockerignore")
-    return specific if os.path.isfile(specific) else os.path.join(directory, ".dockerignore")
+def _dockerignore_name(handle: _safefs.DirHandle, name: str) -> str:
+    """The ignore file BuildKit uses: ``<name>.dockerignore`` beside the Dockerfile when it exists (even as a
+    symlink, which is then refused), else ``.dockerignore``."""
+    specific = name + ".dockerignore"
+    return specific if _safefs.lexists(handle.fd, specific) else ".dockerignore"
+
+
+def _identity(module: AnsibleModule):
+    value = module.params["expected_dir_identity"]
+    if value is None:
+        return None
+    try:
+        return (int(value["dev"]), int(value["ino"]))
+    except (KeyError, TypeError, ValueError):
+        module.fail_json(msg="expected_dir_identity must be {'dev': INT, 'ino': INT} (the scan's dir_identity)")
+    return None
+
+
+def _refuse(module: AnsibleModule, exc: UnsafeFile, result: dict) -> None:
+    """A file or directory the module will not touch: a per-file refusal, nothing written."""
+    module.fail_json(msg=f"refused: {printable(exc.message)}; nothing was written", refused=True,
+                     refusal={"code": exc.code, "path": printable(exc.path)},
+                     conflict=exc.code == "dir_changed", **dict(result, changed=False))
 
 
 def run(module: AnsibleModule) -> dict:
     """Remediate one Dockerfile; returns the module result (fails through ``module.fail_json``)."""
     path = module.params["path"]
     if not os.path.isabs(path):
-        module.fail_json(msg=f"path must be absolute: {path}")
-    if not os.path.isfile(path):
-        module.fail_json(msg=f"{path} is not a regular file (remediation needs the Dockerfile that was scanned)")
-    directory = os.path.dirname(path)
+        module.fail_json(msg=f"path must be absolute: {printable(path)}")
+    path = posixpath.normpath(path)
+    directory, name = posixpath.split(path)
+    root = module.params["root"] or _safefs.default_root(path)
     fixes, findings_sha = _requested_fixes(module, path)
     expected = module.params["expected_sha256"] or findings_sha
-
-    lock = _Lock(path)
-    if not module.check_mode:
+    ident = _identity(module)
+    try:
+        handle = _safefs.open_dir(root, directory, expected=ident)
+    except UnsafeFile as exc:
+        _refuse(module, exc, {"changed": False})
+    with handle:
+        lock = _Lock(path, handle.fd)
+        if not module.check_mode:
+            try:
+                lock.acquire()
+            except Conflict as exc:
+                module.fail_json(msg=f"conflict on {printable(path)}: {exc}; nothing was written", conflict=True,
+                                 changed=False)
+            except OSError as exc:
+                module.fail_json(msg=f"cannot lock {printable(path)}: {to_native(exc)}", changed=False)
         try:
-            lock.acquire()
-        except Conflict as exc:
-            module.fail_json(msg=f"conflict on {path}: {exc}; nothing was written", conflict=True, changed=False)
-        except OSError as exc:
-            module.fail_json(msg=f"cannot lock {path}: {to_native(exc)}", changed=False)
-    try:
-        return _remediate(module, path, directory, fixes, expected)
-    finally:
-        lock.release()
+            return _remediate(module, handle, name, fixes, expected=expected, ident=ident)
+        finally:
+            lock.release()
 
 
-def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, expected) -> dict:
+def _read_dockerfile(module: AnsibleModule, handle: _safefs.DirHandle, name: str, result: dict) -> tuple:
+    path = handle.join(name)
     try:
-        data = _read(path)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg=f"cannot read {path}: {to_native(exc)}")
+        data, st = _safefs.read_at(handle.fd, name, path=path, max_size=MAX_SIZE,
+                                   allow_hardlinks=module.params["allow_hardlinks"])
+    except UnsafeFile as exc:
+        if exc.code == "not_found":
+            module.fail_json(msg=f"{printable(path)} is not a regular file (remediation needs the Dockerfile that "
+                                 "was scanned)", **result)
+        _refuse(module, exc, result)
+    return data, st
+
+
+def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixes: list, *, expected,
+               ident) -> dict:
+    path = handle.join(name)
+    shown = printable(path)
+    data, st = _read_dockerfile(module, handle, name, {"changed": False})
     sha_before = _sha256(data)
     result = {"changed": False, "fixes": fixes, "applied": [], "skipped": [], "sha256_before": sha_before,
               "sha256_after": sha_before, "dockerignore_changed": False}
     if expected and expected.lower() != sha_before:
-        module.fail_json(msg=f"{path} changed since it was scanned (expected sha256 {expected}, "
+        module.fail_json(msg=f"{shown} changed since it was scanned (expected sha256 {printable(expected)}, "
                              f"found {sha_before}); nothing was written: "
                              "rescan and remediate again",
                          conflict=True, **result)
@@ -461,13 +518,17 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
         bom, data = data[:3], data[3:]
     text = data.decode("utf-8", "surrogateescape")
 
-    di_path = _dockerignore_path(path)
-    result["dockerignore_path"] = di_path
-    package_json, dependencies = _package_context(directory)
+    di_name = _dockerignore_name(handle, name)
+    di_path = handle.join(di_name)
+    result["dockerignore_path"] = printable(di_path)
+    try:
+        package_json, dependencies = _package_context(handle)
+    except UnsafeFile as exc:
+        _refuse(module, exc, result)
     context = {
         "package_json": package_json,
         "package_dependencies": dependencies,
-        "context_files": sorted(n for n in _rewriter.MANIFEST_CANDIDATES if os.path.isfile(os.path.join(directory, n))),
+        "context_files": sorted(n for n in _rewriter.MANIFEST_CANDIDATES if _safefs.exists_regular(handle.fd, n)),
         "evaluation_date": module.params["evaluation_date"],
         "port_map": module.params["port_map"],
         "port_offset": module.params["port_offset"] if module.params["unmapped_ports"] == "offset" else None,
@@ -476,12 +537,12 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
         "init_tool": module.params["init_tool"],
         "max_node_memory": module.params["max_node_memory"],
     }
-    di_data = None
+    di_data = di_st = None
     if module.params["dockerignore"]:
         try:
-            di_data = _read(di_path)
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg=f"cannot read {di_path}: {to_native(exc)}", **result)
+            di_data, di_st = _safefs.read_at(handle.fd, di_name, path=di_path, max_size=MAX_SIZE, missing_ok=True)
+        except UnsafeFile as exc:
+            _refuse(module, exc, result)
         context["dockerignore_text"] = di_data.decode("utf-8", "surrogateescape") if di_data is not None else None
     try:
         port_map = {int(k): int(v) for k, v in (module.params["port_map"] or {}).items()}
@@ -494,7 +555,7 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
         try:
             res = _rewriter.rewrite(text, fixes, context)
         except _rewriter.RewriteError as exc:
-            module.fail_json(msg=f"cannot rewrite {path}: {to_native(exc)}; nothing was written", **result)
+            module.fail_json(msg=f"cannot rewrite {shown}: {to_native(exc)}; nothing was written", **result)
     else:
         res = {"text": text, "dockerignore": None, "applied": [], "skipped": []}
     new_data = bom + res["text"].encode("utf-8", "surrogateescape")
@@ -507,46 +568,66 @@ def _remediate(module: AnsibleModule, path: str, directory: str, fixes: list, ex
     result["sha256_after"] = _sha256(new_data)
     file_changed = new_data != bom + data
     new_di = res["dockerignore"]
-    di_changed = new_di is not None and (di_data is None or new_di.encode("utf-8", "surrogateescape") != di_data)
+    new_di_data = new_di.encode("utf-8", "surrogateescape") if new_di is not None else None
+    di_changed = new_di is not None and (di_data is None or new_di_data != di_data)
     result["dockerignore_changed"] = di_changed
+    if di_changed:
+        result["dockerignore_created"] = di_data is None
+        result["dockerignore_sha256_after"] = _sha256(new_di_data)
     result["changed"] = file_changed or di_changed
 
     if module._diff:
         diffs = [{"before": _redacted(redactor, (bom + data).decode("utf-8", "replace")),
                   "after": _redacted(redactor, new_data.decode("utf-8", "replace")),
-                  "before_header": path, "after_header": f"{path} (remediated)"}]
+                  "before_header": shown, "after_header": f"{shown} (remediated)"}]
         if di_changed:
+            shown_di = printable(di_path)
             diffs.append({"before": di_data.decode("utf-8", "replace") if di_data is not None else "",
-                          "after": new_di, "before_header": di_path if di_data is not None else f"{di_path} (absent)",
-                          "after_header": f"{di_path} (remediated)"})
+                          "after": new_di, "before_header": shown_di if di_data is not None else f"{shown_di} (absent)",
+                          "after_header": f"{shown_di} (remediated)"})
         result["diff"] = diffs
     if module.check_mode or not result["changed"]:
         return result
 
     # re-check the guard right before writing: the file may have changed while we computed
-    current = _read(path)
-    if current is None or _sha256(current) != sha_before:
-        module.fail_json(msg=f"{path} changed while it was being remediated; nothing was written",
+    current, st = _read_dockerfile(module, handle, name, dict(result, changed=False))
+    if _sha256(current) != sha_before:
+        module.fail_json(msg=f"{shown} changed while it was being remediated; nothing was written",
                          conflict=True, **dict(result, changed=False))
     if file_changed:
         if module.params["backup"]:
-            result["backup_file"] = _backup(module, path, result)
+            result["backup_file"] = _backup(module, path, current, st, result)
         try:
-            _write_atomic(module, path, new_data)
+            _safefs.replace_at(handle, name, new_data, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
+                               expected=ident)
+        except UnsafeFile as exc:
+            _refuse(module, exc, result)
         except OSError as exc:
-            module.fail_json(msg=f"cannot write {path}: {to_native(exc)}; the original is unchanged",
+            module.fail_json(msg=f"cannot write {shown}: {to_native(exc.strerror or exc)}; the original is unchanged",
                              **dict(result, changed=False))
-        written = _read(path)
-        if written is None or _sha256(written) != result["sha256_after"]:
-            module.fail_json(msg="{} does not hold the content written (sha256 {}); check it and the backup".format(
-                path, _sha256(written or b"")), **result)
-    if di_changed:
-        if module.params["backup"] and di_data is not None:
-            result["dockerignore_backup_file"] = _backup(module, di_path, result)
         try:
-            _write_atomic(module, di_path, new_di.encode("utf-8", "surrogateescape"))
+            written, _st = _safefs.read_at(handle.fd, name, path=path, max_size=MAX_SIZE)
+        except UnsafeFile as exc:
+            written = b""
+            result["msg"] = exc.message
+        if _sha256(written) != result["sha256_after"]:
+            module.fail_json(msg=f"{shown} does not hold the content written (sha256 {_sha256(written)}); "
+                                 "check it and the backup", **result)
+    if di_changed:
+        if di_data is not None:
+            if module.params["backup"]:
+                result["dockerignore_backup_file"] = _backup(module, di_path, di_data, di_st, result)
+            mode, uid, gid = di_st.st_mode, di_st.st_uid, di_st.st_gid
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode, uid, gid = 0o666 & ~umask, st.st_uid, st.st_gid   # a new file belongs to the Dockerfile's owner
+        try:
+            _safefs.replace_at(handle, di_name, new_di_data, mode=mode, uid=uid, gid=gid, expected=ident)
+        except UnsafeFile as exc:
+            _refuse(module, exc, result)
         except OSError as exc:
-            module.fail_json(msg=f"cannot write {di_path}: {to_native(exc)}", **result)
+            module.fail_json(msg=f"cannot write {printable(di_path)}: {to_native(exc.strerror or exc)}", **result)
     return result
 
 
@@ -555,6 +636,10 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
+            root=dict(type="path"),
+            expected_dir_identity=dict(type="dict"),
+            allow_hardlinks=dict(type="bool", default=False),
+            backup_dir=dict(type="path"),
             fixes=dict(type="list", elements="str"),
             findings=dict(type="list", elements="dict"),
             expected_sha256=dict(type="str"),

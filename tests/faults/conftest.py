@@ -23,7 +23,8 @@ def new_version(tmp_path_factory) -> bytes:
     from test_remediate_kill import DOCKERFILE, make_app, run_child  # noqa: PLC0415 - helpers of the kill tests
 
     path = make_app(tmp_path_factory.mktemp("reference") / "app")
-    proc, dummy = run_child({"path": str(path), "fixes": ["all"], "backup": True}, "none")
+    proc, dummy = run_child({"path": str(path), "fixes": ["all"], "backup": True,
+                             "backup_dir": str(path.parent.parent / "backups")}, "none")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()[-2000:]
     result = json.loads(out)

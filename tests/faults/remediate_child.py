@@ -3,10 +3,11 @@
 Usage: python remediate_child.py ARGS_JSON STEP FD
 
 STEP is where the child stops and waits to be killed, after writing the step's
-name to the pipe FD: ``after_backup`` (backup_local returned),
+name to the pipe FD: ``after_backup`` (the module's backup returned),
 ``during_temp_write`` (half of the new content written to the temp file and
-flushed), ``before_move`` (temp file complete and synced, atomic_move not yet
-called), ``after_move`` (atomic_move returned), or ``none`` (run to the end).
+flushed), ``before_move`` (temp file complete and synced, the rename relative to
+the directory descriptor not yet done), ``after_move`` (the rename returned), or
+``none`` (run to the end).
 With ``REFARCH_RESUME_FILE`` set, the child goes on once that file exists
 (the parent changes the filesystem under it first).
 The pauses wrap the real functions; nothing else in the module is changed.
@@ -22,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / ".venv" / "collections"))
 
-from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils import _safefs  # noqa: E402
 from ansible_collections.refarch.containers.plugins.modules import dockerfile_remediate as mod  # noqa: E402
 
 args, step, fd = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -46,22 +47,21 @@ def pause(name: str) -> None:
             time.sleep(0.05)
 
 
-real_backup = basic.AnsibleModule.backup_local
-real_move = basic.AnsibleModule.atomic_move
+real_backup = mod._backup
+real_rename = _safefs.rename_at
 real_fdopen = os.fdopen
 
 
-def backup_local(self, fn):
-    dest = real_backup(self, fn)
+def backup(*a, **kw):
+    dest = real_backup(*a, **kw)
     pause("after_backup")
     return dest
 
 
-def atomic_move(self, src, dest, *a, **kw):
+def rename_at(dir_fd, src, dst):
     pause("before_move")
-    out = real_move(self, src, dest, *a, **kw)
+    real_rename(dir_fd, src, dst)
     pause("after_move")
-    return out
 
 
 class HalfWriter:
@@ -94,8 +94,8 @@ def fdopen(fd_, *a, **kw):
     return HalfWriter(fh) if target.endswith(".refarch.tmp") else fh
 
 
-basic.AnsibleModule.backup_local = backup_local
-basic.AnsibleModule.atomic_move = atomic_move
+mod._backup = backup
+_safefs.rename_at = rename_at
 os.fdopen = fdopen
 
 with patch_module_args(args):

@@ -38,7 +38,7 @@ def test_lock_conflict(case, tmp_path, new_version):
     c = case("two remediation runs at once (one paused before its move)",
              "second run fails with conflict=true and writes nothing; first completes; file = new version")
     path = make_app(tmp_path / "app")
-    args = {"path": str(path), "fixes": ["all"], "backup": True}
+    args = {"path": str(path), "fixes": ["all"], "backup": True, "backup_dir": str(tmp_path / "backups")}
     resume = tmp_path / "resume"
     os.environ["REFARCH_RESUME_FILE"] = str(resume)
     try:

@@ -76,9 +76,8 @@ CASES = {
     "read-only filesystem before the run": ("rofs", "before", True),
     "read-only filesystem, check mode": ("rofs", "before", "check"),
 }
-# A read-only remount while the run is between steps is not possible: the kernel refuses it (EBUSY)
-# while the run holds its lock file open for writing, so a read-only filesystem can only meet a run
-# at its start.
+# A read-only filesystem meets a run at its start only: a remount while the run is between steps
+# would need the run's open files closed first (the kernel refuses with EBUSY while one is open for writing).
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -86,7 +85,8 @@ def test_fs_fault(case, small_fs, tmp_path, name):
     fault, when, backup = CASES[name]
     c = case(f"remediation: {name}", "module fails with a clear message; original Dockerfile untouched")
     path = make_app(small_fs / "app")
-    args = {"path": str(path), "fixes": ["all"], "backup": backup is True}
+    # the backups go to a private directory on the same small filesystem, so they meet the fault too
+    args = {"path": str(path), "fixes": ["all"], "backup": backup is True, "backup_dir": str(small_fs / "backups")}
     if backup == "check":
         args.update(_ansible_check_mode=True, _ansible_diff=True)
     resume = tmp_path / "resume"

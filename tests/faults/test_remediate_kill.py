@@ -67,7 +67,8 @@ def test_sigkill_at_each_step(case, tmp_path, new_version, step):
     c = case(f"remediation SIGKILLed {step.replace('_', ' ')}",
              "Dockerfile is the original or the complete new version; backup intact; next run not blocked")
     path = make_app(tmp_path / "app")
-    args = {"path": str(path), "fixes": ["all"], "backup": True}
+    backup_dir = tmp_path / "backups"
+    args = {"path": str(path), "fixes": ["all"], "backup": True, "backup_dir": str(backup_dir)}
     proc, reached = run_child(args, step)
     try:
         detail = proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "still running"
@@ -80,9 +81,10 @@ def test_sigkill_at_each_step(case, tmp_path, new_version, step):
             proc.wait()
     content = path.read_bytes()
     state = "original" if content == DOCKERFILE.encode() else "new version" if content == new_version else "MIXED"
-    backups = [p for p in path.parent.iterdir() if p.name.startswith("Dockerfile.") and p.name.endswith("~")]
+    # backups live in the private backup directory, never in the build context
+    backups = [p for p in backup_dir.iterdir() if "Dockerfile." in p.name and p.name.endswith("~")]
     leftovers = sorted(p.name for p in path.parent.iterdir()
-                       if p.name not in ("Dockerfile", "package.json", ".dockerignore") and p not in backups)
+                       if p.name not in ("Dockerfile", "package.json", ".dockerignore"))
     backup_ok = all(b.read_bytes() == DOCKERFILE.encode() for b in backups)
     shown = [TMP_NAME.sub(".Dockerfile.*.refarch.tmp", n) for n in leftovers]
     c.see(f"Dockerfile={state}, backups={len(backups)} (intact={backup_ok}), left behind={shown}")

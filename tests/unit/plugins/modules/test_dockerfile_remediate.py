@@ -66,7 +66,8 @@ def test_check_mode_writes_nothing_and_shows_the_plan(app, capsys):
 
 def test_apply_backup_mode_and_second_run(app, capsys):
     os.chmod(app, 0o640)
-    failed, res = run_module({"path": str(app), "fixes": ["all"], "backup": True}, capsys)
+    backups = app.parent.parent / "backups"
+    failed, res = run_module({"path": str(app), "fixes": ["all"], "backup": True, "backup_dir": str(backups)}, capsys)
     assert not failed, res
     assert res["changed"] and res["dockerignore_changed"]
     text = app.read_text()
@@ -74,10 +75,13 @@ def test_apply_backup_mode_and_second_run(app, capsys):
     assert text.startswith("# app image\nFROM node:22-bookworm-slim\n")
     assert 'CMD ["node", "server.js"]' in text
     assert Path(res["backup_file"]).read_text() == DOCKERFILE
+    assert Path(res["backup_file"]).parent == backups and (backups.stat().st_mode & 0o077) == 0
+    assert (Path(res["backup_file"]).stat().st_mode & 0o7777) == 0o640
     assert (app.stat().st_mode & 0o7777) == 0o640
     assert (app.parent / ".dockerignore").read_text() == "node_modules\n.git\n.cache\nnpm-debug.log\n"
     assert {a["fix"] for a in res["applied"]} >= {"replace_npm_start", "add_non_root_user", "exec_form_cmd"}
-    again_failed, again = run_module({"path": str(app), "fixes": ["all"], "backup": True}, capsys)
+    again_failed, again = run_module({"path": str(app), "fixes": ["all"], "backup": True,
+                                      "backup_dir": str(backups)}, capsys)
     assert not again_failed and again["changed"] is False and again["applied"] == []
     assert "backup_file" not in again
 
@@ -187,8 +191,80 @@ def test_secrets_stay_on_the_host(tmp_path, capsys):
 def test_owner_and_group_are_kept(app, capsys):
     os.chown(app, 1234, 2345)
     os.chmod(app, 0o604)
-    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "backup": True}, capsys)
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "backup": True,
+                              "backup_dir": str(app.parent.parent / "backups")}, capsys)
     assert not failed and res["changed"], res
+    bst = Path(res["backup_file"]).stat()
+    assert (bst.st_uid, bst.st_gid, bst.st_mode & 0o7777) == (1234, 2345, 0o604)
     st = app.stat()
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 2345, 0o604)
     assert "EXPOSE 8080" in app.read_text()
+
+
+@pytest.mark.parametrize("side", ["package.json", ".dockerignore", "Dockerfile.dockerignore"])
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_side_file_symlink_or_fifo_is_refused_in_check_mode_too(app, capsys, side, kind):
+    victim = app.parent.parent / f"victim-{side}-{kind}"
+    victim.write_text('{"scripts": {"start": "node stolen.js"}}\nVICTIMDATA\n')
+    if side == "package.json":
+        (app.parent / side).unlink()
+    if kind == "symlink":
+        (app.parent / side).symlink_to(victim)
+    else:
+        os.mkfifo(app.parent / side)
+    before = app.read_bytes()
+    for check in (True, False):
+        args = {"path": str(app), "fixes": ["all"], "backup": True, "backup_dir": str(app.parent.parent / "backups")}
+        failed, res = run_module(args, capsys, check_mode=check, diff=True)
+        assert failed and res["refused"] is True, res
+        assert res["refusal"]["code"] == ("symlink" if kind == "symlink" else "not_regular_file")
+        assert res["msg"].startswith("refused: ") and side in res["msg"] and "nothing was written" in res["msg"]
+        assert "VICTIMDATA" not in json.dumps(res) and "stolen" not in json.dumps(res)
+    assert app.read_bytes() == before
+    assert victim.read_text().endswith("VICTIMDATA\n")
+
+
+def test_directory_swapped_since_the_scan_is_refused(app, capsys):
+    scanned = app.parent.stat()
+    ident = {"dev": scanned.st_dev, "ino": scanned.st_ino}
+    root = str(app.parent.parent)
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "root": root, "expected_dir_identity": ident},
+                             capsys, check_mode=True)
+    assert not failed and res["changed"], res
+    # the directory is swapped for a copy elsewhere and a symlink to it
+    moved = app.parent.parent / (app.parent.name + "-moved")
+    os.rename(app.parent, moved)
+    elsewhere = app.parent.parent / (app.parent.name + "-copy")
+    elsewhere.mkdir()
+    (elsewhere / "Dockerfile").write_bytes((moved / "Dockerfile").read_bytes())
+    app.parent.symlink_to(elsewhere)
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "root": root, "expected_dir_identity": ident},
+                             capsys)
+    assert failed and res["refused"] and res["refusal"]["code"] == "symlink", res
+    # a real directory (not a link) that is not the scanned one
+    app.parent.unlink()
+    os.rename(elsewhere, app.parent)
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "root": root, "expected_dir_identity": ident},
+                             capsys)
+    assert failed and res["refused"] and res["conflict"] and res["refusal"]["code"] == "dir_changed", res
+    assert "changed since the scan" in res["msg"]
+    assert "EXPOSE 80\n" in app.read_text() and "EXPOSE 80\n" in (moved / "Dockerfile").read_text()
+
+
+def test_hard_linked_dockerfile_is_refused_unless_allowed(app, capsys):
+    os.link(app, app.parent.parent / f"{app.parent.name}-hardlink")
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"]}, capsys)
+    assert failed and res["refusal"]["code"] == "hardlink", res
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "allow_hardlinks": True}, capsys)
+    assert not failed and res["changed"], res
+
+
+def test_unsafe_backup_dir_is_refused_before_anything_is_written(app, capsys):
+    backups = app.parent.parent / "open-backups"
+    backups.mkdir(mode=0o777)
+    os.chmod(backups, 0o777)  # noqa: S103 - the case under test
+    before = app.read_bytes()
+    failed, res = run_module({"path": str(app), "fixes": ["NRA002"], "backup": True, "backup_dir": str(backups)},
+                             capsys)
+    assert failed and "cannot back up" in res["msg"] and "writable" in res["msg"], res
+    assert app.read_bytes() == before and not list(backups.iterdir())
