@@ -31,6 +31,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
     target_entries,
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import judged_by
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import (
     WaiverError,
     load_waiver_file,
@@ -236,6 +237,11 @@ class _Evaluation:
     def revision(self) -> str:
         return self.engine.policy_revision if self.evaluated else self.bundle.revision
 
+    def judged_by(self) -> dict[str, Any]:
+        """Engine, backend and its version, policy revision and collection version (every report names them)."""
+        return judged_by(self.engine_name, self.stats_total or getattr(self.engine, "stats", {}), self.revision,
+                         requested_backend=self.args.get("embedded_backend"), opa_url=self.args.get("opa_url"))
+
     def host_result(self, documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]],
                     host: str | None, settings: _Settings | None = None) -> dict[str, Any]:
         """Findings, targets and summary of one host (no ``msg``, no status)."""
@@ -251,6 +257,7 @@ class _Evaluation:
             "policy_revision": self.revision,
             "evaluation_date": self.date.isoformat(),
             "engine_stats": dict(getattr(self.engine, "stats", {}) or {}),
+            "judged_by": self.judged_by(),
         }
 
 
@@ -417,9 +424,12 @@ def _estate_result(host_results: dict[str, dict[str, Any]], evaluation: _Evaluat
         "policy_revision": evaluation.revision if evaluation else None,
         "evaluation_date": evaluation.date.isoformat() if evaluation else None,
         "engine_stats": dict(evaluation.stats_total) if evaluation else {},
+        "judged_by": evaluation.judged_by() if evaluation else None,
         "msg": (f"{summary['evaluated']}/{summary['hosts']} host(s) evaluated: {summary['targets']} target(s), "
                 f"{summary['open']} open finding(s), {summary['waived']} waived"),
     }
+    if result["judged_by"] and result["judged_by"]["warnings"]:
+        result["warnings"] = list(result["judged_by"]["warnings"])  # the slow fallback, said on the console
     if over:
         result["failed"] = True
         result["msg"] = (f"findings at or above severity '{fail_on}' on {len(over)} host(s): {', '.join(over)}; "

@@ -13,6 +13,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import collection_version
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import ReportError, build_report
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer import (
     RENDER_OPTIONS,
@@ -32,6 +33,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     policy_revision={"type": "str"},
     generated_at={"type": "str"},
     rules_catalog={"type": "raw"},
+    judged_by={"type": "dict"},
 )
 
 
@@ -49,24 +51,45 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
                                                         required_one_of=[["host_results", "hosts", "results_from"]])
         host_results = self._from_hostvars(args, task_vars or {})
+        judged = self._judged_by(args, task_vars or {}, host_results)
         try:
             catalog, revision, warnings = load_catalog_option(args.get("rules_catalog"))
             previous, more = load_previous(args)
             generated_at = args.get("generated_at") or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
             report = build_report(
                 host_results,
-                engine=args["engine"],
-                policy_revision=args.get("policy_revision") or revision,
+                engine=str(judged.get("engine") or args["engine"]),
+                policy_revision=args.get("policy_revision") or judged.get("policy_revision") or revision,
                 generated_at=generated_at,
                 rules_catalog=catalog,
                 previous=previous,
+                judged_by=judged,
             )
             result.update(render_and_write(report, args, check_mode=bool(self._task.check_mode)))
         except ReportError as exc:
             raise AnsibleActionFail(f"refarch.containers.report: {exc}") from exc
+        warnings += list(report["judged_by"]["warnings"])  # the slow fallback: on the console too
         if warnings + more:
             result.setdefault("warnings", []).extend(warnings + more)
+        result["judged_by"] = report["judged_by"]
         return result
+
+    @staticmethod
+    def _judged_by(args: dict[str, Any], task_vars: dict[str, Any], host_results: dict[str, Any]) -> dict[str, Any]:
+        """What judged: the ``judged_by`` option, else what the evaluation recorded (estate or a host's result).
+
+        The collection version is the running collection's (its MANIFEST.json or galaxy.yml).
+        """
+        judged = args.get("judged_by")
+        if not judged and args.get("results_from"):
+            judged = (task_vars.get(args["results_from"]) or {}).get("judged_by")
+        if not judged:
+            judged = next((r["judged_by"] for r in host_results.values()
+                           if isinstance(r, dict) and isinstance(r.get("judged_by"), dict)), None)
+        judged = dict(judged or {})
+        if not judged.get("collection_version"):
+            judged["collection_version"] = collection_version()
+        return judged
 
     @staticmethod
     def _from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:

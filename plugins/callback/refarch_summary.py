@@ -20,7 +20,9 @@ description:
   - At the end of the playbook it prints a short human summary read from the result of
     M(refarch.containers.report) or M(refarch.containers.report_merge), or else from the C(refarch_summary)
     statistics published with C(ansible.builtin.set_stats) - hosts by status, targets and compliance,
-    open findings by severity, the rules that fail most and the hosts with the most open findings.
+    open findings by severity, the rules that fail most and the hosts with the most open findings - and what
+    judged them (engine, backend and its version, policy revision, collection version), with a warning when the
+    embedded engine ran on regopy, the slow fallback.
   - Prints nothing for playbooks that do not use refarch.containers.
   - Every value that comes from scanned data (host names, messages, paths) is stripped of ANSI escape
     sequences and control characters and folded onto one line before it is printed.
@@ -77,6 +79,7 @@ EXAMPLES = r"""
 #   [2/3] web2 evaluated: 12 targets, 30 open findings (high 4, medium 26)
 #   [3/3] db1 not evaluated: unreachable
 #   refarch summary: 3 hosts (2 ok, 1 unreachable, 0 failed); 16 targets, 5 compliant (31.2%)
+#     judged by: embedded engine (regorus 0.5.0), policy revision 3f2c1e0, refarch.containers 0.1.0
 #     open findings: 30 (critical 0, high 4, medium 26, low 0, info 0); waived 0
 #     top rules: NRA001 10, NRA014 8, NRA010 6, NRA011 4, NRA002 2
 #     worst hosts: web2 30 (high 4, medium 26)
@@ -87,6 +90,7 @@ from collections.abc import Mapping  # noqa: E402 - imports follow the documenta
 from typing import Any  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text  # noqa: E402
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -142,12 +146,13 @@ def _detail(counts: Mapping[str, int]) -> str:
 
 
 def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]], top: int = 5,
-                   files: Any = None) -> list[str]:
+                   files: Any = None, judged: Any = None) -> list[str]:
     """Render the end-of-run summary lines from a report ``summary`` and per-host tallies.
 
     ``summary`` has the shape of report.json's ``summary`` (hosts_by_status, targets, compliant_targets,
     findings, findings_by_severity, findings_by_rule, waived ...); ``hosts`` maps a host name to
-    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run. Pure.
+    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run; ``judged`` is
+    the report's ``judged_by`` (engine, backend, versions, warnings). Pure.
     """
     by_status = summary.get("hosts_by_status") or {}
     if not by_status and hosts:
@@ -162,6 +167,9 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
     if isinstance(pct, (int, float)):
         line += f" ({pct:g}%)"
     lines = [line]
+    if isinstance(judged, Mapping):
+        lines.append(f"  judged by: {clean(describe(judged), 300)}")
+        lines += [f"  WARNING: {clean(w, 400)}" for w in judged.get("warnings") or []]
     severity = summary.get("findings_by_severity") or {}
     lines.append(
         f"  open findings: {summary.get('findings', sum(severity.values()))} ("
@@ -287,7 +295,8 @@ class CallbackModule(CallbackBase):
         elif action in REPORT_ACTIONS and isinstance(data.get("summary"), Mapping):
             self._seen_refarch = True
             written = "would_write" not in data and not getattr(task, "check_mode", False)
-            self._report = {"summary": data["summary"], "files": data.get("files") if written else None}
+            self._report = {"summary": data["summary"], "files": data.get("files") if written else None,
+                            "judged_by": data.get("judged_by")}
 
     def _evaluation_line(self, host: str, data: Mapping[str, Any]) -> None:
         """One host's evaluation: its open findings, or why it was not evaluated."""
@@ -359,9 +368,10 @@ class CallbackModule(CallbackBase):
         if not self._option("summary", True):
             return
         summary: Mapping[str, Any] | None = None
-        files = None
+        files = judged = None
         if self._report:
             summary, files = self._report["summary"], self._report.get("files")
+            judged = self._report.get("judged_by")
         else:
             custom = getattr(stats, "custom", None) or {}
             candidate = (custom.get("_run") or {}).get("refarch_summary")
@@ -370,5 +380,5 @@ class CallbackModule(CallbackBase):
         if summary is None and not self._seen_refarch:
             return
         top = int(self._option("top", 5))
-        for line in format_summary(summary or {}, self._hosts, top=top, files=files):
+        for line in format_summary(summary or {}, self._hosts, top=top, files=files, judged=judged):
             self._emit(line)

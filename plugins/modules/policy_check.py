@@ -335,6 +335,25 @@ engine_stats:
       runs (one per distinct O(data) among the hosts, more when hosts were evaluated one by one after a failure).
   returned: success
   type: dict
+judged_by:
+  description:
+    - What judged the findings, as every report names it - C(tool), C(collection_version) (of the running
+      collection), C(engine), C(backend) (C(regorus), C(regopy) or C(opa)), C(backend_version) (for the opa engine
+      the server's version from its Config API, when it tells), C(policy_revision), C(opa_url) (without user
+      information, query or fragment) and C(warnings).
+    - A warning says when the embedded engine fell back to regopy, the slow backend, because regorus is not
+      importable; the task shows it as a warning too (with O(hosts)).
+  returned: success
+  type: dict
+  sample:
+    tool: refarch.containers
+    collection_version: 0.1.0
+    engine: embedded
+    backend: regorus
+    backend_version: 0.5.0
+    policy_revision: 3f2c1e0+9ab01c2d4e5f
+    opa_url: null
+    warnings: []
 status:
   description: V(ok) after an evaluation, else the C(status) of O(host_result), returned unchanged.
   returned: when O(host_result) or O(discovery_status) is given

@@ -70,9 +70,19 @@ options:
     type: path
     required: true
   engine:
-    description: Name of the policy engine that produced the findings, recorded in the report.
+    description:
+      - Name of the policy engine that produced the findings, recorded in the report.
+      - The engine the evaluation recorded (its C(judged_by)) takes precedence when there is one.
     type: str
     default: embedded
+  judged_by:
+    description:
+      - What judged the findings (C(engine), C(backend), C(backend_version), C(policy_revision), C(opa_url),
+        C(warnings)), recorded in the report's C(judged_by) block.
+      - Defaults to the C(judged_by) that M(refarch.containers.policy_check) returned (the estate evaluation
+        named by O(results_from), else the first host result that has one). The collection version is always
+        that of the collection running this task.
+    type: dict
   policy_revision:
     description:
       - Revision of the policy bundle that produced the findings, recorded in the report.
@@ -253,6 +263,21 @@ diff_counts:
   returned: when a previous report was given or found
   type: dict
   sample: {new: 2, fixed: 5, still_open: 40, not_rechecked: 3}
+judged_by:
+  description:
+    - What judged the findings, as recorded in the report; its C(warnings) (the slow regopy fallback) are
+      also the task's warnings.
+  returned: always
+  type: dict
+  sample:
+    tool: refarch.containers
+    collection_version: 0.1.0
+    engine: embedded
+    backend: regorus
+    backend_version: 0.5.0
+    policy_revision: 3f2c1e0
+    opa_url: null
+    warnings: []
 content:
   description: The rendered files' text, by format.
   returned: when O(return_content=true)

@@ -190,15 +190,15 @@ class EmbeddedEngine(Engine):
         try:
             proc = subprocess.Popen(
                 [self.python, WORKER, str(int(self.memory_mb))],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
         except OSError as exc:
             raise EngineError("crash", f"cannot start the embedded engine worker ({self.python}): {exc}") from exc
-        chunks: dict[str, list[str]] = {"out": [], "err": []}
+        chunks: dict[str, list[bytes]] = {"out": [], "err": []}
 
         def _write() -> None:
             try:
-                proc.stdin.write(request)  # type: ignore[union-attr]
+                proc.stdin.write(request.encode("utf-8"))  # type: ignore[union-attr]
                 proc.stdin.close()  # type: ignore[union-attr]
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the worker died; its exit status tells why
@@ -242,8 +242,9 @@ class EmbeddedEngine(Engine):
             killed_for = "memory"
         for t in threads:
             t.join(timeout=5)
-        stdout, stderr = "".join(chunks["out"]), "".join(chunks["err"])
-        done = sum(1 for ln in stdout.splitlines() if '"event":"result"' in ln)
+        stdout = b"".join(chunks["out"])
+        stderr = b"".join(chunks["err"]).decode("utf-8", "replace")
+        done = stdout.count(b'{"event":"result"')
         if killed_for == "timeout":
             raise EngineError("timeout", f"embedded engine did not finish within {self.timeout:g}s "
                               f"({offset + done}/{total} batches evaluated); raise the timeout or lower batch_size")
@@ -253,14 +254,18 @@ class EmbeddedEngine(Engine):
         results, backend = self._parse(proc.returncode, stdout, stderr, inputs, offset=offset, total=total)
         return results, peak, backend
 
-    def _parse(self, returncode: int, stdout: str, stderr: str, inputs: list[dict[str, Any]], *,
+    def _parse(self, returncode: int, stdout: bytes, stderr: str, inputs: list[dict[str, Any]], *,
                offset: int = 0, total: int | None = None) -> tuple[list[Any], str | None]:
         total = len(inputs) if total is None else total
         results: dict[int, Any] = {}
         backend: str | None = None
         loaded = False
         finished = False
-        for line in stdout.splitlines():
+        # One event per line, framed on the byte b"\n" only: JSON text never holds a raw line feed,
+        # while str.splitlines() would also split inside a string at U+2028, U+2029 or U+0085.
+        for line in stdout.split(b"\n"):
+            if not line.strip():
+                continue
             try:
                 event = json.loads(line)
             except ValueError:
@@ -271,6 +276,12 @@ class EmbeddedEngine(Engine):
             if kind == "loaded":
                 loaded = True
                 backend = str(event.get("backend", "regopy"))
+                # which library judged, its version, and why auto did not take regorus (the slow fallback)
+                self.stats["backend_version"] = event.get("version")
+                if event.get("fallback"):
+                    self.stats["backend_fallback"] = str(event["fallback"])[:500]
+                else:
+                    self.stats.pop("backend_fallback", None)
             elif kind == "result":
                 results[int(event["index"])] = event.get("value")
             elif kind == "done":

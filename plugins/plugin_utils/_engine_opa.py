@@ -70,6 +70,8 @@ class OpaEngine(Engine):
         self.package_path = package_path
         self.rule_name = rule_name
         self._server_revision: str | None = None
+        #: the server's OPA version (its Config API's ``labels.version``); None when it does not say
+        self.server_version: str | None = None
         self._prepared = False
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -238,7 +240,25 @@ class OpaEngine(Engine):
                     f"OPA at {self.url} serves policy revision {manifest_rev or 'unversioned'}+{mhash[:12]} but the "
                     f"local bundle is {local.revision}; deploy the same bundle to the server, use opa_mode=push, "
                     f"or turn revision checking off")
+        self.server_version = self._ask_version()
         self._prepared = True
+
+    def _ask_version(self) -> str | None:
+        """The server's version from ``GET /v1/config`` (``labels.version``): one try, never an error.
+
+        OPA puts its version among the labels of its active configuration; a server whose
+        authorization policy refuses the Config API simply leaves the version unknown.
+        """
+        try:
+            resp = self.client._session.get(f"{self.client.root_url}/config",  # pylint: disable=protected-access
+                                            timeout=min(self.timeout, 5.0))
+            if resp.status_code != 200:
+                return None
+            labels = ((resp.json() or {}).get("result") or {}).get("labels") or {}
+        except Exception:  # pylint: disable=broad-except  # a version is a nicety, the evaluation goes on
+            return None
+        version = labels.get("version") if isinstance(labels, dict) else None
+        return str(version)[:64] if version else None
 
     @property
     def policy_revision(self) -> str:
@@ -250,6 +270,7 @@ class OpaEngine(Engine):
 
     def _evaluate_inputs(self, inputs: list[dict[str, Any]]) -> list[Any]:
         self.prepare()
+        self.stats.update(backend="opa", backend_version=self.server_version)
         out: list[Any] = []
         for n, item in enumerate(inputs):
             what = f"query data.{self.package_path}.{self.rule_name}, batch {n + 1}/{len(inputs)}"

@@ -638,6 +638,25 @@ def _section_merge(report: Mapping[str, Any]) -> str:
     return f'<section id="merge"><div class="note"><b>Merged report.</b><ul>{"".join(items)}</ul></div></section>'
 
 
+def _judged_meta(report: Mapping[str, Any]) -> str:
+    """Header items naming the backend (and its version), the OPA server and the collection version."""
+    judged = report.get("judged_by") if isinstance(report.get("judged_by"), Mapping) else {}
+    backend = " ".join(str(judged[k]) for k in ("backend", "backend_version") if judged.get(k)) or "unknown"
+    out = f'<span id="judged-backend">Backend <b>{_e(backend, 120)}</b></span>'
+    if judged.get("opa_url"):
+        out += f'<span>OPA <b>{_e(judged["opa_url"], 200)}</b></span>'
+    return out + (f'<span id="judged-collection">refarch.containers '
+                  f'<b>{_e(judged.get("collection_version") or "unknown", 60)}</b></span>')
+
+
+def _section_judged_warnings(report: Mapping[str, Any]) -> str:
+    """The engine's warnings (the slow regopy fallback) above everything else."""
+    judged = report.get("judged_by") if isinstance(report.get("judged_by"), Mapping) else {}
+    items = "".join(f"<li>{_e(w, 1000)}</li>" for w in judged.get("warnings") or [])
+    return f'<section id="judged-warnings"><div class="note"><b>Warning</b><ul>{items}</ul></div></section>' \
+        if items else ""
+
+
 def _csp(style_hash: str) -> str:
     return (
         "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
@@ -653,11 +672,13 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
     meta = (
         f'<span>Generated <b>{_e(report.get("generated_at"), 40)}</b></span>'
         f'<span>Engine <b>{_e(report.get("engine"), 60)}</b></span>'
-        f'<span>Policy revision <b>{_e(report.get("policy_revision") or "unknown", 80)}</b></span>'
+        + _judged_meta(report)
+        + f'<span>Policy revision <b>{_e(report.get("policy_revision") or "unknown", 80)}</b></span>'
         f'<span>Report schema <b>{_e(report.get("schema_version"), 20)}</b></span>'
     )
     body = "".join(
         [
+            _section_judged_warnings(report),
             _section_kpis(summary),
             _section_merge(report),
             _section_charts(summary),

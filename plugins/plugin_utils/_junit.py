@@ -83,6 +83,11 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
         props = ET.SubElement(suite, "properties")
         for key in ("engine", "policy_revision", "schema_version"):
             ET.SubElement(props, "property", {"name": key, "value": _t(report.get(key))})
+        judged = report.get("judged_by") if isinstance(report.get("judged_by"), Mapping) else {}
+        for key in ("backend", "backend_version", "collection_version", "opa_url"):
+            ET.SubElement(props, "property", {"name": key, "value": _t(judged.get(key) or "")})
+        for warning in judged.get("warnings") or []:
+            ET.SubElement(props, "property", {"name": "warning", "value": _t(warning, 1000)})
         ET.SubElement(props, "property", {"name": "host_status", "value": _t(host.get("status"))})
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if host.get("status") != "ok":

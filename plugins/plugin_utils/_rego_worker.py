@@ -9,10 +9,11 @@ in a fresh interpreter. The parent writes one JSON request on stdin::
     {"modules": {"name": "text"}, "data": {...}, "query": "data.refarch.main.batch",
      "inputs": [{...}, ...], "strict": true, "backend": "auto"}
 
-and reads JSON lines on stdout: ``{"event": "loaded", "backend": ...}`` after the
-bundle is compiled, then ``{"event": "result", "index": i, "value": ...}`` per
-input, or ``{"event": "error", "cause": "...", "message": "..."}`` and exit. A
-segfault or a kill simply ends the process: the parent turns that into an error.
+and reads JSON lines on stdout: ``{"event": "loaded", "backend": ..., "version": ...}``
+(``"fallback"``: why ``auto`` could not take regorus) after the bundle is compiled,
+then ``{"event": "result", "index": i, "value": ...}`` per input, or
+``{"event": "error", "cause": "...", "message": "..."}`` and exit. A segfault or a
+kill simply ends the process: the parent turns that into an error.
 
 Backends: ``regorus`` (the ``refarch_regorus`` extension built from
 ``native/refarch_regorus``: Microsoft's Rust Rego engine, one query per batch)
@@ -28,8 +29,19 @@ import sys
 
 
 def _emit(stream, obj) -> None:
-    stream.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    """One event per line: ASCII JSON, so no line break but the final ``\\n`` (the parent splits on that byte only)."""
+    stream.write(json.dumps(obj, separators=(",", ":"), ensure_ascii=True) + "\n")
     stream.flush()
+
+
+def _line_safe(text: str) -> str:
+    """JSON text with the Unicode line breaks other than U+000A escaped (equal JSON, one line for any reader).
+
+    They can only occur inside JSON strings, where the escape means the same character.
+    """
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    return text
 
 
 def _vm_size() -> int:
@@ -93,8 +105,11 @@ def _query(interp, compiled, query: str, value) -> dict:
     return {"value": output[0].expressions[0]}
 
 
-def _load_regopy(out, request, memory_mb: int):
-    """regopy interpreter with the bundle loaded, and the compiled query (or None)."""
+def _load_regopy(out, request, memory_mb: int, fallback: str | None = None):
+    """regopy interpreter with the bundle loaded, and the compiled query (or None).
+
+    ``fallback``: why ``auto`` did not take regorus (reported in the loaded event).
+    """
     import regopy  # noqa: PLC0415 - imported in the child only, never in the Ansible worker
 
     interp = regopy.Interpreter()  # initializes the native allocator before the cap is set
@@ -108,7 +123,8 @@ def _load_regopy(out, request, memory_mb: int):
     compiled = interp.build(request["query"])
     if not compiled.ok():
         compiled = None
-    _emit(out, {"event": "loaded", "backend": "regopy", "compiled": compiled is not None})
+    _emit(out, {"event": "loaded", "backend": "regopy", "compiled": compiled is not None,
+                "version": _dist_version("regopy"), "fallback": fallback})
     return interp, compiled
 
 
@@ -152,6 +168,16 @@ def _serve_regopy(out, request, interp, compiled) -> int:
     return 0
 
 
+def _dist_version(name: str) -> str | None:
+    """The installed version of the distribution ``name`` (None when unknown)."""
+    try:
+        from importlib import metadata  # noqa: PLC0415 - only when asked
+
+        return metadata.version(name)
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
 def _rule_path(query: str) -> str | None:
     """``query`` when it is a plain rule path (``data.a.b``), which is what regorus evaluates."""
     parts = query.split(".")
@@ -169,7 +195,9 @@ def _load_regorus(out, request, memory_mb: int, refarch_regorus):
     for name, text in request.get("modules", {}).items():
         engine.add_policy(name, text)
     engine.add_data_json(json.dumps(request.get("data") or {}))
-    _emit(out, {"event": "loaded", "backend": "regorus", "compiled": True})
+    version = getattr(refarch_regorus, "regorus_version", None)
+    _emit(out, {"event": "loaded", "backend": "regorus", "compiled": True,
+                "version": str(version()) if callable(version) else None})
     return engine
 
 
@@ -197,7 +225,7 @@ def _serve_regorus(out, request, engine) -> int:
                             "message": f"{query} is undefined for this input"})
                 return 1
             # The value is already JSON text: splice it in rather than decode and encode it again.
-            out.write(f'{{"event":"result","index":{index},"value":{text}}}\n')
+            out.write(f'{{"event":"result","index":{index},"value":{_line_safe(text)}}}\n')
             out.flush()
         except MemoryError:
             _emit(out, {"event": "error", "cause": "memory", "index": index,
@@ -211,20 +239,23 @@ def _serve_regorus(out, request, engine) -> int:
 
 
 def _import_backend(name: str):
-    """(backend name, module) for ``auto`` / ``regorus`` / ``regopy``; raises ImportError with the reasons."""
+    """(backend name, module, why regorus was not taken) for ``auto`` / ``regorus`` / ``regopy``.
+
+    Raises ImportError with the reasons when no backend is importable.
+    """
     reasons = []
     if name in ("auto", "regorus"):
         try:
             import refarch_regorus  # noqa: PLC0415 - child only
 
-            return "regorus", refarch_regorus
+            return "regorus", refarch_regorus, None
         except ImportError as exc:
             reasons.append(f"refarch_regorus: {exc}")
     if name in ("auto", "regopy"):
         try:
             import regopy  # noqa: PLC0415 - child only
 
-            return "regopy", regopy
+            return "regopy", regopy, "; ".join(reasons) or None
         except ImportError as exc:
             reasons.append(f"regopy: {exc}")
     if name not in ("auto", "regorus", "regopy"):
@@ -250,7 +281,7 @@ def main(argv: list[str]) -> int:
         _emit(out, {"event": "error", "cause": "bad_request", "message": f"invalid request: {exc}"})
         return 2
     try:
-        backend, library = _import_backend(str(request.get("backend") or "auto"))
+        backend, library, fallback = _import_backend(str(request.get("backend") or "auto"))
     except ImportError as exc:
         _emit(out, {"event": "error", "cause": "missing_library", "message": f"no Rego library is importable: {exc}"})
         return 2
@@ -258,7 +289,7 @@ def main(argv: list[str]) -> int:
         if backend == "regorus":
             engine = _load_regorus(out, request, memory_mb, library)
         else:
-            interp, compiled = _load_regopy(out, request, memory_mb)
+            interp, compiled = _load_regopy(out, request, memory_mb, fallback)
     except MemoryError:
         _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while loading the bundle"})
         return 3

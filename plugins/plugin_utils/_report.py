@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import TOOL_NAME, merge_judged_by
+
 SCHEMA_VERSION = "1.0"
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 HOST_STATUSES: tuple[str, ...] = ("ok", "unreachable", "failed")
@@ -457,6 +459,21 @@ def _rules_section(catalog: Mapping[str, Mapping[str, Any]], hosts: Mapping[str,
     return dict(sorted(rules.items()))
 
 
+def _judged_by_block(engine: str, policy_revision: str | None, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The report's ``judged_by``: what the evaluation recorded, with the report's engine and revision."""
+    given = given if isinstance(given, Mapping) else {}
+    return {
+        "tool": str(given.get("tool") or TOOL_NAME),
+        "collection_version": None if given.get("collection_version") is None else str(given["collection_version"]),
+        "engine": str(engine),
+        "backend": None if given.get("backend") is None else str(given["backend"]),
+        "backend_version": None if given.get("backend_version") is None else str(given["backend_version"]),
+        "policy_revision": policy_revision,
+        "opa_url": None if given.get("opa_url") is None else str(given["opa_url"]),
+        "warnings": [str(w) for w in _as_list(given.get("warnings"))],
+    }
+
+
 def build_report(
     host_results: Mapping[str, Mapping[str, Any]],
     *,
@@ -465,6 +482,7 @@ def build_report(
     generated_at: Any,
     rules_catalog: Any,
     previous: Mapping[str, Any] | None = None,
+    judged_by: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build ``report.json`` from per-host results.
 
@@ -474,18 +492,22 @@ def build_report(
     target their ``target`` names (a target only findings mention is added).
     ``rules_catalog`` is the rule catalog (see :func:`load_rules_catalog`); it is
     embedded as ``rules`` so every renderer works from the report alone.  With
-    ``previous`` (an earlier report) a ``diff`` section is added.
+    ``previous`` (an earlier report) a ``diff`` section is added.  ``judged_by``
+    (``_provenance.judged_by``: backend, its version, collection version, warnings)
+    becomes the report's ``judged_by`` block.
     """
     if not isinstance(host_results, Mapping):
         raise ReportError(f"host_results must be a mapping of host name to result, got {type(host_results).__name__}")
     ordered = sorted(host_results.items(), key=lambda i: str(i[0]))
     hosts = {str(name): _build_host(str(name), raw) for name, raw in ordered}
     catalog = load_rules_catalog(rules_catalog)
+    revision = None if policy_revision is None else str(policy_revision)
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": format_timestamp(generated_at),
         "engine": str(engine),
-        "policy_revision": None if policy_revision is None else str(policy_revision),
+        "policy_revision": revision,
+        "judged_by": _judged_by_block(str(engine), revision, judged_by),
         "summary": compute_summary(hosts),
         "rules": _rules_section(catalog, hosts),
         "hosts": hosts,
@@ -663,6 +685,7 @@ def merge_reports(
         "generated_at": format_timestamp(stamps[newest]),
         "engine": engines[0] if len(engines) == 1 else "mixed",
         "policy_revision": checked[0].get("policy_revision") if len(revisions) == 1 else "mixed",
+        "judged_by": merge_judged_by([r.get("judged_by") for r in checked]),
         "summary": compute_summary(hosts),
         "rules": dict(sorted(rules.items())),
         "hosts": hosts,
@@ -673,6 +696,7 @@ def merge_reports(
                     "generated_at": r["generated_at"],
                     "engine": r.get("engine"),
                     "policy_revision": r.get("policy_revision"),
+                    "judged_by": r.get("judged_by"),
                     "hosts": sorted(r["hosts"]),
                 }
                 for i, r in enumerate(checked)

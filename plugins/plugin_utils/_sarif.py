@@ -264,6 +264,15 @@ def render_sarif(
     }
     if generated_at:
         invocation["endTimeUtc"] = generated_at
+    judged = report.get("judged_by") if isinstance(report.get("judged_by"), Mapping) else {}
+    # what judged: engine, backend and its version, policy revision, collection version (docs/report-format.md)
+    invocation["properties"] = {
+        key: _t(judged.get(key), 500) if judged.get(key) is not None else None
+        for key in ("engine", "backend", "backend_version", "policy_revision", "collection_version", "opa_url")
+    }
+    for warning in judged.get("warnings") or []:
+        notifications.append({"level": "warning", "message": {"text": _t(warning)},
+                              "descriptor": {"id": "engine-backend"}})
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -288,9 +297,16 @@ def render_sarif(
             "summary": report.get("summary") or {},
         },
     }
-    if tool_version:
-        run["tool"]["driver"]["version"] = str(tool_version)
-        run["tool"]["driver"]["semanticVersion"] = str(tool_version)
+    tool_version = tool_version or judged.get("collection_version")
+    if tool_version and tool_version != "mixed":
+        run["tool"]["driver"]["version"] = _t(tool_version, 100)
+        run["tool"]["driver"]["semanticVersion"] = _t(tool_version, 100)
+    if judged.get("backend"):
+        # the Rego engine that evaluated the rules, as a tool extension (regorus, regopy or an OPA server)
+        extension = {"name": _t(judged["backend"], 100)}
+        if judged.get("backend_version"):
+            extension["version"] = _t(judged["backend_version"], 100)
+        run["tool"]["extensions"] = [extension]
     if root:
         base = posixpath.normpath(root).rstrip("/") + "/"
         run["originalUriBaseIds"] = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
     is_open,
@@ -48,6 +49,10 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         + ", ".join(f"{s} {sev.get(s, 0)}" for s in SEVERITIES)
         + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
     ]
+    judged = report.get("judged_by")
+    if isinstance(judged, Mapping):
+        lines.insert(1, f"Judged by: {_c(describe(judged), 300)}")
+        lines[2:2] = [f"WARNING: {_c(w, 400)}" for w in judged.get("warnings") or []]
     remediation = summary.get("remediation")
     if isinstance(remediation, Mapping):
         tally = ", ".join(f"{_c(k, 20)} {v}" for k, v in (remediation.get("by_status") or {}).items() if v)

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin_utils"))
 
@@ -91,10 +92,14 @@ def test_writes_all_formats_then_is_idempotent_then_diffs(tmp_path):
     out = run_action(tmp_path, "report", report_args(dest), extra=extra)
     assert not out.get("failed"), out.get("msg")
     assert out["changed"] is True
+    # the running collection's version (here a checkout: its galaxy.yml) is named in the report
+    version = yaml.safe_load((REPO / "galaxy.yml").read_text(encoding="utf-8"))["version"]
     expected = _report.build_report(samples.host_results(), engine="embedded", policy_revision="rev-1",
-                                    generated_at=STAMP, rules_catalog=samples.CATALOG)
+                                    generated_at=STAMP, rules_catalog=samples.CATALOG,
+                                    judged_by={"collection_version": version})
     written = json.loads((dest / "report.json").read_text(encoding="utf-8"))
     assert written == json.loads(json.dumps(expected))
+    assert out["judged_by"] == written["judged_by"] and written["judged_by"]["collection_version"] == str(version)
     assert out["summary"] == expected["summary"]
     assert "Open findings: 8" in out["text"]
     ET.parse(dest / "report.junit.xml")  # noqa: S314 - our own output

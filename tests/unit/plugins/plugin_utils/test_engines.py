@@ -254,6 +254,32 @@ def test_embedded_backend_auto_prefers_regorus_and_reports_it():
     assert err.value.cause == "config" and "auto, regorus, regopy" in err.value.message
 
 
+def test_embedded_backend_reports_its_version_and_the_slow_fallback(tmp_path):
+    from importlib import metadata  # noqa: PLC0415
+
+    import refarch_regorus  # noqa: PLC0415 - what make setup built
+    fast = EmbeddedEngine(fixture_bundle())
+    fast.evaluate(make_docs(2), DATE)
+    assert fast.stats["backend_version"] == refarch_regorus.regorus_version()
+    assert "backend_fallback" not in fast.stats
+    chosen = EmbeddedEngine(fixture_bundle(), backend="regopy")
+    chosen.evaluate(make_docs(1), DATE)
+    assert chosen.stats["backend_version"] == metadata.version("regopy")
+    assert "backend_fallback" not in chosen.stats, "regopy chosen on purpose is no fallback"
+    # A controller where the regorus binding is not importable (no wheel installed): auto takes regopy
+    # and says why, so that every report can warn about the slow backend.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "refarch_regorus.py").write_text("raise ImportError('no refarch_regorus wheel here')\n")
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={shadow} exec {sys.executable} \"$@\"\n")
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    slow = EmbeddedEngine(fixture_bundle(), python=str(python))
+    assert keys(slow.evaluate(make_docs(3), DATE)) == [expected(d) for d in make_docs(3)]
+    assert slow.stats["backend"] == "regopy"
+    assert "no refarch_regorus wheel here" in slow.stats["backend_fallback"]
+
+
 def test_embedded_backend_missing_library_is_named(tmp_path):
     # A Python that has neither library (no site-packages): the worker names what it tried.
     bare = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
@@ -291,7 +317,7 @@ def test_worker_rejects_bad_request():
 # ---------------------------------------------------------------- OPA (real server)
 
 
-def test_opa_preloaded_agrees_with_embedded(fixture_server, backend):
+def test_opa_preloaded_agrees_with_embedded(fixture_server, backend, opa_bin):
     docs = make_docs(7)
     bundle = fixture_bundle()
     embedded = EmbeddedEngine(backend=backend, bundle=bundle).evaluate(docs, DATE, {})
@@ -299,6 +325,9 @@ def test_opa_preloaded_agrees_with_embedded(fixture_server, backend):
     assert engine.evaluate(docs, DATE, {}) == embedded
     assert engine.policy_revision == bundle.revision
     assert engine.stats["batches"] == 3
+    # the server's own version (its Config API), as `opa version` of the same binary prints it
+    printed = subprocess.run([opa_bin, "version"], capture_output=True, text=True, check=True).stdout
+    assert f"Version: {engine.stats['backend_version']}\n" in printed and engine.stats["backend"] == "opa"
 
 
 def test_opa_push_mode_is_idempotent(empty_server):
