@@ -480,3 +480,53 @@ def read_private(path: str, max_size: int = DEFAULT_MAX_SIZE) -> tuple:
     """Read a file we wrote into a private directory (a backup): ``(data, stat)``; the directory is checked."""
     with open_private_dir(posixpath.dirname(path), create=False) as handle:
         return read_at(handle.fd, posixpath.basename(path), path=path, max_size=max_size)
+
+
+# --------------------------------------------------------------------------------------------------
+# rollback: put back what a remediation replaced, remove what it created
+
+def restore_from_backup(root: str, path: str, backup_path: str, backup_sha256: str, *,
+                        expected: Optional[tuple] = None, check: bool = False) -> dict:
+    """Put the backup ``backup_path`` (in a private directory) back as ``path``, reached from ``root``.
+
+    The backup must hold ``backup_sha256`` (it is the one the remediation wrote); ``path``'s directory must be
+    the one scanned (``expected``). The file is replaced atomically with the backup's owner and mode (whatever
+    is at ``path`` now, a symlink too, is replaced, never followed). Returns ``{"changed", "sha256"}``.
+    Raises UnsafeFile.
+    """
+    data, bst = read_private(backup_path)
+    if sha256(data) != backup_sha256.lower():
+        raise UnsafeFile("checksum_mismatch", backup_path,
+                         f"backup {backup_path} does not hold the original (sha256 {backup_sha256}); not restored")
+    directory, name = posixpath.split(posixpath.normpath(path))
+    with open_dir(root, directory, expected=expected) as handle:
+        try:
+            current, _st = read_at(handle.fd, name, path=path, missing_ok=True, allow_hardlinks=True)
+        except UnsafeFile:
+            current = None   # a symlink, FIFO, ... planted since: replaced below, never read
+        if current is not None and sha256(current) == sha256(data):
+            return {"changed": False, "sha256": sha256(data)}
+        if not check:
+            replace_at(handle, name, data, mode=bst.st_mode, uid=bst.st_uid, gid=bst.st_gid, expected=expected)
+            written, _st = read_at(handle.fd, name, path=path)
+            return {"changed": True, "sha256": sha256(written)}
+    return {"changed": True, "sha256": sha256(data)}
+
+
+def remove_created(root: str, path: str, written_sha256: str, *, expected: Optional[tuple] = None,
+                   check: bool = False) -> dict:
+    """Remove ``path`` (reached from ``root``) if it is a regular file that still holds ``written_sha256``.
+
+    Returns ``{"changed", "sha256"}`` (``sha256`` None once removed). Raises UnsafeFile, for example
+    ``checksum_mismatch`` when someone changed it since it was written.
+    """
+    directory, name = posixpath.split(posixpath.normpath(path))
+    with open_dir(root, directory, expected=expected) as handle:
+        data, _st = read_at(handle.fd, name, path=path, missing_ok=True)
+        if data is None:
+            return {"changed": False, "sha256": None}
+        if sha256(data) != written_sha256.lower():
+            raise UnsafeFile("checksum_mismatch", path, f"{path} no longer holds what was written; not removed")
+        if not check:
+            unlink_at(handle, name, written_sha256.lower(), expected=expected)
+    return {"changed": True, "sha256": None}
