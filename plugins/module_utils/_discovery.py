@@ -100,6 +100,10 @@ def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]
                 doc = error_document(cand.path, "internal_error",
                                      f"could not build facts for {cand.path}: {type(exc).__name__}: {exc}",
                                      size=res.size, mtime=res.mtime)
+    # where remediation must find this file again: its scan root and its directory's (st_dev, st_ino)
+    doc["scan_root"] = cand.root
+    doc["dir_identity"] = {"dev": cand.dir_identity[0], "ino": cand.dir_identity[1]} \
+        if cand.dir_identity is not None else None
     if display_path(doc["path"]) != doc["path"]:
         doc = _sanitize(doc)
         doc["problems"].append({"line": None, "code": "undecodable_path",
@@ -253,15 +257,17 @@ def _read_frame(fd: int, buf: bytearray) -> Optional[bytes]:
 
 
 def _cand_state(c: Any) -> list:
-    return [c.path, c.root, c.read_path, list(c.error) if c.error else None, c.dockerignore, c.package_json, c.depth]
+    return [c.path, c.root, c.read_path, list(c.error) if c.error else None, c.dockerignore, c.package_json, c.depth,
+            list(c.dir_identity) if c.dir_identity else None]
 
 
 def _cand_from_state(state: list) -> Candidate:
-    path, root, read_path, error, dockerignore, package_json, depth = state
+    path, root, read_path, error, dockerignore, package_json, depth, ident = state
     cand = Candidate(path, root, read_path, tuple(error) if error else None)
     cand.dockerignore = dockerignore
     cand.package_json = package_json
     cand.depth = depth
+    cand.dir_identity = tuple(ident) if ident else None
     return cand
 
 

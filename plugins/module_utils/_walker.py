@@ -50,7 +50,7 @@ _DIR_FLAGS = _ROOT_DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 class Candidate:
     """One file found by the walk (a Dockerfile, or a matched name that must be reported)."""
 
-    __slots__ = ("depth", "dockerignore", "error", "package_json", "path", "read_path", "root")
+    __slots__ = ("depth", "dir_identity", "dockerignore", "error", "package_json", "path", "read_path", "root")
 
     def __init__(self, path: str, root: str, read_path: Optional[str] = None,
                  error: Optional[tuple[str, str]] = None) -> None:
@@ -61,6 +61,9 @@ class Candidate:
         self.dockerignore: Optional[str] = None  # path of the applicable .dockerignore, when listed
         self.package_json: Optional[str] = None
         self.depth = 0
+        # (st_dev, st_ino) of the directory the file was listed in, as the walk opened it: remediation
+        # refuses to write into a directory that is not this one (swapped since the scan)
+        self.dir_identity: Optional[tuple[int, int]] = None
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Candidate({self.path!r}, error={self.error!r})"
@@ -165,6 +168,11 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
             seen_paths.add(root_abs)
             cand = Candidate(root_abs, os.path.dirname(root_abs), real_root)
             _side_files_by_stat(cand, os.path.dirname(real_root))
+            try:
+                dst = os.stat(os.path.dirname(root_abs))
+                cand.dir_identity = (dst.st_dev, dst.st_ino)
+            except OSError:
+                pass
             found.append(cand)
         return
     if not stat.S_ISDIR(st.st_mode):
@@ -258,11 +266,19 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
         except OSError as exc:  # from the listing itself: what was listed so far is kept
             problems.append(_problem(dirpath, _os_error_code(exc), f"error while listing {dirpath}: {exc.strerror}"))
         finally:
+            ident = None
+            if local:   # the identity of the directory really listed (one fstat, only where files were found)
+                try:
+                    dst = os.fstat(dfd) if dfd >= 0 else os.stat(dirpath)
+                    ident = (dst.st_dev, dst.st_ino)
+                except OSError:
+                    pass
             if dfd >= 0:
                 os.close(dfd)
         for cand in local:
             cand.root = root_abs
             cand.depth = depth
+            cand.dir_identity = ident
             if cand.error is None:
                 specific = os.path.basename(cand.path) + ".dockerignore"
                 if specific in names:

@@ -495,3 +495,21 @@ def test_no_worker_outlives_a_failing_scan(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         scan([str(tmp_path)], workers=3)
     assert _no_child_left()
+
+
+def test_documents_carry_scan_root_and_directory_identity(tmp_path):
+    """What remediation needs to find the scanned directory again (and refuse another one)."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "Dockerfile").write_text(FROM)
+    (tmp_path / "Containerfile").write_text(FROM)
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    docs = {d["path"]: d for d in scan([str(tmp_path / "link"), str(tmp_path)])["dockerfiles"]}
+    for path, root in ((str(tmp_path / "link" / "b" / "Dockerfile"), str(tmp_path / "link")),
+                       (str(tmp_path / "Containerfile"), str(tmp_path))):
+        st = os.stat(os.path.dirname(path))
+        assert docs[path]["scan_root"] == root
+        assert docs[path]["dir_identity"] == {"dev": st.st_dev, "ino": st.st_ino}
+    single = scan([str(tmp_path / "a" / "b" / "Dockerfile")])["dockerfiles"][0]
+    st = os.stat(tmp_path / "a" / "b")
+    assert single["scan_root"] == str(tmp_path / "a" / "b")
+    assert single["dir_identity"] == {"dev": st.st_dev, "ino": st.st_ino}
