@@ -38,7 +38,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, Optional
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_INSTRUCTIONS", "KNOWN_INSTRUCTIONS", "parse", "parse_bytes"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_INSTRUCTIONS", "KNOWN_INSTRUCTIONS", "keyword_shaped", "parse",
+           "parse_bytes", "shown_word"]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_INSTRUCTIONS = 100_000
@@ -488,6 +489,29 @@ def _clip(s: str, n: int = 80) -> str:
     return s if len(s) <= n else s[:n] + "..."
 
 
+# A word that may be quoted from a line that is not a Dockerfile instruction: shaped like an
+# instruction keyword (ASCII letters only, as long as the longest keyword and a few more).
+_SHOWN_WORD_RE = re.compile(r"[A-Za-z]{1,16}\Z")
+
+
+def keyword_shaped(word: str) -> bool:
+    """Whether ``word`` looks like an instruction keyword (ASCII letters, at most 16)."""
+    return _SHOWN_WORD_RE.match(word) is not None
+
+
+def shown_word(word: str) -> str:
+    """How a problem message quotes the first word of a line that is not a Dockerfile instruction.
+
+    Such a line may be anything: a stray shell command, or a line of a key or password file that a
+    symlink or hard link made the scan read. Only a word shaped like an instruction keyword (a typo
+    such as ``RUNN``) is quoted; anything else (``-----BEGIN``, a base64 line, ``hunter2``, control
+    characters) is described by its length, so no content of such a line leaves the host.
+    """
+    if keyword_shaped(word):
+        return repr(word)
+    return f"(a {len(word)}-character word, not shown)"
+
+
 # ---------------------------------------------------------------------------
 # one logical line -> instruction
 
@@ -885,7 +909,7 @@ def _directive(state: dict[str, Any], line: str, lineno: int, result: dict[str, 
     if key == "escape":
         if value not in ("`", "\\"):
             result["problems"].append(_problem(lineno, "invalid_directive",
-                                               f"invalid escape token {value!r} does not match ` or \\"))
+                                               f"invalid escape token {shown_word(value)} does not match ` or \\"))
             return
         result["directives"]["escape"] = value
         result["escape"] = value
@@ -972,10 +996,10 @@ def _parse_into(result: dict[str, Any], text: str, max_instructions: int) -> Non
         key = node["cmd"].lower()
         child_key = node.pop("child_key")
         if key not in KNOWN_INSTRUCTIONS:
-            problems.append(_problem(start, "unknown_instruction", f"unknown instruction {_clip(node['cmd'], 40)!r}"))
+            problems.append(_problem(start, "unknown_instruction", f"unknown instruction {shown_word(node['cmd'])}"))
         elif key == "onbuild" and node["sub_cmd"] is not None and child_key not in KNOWN_INSTRUCTIONS:
             problems.append(_problem(start, "unknown_instruction",
-                                     f"unknown ONBUILD trigger instruction {_clip(node['sub_cmd'], 40)!r}"))
+                                     f"unknown ONBUILD trigger instruction {shown_word(node['sub_cmd'])}"))
         elif err is None and not node["value"] and not (node["json"] and key in _EMPTY_JSON_OK):
             problems.append(_problem(start, "missing_arguments", f"{key.upper()} has no arguments"))
         heredocs: list[dict[str, Any]] = []

@@ -33,7 +33,12 @@ import shlex
 from re import Pattern
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse_bytes
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import (
+    KNOWN_INSTRUCTIONS,
+    keyword_shaped,
+    parse_bytes,
+    shown_word,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -56,6 +61,7 @@ _LINE_KEY_SET = frozenset(_LINE_KEYS)
 # Parser problems that mean the file could not be parsed at all (a decode error is
 # only a problem: the parser still parses the text with replacement characters).
 _FATAL_CODES = ("binary", "too_large")
+_KNOWN_UPPER = frozenset(k.upper() for k in KNOWN_INSTRUCTIONS)
 
 
 # --------------------------------------------------------------------------
@@ -332,7 +338,10 @@ def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[di
         doc["error"] = {"code": "decode_error", "message": f"package.json is not valid UTF-8: {exc.reason}"}
         return doc
     except ValueError as exc:
-        doc["error"] = {"code": "invalid_json", "message": f"package.json is not valid JSON: {exc}"}
+        # the decoder's own words and position only: its message never quotes the file
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        doc["error"] = {"code": "invalid_json", "message": f"package.json is not valid JSON: "
+                                                           f"{getattr(exc, 'msg', 'not JSON')}{where}"}
         return doc
     if not isinstance(obj, dict):
         doc["error"] = {"code": "invalid_json", "message": "package.json top level is not an object"}
@@ -388,7 +397,8 @@ def _pragmas(comments: list[dict], instrs: list[dict], redactor: Redactor, probl
             kind = kind.lower()
             if kind not in ("ignore", "ignore-file"):
                 problems.append({"line": line, "code": "invalid_pragma",
-                                 "message": f"unknown refarch pragma {kind!r} (expected ignore or ignore-file)"})
+                                 "message": f"unknown refarch pragma {shown_word(kind)} "
+                                            "(expected ignore or ignore-file)"})
                 continue
             rules_part, sep, reason = rest.partition("reason=")
             reason_s = reason.strip().strip("\"'") if sep else None
@@ -694,6 +704,8 @@ def dockerfile_facts(
 
     for ins in instrs:
         cmd = ins["cmd"].upper()
+        if cmd not in _KNOWN_UPPER:
+            cmd = _mask_unknown(ins)  # not a Dockerfile instruction: its content stays on the host
         ins["cmd"] = cmd
         if ins["sub_cmd"]:
             ins["sub_cmd"] = ins["sub_cmd"].upper()
@@ -792,6 +804,16 @@ def dockerfile_facts(
     doc["analysis"] = analysis(doc, out_instrs)
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
+
+
+def _mask_unknown(ins: dict) -> str:
+    """Keep only the line span of a line that is not a Dockerfile instruction, and its first word when
+    that is shaped like a keyword (``keyword_shaped``): the line may be anything, a key file's for one.
+    Returns the command shown (the word in upper case, or ``?``)."""
+    word = ins["cmd"]
+    shown = word.upper() if keyword_shaped(word) else "?"
+    ins.update(original=shown, sub_cmd=None, json=False, flags=[], value=[], heredocs=[])
+    return shown
 
 
 def _from(ins: dict, stages:  # noqa: PLR0917 - internal helper

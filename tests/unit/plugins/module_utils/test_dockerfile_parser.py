@@ -509,3 +509,34 @@ def test_unpaired_surrogates_are_replaced():
     result = parse("FROM a\nRUN echo \ud800\n")
     assert result["problems"][0]["code"] == "decode_error"
     assert result["instructions"][1]["value"] == ["echo \ufffd"]
+
+
+# --- problem messages never quote a line that is not an instruction ------------
+
+KEY_LINES = ("-----BEGIN OPENSSH PRIVATE KEY-----",
+             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+             "AKIAIOSFODNN7EXAMPLE", "hunter2", "s3cr3t=value", "correcthorsebatterystaple", "\x1b[2Jboom")
+
+
+@pytest.mark.parametrize("line", KEY_LINES)
+def test_unknown_instruction_message_does_not_quote_the_line(line):
+    result = parse(f"FROM a\n{line} more words\n")
+    [problem] = result["problems"]
+    assert problem["code"] == "unknown_instruction" and problem["line"] == 2
+    assert line.split()[0] not in problem["message"]
+    assert "more" not in problem["message"]
+    assert problem["message"] == f"unknown instruction (a {len(line.split()[0])}-character word, not shown)"
+
+
+@pytest.mark.parametrize("word", ["RUNN", "cd", "Entrypiont", "apt"])
+def test_unknown_keyword_shaped_word_is_quoted(word):
+    [problem] = parse(f"FROM a\n{word} --secret-flag zz-value\n")["problems"]
+    assert problem["message"] == f"unknown instruction {word!r}"
+    assert "zz-value" not in problem["message"] and "secret" not in problem["message"]
+
+
+def test_unknown_onbuild_trigger_and_escape_directive_are_bounded():
+    [problem] = parse("FROM a\nONBUILD gh0_tokenvalue123 x\n")["problems"]
+    assert problem["message"] == "unknown ONBUILD trigger instruction (a 17-character word, not shown)"
+    [problem] = parse("# escape=zz-secret\nFROM a\n")["problems"]
+    assert problem["code"] == "invalid_directive" and "zz-secret" not in problem["message"]

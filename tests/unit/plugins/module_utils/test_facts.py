@@ -462,3 +462,42 @@ def test_a_file_of_only_a_trailing_escape_is_empty_not_an_internal_error():
     codes = {p["code"] for p in doc["problems"]}
     assert "empty_continuation" in codes and "internal_error" not in codes
     assert doc["instructions"] == []
+
+
+# ---------------------------------------------------------------- lines that are not instructions
+KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBzcWNhbmFyeXpxY2FuYXJ5enFjYW5hcnl6cWNhbmFyeQAAAJgzcWNhbmFy
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+
+def test_a_key_file_leaves_nothing_of_its_lines():
+    doc = facts(KEY)
+    text = json.dumps(doc)
+    for line in KEY.splitlines():
+        for word in line.split():
+            assert word not in text, word
+    assert [p["code"] for p in doc["problems"]].count("unknown_instruction") == 4
+    assert [(i["cmd"], i["original"], i["value"], i["start_line"]) for i in doc["instructions"]] == [
+        ("?", "?", [], n) for n in range(1, 5)]
+
+
+def test_unknown_instruction_keeps_a_keyword_shaped_word_only():
+    doc = facts("FROM node:22\nRUNN curl -H 'X-Api-Key: zz-leak' x\nUSER node\n")
+    bad = doc["instructions"][1]
+    assert (bad["cmd"], bad["original"], bad["value"], bad["flags"], bad["stage"]) == ("RUNN", "RUNN", [], [], 0)
+    assert "zz-leak" not in json.dumps(doc)
+    assert doc["final_stage"]["user"]["name"] == "node"
+
+
+def test_package_json_error_does_not_echo_content():
+    doc = facts("FROM node:22\n", package_json=b'{"scripts": {"start": "zz-leak-token"}, oops}')
+    err = doc["package_json"]["error"]
+    assert err["code"] == "invalid_json" and "zz-leak" not in err["message"] and "line 1 column" in err["message"]
+
+
+def test_unknown_pragma_kind_is_bounded():
+    doc = facts("# refarch:zz-leak-token NRA001\nFROM node:22\n")
+    [problem] = [p for p in doc["problems"] if p["code"] == "invalid_pragma"]
+    assert "zz-leak" not in problem["message"]
