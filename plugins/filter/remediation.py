@@ -8,6 +8,7 @@ lives beside this file (``remediation_plan.yml``, ``rebuild_probe.yml``, ``rebui
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from typing import Any, Optional
@@ -42,11 +43,35 @@ def is_backup_name(path: str) -> bool:
     return bool(_BACKUP_NAME_RE.search(posixpath.basename(path or "")))
 
 
-def remediation_plan(result: Any, fixes: Any = "all", images: Any = None) -> list:
-    """One entry per Dockerfile with open, automatically fixable findings among ``fixes``."""
+def _where_scanned(dockerfiles: Any) -> dict:
+    """path -> (scan_root, dir_identity) from the discovery documents (a list, or their JSON text)."""
+    if isinstance(dockerfiles, str):
+        try:
+            dockerfiles = json.loads(dockerfiles or "[]")
+        except ValueError as exc:
+            raise AnsibleFilterError(f"remediation_plan: dockerfiles is not JSON: {exc}") from exc
+    out: dict = {}
+    for doc in dockerfiles or []:
+        if isinstance(doc, dict) and doc.get("path") and doc.get("scan_root"):
+            ident = doc.get("dir_identity")
+            if isinstance(ident, dict) and isinstance(ident.get("dev"), int) and isinstance(ident.get("ino"), int):
+                ident = {"dev": ident["dev"], "ino": ident["ino"]}
+            else:
+                ident = None
+            out[doc["path"]] = (doc["scan_root"], ident)
+    return out
+
+
+def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, dockerfiles: Any = None) -> list:
+    """One entry per Dockerfile with open, automatically fixable findings among ``fixes``.
+
+    ``dockerfiles`` (the discovery documents) give each entry the scan root and directory identity the
+    remediation module checks before it touches anything.
+    """
     if not isinstance(result, dict):
         raise AnsibleFilterError("remediation_plan: expected the evaluation result (a dict with findings)")
     wanted = _wanted(fixes)
+    scanned = _where_scanned(dockerfiles)
     links: dict = {}
     for doc in images or []:
         if not isinstance(doc, dict):
@@ -74,10 +99,11 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None) -> lis
         path = target.get("path")
         if not path or is_backup_name(path):
             continue
+        root, ident = scanned.get(path, ("", None))
         entry = plan.setdefault(path, {"path": path, "sha256": target.get("sha256", ""),
                                        "context": posixpath.dirname(path), "fixes": [], "rules": [],
                                        "findings": [], "open_rules": sorted(open_rules.get(path, ())),
-                                       "image": links.get(path, "")})
+                                       "image": links.get(path, ""), "scan_root": root, "dir_identity": ident})
         if fix not in entry["fixes"]:
             entry["fixes"].append(fix)
         if finding.get("rule_id") not in entry["rules"]:

@@ -261,6 +261,10 @@ dockerignore_sha256_after:
   description: SHA-256 of the C(.dockerignore) written (a rollback removes a created one only if it still holds this).
   returned: when RV(dockerignore_changed) is true
   type: str
+dockerignore_sha256_before:
+  description: SHA-256 of the C(.dockerignore) before it was extended (what its backup holds).
+  returned: when RV(dockerignore_changed) is true and it existed before
+  type: str
 refused:
   description: True when a file or directory was refused (a symlink, FIFO, hard link, a directory that is not the
     one scanned, an unsafe backup directory); the task fails and nothing is written.
@@ -574,6 +578,8 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     if di_changed:
         result["dockerignore_created"] = di_data is None
         result["dockerignore_sha256_after"] = _sha256(new_di_data)
+        if di_data is not None:
+            result["dockerignore_sha256_before"] = _sha256(di_data)
     result["changed"] = file_changed or di_changed
 
     if module._diff:

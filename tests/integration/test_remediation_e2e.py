@@ -263,7 +263,8 @@ def lab(tmp_path_factory):
         TIMINGS["original_builds_s"] = time.monotonic() - start
         extra = {"refarch_scan_paths": [str(apps_root)], "refarch_report_dir": str(work / "report"),
                  "refarch_evaluation_date": EVALUATION_DATE, "refarch_fixes": FIXES, "refarch_rebuild": True,
-                 "refarch_image_map": images, "refarch_remediation_outcomes_dir": str(work / "out")}
+                 "refarch_image_map": images, "refarch_remediation_outcomes_dir": str(work / "out"),
+                 "refarch_remediate_backup_dir": str(work / "backups")}
         (work / "out").mkdir()
 
         before_files = _snapshot(apps_root)
@@ -432,8 +433,10 @@ def test_second_run_reports_no_change(lab):
     assert _recap(second.stdout, "web1")["changed"] == 0, second.stdout[-4000:]
     assert all(o["status"] == "unchanged" for o in lab["second_outcomes"].values()), lab["second_outcomes"]
     assert lab["after_second_files"] == lab["after_real_files"], "the second run changed a file"
-    # the first run's backups (Dockerfile.PID.DATE~) match the walker's Dockerfile.* pattern: never remediated
-    assert any(name.startswith("npm-start/Dockerfile.") for name in lab["after_real_files"])
+    # backups go to the private backup directory, never into the build context (COPY . . would ship them)
+    assert not any(name.endswith("~") for name in lab["after_real_files"]), sorted(lab["after_real_files"])
+    backups = sorted(p.name for p in (lab["work"] / "backups").iterdir())
+    assert any("npm-start%Dockerfile." in name for name in backups), backups
     assert all(o["path"].endswith("/Dockerfile") for o in lab["second_outcomes"].values())
 
 
@@ -475,7 +478,8 @@ def test_failed_build_and_edited_file_leave_the_dockerfile_byte_identical(lab):
     extra = {"refarch_scan_paths": [str(root)], "refarch_report_dir": str(work / "report-failing"),
              "refarch_evaluation_date": EVALUATION_DATE, "refarch_fixes": FIXES, "refarch_rebuild": True,
              "refarch_image_map": {str(build_dir / "Dockerfile"): build_ref, str(edited_path): edited_ref},
-             "refarch_remediation_outcomes_dir": str(out), "refarch_edited_dockerfile": str(edited_path)}
+             "refarch_remediation_outcomes_dir": str(out), "refarch_edited_dockerfile": str(edited_path),
+             "refarch_remediate_backup_dir": str(work / "backups")}
     start = time.monotonic()
     proc = run_playbook(str(playbook), lab["inventory"], work, extra)
     TIMINGS["failure_run_s"] = time.monotonic() - start

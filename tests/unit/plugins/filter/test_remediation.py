@@ -82,6 +82,20 @@ def test_plan_links_images_by_their_dockerfile_label_and_lists_rules():
     assert plan["/srv/a/Dockerfile"]["open_rules"] == ["NRA001", "NRA006", "NRA010"]
 
 
+def test_plan_carries_where_each_dockerfile_was_scanned():
+    docs = [{"path": "/srv/a/Dockerfile", "scan_root": "/srv", "dir_identity": {"dev": 2049, "ino": 77}},
+            {"path": "/srv/b/Dockerfile", "scan_root": "/srv", "dir_identity": None}]
+    for given in (docs, json.dumps(docs)):
+        plan = {p["path"]: p for p in remediation_plan(RESULT, dockerfiles=given)}
+        assert plan["/srv/a/Dockerfile"]["scan_root"] == "/srv"
+        assert plan["/srv/a/Dockerfile"]["dir_identity"] == {"dev": 2049, "ino": 77}
+        assert plan["/srv/b/Dockerfile"]["dir_identity"] is None
+    plain = remediation_plan(RESULT)
+    assert all(p["scan_root"] == "" and p["dir_identity"] is None for p in plain)
+    with pytest.raises(AnsibleFilterError):
+        remediation_plan(RESULT, dockerfiles="{not json")
+
+
 # --------------------------------------------------------------------------- probe and verdict
 
 CANDIDATE_ID = "sha256:" + "c" * 64
