@@ -26,6 +26,9 @@ RESULTS = REPO / "tests" / "output" / "hostile-faults.json"
 PAGE = REPO / "docs" / "hostile-and-faults.md"
 SUITES = {
     "hostile": ("Hostile input", "tests/hostile", "files, content, names and strings a stranger controls"),
+    "hostile_host": ("Hostile host", "tests/hostile",
+                     "an unprivileged user who can write into a scanned directory plants symlinks, FIFOs, hard "
+                     "links and directory swaps while the playbooks run as root over SSH"),
     "faults": ("Faults", "tests/faults", "kills, full or read-only disks, a failing policy server, lost hosts"),
     # cases recorded through the ``host_case`` fixture of tests/hostile (scan) and tests/faults (remediation)
     "hostile-host": ("Hostile host", "tests/hostile, tests/faults",

@@ -13,6 +13,9 @@ sys.path.insert(0, str(HERE))
 from casetable import Case, _merge, make_fixture  # noqa: E402
 
 case = make_fixture("hostile")
+# cases of the "hostile host" section: an unprivileged user plants links, FIFOs, hard links and swaps in a
+# scanned directory while the playbooks run as root over SSH (remediation and scan side)
+host_case = make_fixture("hostile_host")
 # the "Hostile host" section: a local user attacks a host the playbooks scan or remediate as root
 host_case = make_fixture("hostile-host")
 
