@@ -30,9 +30,6 @@ SUITES = {
                      "an unprivileged user who can write into a scanned directory plants symlinks, FIFOs, hard "
                      "links and directory swaps while the playbooks run as root over SSH"),
     "faults": ("Faults", "tests/faults", "kills, full or read-only disks, a failing policy server, lost hosts"),
-    # cases recorded through the ``host_case`` fixture of tests/hostile (scan) and tests/faults (remediation)
-    "hostile-host": ("Hostile host", "tests/hostile, tests/faults",
-                     "an unprivileged user plants links, hard links, FIFOs and swaps while the playbooks run as root"),
 }
 ROW_RE = re.compile(r"^\| (?P<case>(?:[^|\\]|\\.)+?) \| (?P<expected>(?:[^|\\]|\\.)+?) \|")
 

@@ -28,7 +28,7 @@ CONTAINER_MODULE = "refarch.containers.container_info"
 DOCKERFILE_OPTIONS = ("paths", "patterns", "excludes", "max_depth", "max_file_size", "one_filesystem")
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "paths": {"type": "list", "elements": "path", "required": True},
+    "paths": {"type": "list", "elements": "path", "default": []},
     "patterns": {"type": "list", "elements": "str"},
     "excludes": {"type": "list", "elements": "str"},
     "max_depth": {"type": "int"},
@@ -54,15 +54,25 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         module_args: dict[str, Any] = {k: args[k] for k in DOCKERFILE_OPTIONS if args.get(k) not in (None, [])}
         module_args["output_encoding"] = "json"
-        # An unreachable host raises here, before anything was found: the task is unreachable.
-        found = self._execute_module(module_name=DOCKERFILE_MODULE, module_args=module_args, task_vars=task_vars)
+        if not args["paths"]:
+            # Images (or containers) only: no Dockerfile root to walk, so dockerfile_info does not run.
+            from ansible_collections.refarch.containers.plugins.module_utils._discovery import (  # noqa: PLC0415
+                _summarize,
+            )
+            found = {"dockerfiles_json": "[]", "summary": {"roots": 0, "dockerfiles": 0, "errors": 0},
+                     "problems": [], "host_summary": _summarize([], 0)}
+        else:
+            # An unreachable host raises here, before anything was found: the task is unreachable.
+            found = self._execute_module(module_name=DOCKERFILE_MODULE, module_args=module_args,
+                                         task_vars=task_vars)
         if found.get("failed"):
             result.update(failed=True, msg=f"dockerfile_info: {found.get('msg') or 'failed'}")
             return result
-        try:
-            found = decode_dockerfile_result(found, keep_documents_encoded=True)
-        except ValueError as exc:
-            raise AnsibleActionFail(f"dockerfile_info returned {exc}") from exc
+        if args["paths"]:
+            try:
+                found = decode_dockerfile_result(found, keep_documents_encoded=True)
+            except ValueError as exc:
+                raise AnsibleActionFail(f"dockerfile_info returned {exc}") from exc
         result.update(
             changed=False,
             dockerfiles_json=found.get("dockerfiles_json", "[]"),
@@ -72,6 +82,8 @@ class ActionModule(ActionBase):
             images=[],
             containers=[],
             engines=[],
+            # the roots walked: the report places each Dockerfile relative to its root (SARIF uriBaseId)
+            scan_paths=list(args["paths"]),
         )
         for wanted, module, key in ((args["images"], IMAGE_MODULE, "images"),
                                     (args["containers"], CONTAINER_MODULE, "containers")):

@@ -106,10 +106,6 @@ def build_engine(args: dict[str, Any], bundle: Any) -> Any:
                           backend=args.get("embedded_backend") or "auto", workers=args.get("engine_workers") or 0)
 
 
-#: Engine failures that one document can cause: the estate run then evaluates host by host.
-DOCUMENT_CAUSES = frozenset({"eval_error", "undefined", "bad_result", "memory", "crash"})
-
-
 def discovery_outcome(facts: Any) -> dict[str, Any]:
     """Status, message and host problems of a discover role result (``refarch_discovery``).
 
@@ -122,7 +118,10 @@ def discovery_outcome(facts: Any) -> dict[str, Any]:
         if facts.get("failed"):
             return {"status": "failed", "message": str(facts.get("msg") or "discovery failed"), "problems": []}
         problems = facts.get("problems")
-        return {"status": "ok", "message": "", "problems": list(problems) if isinstance(problems, list) else []}
+        outcome = {"status": "ok", "message": "", "problems": list(problems) if isinstance(problems, list) else []}
+        if isinstance(facts.get("scan_paths"), list):
+            outcome["scan_paths"] = list(facts["scan_paths"])  # each Dockerfile's root, for the report
+        return outcome
     return {"status": "ok", "message": "", "problems": []}
 
 
@@ -243,15 +242,15 @@ class _Evaluation:
                          requested_backend=self.args.get("embedded_backend"), opa_url=self.args.get("opa_url"))
 
     def host_result(self, documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]],
-                    host: str | None, settings: _Settings | None = None) -> dict[str, Any]:
-        """Findings, targets and summary of one host (no ``msg``, no status)."""
+                    host: str | None, settings: _Settings | None = None, roots: Any = None) -> dict[str, Any]:
+        """Findings, targets and summary of one host (no ``msg``, no status); ``roots``: its scan paths."""
         settings = settings or self.default
         findings, waiver_report = enrich(documents, raw, host, waivers=settings.waivers, evaluation_date=self.date,
                                          hadolint_pragmas=settings.hadolint_pragmas)
         return {
             "changed": False,
             "findings": findings,
-            "targets": target_entries(documents, findings, host),
+            "targets": target_entries(documents, findings, host, roots),
             "summary": summarize(documents, findings, host, waiver_report),
             "engine": self.engine_name,
             "policy_revision": self.revision,
@@ -301,7 +300,8 @@ def run_policy_check(args: dict[str, Any], host: str | None) -> dict[str, Any]:
     except ValueError as exc:
         raise AnsibleActionFail(f"policy_check: invalid facts: {exc}") from exc
     evaluation = _Evaluation(args)
-    result = evaluation.host_result(documents, evaluation.evaluate(documents), host)
+    roots = args["facts"].get("scan_paths") if isinstance(args["facts"], dict) else None
+    result = evaluation.host_result(documents, evaluation.evaluate(documents), host, roots=roots)
     if prior is not None:
         result.update(status="ok", message="", problems=list(prior.get("problems") or []))
     return _message(result, args.get("fail_on", "none"))
@@ -375,7 +375,9 @@ def _evaluate_group(evaluation: _Evaluation, members: list[tuple[str, _Settings]
             raw = evaluation.evaluate_raw(everything, members[0][1])
         except EngineError as exc:
             raw = None
-            if exc.cause not in DOCUMENT_CAUSES:
+            # The engine already evaluates a document that breaks it alone (an NRA000 for it); what
+            # still fails here failed on every document, so each host is tried on its own below.
+            if not exc.document:
                 # Not about any one host's documents: every host fails with it.
                 shared_failure = evaluation.failure(exc).message
         if raw is not None:
@@ -395,7 +397,7 @@ def _evaluate_group(evaluation: _Evaluation, members: list[tuple[str, _Settings]
             except AnsibleActionFail as exc:
                 host_results[host] = _evaluation_failed(exc.message, prior)
                 continue
-        result = evaluation.host_result(docs, raw_by_host[host], host, settings)
+        result = evaluation.host_result(docs, raw_by_host[host], host, settings, roots=prior.get("scan_paths"))
         result.update(status="ok", message="", problems=list(prior.get("problems") or []))
         host_results[host] = _message(result, fail_on)
     return shared_failure

@@ -28,10 +28,13 @@ extends_documentation_fragment:
   - refarch.containers.attributes.FACTS
 options:
   paths:
-    description: Roots to walk, as M(refarch.containers.dockerfile_info) walks them.
+    description:
+      - Roots to walk, as M(refarch.containers.dockerfile_info) walks them.
+      - Empty for an images-only (or containers-only) scan with O(images) or O(containers); no Dockerfile is
+        looked for then.
     type: list
     elements: path
-    required: true
+    default: []
   patterns:
     description: File name patterns; unset means the module's defaults.
     type: list
@@ -125,4 +128,9 @@ engines:
   returned: success
   type: list
   elements: dict
+scan_paths:
+  description: The roots walked (O(paths)); the report places each Dockerfile relative to the root it was found under.
+  returned: success
+  type: list
+  elements: str
 """

@@ -39,7 +39,11 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import 
     Bundle,
     format_engine_error,
 )
-from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import Engine, EngineError
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import (
+    Engine,
+    EngineError,
+    validate_batch_result,
+)
 
 WORKER = str(Path(__file__).resolve().with_name("_rego_worker.py"))
 
@@ -119,10 +123,17 @@ class EmbeddedEngine(Engine):
     def policy_revision(self) -> str:
         return self.bundle.revision
 
-    def _request(self, inputs: list[dict[str, Any]]) -> str:
-        return json.dumps({"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
-                           "inputs": inputs, "strict": self.strict, "split": self.split, "backend": self.backend},
-                          separators=(",", ":"))
+    def _request(self, inputs: list[dict[str, Any]], keep_going: bool = False) -> str:
+        request = {"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
+                   "inputs": inputs, "strict": self.strict, "split": self.split, "backend": self.backend}
+        if keep_going:
+            request["keep_going"] = True
+        try:
+            return json.dumps(request, separators=(",", ":"))
+        except (ValueError, TypeError, RecursionError) as exc:
+            # A document the worker cannot be sent (nested too deep, a value JSON has no form for).
+            raise EngineError("bad_result", f"the documents cannot be sent to the embedded engine worker: "
+                                            f"{type(exc).__name__}: {exc}") from None
 
     def worker_count(self, documents: int) -> int:
         """How many workers evaluate ``documents`` documents at once.
@@ -184,9 +195,67 @@ class EmbeddedEngine(Engine):
         self.stats.update(worker_peak_rss_mib=round(peak / 1048576, 1), workers=len(groups))
         return results
 
-    def _run_worker(self, inputs: list[dict[str, Any]], offset: int, total: int) -> tuple[list[Any], int, str | None]:
-        """One worker over ``inputs`` (batches ``offset``.. of ``total``): results, peak RSS, backend used."""
-        request = self._request(inputs)
+    def _evaluate_each(self, documents: list[dict[str, Any]], evaluation_date: str,
+                       config: dict[str, Any] | None, failure: EngineError | None = None) -> list[Any]:
+        """Each document alone, in one worker that goes on after a document fails.
+
+        A worker that dies (a crash, the memory limit) is started again after the document it
+        was evaluating, so a run costs one worker plus one per such document.
+        """
+        outcomes: dict[int, Any] = {}
+        inputs: list[dict[str, Any]] = []
+        sent: list[int] = []  # the document each input holds
+        for i, doc in enumerate(documents):
+            item = {"documents": [doc], "evaluation_date": evaluation_date, "config": dict(config or {})}
+            try:
+                json.dumps(item)
+            except (ValueError, TypeError, RecursionError) as exc:
+                outcomes[i] = EngineError("bad_result", f"the document cannot be sent to the embedded engine "
+                                                        f"worker: {type(exc).__name__}: {exc}")
+                continue
+            inputs.append(item)
+            sent.append(i)
+        start = 0
+        while start < len(inputs):
+            partial: dict[int, Any] = {}
+            failure: EngineError | None = None
+            try:
+                _results, peak, backend = self._run_worker(inputs[start:], start, len(inputs), keep_going=True,
+                                                           partial=partial)
+                if backend:
+                    self.stats["backend"] = backend
+                self.stats["worker_peak_rss_mib"] = max(self.stats.get("worker_peak_rss_mib") or 0,
+                                                        round(peak / 1048576, 1))
+            except EngineError as exc:
+                if not exc.document:
+                    raise
+                failure = exc
+            outcomes.update((sent[start + i], v) for i, v in partial.items())
+            stuck = next((n for n in range(start, len(inputs)) if sent[n] not in outcomes), None)
+            if stuck is None:
+                break
+            outcomes[sent[stuck]] = failure or EngineError("bad_result", "the embedded engine returned no result")
+            start = stuck + 1
+        out: list[Any] = []
+        for i in range(len(documents)):
+            value = outcomes[i]
+            if isinstance(value, EngineError):
+                out.append(value)
+                continue
+            try:
+                out.extend(validate_batch_result(value, 1, f"embedded engine, document {i + 1}/{len(documents)}"))
+            except EngineError as exc:
+                out.append(exc)
+        return out
+
+    def _run_worker(self, inputs: list[dict[str, Any]], offset: int, total: int, *, keep_going: bool = False,
+                    partial: dict[int, Any] | None = None) -> tuple[list[Any], int, str | None]:
+        """One worker over ``inputs`` (batches ``offset``.. of ``total``): results, peak RSS, backend used.
+
+        ``keep_going``: the worker evaluates every input even after one fails, and ``partial``
+        receives each input's value or EngineError as read (also when the worker dies).
+        """
+        request = self._request(inputs, keep_going)
         try:
             proc = subprocess.Popen(
                 [self.python, WORKER, str(int(self.memory_mb))],
@@ -245,19 +314,29 @@ class EmbeddedEngine(Engine):
         stdout = b"".join(chunks["out"])
         stderr = b"".join(chunks["err"]).decode("utf-8", "replace")
         done = stdout.count(b'{"event":"result"')
+        if killed_for and partial is not None:
+            try:  # what the worker answered before it was stopped
+                self._parse(proc.returncode, stdout, stderr, inputs, offset=offset, total=total, partial=partial)
+            except EngineError:
+                pass
         if killed_for == "timeout":
             raise EngineError("timeout", f"embedded engine did not finish within {self.timeout:g}s "
-                              f"({offset + done}/{total} batches evaluated); raise the timeout or lower batch_size")
+                              f"({offset + done}/{total} batches evaluated); raise the timeout or lower batch_size",
+                              document=False)
         if killed_for == "memory":
             raise EngineError("memory", f"embedded engine worker exceeded the memory limit of {self.memory_mb} MiB "
-                              f"({offset + done}/{total} batches evaluated); raise the limit or lower batch_size")
-        results, backend = self._parse(proc.returncode, stdout, stderr, inputs, offset=offset, total=total)
+                              f"({offset + done}/{total} batches evaluated); raise the limit or lower batch_size",
+                              document=b'{"event":"loaded"' in stdout)
+        results, backend = self._parse(proc.returncode, stdout, stderr, inputs, offset=offset, total=total,
+                                       partial=partial)
         return results, peak, backend
 
     def _parse(self, returncode: int, stdout: bytes, stderr: str, inputs: list[dict[str, Any]], *,
-               offset: int = 0, total: int | None = None) -> tuple[list[Any], str | None]:
+               offset: int = 0, total: int | None = None,
+               partial: dict[int, Any] | None = None) -> tuple[list[Any], str | None]:
         total = len(inputs) if total is None else total
-        results: dict[int, Any] = {}
+        # With ``partial`` (keep_going), an input's error event is its outcome, not the run's end.
+        results: dict[int, Any] = {} if partial is None else partial
         backend: str | None = None
         loaded = False
         finished = False
@@ -293,13 +372,16 @@ class EmbeddedEngine(Engine):
                     raise EngineError("bundle", f"embedded engine could not load the policy bundle: "
                                                 f"{format_engine_error(msg, self.bundle.modules)}")
                 where = ""
-                if "index" in event:
+                if "index" in event and partial is None:
                     where = f" in batch {offset + int(event['index']) + 1}/{total}"
                 if cause == "eval_error":
                     msg = format_engine_error(msg, self.bundle.modules)
-                raise EngineError(cause if cause in ("undefined", "memory", "missing_library", "bad_result")
-                                  else "eval_error",
-                                  f"embedded engine{where}: {msg}")
+                error = EngineError(cause if cause in ("undefined", "memory", "missing_library", "bad_result")
+                                    else "eval_error", f"embedded engine{where}: {msg}", document="index" in event)
+                if partial is not None and "index" in event:
+                    results[int(event["index"])] = error
+                    continue
+                raise error
         if returncode != 0 or not finished:
             tail = " ".join(stderr.strip().splitlines()[-3:])[:500]
             stage = "while loading the bundle" if not loaded else (
@@ -314,10 +396,10 @@ class EmbeddedEngine(Engine):
                     hint = ""
                 used = backend or self.backend
                 raise EngineError("crash", f"embedded engine worker ({used}) crashed with {sig}{hint} {stage}"
-                                  + (f"; stderr: {tail}" if tail else ""))
+                                  + (f"; stderr: {tail}" if tail else ""), document=loaded)
             cause = "memory" if "MemoryError" in stderr or "bad_alloc" in stderr else "crash"
             raise EngineError(cause, f"embedded engine worker exited with status {returncode} {stage}"
-                              + (f"; stderr: {tail}" if tail else ""))
+                              + (f"; stderr: {tail}" if tail else ""), document=loaded)
         missing = [i for i in range(len(inputs)) if i not in results]
         if missing:
             raise EngineError("bad_result", f"embedded engine returned no result for batch(es) {missing}")

@@ -137,6 +137,9 @@ class OpaEngine(Engine):
                                       f"({what}, {attempt + 1} attempt(s))") from exc
                 raise EngineError("connection", f"cannot connect to OPA at {self.url} ({what}, {attempt + 1} "
                                   f"attempt(s)): {_short(exc)}") from exc
+            except RecursionError as exc:  # a document nested too deep to be encoded
+                raise EngineError("bad_result", f"the documents cannot be sent to OPA at {self.url} ({what}): "
+                                                f"{exc}") from None
             except ValueError as exc:  # body that is not JSON
                 raise EngineError("http", f"OPA at {self.url} returned a non-JSON answer ({what}): {exc}") from exc
             except Exception as exc:  # opa_client's own exception classes  # pylint: disable=broad-except

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import posixpath
 from typing import Any
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import apply_waivers
@@ -32,20 +33,50 @@ def make_target(doc: dict[str, Any], host: str | None) -> dict[str, Any]:
     return {"kind": kind, "host": host, "name": doc.get("name"), "image": image, "id": doc.get("id")}
 
 
+def scan_root_of(path: Any, roots: Any) -> str | None:
+    """The root of ``roots`` that ``path`` lies under (the longest, so nested roots resolve); None if none."""
+    if not path or not isinstance(roots, (list, tuple)):
+        return None
+    text = posixpath.normpath(str(path))
+    best = None
+    for root in roots:
+        if not root:
+            continue
+        base = posixpath.normpath(str(root))
+        inside = text == base or text.startswith(base.rstrip("/") + "/")
+        if inside and (best is None or len(base) > len(best)):
+            best = base
+    return best
+
+
 def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any]],
-                   host: str | None) -> list[dict[str, Any]]:
-    """One entry per evaluated document (compliant ones too), for the estate report."""
+                   host: str | None, roots: Any = None) -> list[dict[str, Any]]:
+    """One entry per evaluated document (compliant ones too), for the estate report.
+
+    A Dockerfile entry carries ``scan_root``: the document's own, else the one of ``roots``
+    (the discovery's scan paths) it was found under.
+    """
     open_counts: dict[tuple[str, str, str], int] = {}
+    engine_failed: dict[tuple[str, str, str], str] = {}
     for finding in findings:
+        key = target_key(finding.get("target") or {})
         if not finding.get("waived"):
-            key = target_key(finding.get("target") or {})
             open_counts[key] = open_counts.get(key, 0) + 1
+        if finding.get("engine_failure"):
+            engine_failed[key] = str(finding.get("message") or "")
     entries = []
     for doc in documents:
         entry = make_target(doc, host)
         entry["problems"] = list(doc.get("problems") or [])
         entry["error"] = doc.get("error")
+        if not entry["error"] and target_key(entry) in engine_failed:
+            # not evaluated: the engine failed on this document alone (its NRA000 finding says how)
+            entry["error"] = {"code": "engine_error", "message": engine_failed[target_key(entry)]}
         entry["open_findings"] = open_counts.get(target_key(entry), 0)
+        if entry["kind"] == "dockerfile":
+            root = doc.get("scan_root") or scan_root_of(entry.get("path"), roots)
+            if root:
+                entry["scan_root"] = str(root)
         entries.append(entry)
     return entries
 

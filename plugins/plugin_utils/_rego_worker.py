@@ -131,7 +131,7 @@ def _load_regopy(out, request, memory_mb: int, fallback: str | None = None):
 def _serve_regopy(out, request, interp, compiled) -> int:
     query = request["query"]
     split = bool(request.get("split", True))
-    for index, value in enumerate(request.get("inputs", [])):
+    for index, value in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
         try:
             if split and isinstance(value, dict) and isinstance(value.get("documents"), list):
                 # One document per query: regopy 1.5.2 was seen to mix up function results between
@@ -204,7 +204,7 @@ def _load_regorus(out, request, memory_mb: int, refarch_regorus):
 def _serve_regorus(out, request, engine) -> int:
     query = request["query"]
     rule = _rule_path(query)
-    for index, value in enumerate(request.get("inputs", [])):
+    for index, value in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
         try:
             if rule is None:
                 _emit(out, {"event": "error", "cause": "eval_error", "index": index,
@@ -297,8 +297,21 @@ def main(argv: list[str]) -> int:
         _emit(out, {"event": "error", "cause": "bundle", "backend": backend, "message": str(exc)})
         return 1
     if backend == "regorus":
-        return _serve_regorus(out, request, engine)
-    return _serve_regopy(out, request, interp, compiled)
+        def serve(req):
+            return _serve_regorus(out, req, engine)
+    else:
+        def serve(req):
+            return _serve_regopy(out, req, interp, compiled)
+    if not request.get("keep_going"):
+        return serve(request)
+    # keep_going: each input on its own, so that one that fails (an error event with its index)
+    # does not stop the next ones; a memory error or a crash still ends the worker.
+    for index, value in enumerate(request.get("inputs", [])):
+        status = serve(dict(request, inputs=[value], first_index=index))
+        if status not in (0, 1):
+            return status
+    _emit(out, {"event": "done"})
+    return 0
 
 
 if __name__ == "__main__":

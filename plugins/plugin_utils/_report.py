@@ -268,6 +268,8 @@ def _target_from_input(raw: Mapping[str, Any]) -> dict[str, Any]:
     target: dict[str, Any] = {"kind": kind}
     if kind == "dockerfile":
         target["path"] = raw.get("path")
+        if raw.get("scan_root"):
+            target["scan_root"] = str(raw["scan_root"])
     else:
         target["image"] = raw.get("image") or raw.get("name") or target_locator(raw) or None
         if raw.get("id"):

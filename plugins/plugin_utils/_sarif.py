@@ -104,16 +104,38 @@ def _file_uri(path: str) -> str:
     return "file://" + quote(path if path.startswith("/") else "/" + path, safe="/")
 
 
-def _artifact_location(path: str, host: str, root: str | None, uri_base_id: str, host_prefix: bool) -> dict[str, Any]:
+def _under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def _scan_roots(report: Mapping[str, Any], root: str | None, uri_base_id: str) -> dict[str, str]:
+    """``{scan root: uriBaseId}``: the ``root`` option and each Dockerfile target's ``scan_root``.
+
+    One root is ``uri_base_id`` itself; several are ``uri_base_id`` + 1, 2, ... in path order.
+    """
+    roots = {posixpath.normpath(root)} if root else set()
+    for entry in (report.get("hosts") or {}).values():
+        for target in entry.get("targets") or []:
+            if target.get("kind", "dockerfile") == "dockerfile" and target.get("scan_root"):
+                roots.add(posixpath.normpath(str(target["scan_root"])))
+    ordered = sorted(roots)
+    if len(ordered) == 1:
+        return {ordered[0]: uri_base_id}
+    return {r: f"{uri_base_id}{n}" for n, r in enumerate(ordered, 1)}
+
+
+def _artifact_location(path: str, host: str, roots: list[str], base_ids: Mapping[str, str], *, uri_base_id: str,
+                       host_prefix: bool) -> dict[str, Any]:
+    """Relative to the first of ``roots`` that holds ``path`` (under its uriBaseId), else absolute."""
     norm = posixpath.normpath(path) if path else ""
-    if root:
+    for root in roots:
         base = posixpath.normpath(root)
-        if norm == base or norm.startswith(base.rstrip("/") + "/"):
+        if _under(norm, base):
             rel = posixpath.relpath(norm, base)
             if host_prefix:
                 rel = posixpath.join(host, rel)
-            return {"uri": quote(rel, safe="/"), "uriBaseId": uri_base_id}
-    if host_prefix:
+            return {"uri": quote(rel, safe="/"), "uriBaseId": base_ids[base]}
+    if host_prefix and not base_ids:
         return {"uri": quote(posixpath.join(host, norm.lstrip("/")), safe="/"), "uriBaseId": uri_base_id}
     return {"uri": _file_uri(norm)}
 
@@ -142,10 +164,14 @@ def render_sarif(
 ) -> dict[str, Any]:
     """Render a report as a SARIF 2.1.0 log (a JSON-ready dict).
 
-    ``root``: Dockerfile paths under it become URIs relative to ``uri_base_id``
-    (declared in ``originalUriBaseIds``).  ``host_prefix`` puts the host name in
-    front of each relative path, so the same path on two hosts stays two
-    artifacts.  ``category`` becomes the ``automationDetails.id`` prefix.
+    A Dockerfile's URI is relative to its scan root (the target's ``scan_root``, the
+    discovery root it was found under), or to ``root`` when given and the path lies
+    under it; each root is a ``uriBaseId`` declared in ``originalUriBaseIds``
+    (``uri_base_id`` when there is one root, numbered when there are several).  A
+    path under no root stays an absolute ``file://`` URI.  ``host_prefix`` puts the
+    host name in front of each relative path, so the same path on two hosts stays
+    two artifacts.  ``category`` becomes the ``automationDetails.id`` prefix, followed
+    by the host when the report has exactly one.
     """
     rules_in = dict(report.get("rules") or {})
     for _host, target_list in ((h, v.get("targets") or []) for h, v in (report.get("hosts") or {}).items()):
@@ -158,6 +184,8 @@ def render_sarif(
     descriptors = [_rule_descriptor(rid, rules_in[rid]) for rid in rule_ids]
     index = {rid: i for i, rid in enumerate(rule_ids)}
 
+    base_ids = _scan_roots(report, root, uri_base_id)
+    used_roots: set[str] = set()
     results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
     artifacts: list[dict[str, Any]] = []
@@ -202,7 +230,10 @@ def render_sarif(
                 severity = normalize_severity(finding.get("severity"))
                 location: dict[str, Any] = {}
                 if kind == "dockerfile" and target.get("path"):
-                    art = _artifact_location(str(target["path"]), str(host), root, uri_base_id, host_prefix)
+                    roots = [r for r in (root, target.get("scan_root")) if r]
+                    art = _artifact_location(str(target["path"]), str(host), roots, base_ids,
+                                             uri_base_id=uri_base_id, host_prefix=host_prefix)
+                    used_roots.update(r for r, i in base_ids.items() if i == art.get("uriBaseId"))
                     key = (art["uri"], art.get("uriBaseId", ""))
                     if key not in artifact_index:
                         artifact_index[key] = len(artifacts)
@@ -273,6 +304,9 @@ def render_sarif(
     for warning in judged.get("warnings") or []:
         notifications.append({"level": "warning", "message": {"text": _t(warning)},
                               "descriptor": {"id": "engine-backend"}})
+    hosts = list(report.get("hosts") or {})
+    # one host: its name in the automation id, so the uploads of several hosts stay separate analyses
+    automation = f"{category.rstrip('/')}/{_t(hosts[0], 200)}" if len(hosts) == 1 else category.rstrip("/")
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -282,7 +316,7 @@ def render_sarif(
             }
         },
         "automationDetails": {
-            "id": f"{category.rstrip('/')}/{generated_at}",
+            "id": f"{automation}/{generated_at}",
             "guid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{category}/{generated_at}/{report.get('policy_revision')}")),
             "description": {"text": "refarch.containers estate scan"},
         },
@@ -307,7 +341,12 @@ def render_sarif(
         if judged.get("backend_version"):
             extension["version"] = _t(judged["backend_version"], 100)
         run["tool"]["extensions"] = [extension]
-    if root:
+    if used_roots:
+        run["originalUriBaseIds"] = {
+            base_ids[r]: {"uri": _file_uri(r.rstrip("/") + "/"), "description": {"text": f"scan root {_t(r, 1000)}"}}
+            for r in sorted(used_roots)
+        }
+    elif root:
         base = posixpath.normpath(root).rstrip("/") + "/"
         run["originalUriBaseIds"] = {
             uri_base_id: {"uri": _file_uri(base), "description": {"text": "scan root on each host"}}

@@ -14,7 +14,7 @@ from casetable import make_fixture  # noqa: E402
 
 case = make_fixture("faults")
 # the "Hostile host" section of docs/hostile-and-faults.md (shared with tests/hostile)
-host_case = make_fixture("hostile-host")
+host_case = make_fixture("hostile_host")
 
 
 @pytest.fixture(scope="session")

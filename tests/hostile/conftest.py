@@ -16,8 +16,6 @@ case = make_fixture("hostile")
 # cases of the "hostile host" section: an unprivileged user plants links, FIFOs, hard links and swaps in a
 # scanned directory while the playbooks run as root over SSH (remediation and scan side)
 host_case = make_fixture("hostile_host")
-# the "Hostile host" section: a local user attacks a host the playbooks scan or remediate as root
-host_case = make_fixture("hostile-host")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -112,8 +112,8 @@ def test_estate_fail_on_names_the_hosts(estate):
     assert "db1" not in failing and "cache1" not in failing
 
 
-def test_one_hosts_documents_breaking_the_engine_fail_that_host_only(estate):
-    """regorus refuses an input nested deeper than 128 levels: the batch fails, then only that host."""
+def test_one_document_breaking_the_engine_fails_that_document_only(estate):
+    """regorus refuses an input nested deeper than 128 levels: that target gets an NRA000 and is not compliant."""
     poisoned = json.loads(estate["web2"]["dockerfiles_json"])
     deep: list = []
     cursor = deep
@@ -124,9 +124,17 @@ def test_one_hosts_documents_breaking_the_engine_fail_that_host_only(estate):
     hosts = dict(estate, web2=dict(estate["web2"], dockerfiles_json=json.dumps(poisoned)))
     result = run_estate_check({"evaluation_date": DATE, "embedded_backend": "regorus"}, hosts)
     web2 = result["host_results"]["web2"]
-    assert web2["status"] == "failed"
-    assert web2["message"].startswith("evaluation failed: policy_check: embedded engine failed (eval_error)")
-    assert web2["findings"] == [] and web2["targets"] == []
+    assert web2["status"] == "ok"
+    broken = poisoned[0]["path"]
+    target = next(t for t in web2["targets"] if t["path"] == broken)
+    assert target["error"]["code"] == "engine_error" and "nests deeper" in target["error"]["message"]
+    mine = [f for f in web2["findings"] if f["target"]["path"] == broken]
+    assert [(f["rule_id"], f["engine_failure"]) for f in mine] == [("NRA000", "eval_error")]
+    assert web2["summary"]["non_compliant_targets"] >= 1 and result["engine_stats"]["engine_failures"] == 1
+    # the host's other documents are evaluated as they are without the broken one
+    rest = dict(estate["web2"], dockerfiles_json=json.dumps(poisoned[1:]))
+    assert poisoned[1:], "the fixture host has more than one Dockerfile"
+    assert [f for f in web2["findings"] if f["target"]["path"] != broken] == per_host(rest, "web2")["findings"]
     for host in ("web1", "web3"):
         assert _comparable(result["host_results"][host]) == _comparable(per_host(estate[host], host))
     assert result["host_results"]["db1"]["status"] == "unreachable"

@@ -152,14 +152,83 @@ def test_embedded_worker_count():
     assert err.value.cause == "config"
 
 
-def test_embedded_failure_in_one_workers_share_names_its_batch():
-    """One document regorus cannot read, in the last of three shares: an error naming that batch, never a pass."""
+def _failed(result: list[list[dict]]) -> list[int]:
+    """Indexes of the documents the engine reported as failed (their one NRA000 finding)."""
+    out = []
+    for i, findings in enumerate(result):
+        if any(f.get("engine_failure") for f in findings):
+            assert [f["rule_id"] for f in findings] == ["NRA000"] and findings[0]["severity"] == "high"
+            assert "not compliant" in findings[0]["message"] and findings[0]["advisory"] is False
+            out.append(i)
+    return out
+
+
+def test_embedded_failure_in_one_workers_share_fails_that_document_only():
+    """One document regorus cannot read, in the last of three shares: an NRA000 for it, the rest evaluated."""
     docs = make_docs(60)
     deep = nested_lists(300)
     docs[50]["extra"] = deep
-    with pytest.raises(EngineError) as err:
-        EmbeddedEngine(bundle=fixture_bundle(), backend="regorus", workers=3).evaluate(docs, DATE)
-    assert err.value.cause == "eval_error" and "in batch 3/3" in err.value.message
+    engine = EmbeddedEngine(bundle=fixture_bundle(), backend="regorus", workers=3)
+    result = engine.evaluate(docs, DATE)
+    assert _failed(result) == [50] and engine.stats["engine_failures"] == 1
+    assert "nests deeper than the regorus backend reads" in result[50][0]["message"]
+    assert result[50][0]["engine_failure"] == "eval_error"
+    assert keys(result[:50] + result[51:]) == [expected(d) for d in docs[:50] + docs[51:]]
+
+
+DOC_ERROR = FIXTURES / "doc_error_bundle"
+
+
+def _boom_docs() -> list[dict]:
+    docs = [{"n": i} for i in range(30)]
+    docs[4]["boom"] = 0
+    docs[29]["boom"] = 0
+    return docs
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_embedded_document_that_breaks_the_evaluation_is_evaluated_alone(backend, strict):
+    """A real evaluation error on two documents (division by zero; a missing array element when not strict)."""
+    engine = EmbeddedEngine(_bundle.load_bundle([str(DOC_ERROR)], include_default=False), backend=backend,
+                            strict=strict)
+    result = engine.evaluate(_boom_docs(), DATE)
+    assert _failed(result) == [4, 29]
+    assert all(r == [{"rule_id": "FX001", "line": 10, "message": "evaluated"}]
+               for i, r in enumerate(result) if i not in (4, 29))
+
+
+def test_opa_document_that_breaks_the_evaluation_is_evaluated_alone(opa_bin, backend):
+    """The same documents through a real OPA server: the same documents fail, the others agree with embedded."""
+    server = OpaServer(opa_bin, [str(DOC_ERROR)])
+    try:
+        bundle = _bundle.load_bundle([str(DOC_ERROR)], include_default=False)
+        for strict in (True, False):
+            opa = OpaEngine(bundle, server.url, strict=strict, batch_size=8).evaluate(_boom_docs(), DATE)
+            embedded = EmbeddedEngine(bundle, backend=backend, strict=strict).evaluate(_boom_docs(), DATE)
+            assert _failed(opa) == _failed(embedded) == [4, 29]
+            assert [r for i, r in enumerate(opa) if i not in (4, 29)] == [
+                r for i, r in enumerate(embedded) if i not in (4, 29)]
+    finally:
+        server.stop()
+
+
+def test_document_that_cannot_be_sent_is_evaluated_alone(backend, fixture_server):
+    """A document nested deeper than JSON encoding goes: an NRA000 for it on every engine, the rest evaluated."""
+    docs = make_docs(5)
+    docs[2]["extra"] = nested_lists(50_000)
+    for engine in (EmbeddedEngine(fixture_bundle(), backend=backend), OpaEngine(fixture_bundle(), fixture_server.url)):
+        result = engine.evaluate(docs, DATE)
+        assert _failed(result) == [2] and "cannot be sent" in result[2][0]["message"], engine.name
+        assert keys(result[:2] + result[3:]) == [expected(d) for d in docs[:2] + docs[3:]]
+
+
+def test_line_separators_inside_strings_do_not_break_the_worker_protocol(backend):
+    """U+2028, U+2029 and U+0085 in a value that comes back in a finding: one result per document, intact."""
+    docs = make_docs(3)
+    docs[0]["final_stage"]["user"]["name"] = "a\u2028b\u2029c\x85d\ne"
+    result = EmbeddedEngine(fixture_bundle(), backend=backend).evaluate(docs, DATE)
+    assert keys(result) == [expected(d) for d in docs] and not _failed(result)
+    assert result[0][0]["message"] == "final stage runs as a\u2028b\u2029c\x85d\ne"
 
 
 def test_embedded_config_override_reaches_the_policy(backend):
@@ -299,9 +368,12 @@ def test_regorus_deeply_nested_input_is_a_named_error_not_a_pass():
     docs = make_docs(2)
     deep = nested_lists(300)
     docs[1]["extra"] = deep
-    with pytest.raises(EngineError) as err:
-        EmbeddedEngine(fixture_bundle(), backend="regorus").evaluate(docs, DATE)
-    assert err.value.cause == "eval_error" and "nests deeper than the regorus backend reads" in err.value.message
+    result = EmbeddedEngine(fixture_bundle(), backend="regorus").evaluate(docs, DATE)
+    assert _failed(result) == [1] and "nests deeper than the regorus backend reads" in result[1][0]["message"]
+    assert keys(result[:1]) == [expected(docs[0])]
+    # every document failing (and the empty probe evaluating) is still per document, not a pass
+    result = EmbeddedEngine(fixture_bundle(), backend="regorus").evaluate(docs[1:], DATE)
+    assert _failed(result) == [0]
     # the regopy backend reads it
     assert keys(EmbeddedEngine(fixture_bundle(), backend="regopy").evaluate(docs, DATE)) == [
         expected(d) for d in docs]
@@ -432,12 +504,15 @@ def test_opa_slow_server_times_out():
 
 
 def test_opa_bad_result_shape_is_an_error():
-    # FAKE server returning a result that is not one array per document.
-    fake = FakeHttp(status=200, body=b'{"result": [[]]}')
+    # FAKE server returning a result that is not one array per document, whatever it is asked (each
+    # document alone, and the empty probe, get three arrays too): the engine's answer, not the documents'.
+    fake = FakeHttp(status=200, body=b'{"result": [[], [], []]}')
     try:
         with pytest.raises(EngineError) as err:
             OpaEngine(fixture_bundle(), fake.url, check_revision=False).evaluate(make_docs(2), DATE)
         assert err.value.cause == "bad_result"
+        # the batch, each document alone, the probe
+        assert sum(1 for r in fake.requests if r["method"] == "POST") == 4
     finally:
         fake.stop()
 

@@ -11,7 +11,9 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
     enrich,
     make_target,
     over_threshold,
+    scan_root_of,
     summarize,
+    target_entries,
 )
 from opa_helpers import FIXTURES
 
@@ -155,3 +157,14 @@ def test_policy_check_rejects_bad_inputs():
         run_policy_check(args(evaluation_date="tomorrow"), "h")
     with pytest.raises(AnsibleActionFail, match="'owner' is required"):
         run_policy_check(args(waivers=[{"rule": "FX001", "reason": "r", "expires": "2027-01-01"}]), "h")
+
+
+def test_each_dockerfile_gets_the_scan_root_it_was_found_under():
+    assert scan_root_of("/srv/app/Dockerfile", ["/srv", "/srv/app", "/opt"]) == "/srv/app"
+    assert scan_root_of("/srvx/Dockerfile", ["/srv"]) is None
+    assert scan_root_of("/srv/Dockerfile", ["/srv/"]) == "/srv"
+    docs = [{"kind": "dockerfile", "path": "/repo/a/Dockerfile"},
+            {"kind": "dockerfile", "path": "/x/Dockerfile", "scan_root": "/x"},
+            {"kind": "image", "image": "app:1"}]
+    entries = target_entries(docs, [], "h", ["/repo", "/"])
+    assert [e.get("scan_root") for e in entries] == ["/repo", "/x", None]

@@ -169,3 +169,42 @@ def test_real_rule_catalog_gives_valid_rules(validator):
     for rule_id, rule in rules.items():
         assert float(rule["properties"]["security-severity"]) >= 0, rule_id
         assert rule["shortDescription"]["text"], rule_id
+
+
+def test_each_dockerfile_is_relative_to_its_own_scan_root(validator):
+    results = {
+        "ci": {"status": "ok", "targets": [
+            {"kind": "dockerfile", "path": "/work/repo/services/api/Dockerfile", "scan_root": "/work/repo"},
+            {"kind": "dockerfile", "path": "/srv/other/Dockerfile", "scan_root": "/srv"},
+            {"kind": "dockerfile", "path": "/elsewhere/Dockerfile"}],
+            "findings": [
+                {"rule_id": "NRA001", "severity": "high", "message": "runs as root", "line": 1,
+                 "target": {"kind": "dockerfile", "path": p}}
+                for p in ("/work/repo/services/api/Dockerfile", "/srv/other/Dockerfile", "/elsewhere/Dockerfile")]},
+    }
+    log = check(validator, _sarif.render_sarif(build(results)))
+    (run,) = log["runs"]
+    where = {r["properties"]["target"]: r["locations"][0]["physicalLocation"]["artifactLocation"]
+             for r in run["results"]}
+    assert {k: {"uri": v["uri"], "base": v.get("uriBaseId")} for k, v in where.items()} == {
+        "/work/repo/services/api/Dockerfile": {"uri": "services/api/Dockerfile", "base": "SCANROOT2"},
+        "/srv/other/Dockerfile": {"uri": "other/Dockerfile", "base": "SCANROOT1"},
+        "/elsewhere/Dockerfile": {"uri": "file:///elsewhere/Dockerfile", "base": None},
+    }
+    assert {k: v["uri"] for k, v in run["originalUriBaseIds"].items()} == {
+        "SCANROOT1": "file:///srv/", "SCANROOT2": "file:///work/repo/"}
+    # one host: its name is in the automation id (uploads of several hosts stay apart); the host is a property
+    assert run["automationDetails"]["id"] == "refarch.containers/estate/ci/2026-11-28T11:00:00Z"
+    assert {r["properties"]["host"] for r in run["results"]} == {"ci"}
+    # the root option still wins for paths under it (a repository root above the scan root)
+    log = check(validator, _sarif.render_sarif(build(results), root="/work"))
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert "repo/services/api/Dockerfile" in uris and "other/Dockerfile" in uris
+
+
+def test_security_severity_follows_the_bands_code_scanning_reads():
+    # GitHub: critical >= 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9
+    bands = {"critical": (9.0, 10.0), "high": (7.0, 8.9), "medium": (4.0, 6.9), "low": (0.1, 3.9)}
+    for severity, (low, high) in bands.items():
+        assert low <= float(_sarif.SECURITY_SEVERITY[severity]) <= high, severity
+    assert float(_sarif.SECURITY_SEVERITY["info"]) < 0.1
