@@ -37,17 +37,21 @@ setup-debian:
 	@bash tools/setup-debian.sh
 
 setup-python: $(VENV)/.stamp
-$(VENV)/.stamp: requirements-dev.txt meta/ee-requirements.txt
+$(VENV)/.stamp: requirements-dev.txt requirements.txt
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Each stamp is written only after its tool was built and ran; an interrupted run is redone.
+# `sed -n 1p` (not `head -1`) prints the first line: it reads all the output, so the tool never
+# gets SIGPIPE, which `-o pipefail` would turn into a failed step at random (Error 141).
 setup-tools: $(TOOLS)/bin/opa.$(OPA_VERSION) $(TOOLS)/bin/regal.$(REGAL_VERSION)
 $(TOOLS)/bin/opa.$(OPA_VERSION):
+	@command -v go >/dev/null || { echo "make setup: go (a Go toolchain) is needed to build OPA $(OPA_VERSION) and Regal $(REGAL_VERSION)" >&2; exit 1; }
 	mkdir -p $(TOOLS)/bin
 	GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod go install github.com/open-policy-agent/opa@$(OPA_VERSION)
-	$(TOOLS)/bin/opa version | head -1
+	$(TOOLS)/bin/opa version | sed -n 1p
 	touch $@
 # The module proxy here refuses Regal's version list, so `go install ...@version` fails;
 # resolving the exact version inside a scratch module works.
@@ -56,7 +60,7 @@ $(TOOLS)/bin/regal.$(REGAL_VERSION):
 	cd $(TOOLS)/src/regal && { [ -f go.mod ] || go mod init refarch-tools-regal >/dev/null 2>&1; } \
 	  && go get github.com/styrainc/regal@$(REGAL_VERSION) \
 	  && go build -o $(TOOLS)/bin/regal github.com/styrainc/regal
-	$(TOOLS)/bin/regal version | head -1
+	$(TOOLS)/bin/regal version | sed -n 1p
 	touch $@
 
 # The embedded engine's fast backend: a PyO3 binding over regorus (crates.io), built with
@@ -104,9 +108,19 @@ docs: setup
 	$(PY) tools/gen_rule_docs.py
 	$(PY) tools/gen_role_docs.py
 
+# What a user installs (README, "Install"): the collection tarball and the wheel of the regorus
+# binding (PyO3 stable ABI: one wheel for every Python >= 3.9 on the platform, tagged for the glibc
+# it needs, so the execution environment installs it with no Rust toolchain). DIST=<dir> to build
+# elsewhere; the old artefacts of this collection in it are replaced.
+DIST ?= $(REPO)/dist
+WHEEL_COMPAT ?= manylinux_2_34
 build: setup
-	mkdir -p dist
-	$(VENV)/bin/ansible-galaxy collection build --force --output-path dist .
+	mkdir -p $(DIST)
+	rm -f $(DIST)/refarch-containers-*.tar.gz $(DIST)/refarch_regorus-*.whl
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(DIST) .
+	CARGO_TARGET_DIR=$(TOOLS)/cache/cargo-target MATURIN_PEP517_ARGS="--compatibility $(WHEEL_COMPAT)" \
+	  $(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir $(DIST) ./$(NATIVE)
+	@ls -l $(DIST)/refarch-containers-*.tar.gz $(DIST)/refarch_regorus-*.whl
 
 clean:
 	rm -rf build dist tests/output .pytest_cache .ruff_cache

@@ -8,15 +8,14 @@ set_stats must reach the runner's stats and its job events on disk, and the
 refarch_summary callback's lines must be in the job's stdout. A second job runs
 dockerfile_facts with the jsonfile fact cache on, as an AWX job template with
 "Enable Fact Storage" does, and the cached facts must hold the namespaced
-``refarch_containers`` summary. Finally ``ansible-builder create`` must turn
-awx/execution-environment.yml into a build context whose Python requirements
-include the controller dependencies.
+``refarch_containers`` summary. (``ansible-builder create`` on
+awx/execution-environment.yml is checked with the built wheel and tarball in
+test_install_from_tarball.py.)
 """
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,6 @@ from harness import REPO, VENV_BIN
 pytestmark = pytest.mark.integration
 
 ansible_runner = pytest.importorskip("ansible_runner")
-
-CONTROLLER_DEPENDENCIES = ("regopy", "opa-python-client", "jmespath", "PyYAML")
 
 
 def _private_data_dir(tmp_path: Path, estate, playbooks: dict[str, str]) -> Path:
@@ -144,37 +141,6 @@ def test_fact_storage_under_ansible_runner(ssh_estate, tmp_path):
     summary = facts["refarch_containers"]
     assert summary["dockerfile_count"] == len(written)
     assert sorted(d["path"] for d in summary["dockerfiles"]) == sorted(str(p) for p in written)
-
-
-def test_ansible_builder_create_context(tmp_path):
-    builder = VENV_BIN / "ansible-builder"
-    if not builder.exists():
-        pytest.fail("ansible-builder not installed: run `make setup`")
-    context = tmp_path / "context"
-    result = subprocess.run(
-        [str(builder), "create", "-f", str(REPO / "awx" / "execution-environment.yml"), "--context", str(context)],
-        capture_output=True, text=True, cwd=str(REPO), timeout=120, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    requirements = (context / "_build" / "requirements.txt").read_text()
-    names = {re.split(r"[<>=!~;\[ ]", line.strip(), maxsplit=1)[0].lower()
-             for line in requirements.splitlines() if line.strip() and not line.startswith("#")}
-    for dependency in CONTROLLER_DEPENDENCIES:
-        assert dependency.lower() in names, f"{dependency} missing from the EE requirements: {sorted(names)}"
-    containerfile = (context / "Containerfile").read_text()
-    assert "ansible-galaxy collection install" in containerfile
-    assert "ansible-core>=2.19" in containerfile
-    # the embedded engine's fast backend is built from the installed collection's own source, after it
-    install = containerfile.index("ansible-galaxy collection install")
-    native = containerfile.index("ansible_collections/refarch/containers/native/refarch_regorus")
-    assert native > install, "refarch_regorus must be built after the collection is installed"
-    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
-    version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
-    sources = [c["name"] for c in galaxy["collections"]]
-    assert f"collections/refarch-containers-{version}.tar.gz" in sources, (
-        f"awx/requirements.yml must install the tarball of the current version {version}: {sources}"
-    )
-    assert (context / "_build" / "bindep.txt").read_text().strip()
 
 
 def test_credential_type_injects_what_the_roles_read():

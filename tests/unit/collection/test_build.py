@@ -29,9 +29,14 @@ def test_galaxy_metadata_is_complete():
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     assert runtime["requires_ansible"] == ">=2.19.0"
     ee = yaml.safe_load((REPO / "meta" / "execution-environment.yml").read_text())
+    # one controller requirements file, at the collection root: the EE definitions and make setup use it
+    assert ee["dependencies"]["python"] == "requirements.txt"
     reqs = (REPO / ee["dependencies"]["python"]).read_text()
     for dep in ("regopy", "opa-python-client", "jmespath", "PyYAML"):
         assert dep in reqs, f"{dep} missing from the execution environment requirements"
+    assert "-r requirements.txt" in (REPO / "requirements-dev.txt").read_text().splitlines()
+    awx_ee = yaml.safe_load((REPO / "awx" / "execution-environment.yml").read_text())
+    assert awx_ee["dependencies"]["python"] == "../requirements.txt"
 
 
 def test_build_and_install_tarball(tmp_path):
@@ -46,6 +51,9 @@ def test_build_and_install_tarball(tmp_path):
     assert "plugins/modules/dockerfile_info.py" in names
     assert "policies/.manifest" in names
     assert "playbooks/scan.yml" in names
+    # what the README's install section uses from the installed collection
+    assert {"requirements.txt", "meta/execution-environment.yml", "native/refarch_regorus/Cargo.lock"} <= names
+    assert not any(n.startswith("native/refarch_regorus/target") for n in names)
     assert not any(n.startswith((".venv", ".tools", "build/", "tests/output")) for n in names)
 
     dest = tmp_path / "collections"
