@@ -150,7 +150,9 @@ def test_rebuild_role_rolls_back(case, podman, tmp_path):
     subprocess.run([podman, "tag", BASE, image], check=True)
     old_id = subprocess.run([podman, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True,
                             text=True, check=True).stdout.strip()
-    backup = app / "Dockerfile.orig~"
+    backups = tmp_path / "backups"   # a private backup directory, as dockerfile_remediate makes them
+    backups.mkdir(mode=0o700)
+    backup = backups / "Dockerfile.orig~"
     backup.write_text(ORIGINAL)
     (app / "Dockerfile").write_text(REMEDIATED)
     sha = hashlib.sha256(ORIGINAL.encode()).hexdigest()
