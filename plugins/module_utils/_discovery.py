@@ -31,22 +31,29 @@ from ansible_collections.refarch.containers.plugins.module_utils._walker import 
     DEFAULT_PATTERNS,
     Candidate,
     Matcher,
-    read_bounded,
+    Reader,
     walk,
 )
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 
 
+# Side-file refusals that an option lifts: also a problem of the Dockerfile's document, so that they show.
+_SIDE_PROBLEMS = ("foreign_owner", "hardlink")
+
+
 def _side(path: Optional[str], cache: dict[str, tuple[Optional[bytes], Optional[dict]]],
-          max_size: int) -> tuple[Optional[bytes], Optional[dict]]:
+          reader: Reader, cand: Any) -> tuple[Optional[bytes], Optional[dict]]:
     """Read a side file (.dockerignore / package.json) once per path; (data, error)."""
     if path is None:
         return None, None
     hit = cache.get(path)
     if hit is not None:
         return hit
-    res = read_bounded(path, max_size)
+    here = os.path.dirname(path)
+    # beside the Dockerfile: in the directory the walk listed (checked again), whose owner is the one compared
+    res = reader.read_path(path, cand.dir_identity if here == os.path.dirname(cand.path) else None,
+                           here == cand.root)
     out = (res.data, {"code": res.error[0], "message": res.error[1]} if res.error else None)
     cache[path] = out
     return out
@@ -79,18 +86,21 @@ def _sanitize(value: Any) -> Any:
     return value
 
 
-def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]], max_file_size: int,
+def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]], reader: Reader,
               names_re: Pattern[str], include_instructions: bool) -> dict[str, Any]:
     """Read one candidate once and build its document; never raises."""
     if cand.error is not None:
         doc = error_document(cand.path, cand.error[0], cand.error[1])
     else:
-        res = read_bounded(cand.read_path, max_file_size)
+        # the name found: its directory is the one the walk listed (the scan root itself may be a symlink);
+        # an in-root symlink is read at its resolved path, the owner rule looking at the link
+        link = cand.path if cand.read_path != cand.path else None
+        res = reader.read_path(cand.read_path, cand.dir_identity, os.path.dirname(cand.path) == cand.root, link)
         if res.error is not None:
             doc = error_document(cand.path, res.error[0], res.error[1], size=res.size, mtime=res.mtime)
         else:
-            di, di_err = _side(cand.dockerignore, cache, max_file_size)
-            pj, pj_err = _side(cand.package_json, cache, max_file_size)
+            di, di_err = _side(cand.dockerignore, cache, reader, cand)
+            pj, pj_err = _side(cand.package_json, cache, reader, cand)
             try:
                 doc = dockerfile_facts(cand.path, res.data or b"", di, pj, mtime=res.mtime,
                                        dockerignore_path=cand.dockerignore, package_json_path=cand.package_json,
@@ -100,6 +110,10 @@ def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]
                 doc = error_document(cand.path, "internal_error",
                                      f"could not build facts for {cand.path}: {type(exc).__name__}: {exc}",
                                      size=res.size, mtime=res.mtime)
+            else:
+                for err in (di_err, pj_err):
+                    if err is not None and err["code"] in _SIDE_PROBLEMS:
+                        doc["problems"].append({"line": None, "code": err["code"], "message": err["message"]})
     # where remediation must find this file again: its scan root and its directory's (st_dev, st_ino)
     doc["scan_root"] = cand.root
     doc["dir_identity"] = {"dev": cand.dir_identity[0], "ino": cand.dir_identity[1]} \
@@ -112,11 +126,15 @@ def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]
     return doc
 
 
-def _build_documents(candidates: list, max_file_size: int, names_re: Pattern[str],
+def _build_documents(candidates: list, read_options: tuple, names_re: Pattern[str],
                      include_instructions: bool) -> list[dict[str, Any]]:
-    """Read each candidate once and build its document; side files are read once per path."""
+    """Read each candidate once and build its document; side files are read once per path.
+
+    ``read_options`` is ``(max_file_size, read_foreign_files, allow_hardlinks)`` (see ``Reader``).
+    """
     cache: dict[str, tuple[Optional[bytes], Optional[dict]]] = {}
-    return [_document(cand, cache, max_file_size, names_re, include_instructions) for cand in candidates]
+    with Reader(*read_options) as reader:
+        return [_document(cand, cache, reader, names_re, include_instructions) for cand in candidates]
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -162,9 +180,9 @@ class _Part:
         self.rows = rows
 
 
-def _build_part(candidates: list, output: str, max_file_size: int, names_re: Pattern[str],
+def _build_part(candidates: list, output: str, read_options: tuple, names_re: Pattern[str],
                 include_instructions: bool) -> _Part:
-    docs = _build_documents(candidates, max_file_size, names_re, include_instructions)
+    docs = _build_documents(candidates, read_options, names_re, include_instructions)
     rows = [_host_row(d) for d in docs]
     if output == "json":
         return _Part(None, _ENCODER.encode(docs)[1:-1], rows)
@@ -528,6 +546,8 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
     *,
     output: str = "native",
     workers: Optional[int] = None,
+    read_foreign_files: bool = False,
+    allow_hardlinks: bool = False,
 ) -> dict[str, Any]:
     """Scan ``paths`` and return ``{"dockerfiles": [...], "problems": [...], "summary": {...}}``.
 
@@ -536,6 +556,9 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
     ``host_summary``. ``workers`` (default: one per CPU, up to ``MAX_WORKERS``, when there are at
     least ``PARALLEL_MIN_FILES`` Dockerfiles) builds the documents in forked processes; the result
     is the same whatever the number.
+
+    Files are read as ``_walker.Reader`` reads them: no hard links unless ``allow_hardlinks``, and, run
+    as root, no file that the owner of its directory could not read unless ``read_foreign_files``.
 
     Raises ``ValueError`` only for invalid options (bad ``redact_names`` regex).
     """
@@ -549,21 +572,22 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(paths, names_re, patterns, excludes, case_insensitive, max_depth, max_file_size,
-                     one_filesystem, follow_symlinks_within_root, include_instructions, t0, output, workers)
+        return _scan(paths, names_re, patterns, excludes, case_insensitive, max_depth,
+                     (max_file_size, read_foreign_files, allow_hardlinks), one_filesystem,
+                     follow_symlinks_within_root, include_instructions, t0, output, workers)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[str]],  # noqa: PLR0917
-          excludes: Optional[list[str]], case_insensitive: bool, max_depth: Optional[int], max_file_size: int,
+          excludes: Optional[list[str]], case_insensitive: bool, max_depth: Optional[int], read_options: tuple,
           one_filesystem: bool, follow_symlinks_within_root: bool, include_instructions: bool,
           t0: float, output: str, workers: Optional[int]) -> dict[str, Any]:
     """``scan`` with the garbage collector already paused."""
     matcher = Matcher(patterns, excludes, case_insensitive)
     paths = list(paths)
-    args = (max_file_size, names_re, include_instructions)
+    args = (read_options, names_re, include_instructions)
     n_workers = _auto_workers() if workers is None else max(0, workers - 1)
     # workers only pay off on many files; an explicit number (tests) starts them at once
     pool = _Pool(n_workers, PARALLEL_MIN_FILES if workers is None else 1, output, args) if n_workers else None
@@ -626,6 +650,8 @@ def discovery_argument_spec() -> dict[str, Any]:
         follow_symlinks_within_root=dict(type="bool", default=True),
         include_instructions=dict(type="bool", default=True),
         redact_names=dict(type="list", elements="str", default=[], no_log=False),
+        read_foreign_files=dict(type="bool", default=False),
+        allow_hardlinks=dict(type="bool", default=False),
     )
 
 
@@ -649,6 +675,8 @@ def scan_from_params(params: dict[str, Any], output: str = "native") -> dict[str
         include_instructions=params.get("include_instructions", True),
         redact_names=params["redact_names"],
         output=output,
+        read_foreign_files=params.get("read_foreign_files", False),
+        allow_hardlinks=params.get("allow_hardlinks", False),
     )
 
 

@@ -530,3 +530,51 @@ def remove_created(root: str, path: str, written_sha256: str, *, expected: Optio
         if not check:
             unlink_at(handle, name, written_sha256.lower(), expected=expected)
     return {"changed": True, "sha256": None}
+
+
+# --------------------------------------------------------------------------------------------------
+# privilege-aware reading: who may have planted a file (used by the scan's reads, _walker.Reader)
+
+CODES["foreign_owner"] = ("read with more rights than the user who controls the file's directory, it is not "
+                          "that user's own file (see owner_refusal)")
+
+
+def owner_refusal(st: os.stat_result, dir_st: os.stat_result, link_uid: Optional[int] = None) -> Optional[str]:
+    """Why a scan running as root must not read the file ``st`` found in the directory ``dir_st`` (None: it may).
+
+    The threat: a user who can create names in a scanned directory (its owner) makes root read, and put
+    into reports, a file that user could not read: a symlink to another user's key, a hard link to a
+    root-only file. So a file is read only when the directory's owner could read it through that name
+    anyway:
+
+    * a regular file found by its own name: owned by the directory's owner; or with a single name
+      (``st_nlink == 1``) in a root-owned directory that only root can write to (``dir_mode``: not
+      writable by group or others), where only root can have named it; or with a single name and
+      readable by everyone (``S_IROTH``), as a root-owned ``0644`` Dockerfile that a deployment tool
+      or a ``sudo cp`` left in a user's directory;
+    * a file found through a symlink (``link_uid``, the link's owner): the link belongs to the
+      directory's owner (or to root) and its target to the directory's owner, or the link is root's in
+      a directory only root can write to. Being readable by everyone does not count here: the target
+      may sit in a directory the link's owner cannot enter.
+
+    ``st`` describes the file itself (the symlink's target), ``dir_st`` the directory holding the name
+    found; only ``st_uid``, ``st_mode`` and ``st_nlink`` are used. Hard links as such are ``read_at``'s
+    ``allow_hardlinks`` rule; this one is only about owners.
+    """
+    st_uid, st_mode, st_nlink = st.st_uid, st.st_mode, st.st_nlink
+    dir_uid = dir_st.st_uid
+    root_only = dir_uid == 0 and not dir_st.st_mode & 0o022  # only root can create names in it
+    if link_uid is not None:
+        if link_uid == 0 and root_only:
+            return None
+        if link_uid not in (dir_uid, 0):
+            return f"is a symlink owned by uid {link_uid} in a directory owned by uid {dir_uid}"
+        if st_uid != dir_uid:
+            return f"links to a file owned by uid {st_uid}, not by uid {dir_uid} who owns the link's directory"
+        return None
+    if st_uid == dir_uid:
+        return None
+    if st_nlink == 1 and (st_mode & stat.S_IROTH or root_only):
+        return None
+    why = "is not readable by everyone" if not st_mode & stat.S_IROTH else f"has {st_nlink} names (hard links)"
+    return f"is owned by uid {st_uid}, not by uid {dir_uid} who owns its directory, and {why}"

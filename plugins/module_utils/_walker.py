@@ -11,12 +11,15 @@
 * is loop safe (each directory's ``(st_dev, st_ino)`` is visited once, which
   also stops bind-mount loops and overlapping roots) and optionally stays on
   the root's filesystem; a file path is reported once;
-* never opens FIFOs, sockets or devices, and opens files with
-  ``O_NONBLOCK | O_NOFOLLOW`` then checks ``S_ISREG`` with ``fstat`` so a file
-  swapped for a FIFO between listing and opening cannot block the scan;
+* never opens FIFOs, sockets or devices;
 * collects per-directory and per-root problems instead of raising.
 
-``read_bounded()`` reads one file safely with a size cap.
+``Reader`` reads what the walk found, the one way of ``_safefs``: through the
+directory's descriptor (checked to be the directory listed), ``O_NONBLOCK |
+O_NOFOLLOW`` then ``S_ISREG`` with ``fstat`` (a file swapped for a FIFO between
+listing and opening cannot block the scan), a size cap, no hard links unless
+allowed, and, run as root, no file that the owner of its directory could not
+read (``foreign_owner``). ``read_bounded()`` reads one file that way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from collections.abc import Callable, Iterable
 from re import Pattern
 from typing import Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils import _safefs
+
 DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile",
                     "Containerfile.*", "*.Containerfile")
 DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/dev", "/run")
@@ -37,8 +42,6 @@ DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/de
 # Names that match a Dockerfile pattern (Dockerfile.*) but are not Dockerfiles: the side file,
 # backups (ours are Dockerfile.<pid>.<date>~), editor and patch leftovers, temp files.
 _SIDE_SUFFIXES = (".dockerignore", "~", ".orig", ".bak", ".rej", ".swp", ".tmp")
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_CHUNK = 1 << 16
 # Directories are opened as descriptors and listed with scandir(fd) where supported. The root
 # itself may be a symlink (os.stat followed it); below it, a symlink is never followed.
 _SCANDIR_FD = os.scandir in getattr(os, "supports_fd", set()) and hasattr(os, "O_DIRECTORY")
@@ -338,7 +341,7 @@ def _side_files_by_stat(cand: Candidate, dirpath: str) -> None:
 
 
 class ReadResult:
-    """Outcome of ``read_bounded``: data or an error, plus what ``fstat`` said."""
+    """Outcome of a read: data or an error ``(code, message)``, plus what ``fstat`` said."""
 
     __slots__ = ("data", "error", "mtime", "size")
 
@@ -350,52 +353,154 @@ class ReadResult:
         self.mtime = mtime
 
 
-def read_bounded(path: str, max_size: int) -> ReadResult:
-    """Read a regular file of at most ``max_size`` bytes without ever blocking.
+# _safefs refusal codes -> the problem codes of the facts (docs/facts-schema.md)
+_FACT_CODES = {"symlink": "symlink_not_followed", "io_error": "read_error", "not_directory": "dir_changed",
+               "not_under_root": "symlink_outside_root"}
 
-    Opens with ``O_NONBLOCK | O_NOFOLLOW`` (a symlink or FIFO swapped in since
-    the walk cannot block or redirect the read), checks ``S_ISREG`` with
-    ``fstat`` and reads at most ``max_size + 1`` bytes.  Errors come back as
-    ``(code, message)``; nothing is raised.
+
+class Reader:
+    """The scan's reads: every file through its directory's descriptor, with ``_safefs.read_at``.
+
+    * A directory is opened without following a final symlink (a scan root as given) and must still be
+      the directory the walk listed (``Candidate.dir_identity``; ``dir_changed`` otherwise).
+    * A file is read with ``_safefs.read_at``: ``O_NOFOLLOW | O_NONBLOCK``, ``S_ISREG`` on the opened
+      descriptor, the size cap, and no hard links (``st_nlink > 1``: ``hardlink``) unless
+      ``allow_hardlinks``.
+    * Run as root (``euid`` 0), a file is read only when the owner of the directory holding the name
+      found could read it through that name (``_safefs.owner_refusal``): otherwise it is refused with
+      ``foreign_owner`` before it is opened, unless ``read_foreign_files``. The opened descriptor is
+      checked again, so a file swapped in between is dropped unparsed.
+
+    The last few directories stay open (candidates come grouped by directory); ``close`` closes them.
     """
-    try:
-        fd = os.open(path, _O_FLAGS)
-    except OSError as exc:
-        code = _os_error_code(exc)
-        if code == "symlink_loop":  # O_NOFOLLOW on a symlink reports ELOOP
-            return ReadResult(error=("symlink_not_followed", f"{path} became a symlink; not read"))
-        if code == "permission_denied":
-            return ReadResult(error=(code, f"permission denied reading {path}"))
-        return ReadResult(error=(code, f"cannot open {path}: {exc.strerror}"))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return ReadResult(error=("not_regular_file", f"{path} is not a regular file; not read"),
-                              mtime=st.st_mtime)
-        if st.st_size > max_size:
-            msg = f"{path} is {st.st_size} bytes, over max_file_size {max_size}; not read"
-            return ReadResult(error=("too_large", msg), size=st.st_size, mtime=st.st_mtime)
-        chunks = []
-        total = 0
-        # one read normally does it: ask for one byte more than fstat reported, a
-        # short read of a regular file is end of file; keep reading only if it grew.
-        want = min(st.st_size, max_size) + 1
-        while True:
-            chunk = os.read(fd, want)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if len(chunk) < want and total <= st.st_size:
-                break
-            want = min(_CHUNK, max_size + 1 - total) or 1
-            if total > max_size:
-                msg = f"{path} grew over max_file_size {max_size} while being read; not read"
-                return ReadResult(error=("too_large", msg), size=total, mtime=st.st_mtime)
-        data = b"".join(chunks)
+
+    KEEP = 4
+
+    def __init__(self, max_size: int, read_foreign_files: bool = False, allow_hardlinks: bool = False,
+                 euid: Optional[int] = None) -> None:
+        self.max_size = max_size
+        self.allow_hardlinks = allow_hardlinks
+        self.check_owner = not read_foreign_files and (os.geteuid() if euid is None else euid) == 0
+        self._dirs: dict[str, tuple[int, os.stat_result]] = {}
+
+    def close(self) -> None:
+        dirs, self._dirs = self._dirs, {}
+        for fd, dummy in dirs.values():
+            os.close(fd)
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def directory(self, path: str, identity: Optional[tuple[int, int]] = None,
+                  follow: bool = False) -> tuple[int, os.stat_result]:
+        """``(descriptor, stat)`` of the directory ``path``; ``follow`` follows a final symlink (a scan root).
+
+        ``identity`` ``(st_dev, st_ino)``, when given, must match. Raises ``_safefs.UnsafeFile``.
+        """
+        hit = self._dirs.get(path)
+        if hit is None:
+            try:
+                fd = os.open(path, _safefs.ROOT_FLAGS if follow else _safefs.DIR_FLAGS)
+            except OSError as exc:
+                code = _safefs._os_code(exc)
+                if code in ("symlink", "not_directory"):
+                    raise _safefs.UnsafeFile("dir_changed", path, f"directory {path} was replaced (now a symlink "
+                                             "or not a directory) since it was listed; not read") from exc
+                raise _safefs.UnsafeFile(code, path, f"cannot open directory {path}: {exc.strerror}") from exc
+            try:
+                st = os.fstat(fd)
+            except OSError as exc:
+                os.close(fd)
+                raise _safefs.UnsafeFile("io_error", path, f"cannot open directory {path}: {exc.strerror}") from exc
+            if len(self._dirs) >= self.KEEP:
+                os.close(self._dirs.pop(next(iter(self._dirs)))[0])
+            hit = self._dirs[path] = (fd, st)
+        if identity is not None and (hit[1].st_dev, hit[1].st_ino) != tuple(identity):
+            raise _safefs.UnsafeFile("dir_changed", path, f"directory {path} was replaced since it was listed; "
+                                     "not read")
+        return hit
+
+    def read(self, dir_fd: int, name: str, path: str, dir_st: Optional[os.stat_result] = None,
+             link_uid: Optional[int] = None) -> ReadResult:
+        """Read ``name`` in the directory ``dir_fd`` (``path`` names it in messages); never raises.
+
+        ``dir_st`` is the directory holding the name that was found (for a symlink: the link's, whose
+        owner is ``link_uid``); without it the owner rule does not apply.
+        """
+        check = self.check_owner and dir_st is not None
+        if check:
+            try:
+                pre = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                pre = None  # read_at says why
+            # a hard link is read_at's refusal (it opens, never reads); anything else not regular too
+            if pre is not None and stat.S_ISREG(pre.st_mode) and (pre.st_nlink == 1 or self.allow_hardlinks):
+                why = _safefs.owner_refusal(pre, dir_st, link_uid)  # type: ignore[arg-type]
+                if why is not None:
+                    return _foreign(path, why)
+        try:
+            data, st = _safefs.read_at(dir_fd, name, path=path, max_size=self.max_size,
+                                       allow_hardlinks=self.allow_hardlinks)
+        except _safefs.UnsafeFile as exc:
+            return self._refused(exc, dir_fd, name)
+        if check:
+            why = _safefs.owner_refusal(st, dir_st, link_uid)  # type: ignore[arg-type]
+            if why is not None:  # swapped since the first look: what was read is dropped
+                return _foreign(path, why)
         return ReadResult(data=data, size=len(data), mtime=st.st_mtime)
-    except OSError as exc:
-        code = _os_error_code(exc)
-        return ReadResult(error=(code, f"error reading {path}: {exc.strerror}"))
-    finally:
-        os.close(fd)
+
+    def read_path(self, path: str, identity: Optional[tuple[int, int]] = None, follow_dir: bool = False,
+                  link: Optional[str] = None) -> ReadResult:
+        """Read the file ``path`` through its directory (see ``directory``); never raises.
+
+        ``identity`` and ``follow_dir`` are about the directory holding the name that was found: ``path``'s
+        own, or ``link``'s when the name found was the symlink ``link`` (resolved to ``path``); the owner
+        rule then compares with that directory and the link's owner.
+        """
+        directory, name = os.path.split(path)
+        try:
+            if link is None:
+                dfd, dst = self.directory(directory or "/", identity, follow_dir)
+                link_uid = None
+            else:
+                ldir, lname = os.path.split(link)
+                lfd, dst = self.directory(ldir or "/", identity, follow_dir)
+                link_uid = os.stat(lname, dir_fd=lfd, follow_symlinks=False).st_uid if self.check_owner else None
+                dfd, dummy = self.directory(directory or "/")
+        except _safefs.UnsafeFile as exc:
+            return ReadResult(error=(_FACT_CODES.get(exc.code, exc.code), exc.message))
+        except OSError as exc:  # the link itself is gone
+            return ReadResult(error=(_os_error_code(exc), f"cannot inspect {link}: {exc.strerror}"))
+        return self.read(dfd, name, path, dst, link_uid)
+
+    def _refused(self, exc: _safefs.UnsafeFile, dir_fd: int, name: str) -> ReadResult:
+        code = _FACT_CODES.get(exc.code, exc.code)
+        message = exc.message
+        size = None
+        if code == "hardlink":
+            message += "; the allow_hardlinks option reads it"
+        elif code == "too_large":
+            try:
+                size = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_size
+            except OSError:
+                pass
+        return ReadResult(error=(code, message), size=size)
+
+
+def _foreign(path: str, why: str) -> ReadResult:
+    return ReadResult(error=("foreign_owner", f"{path} {why}; not read: run as root, the scan reads another "
+                                              "user's file only with the read_foreign_files option"))
+
+
+def read_bounded(path: str, max_size: int, *, allow_hardlinks: bool = True) -> ReadResult:
+    """Read one regular file of at most ``max_size`` bytes without ever blocking (``Reader`` for one file).
+
+    The final component is never followed (a symlink is ``symlink_not_followed``), a FIFO or device is
+    ``not_regular_file``, a larger file ``too_large``; nothing is raised. No owner rule (there is no
+    directory a name was found in).
+    """
+    with Reader(max_size, read_foreign_files=True, allow_hardlinks=allow_hardlinks) as reader:
+        return reader.read_path(path, follow_dir=True)

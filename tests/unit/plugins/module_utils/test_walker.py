@@ -190,13 +190,13 @@ def test_side_files_read_once_per_directory(tmp_path, monkeypatch):
         _write(tmp_path, f"app/s{i}.Dockerfile")
     _write(tmp_path, "app/package.json", "{}")
     calls = []
-    real = _discovery.read_bounded
+    real = _walker.Reader.read
 
-    def counting(path, size):
-        calls.append(os.path.basename(path))
-        return real(path, size)
+    def counting(self, dir_fd, name, *args):
+        calls.append(name)
+        return real(self, dir_fd, name, *args)
 
-    monkeypatch.setattr(_discovery, "read_bounded", counting)
+    monkeypatch.setattr(_walker.Reader, "read", counting)
     scan([str(tmp_path)])
     assert calls.count("package.json") == 1 and len(calls) == 4
 
@@ -211,11 +211,12 @@ def test_injected_permission_errors(tmp_path, monkeypatch):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_scandir(path)
 
-    def fake_open(path, flags, *a):
-        # a directory is listed through os.open(dir) + os.scandir(fd) where the platform allows
+    def fake_open(path, flags, *a, **kw):
+        # a directory is listed through os.open(dir) + os.scandir(fd) where the platform allows;
+        # a file is read through os.open(name, dir_fd=...)
         if str(path).endswith(("Dockerfile", "sub")):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, flags, *a)
+        return real_open(path, flags, *a, **kw)
 
     monkeypatch.setattr(_walker.os, "scandir", scandir)
     monkeypatch.setattr(_walker.os, "open", fake_open)
