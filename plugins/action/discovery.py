@@ -25,7 +25,8 @@ IMAGE_MODULE = "refarch.containers.image_info"
 CONTAINER_MODULE = "refarch.containers.container_info"
 
 #: Options handed to dockerfile_info unchanged (when set).
-DOCKERFILE_OPTIONS = ("paths", "patterns", "excludes", "max_depth", "max_file_size", "one_filesystem")
+DOCKERFILE_OPTIONS = ("paths", "patterns", "excludes", "max_depth", "max_file_size", "one_filesystem",
+                      "read_foreign_files", "allow_hardlinks")
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "paths": {"type": "list", "elements": "path", "default": []},
@@ -34,6 +35,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "max_depth": {"type": "int"},
     "max_file_size": {"type": "int"},
     "one_filesystem": {"type": "bool"},
+    "read_foreign_files": {"type": "bool"},
+    "allow_hardlinks": {"type": "bool"},
     "images": {"type": "bool", "default": False},
     "containers": {"type": "bool", "default": False},
     "container_engine": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"]},

@@ -52,6 +52,17 @@ options:
   one_filesystem:
     description: Stay on each root's filesystem; unset means the module's default.
     type: bool
+  read_foreign_files:
+    description:
+      - Run as root, also read files that the owner of their directory could not read (a symlink to another user's
+        key, a root-only file); unset means the module's default (V(false)), where they get the problem
+        C(foreign_owner). See M(refarch.containers.dockerfile_info).
+    type: bool
+  allow_hardlinks:
+    description:
+      - Read files with more than one name; unset means the module's default (V(false)), where they get the problem
+        C(hardlink).
+    type: bool
   images:
     description: Also list the host's images with M(refarch.containers.image_info).
     type: bool

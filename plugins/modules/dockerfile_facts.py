@@ -63,6 +63,16 @@ options:
     type: list
     elements: str
     default: []
+  read_foreign_files:
+    description:
+      - Run as root, also read files that the owner of their directory could not read (symlinks to another user's
+        files, ...); by default they get the problem C(foreign_owner). See M(refarch.containers.dockerfile_info).
+    type: bool
+    default: false
+  allow_hardlinks:
+    description: Read files with more than one name; by default they get the problem C(hardlink).
+    type: bool
+    default: false
 notes:
   - Read facts as C(ansible_facts['refarch_containers']), not as an injected top-level variable.
   - On a host with more than one CPU, a scan that finds 100 Dockerfiles or more reads and parses them in up to

@@ -97,6 +97,30 @@ options:
     type: list
     elements: str
     default: []
+  read_foreign_files:
+    description:
+      - When the module runs as root, a file is read only when the user who owns the directory holding the name
+        found could read it through that name. This applies to every file the scan reads (a Dockerfile, its
+        C(.dockerignore) or C(<name>.dockerignore), C(package.json), the target of an in-root symlink).
+      - That is, a file found by its own name is that user's, or has a single name (C(st_nlink) 1) and is readable by
+        everyone, or sits in a directory that only root can write to; a file found through a symlink is that user's
+        and the symlink is that user's or root's. A root-owned C(0644) Dockerfile that a deployment tool left in an
+        application user's directory is read; a symlink to another user's SSH key is not.
+      - Any other file is not opened. Its document (or its C(dockerignore) / C(package_json) entry, plus a problem of
+        the Dockerfile's document) gets the problem C(foreign_owner), naming the owners' uids.
+      - This stops a user who can write into a scanned directory from making root read another user's file and
+        putting it into reports. V(true) reads such files anyway.
+      - Without root the rule is off; the operating system's permissions decide what the scan can read.
+    type: bool
+    default: false
+  allow_hardlinks:
+    description:
+      - Read a regular file that has more than one name (C(st_nlink) above 1). By default such a file is not read
+        and gets the problem C(hardlink), since another of its names may be a file that the owner of the scanned
+        directory cannot read.
+      - Run as root, O(read_foreign_files) still applies to a hard link that this option lets through.
+    type: bool
+    default: false
   query:
     description:
       - A JMESPath expression applied to the result on the controller (needs the C(jmespath) Python library on
