@@ -38,8 +38,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._walker import 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 
 
-# Side-file refusals that an option lifts: also a problem of the Dockerfile's document, so that they show.
-_SIDE_PROBLEMS = ("foreign_owner", "hardlink")
+# A .dockerignore / package.json that exists but was not read (refused, a FIFO, unreadable) is also a problem of
+# its Dockerfile's document, so that it shows wherever problems do (not only inside the side-file entry).
+_SIDE_NOT_PROBLEMS = ("not_found",)  # vanished between the listing and the read: as if it were not there
 
 
 def _side(path: Optional[str], cache: dict[str, tuple[Optional[bytes], Optional[dict]]],
@@ -112,7 +113,7 @@ def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]
                                      size=res.size, mtime=res.mtime)
             else:
                 for err in (di_err, pj_err):
-                    if err is not None and err["code"] in _SIDE_PROBLEMS:
+                    if err is not None and err["code"] not in _SIDE_NOT_PROBLEMS:
                         doc["problems"].append({"line": None, "code": err["code"], "message": err["message"]})
     # where remediation must find this file again: its scan root and its directory's (st_dev, st_ino)
     doc["scan_root"] = cand.root
