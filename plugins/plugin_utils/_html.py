@@ -2,17 +2,23 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Self-contained HTML dashboard for ``report.json`` (controller side, pure).
 
-The page needs nothing at view time: CSS is inline, charts are inline SVG and
-there is no JavaScript at all.  A Content-Security-Policy meta tag forbids every
-script (``script-src 'none'``), every network fetch (``default-src 'none'``)
-and allows only the page's own stylesheet (by its SHA-256 hash), so even a
-rendering bug could not make injected markup execute or phone home.
+The page needs nothing at view time: CSS is inline, charts are inline SVG, and
+one small inline script filters the findings (by rule, severity, host and text;
+presets from the URL: ``#rule=NRA001&severity=high&host=web1&q=npm``).  Without
+JavaScript everything is still on the page: hosts and targets fold into
+``<details>`` (folded from the start when the report is estate-sized), and the
+filter bar stays hidden.  A Content-Security-Policy meta tag forbids every
+script but that one (``script-src 'sha256-...'``, its hash), every network fetch
+(``default-src 'none'``) and allows only the page's own stylesheet (by its
+SHA-256 hash), so even a rendering bug could not make injected markup execute
+or phone home.
 
 Every value that comes from data (host names, paths, image tags, messages,
 waiver reasons...) goes through :func:`_e`: ANSI escape sequences and control
 characters are removed (:func:`clean_text`) and the rest is HTML-escaped,
 quotes included.  No value from data is ever placed in an element name, an
-attribute name, a URL, a ``style`` or a ``class``.
+attribute name, a URL, a ``style`` or a ``class`` (only, escaped, in the values of
+``data-*`` attributes and ``<option>`` values the filter reads as text).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
+    folded_text,
     is_open,
     normalize_severity,
     parse_timestamp,
@@ -44,6 +51,81 @@ SEVERITY_COLOURS = {
 }
 STATUS_COLOURS = {"ok": "#16a34a", "unreachable": "#9333ea", "failed": "#dc2626"}
 EXPIRY_WARNING_DAYS = 30
+WAIVED_ROW = ' class="waived"'
+#: Tables (hosts, waivers) longer than this start folded.
+FOLD_ROWS = 50
+#: Reports with more targets than this start with every host and target folded.
+COLLAPSE_ABOVE = 200
+
+# The page's only script: it shows the filter bar and hides the finding rows, targets and hosts
+# that do not match.  It holds no data (it reads the page's own data-* attributes and option
+# values, writes only ``hidden``/``open`` and a count through textContent), and the CSP allows it
+# by its hash alone, so no injected script can run beside it.
+_JS = """
+(function () {
+  "use strict";
+  var bar = document.getElementById("filter");
+  if (!bar || !window.URLSearchParams) { return; }
+  var f = {rule: document.getElementById("f-rule"), severity: document.getElementById("f-severity"),
+           host: document.getElementById("f-host"), q: document.getElementById("f-q")};
+  var count = document.getElementById("filter-count");
+  var index = null;
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+  function build() {
+    index = [];
+    each(document.querySelectorAll("details.host"), function (h) {
+      var name = h.getAttribute("data-h") || "", targets = [];
+      each(h.querySelectorAll("details.target"), function (t) {
+        var where = (t.getAttribute("data-t") || "") + " " + name, rows = [];
+        each(t.querySelectorAll("tr[data-r]"), function (r) {
+          rows.push({el: r, rule: r.getAttribute("data-r"), sev: r.getAttribute("data-s"),
+                     text: (r.textContent + " " + where).toLowerCase()});
+        });
+        targets.push({el: t, rows: rows});
+      });
+      index.push({el: h, name: name, targets: targets});
+    });
+  }
+  function apply(remember) {
+    if (!index) { build(); }
+    var rule = f.rule.value, sev = f.severity.value, host = f.host.value;
+    var q = f.q.value.trim().toLowerCase(), active = !!(rule || sev || host || q), shown = 0, total = 0;
+    index.forEach(function (h) {
+      var hostOk = !host || h.name === host, any = false;
+      h.targets.forEach(function (t) {
+        var hit = false;
+        t.rows.forEach(function (r) {
+          var ok = hostOk && (!rule || r.rule === rule) && (!sev || r.sev === sev) && (!q || r.text.indexOf(q) >= 0);
+          total += 1;
+          r.el.hidden = !ok;
+          if (ok) { shown += 1; hit = true; }
+        });
+        t.el.hidden = active && !hit;
+        if (active && hit) { t.el.open = true; }
+        any = any || !t.el.hidden;
+      });
+      h.el.hidden = active && !any;
+      if (active && any) { h.el.open = true; }
+    });
+    count.textContent = active ? shown + " of " + total + " findings match" : total + " findings";
+    document.body.setAttribute("data-filtered", active ? String(shown) : "");
+    if (remember && window.history && history.replaceState) {
+      var p = new URLSearchParams();
+      ["rule", "severity", "host", "q"].forEach(function (k) { if (f[k].value) { p.set(k, f[k].value); } });
+      history.replaceState(null, "", p.toString() ? "#" + p.toString() : location.pathname + location.search);
+    }
+    return active;
+  }
+  var preset = new URLSearchParams(location.search), hash = location.hash.slice(1);
+  if (hash.indexOf("=") >= 0) { new URLSearchParams(hash).forEach(function (v, k) { preset.set(k, v); }); }
+  ["rule", "severity", "host", "q"].forEach(function (k) {
+    if (preset.has(k)) { f[k].value = preset.get(k); }
+    f[k].addEventListener(k === "q" ? "input" : "change", function () { apply(true); });
+  });
+  bar.hidden = false;
+  apply(false);
+}());
+""".strip()
 
 _CSS = """
 :root{--ink:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;--ok:#16a34a;--bad:#dc2626;
@@ -120,9 +202,31 @@ tr.waived td .badge{opacity:.6}
 .note{background:#fff7ed;border:1px solid #fed7aa;border-radius:10px;padding:10px 14px;font-size:.88rem}
 .empty{color:var(--muted);font-style:italic;padding:8px 0}
 footer{color:var(--muted);font-size:.8rem;text-align:center;padding:0 0 30px}
+[hidden]{display:none!important}
+details.sec>summary{cursor:pointer;list-style:none}details.sec>summary::-webkit-details-marker{display:none}
+details.sec>summary h2::before{content:"\\25B8  ";color:var(--muted)}
+details.sec[open]>summary h2::before{content:"\\25BE  "}
+.filter{display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;background:var(--card);border:1px solid var(--line);
+border-radius:10px;padding:10px 14px;margin:0 0 12px;font-size:.88rem;position:sticky;top:0;z-index:1}
+.filter select,.filter input{font:inherit;margin-left:6px;max-width:340px}
+#filter-count{font-weight:600}.filter a{margin-left:auto;color:var(--accent)}
+details.target>summary{cursor:pointer;list-style:none}
+details.target>summary::-webkit-details-marker{display:none}
+details.target>summary::before{content:"\\25B8";color:var(--muted);width:12px}
+details.target[open]>summary::before{content:"\\25BE"}
+details.target:not([open])>summary{margin-bottom:0}
+.thead .right{margin-left:auto;color:var(--muted);font-size:.8rem}
+.tpath{font-weight:600;font-size:.9rem}
+table.f th:nth-child(1){width:120px}table.f th:nth-child(2){width:80px}table.f th:nth-child(3){width:56px}
+table.f th:nth-child(5){width:220px}
+table.f td:nth-child(2),table.f td:nth-child(3){font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,
+"DejaVu Sans Mono",monospace;font-size:.82rem;white-space:nowrap}
+table.f td:nth-child(3){text-align:right}
+table.f td:nth-child(4){white-space:pre-wrap;overflow-wrap:anywhere}
+table.f code{background:#f1f5f9;border-radius:4px;padding:0 5px;font-size:.82rem;overflow-wrap:anywhere}
 @media (max-width:1000px){.kpis{grid-template-columns:repeat(3,minmax(0,1fr))}.panels{grid-template-columns:1fr}}
 @media print{header.top{background:#fff;color:#000}header.top .meta,header.top .meta b{color:#000}
-details.host>summary::before{content:""}}
+details.host>summary::before,details.target>summary::before{content:""}.filter{display:none}}
 """.strip()
 
 
@@ -339,7 +443,10 @@ def _section_rules(report: Mapping[str, Any]) -> str:
         colour = "#16a34a" if not bad else ("#ea8a0c" if (fraction or 0) >= 0.8 else "#dc2626")
         advisory = ' <span class="muted">(advisory)</span>' if rule.get("advisory") else ""
         rows.append(
-            f"<tr><td class=\"mono\">{_e(rid, 80)}</td><td>{_e(rule.get('title') or rid, 300)}{advisory}</td>"
+            f"<tr><td class=\"mono nowrap\">{_e(rid, 80)}</td><td>{_e(rule.get('title') or rid, 300)}{advisory}"
+            + (f'<div class="muted small">{_e(rule["recommended_action"], 600)}</div>'
+               if rule.get("recommended_action") else "")
+            + "</td>"
             f"<td>{_sev_badge(rule.get('severity'))}</td>"
             f"<td class=\"num\">{_n(bad)}</td><td class=\"num\">{_n(open_count.get(rid, 0))}</td>"
             f"<td class=\"num\">{_n(waived.get(rid, 0))}</td>"
@@ -359,6 +466,11 @@ def _section_rules(report: Mapping[str, Any]) -> str:
         + "".join(rows)
         + "</tbody></table></div></section>"
     )
+
+
+def _unfold(rows: int) -> str:
+    """`` open`` for a ``<details>`` section short enough to show unfolded."""
+    return " open" if rows <= FOLD_ROWS else ""
 
 
 def _section_hosts(report: Mapping[str, Any]) -> str:
@@ -389,11 +501,12 @@ def _section_hosts(report: Mapping[str, Any]) -> str:
             '<div class="empty">No hosts in the report.</div></section>'
         )
     return (
-        f'<section id="hosts"><h2>Compliance by host<span class="count">{_n(len(rows))} hosts</span></h2>'
+        f'<section id="hosts"><details class="sec"{_unfold(len(rows))}><summary><h2>Compliance by host'
+        f'<span class="count">{_n(len(rows))} hosts</span></h2></summary>'
         '<div class="tw"><table><thead><tr><th>Host</th><th>Status</th><th class="num">Targets</th>'
         '<th class="num">Compliant</th>'
         '<th class="num">Open findings</th><th>By severity</th><th>Compliance</th>'
-        '<th class="num">%</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></div></section>"
+        '<th class="num">%</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></div></details></section>"
     )
 
 
@@ -438,20 +551,18 @@ def _section_diff(report: Mapping[str, Any]) -> str:
     )
 
 
-def _fix_cell(finding: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
-    parts = []
+def _fix_cell(finding: Mapping[str, Any]) -> str:
+    """The fix id (the recommended action is said once per rule, in the rules table: pages stay small)."""
     if finding.get("fix") and finding.get("fix") != "manual":
-        parts.append(f"<code class=\"mono\">{_e(finding['fix'], 100)}</code>")
-    elif finding.get("fix") == "manual":
-        parts.append('<span class="muted">manual</span>')
-    if rule.get("recommended_action"):
-        parts.append(f"<div>{_e(rule['recommended_action'], 600)}</div>")
-    return f'<div class="fix">{"".join(parts)}</div>' if parts else '<span class="muted">-</span>'
+        return f"<code>{_e(finding['fix'], 100)}</code>"
+    return '<span class="muted">manual</span>' if finding.get("fix") == "manual" else '<span class="muted">-</span>'
 
 
 def _section_findings(report: Mapping[str, Any]) -> str:
-    rules = report.get("rules") or {}
     blocks = []
+    # an estate-sized report starts with every host and target folded (its summary line still says
+    # how many open findings it holds); a small one opens those with something to see
+    small = sum(len(e.get("targets") or []) for e in (report.get("hosts") or {}).values()) <= COLLAPSE_ABOVE
     for index, (host, entry) in enumerate((report.get("hosts") or {}).items()):
         status = str(entry.get("status") or "failed")
         status_css = f"st-{status}" if status in STATUS_COLOURS else "st-failed"
@@ -477,12 +588,14 @@ def _section_findings(report: Mapping[str, Any]) -> str:
             kind = str(target.get("kind") or "dockerfile")
             t_status = str(target.get("status") or "error")
             sha = target.get("sha256") or target.get("id")
+            t_open = sum(1 for f in target.get("findings") or [] if is_open(f))
             head = (
-                f'<div class="thead">{_badge("kind", kind)}<h3 class="mono">{_e(target_locator(target), 1000)}</h3>'
+                f'<summary class="thead">{_badge("kind", kind)}<span class="mono tpath">'
+                f'{_e(target_locator(target), 1000)}</span>'
                 + _badge("st-" + t_status if t_status in ("compliant", "noncompliant", "error") else "st-error",
                          t_status)
                 + (f'<span class="sha mono">sha256 {_e(str(sha)[:19], 40)}</span>' if sha else "")
-                + "</div>"
+                + f'<span class="right">{_n(t_open)} open</span></summary>'
             )
             body = []
             if target.get("error"):
@@ -497,7 +610,6 @@ def _section_findings(report: Mapping[str, Any]) -> str:
             if findings:
                 rows = []
                 for finding in findings:
-                    rule = rules.get(str(finding.get("rule_id"))) or {}
                     waived = not is_open(finding)
                     note = ""
                     if waived:
@@ -506,20 +618,22 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                     elif finding.get("waiver_expired"):
                         expired = finding["waiver_expired"] if isinstance(finding["waiver_expired"], Mapping) else {}
                         note = f'<div>{_badge("st-expired", "waiver expired")} {_e(expired.get("expires"), 40)}</div>'
+                    if isinstance(finding.get("folded"), int) and finding["folded"] > 0:
+                        note += f'<div class="muted">{_e(folded_text(finding["folded"], str(finding.get("rule_id"))), 300)}</div>'
                     line_text = _n(finding.get("line")) if finding.get("line") is not None else "-"
+                    sev = normalize_severity(finding.get("severity"))  # one of SEVERITIES: markup-safe
+                    # data-r / data-s: what the filter script matches (escaped values, never markup)
                     rows.append(
-                        f'<tr class="{"waived" if waived else "open"}"><td>{_sev_badge(finding.get("severity"))}'
+                        f'<tr{WAIVED_ROW if waived else ""} data-r="{_e(finding.get("rule_id"), 80)}" '
+                        f'data-s="{sev}"><td><b class="badge sev-{sev}">{sev}</b>'
                         + (f" {_badge('st-waived', 'waived')}" if waived else "")
-                        + f'</td><td class="mono nowrap">{_e(finding.get("rule_id"), 80)}</td>'
-                        f'<td class="num mono">{line_text}</td>'
-                        f'<td><div class="pre">{_e(finding.get("message"), 3000, False)}</div>{note}</td>'
-                        f"<td>{_fix_cell(finding, rule)}</td></tr>"
+                        + f'</td><td>{_e(finding.get("rule_id"), 80)}</td><td>{line_text}</td>'
+                        f'<td>{_e(finding.get("message"), 3000, False)}{note}</td>'
+                        f"<td>{_fix_cell(finding)}</td></tr>"
                     )
                 body.append(
-                    '<div class="tw"><table><colgroup><col class="c-sev"><col class="c-rule"><col class="c-line">'
-                    '<col><col class="c-fix">'
-                    '</colgroup><thead><tr><th>Severity</th><th>Rule</th><th class="num">Line</th><th>Finding</th>'
-                    "<th>Fix</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
+                    '<div class="tw"><table class="f"><thead><tr><th>Severity</th><th>Rule</th><th>Line</th>'
+                    "<th>Finding</th><th>Fix</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
                 )
             elif not target.get("error"):
                 body.append('<div class="empty">No findings.</div>')
@@ -530,17 +644,48 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                     f'<div class="muted small">Parse note ({_e(problem.get("code") or "problem", 60)}): '
                     f"{where}{_e(problem.get('message'), 1000)}</div>"
                 )
-            inner.append(f'<div class="target">{head}{"".join(body)}</div>')
+            unfold = " open" if small and (t_open or target.get("error")) else ""
+            inner.append(f'<details class="target" data-t="{_e(target_locator(target), 1000)}"{unfold}>'
+                         f'{head}{"".join(body)}</details>')
         if not targets and status == "ok":
             inner.append('<div class="target"><div class="empty">No targets found on this host.</div></div>')
-        expand = " open" if (open_total or status != "ok" or any(t.get("error") for t in targets)) else ""
+        trouble = status != "ok" or any(t.get("error") for t in targets)
+        expand = " open" if status != "ok" or (small and (open_total or trouble)) else ""
         blocks.append(
-            f'<details class="host" id="host-{index}"{expand}><summary><h3 class="mono">{_e(host, 300)}</h3>'
+            f'<details class="host" id="host-{index}" data-h="{_e(host, 300)}"{expand}><summary>'
+            f'<h3 class="mono">{_e(host, 300)}</h3>'
             f"{_badge(status_css, status)}<span class=\"right\">{_n(len(targets))} targets · "
             f"{_n(open_total)} open findings</span></summary>{''.join(inner)}</details>"
         )
     content = "".join(blocks) or '<div class="empty">No hosts.</div>'
     return f'<section id="findings"><h2>Findings by host</h2>{content}</section>'
+
+
+def _filter_bar(report: Mapping[str, Any]) -> str:
+    """Rule, severity, host and text filters over the findings (top of the page, sticky); ``hidden`` until
+    the page's script shows it.
+
+    Without JavaScript the bar stays hidden and every finding is on the page (hosts and targets fold
+    into ``<details>``); the script only hides rows that do not match.  Presets come from the URL:
+    ``report.html#rule=NRA001&severity=high&host=web1&q=npm`` (or the same as a query string).
+    """
+    rules = report.get("rules") or {}
+    rule_ids = sorted(set(rules) | {str(f.get("rule_id")) for _h, _t, f in _all(report)})
+    options = "".join(
+        f'<option value="{_e(r, 80)}">{_e(r, 80)} {_e((rules.get(r) or {}).get("title") or "", 120)}</option>'
+        for r in rule_ids
+    )
+    severities = "".join(f'<option value="{s}">{s}</option>' for s in SEVERITIES)
+    hosts = "".join(f'<option value="{_e(h, 300)}">{_e(h, 300)}</option>' for h in (report.get("hosts") or {}))
+    return (
+        '<div class="filter" id="filter" role="search" hidden>'
+        f'<label>Rule <select id="f-rule"><option value="">all rules</option>{options}</select></label>'
+        f'<label>Severity <select id="f-severity"><option value="">all</option>{severities}</select></label>'
+        f'<label>Host <select id="f-host"><option value="">all hosts</option>{hosts}</select></label>'
+        '<label>Text <input id="f-q" type="search" placeholder="path, message, fix..." size="28"></label>'
+        '<span id="filter-count" aria-live="polite"></span>'
+        '<a href="#findings">to the findings</a></div>'
+    )
 
 
 def _section_waivers(report: Mapping[str, Any]) -> str:
@@ -575,12 +720,14 @@ def _section_waivers(report: Mapping[str, Any]) -> str:
         return '<section id="waivers"><h2>Waivers</h2><div class="empty">No waivers applied.</div></section>'
     rows.sort(key=lambda r: r[0])
     return (
-        f'<section id="waivers"><h2>Waivers<span class="count">{_n(len(rows))}</span></h2>'
+        f'<section id="waivers"><details class="sec"{_unfold(len(rows))}><summary><h2>Waivers'
+        f'<span class="count">{_n(len(rows))}</span></h2></summary>'
         '<div class="tw"><table class="fixed"><colgroup><col class="c-status"><col class="c-rule">'
         '<col class="c-host"><col class="c-target"><col><col class="c-owner"><col class="c-date"><col class="c-src">'
         "</colgroup><thead><tr>"
         "<th>Status</th><th>Rule</th><th>Host</th><th>Target</th><th>Reason</th><th>Owner</th><th>Expires</th>"
-        "<th>Source</th></tr></thead><tbody>" + "".join(r[1] for r in rows) + "</tbody></table></div></section>"
+        "<th>Source</th></tr></thead><tbody>" + "".join(r[1] for r in rows)
+        + "</tbody></table></div></details></section>"
     )
 
 
@@ -657,18 +804,20 @@ def _section_judged_warnings(report: Mapping[str, Any]) -> str:
         if items else ""
 
 
-def _csp(style_hash: str) -> str:
+def _csp(style_hash: str, script_hash: str) -> str:
     return (
-        "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        f"default-src 'none'; script-src 'sha256-{script_hash}'; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; "
         f"img-src data:; font-src 'none'; connect-src 'none'; style-src 'sha256-{style_hash}'"
     )
 
 
 def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
-    """Render a report as one self-contained HTML page (no scripts, no external resources)."""
+    """Render a report as one self-contained HTML page (one inline filter script, no external resources)."""
     summary = report.get("summary") or {}
     heading = title or "Node.js container compliance"
     digest = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    script_digest = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
     meta = (
         f'<span>Generated <b>{_e(report.get("generated_at"), 40)}</b></span>'
         f'<span>Engine <b>{_e(report.get("engine"), 60)}</b></span>'
@@ -679,6 +828,7 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
     body = "".join(
         [
             _section_judged_warnings(report),
+            _filter_bar(report),
             _section_kpis(summary),
             _section_merge(report),
             _section_charts(summary),
@@ -693,7 +843,7 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_csp(digest)}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp(digest, script_digest)}">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(heading, 200)} \u2014 {_e(report.get('generated_at'), 40)}</title>"
@@ -702,5 +852,5 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
         f"<main>{body}</main>"
         '<footer>refarch.containers \u00b7 Node.js reference architecture: Building Good Containers '
         "\u00b7 rendered from report.json</footer>"
-        "</body></html>\n"
+        f"<script>{_JS}</script></body></html>\n"
     )

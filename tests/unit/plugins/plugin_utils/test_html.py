@@ -22,11 +22,14 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section", "div", "span", "h1",
     "h2", "h3", "b", "p", "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "colgroup", "col", "details",
     "summary", "code", "a", "svg", "circle", "rect", "text",
+    # the filter bar and its one script (checked by assert_safe to be the page's own)
+    "script", "label", "select", "option", "input",
 }
 ALLOWED_ATTRS = {
     "lang", "charset", "http-equiv", "content", "name", "class", "id", "href", "open", "width", "height", "viewbox",
     "role", "aria-label", "aria-hidden", "cx", "cy", "r", "fill", "stroke", "stroke-width", "stroke-dasharray",
     "stroke-dashoffset", "transform", "x", "y", "rx", "text-anchor", "font-size", "font-weight",
+    "data-r", "data-s", "data-h", "data-t", "hidden", "value", "type", "placeholder", "size", "aria-live",
 }
 
 
@@ -38,26 +41,32 @@ class Collector(HTMLParser):
         self.by_id: dict[str, list[str]] = {}
         self._stack: list[str | None] = []
         self.styles: list[str] = []
+        self.scripts: list[str] = []
         self._in_style = False
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         attrs_d = dict(attrs)
         self.tags.append((tag, attrs_d))
         self._in_style = tag == "style"
-        if tag not in ("meta", "col", "circle", "rect"):
+        self._in_script = tag == "script"
+        if tag not in ("meta", "col", "circle", "rect", "input"):
             self._stack.append(attrs_d.get("id"))
 
     def handle_startendtag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
 
     def handle_endtag(self, tag):
-        self._in_style = False
-        if tag not in ("meta", "col", "circle", "rect") and self._stack:
+        self._in_style = self._in_script = False
+        if tag not in ("meta", "col", "circle", "rect", "input") and self._stack:
             self._stack.pop()
 
     def handle_data(self, data):
         if self._in_style:
             self.styles.append(data)
+            return
+        if self._in_script:
+            self.scripts.append(data)
             return
         self.text.append(data)
         for ident in self._stack:
@@ -86,7 +95,9 @@ def assert_safe(page: str, collector: Collector) -> None:
         assert not extra, f"unexpected attributes on <{tag}>: {extra}"
         assert not any(a.startswith("on") for a in attrs)
         if "href" in attrs:
-            assert attrs["href"].startswith("#host-"), attrs["href"]
+            assert attrs["href"].startswith("#host-") or attrs["href"] == "#findings", attrs["href"]
+    # one script, the renderer's own filter (a constant: no data in it)
+    assert [t for t, _a in collector.tags].count("script") == 1 and collector.scripts == [_html._JS]
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", page)
 
 
@@ -101,15 +112,17 @@ def test_no_injected_markup_and_hostile_text_is_shown_as_text():
     assert "evil-title" not in text and "[31m" not in text and "C1BOLD" in text
     assert "nulbelbsvtffesc" in text and "safeevil" in text
     assert '" onmouseover="' in text  # the quote break stayed inside text
-    assert page.count("<script") == 0 and "&lt;script&gt;window.__pwned" in page
+    assert page.count("<script") == 1 and "&lt;script&gt;window.__pwned" in page
 
 
-def test_csp_forbids_scripts_and_allows_only_the_page_style():
+def test_csp_allows_only_the_page_script_and_style():
     page = _html.render_html(build())
     c = parse(page)
     (meta,) = [a for t, a in c.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     policy = dict(p.strip().split(" ", 1) for p in meta["content"].split(";"))
-    assert policy["default-src"] == "'none'" and policy["script-src"] == "'none'"
+    (script,) = c.scripts
+    script_digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert policy["default-src"] == "'none'" and policy["script-src"] == f"'sha256-{script_digest}'"
     assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'"
     (style,) = c.styles
     digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
@@ -169,7 +182,7 @@ def test_diff_section_when_a_previous_report_is_given():
 def test_title_option_is_escaped():
     c = parse(_html.render_html(build(), title=samples.SCRIPT))
     assert samples.SCRIPT in "".join(c.text)
-    assert "script" not in {t for t, _a in c.tags}
+    assert [t for t, _a in c.tags].count("script") == 1 and c.scripts == [_html._JS]
 
 
 _hostile = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | st.text(
