@@ -83,8 +83,7 @@ def install(tmp_path_factory):
     assert not str(work).startswith(str(REPO))
     dist = work / "dist"
     # 1. the artefacts, as `make build` writes them (the cargo target cache makes the wheel quick)
-    make_env = dict(os.environ)
-    make_env.pop("MAKEFLAGS", None)
+    make_env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     _run(["make", "--no-print-directory", "build", f"DIST={dist}"], make_env, REPO, timeout=1800)
     tarballs = sorted(dist.glob("refarch-containers-*.tar.gz"))
     wheels = sorted(dist.glob("refarch_regorus-*.whl"))
