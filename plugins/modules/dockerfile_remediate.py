@@ -475,6 +475,7 @@ def run(module: AnsibleModule) -> dict:
         handle = _safefs.open_dir(root, directory, expected=ident)
     except UnsafeFile as exc:
         _refuse(module, exc, {"changed": False})
+        return {}
     with handle:
         lock = _Lock(path, handle.fd)
         if not module.check_mode:
@@ -493,6 +494,7 @@ def run(module: AnsibleModule) -> dict:
 
 def _read_dockerfile(module: AnsibleModule, handle: _safefs.DirHandle, name: str, result: dict) -> tuple:
     path = handle.join(name)
+    data = st = None
     try:
         data, st = _safefs.read_at(handle.fd, name, path=path, max_size=MAX_SIZE,
                                    allow_hardlinks=module.params["allow_hardlinks"])
@@ -525,6 +527,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     di_name = _dockerignore_name(handle, name)
     di_path = handle.join(di_name)
     result["dockerignore_path"] = printable(di_path)
+    package_json, dependencies = None, None
     try:
         package_json, dependencies = _package_context(handle)
     except UnsafeFile as exc:
