@@ -23,6 +23,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import 
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import EngineError
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import (
+    DEFAULT_MAX_FINDINGS_PER_RULE,
     SEVERITIES,
     collect_documents,
     enrich,
@@ -72,6 +73,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "embedded_backend": {"type": "str", "default": "auto", "choices": ["auto", "regorus", "regopy"]},
     "host_result": {"type": "dict"},
     "strict_builtin_errors": {"type": "bool", "default": False},
+    "max_findings_per_rule": {"type": "int", "default": DEFAULT_MAX_FINDINGS_PER_RULE},
 }
 
 
@@ -150,6 +152,10 @@ class _Evaluation:
     def __init__(self, args: dict[str, Any]) -> None:
         self.args = args
         self.engine_name = args.get("engine", "embedded")
+        self.max_per_rule = args.get("max_findings_per_rule", DEFAULT_MAX_FINDINGS_PER_RULE)
+        if not isinstance(self.max_per_rule, int) or self.max_per_rule < 0:
+            raise AnsibleActionFail(f"policy_check: max_findings_per_rule must be 0 (no cap) or more, "
+                                    f"not {self.max_per_rule!r}")
         try:
             self.date = parse_evaluation_date(args.get("evaluation_date") or _dt.date.today().isoformat())
         except ValueError as exc:
@@ -246,7 +252,8 @@ class _Evaluation:
         """Findings, targets and summary of one host (no ``msg``, no status); ``roots``: its scan paths."""
         settings = settings or self.default
         findings, waiver_report = enrich(documents, raw, host, waivers=settings.waivers, evaluation_date=self.date,
-                                         hadolint_pragmas=settings.hadolint_pragmas)
+                                         hadolint_pragmas=settings.hadolint_pragmas,
+                                         max_per_rule=self.max_per_rule)
         return {
             "changed": False,
             "findings": findings,

@@ -218,6 +218,16 @@ options:
         treating the expression as undefined, which is OPA's default. Applies to both engines.
     type: bool
     default: false
+  max_findings_per_rule:
+    description:
+      - At most this many findings of one rule are listed per target (and waiver state), in line order;
+        the last one listed carries C(folded), the number of further findings of that rule on that target.
+        Folded findings still count in every total and make the target non-compliant.
+      - Applied on the controller right after evaluation, so that a file with thousands of repeated lines
+        (99,990 C(EXPOSE 80)) costs the controller and the reports a bounded number of findings.
+      - V(0) lists every finding.
+    type: int
+    default: 20
 attributes:
   check_mode:
     support: full
@@ -287,11 +297,16 @@ targets:
     - Each has the finding target fields (C(kind), C(host), C(path) and C(sha256) or C(image) and C(id)), the
       document's parse C(problems), its C(error) (null when it was read and parsed) and C(open_findings), the number of
       findings on it that are not waived.
+    - C(error) is C({code: engine_error, message}) when the engine failed on this document alone; it then has one
+      C(NRA000) finding with C(engine_failure) (the cause), and the other documents are evaluated normally.
   returned: success, without O(hosts)
   type: list
   elements: dict
 findings:
-  description: Findings sorted by target, rule id and line (contracts.md section 4).
+  description:
+    - Findings sorted by target, rule id and line (contracts.md section 4).
+    - At most O(max_findings_per_rule) per target, rule and waiver state; the last one listed of such a group
+      carries C(folded), the number of further findings it stands for.
   returned: success, without O(hosts)
   type: list
   elements: dict
@@ -308,7 +323,8 @@ findings:
       waiver: null
 summary:
   description: >-
-    Counts: C(total), C(open) (not waived), C(by_severity) and C(by_rule) (open findings), C(targets),
+    Counts (folded findings included): C(total), C(folded) (not listed), C(open) (not waived), C(by_severity) and
+    C(by_rule) (open findings), C(targets),
     C(targets_by_kind), C(compliant_targets) (no open finding except advisory ones), C(non_compliant_targets),
     C(waived), C(waived_by_source), C(expired_waivers) and C(unused_waivers) (waiver ids).
     With O(hosts), the estate's counts instead - C(hosts), C(evaluated), C(unreachable), C(failed), C(targets),

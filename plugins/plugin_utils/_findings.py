@@ -61,7 +61,7 @@ def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any
     for finding in findings:
         key = target_key(finding.get("target") or {})
         if not finding.get("waived"):
-            open_counts[key] = open_counts.get(key, 0) + 1
+            open_counts[key] = open_counts.get(key, 0) + weight(finding)
         if finding.get("engine_failure"):
             engine_failed[key] = str(finding.get("message") or "")
     entries = []
@@ -94,10 +94,48 @@ def finding_sort_key(finding: dict[str, Any]) -> tuple[Any, ...]:
             line if isinstance(line, int) else -1, str(finding.get("message") or ""))
 
 
+#: Findings of one rule listed per target (and waiver state) unless told otherwise; the rest are folded.
+DEFAULT_MAX_FINDINGS_PER_RULE = 20
+
+
+def weight(finding: dict[str, Any]) -> int:
+    """How many findings ``finding`` stands for: itself and the ones folded into it."""
+    folded = finding.get("folded")
+    return 1 + (folded if isinstance(folded, int) and folded > 0 else 0)
+
+
+def fold_findings(findings: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Keep at most ``limit`` findings per target, rule and waiver state (``0``: all), in order.
+
+    The last one kept of a group carries ``folded``: how many more of that rule the target has
+    (same rule, severity and waiver state, later lines). A Dockerfile with 99,990 ``EXPOSE 80``
+    lines then costs the controller and the reports ``limit`` findings, not 99,990.
+    """
+    if not limit or limit <= 0:
+        return findings
+    counts: dict[tuple[Any, ...], int] = {}
+    carriers: dict[tuple[Any, ...], dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []
+    for f in findings:
+        key = (target_key(f.get("target") or {}), str(f.get("rule_id")), bool(f.get("waived")))
+        seen = counts.get(key, 0)
+        counts[key] = seen + 1
+        if seen < limit:
+            kept.append(f)
+            carriers[key] = f
+        else:
+            carriers[key]["folded"] = int(carriers[key].get("folded") or 0) + weight(f)
+    return kept
+
+
 def enrich(documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]], host: str | None, *,
            waivers: list[dict[str, Any]], evaluation_date: _dt.date,
-           hadolint_pragmas: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Return ``(findings, waiver_report)`` for engine output ``raw`` aligned with ``documents``."""
+           hadolint_pragmas: bool = True, max_per_rule: int = 0) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Return ``(findings, waiver_report)`` for engine output ``raw`` aligned with ``documents``.
+
+    ``max_per_rule``: see :func:`fold_findings` (applied after waivers, so a folded finding's
+    waiver state is known).
+    """
     if len(raw) != len(documents):
         raise ValueError(f"engine output has {len(raw)} entries for {len(documents)} documents")
     findings: list[dict[str, Any]] = []
@@ -114,29 +152,33 @@ def enrich(documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]], hos
     for f in findings:
         f.pop("_doc", None)
     findings.sort(key=finding_sort_key)
-    return findings, report
+    return fold_findings(findings, max_per_rule), report
 
 
 def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], host: str | None,
               waiver_report: dict[str, Any] | None = None) -> dict[str, Any]:
     """Counts over findings: open (not waived) by severity and by rule, targets, compliance, waivers.
 
-    A target is compliant when it has no open finding other than advisory ones.
+    A target is compliant when it has no open finding other than advisory ones. Folded findings
+    count (``folded``: how many are not listed).
     """
     by_severity = {s: 0 for s in reversed(SEVERITIES)}
     by_rule: dict[str, int] = {}
     waived = {"file": 0, "pragma": 0}
     failing_targets: set[tuple[str, str, str]] = set()
     open_count = 0
+    total = 0
     for f in findings:
+        n = weight(f)
+        total += n
         if f.get("waived"):
             src = (f.get("waiver") or {}).get("source", "file")
-            waived[src] = waived.get(src, 0) + 1
+            waived[src] = waived.get(src, 0) + n
             continue
-        open_count += 1
+        open_count += n
         sev = str(f.get("severity") or "info")
-        by_severity[sev] = by_severity.get(sev, 0) + 1
-        by_rule[str(f.get("rule_id"))] = by_rule.get(str(f.get("rule_id")), 0) + 1
+        by_severity[sev] = by_severity.get(sev, 0) + n
+        by_rule[str(f.get("rule_id"))] = by_rule.get(str(f.get("rule_id")), 0) + n
         if not f.get("advisory"):
             failing_targets.add(target_key(f.get("target") or {}))
     keys = {target_key(make_target(d, host)) for d in documents}
@@ -145,7 +187,8 @@ def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], h
         by_kind[d.get("kind") or "dockerfile"] = by_kind.get(d.get("kind") or "dockerfile", 0) + 1
     waiver_report = waiver_report or {}
     return {
-        "total": len(findings),
+        "total": total,
+        "folded": total - len(findings),
         "open": open_count,
         "by_severity": by_severity,
         "by_rule": dict(sorted(by_rule.items())),

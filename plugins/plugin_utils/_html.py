@@ -34,6 +34,7 @@ from typing import Any
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
     folded_text,
+    folded_text,
     is_open,
     normalize_severity,
     parse_timestamp,
@@ -619,7 +620,8 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                         expired = finding["waiver_expired"] if isinstance(finding["waiver_expired"], Mapping) else {}
                         note = f'<div>{_badge("st-expired", "waiver expired")} {_e(expired.get("expires"), 40)}</div>'
                     if isinstance(finding.get("folded"), int) and finding["folded"] > 0:
-                        note += f'<div class="muted">{_e(folded_text(finding["folded"], str(finding.get("rule_id"))), 300)}</div>'
+                        folded = folded_text(finding["folded"], str(finding.get("rule_id")))
+                        note += f'<div class="muted">{_e(folded, 300)}</div>'
                     line_text = _n(finding.get("line")) if finding.get("line") is not None else "-"
                     sev = normalize_severity(finding.get("severity"))  # one of SEVERITIES: markup-safe
                     # data-r / data-s: what the filter script matches (escaped values, never markup)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    folded_text,
     is_open,
     target_locator,
 )
@@ -50,6 +51,8 @@ def _finding_line(finding: Mapping[str, Any]) -> str:
     if finding.get("waiver_expired"):
         expired = finding["waiver_expired"] if isinstance(finding["waiver_expired"], Mapping) else {}
         text += f"\n  waiver expired {expired.get('expires', '')}: {expired.get('reason', '')}".rstrip(": ")
+    if isinstance(finding.get("folded"), int) and finding["folded"] > 0:
+        text += f"\n{folded_text(finding['folded'], str(finding.get('rule_id')))}"
     return text
 
 
@@ -126,8 +129,9 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
                 if open_:
                     worst = open_[0]
                     message = worst.get("message", "")
-                    if len(open_) > 1:
-                        message = f"{message} (+{len(open_) - 1} more)"
+                    total = sum(1 + (f["folded"] if isinstance(f.get("folded"), int) else 0) for f in open_)
+                    if total > 1:
+                        message = f"{message} (+{total - 1:,} more)"
                     failure = ET.SubElement(
                         case, "failure", {"message": _t(message, 1000), "type": _t(worst.get("severity", "info"))}
                     )

@@ -157,6 +157,12 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
+def folded_text(count: int, rule_id: str) -> str:
+    """What every report format says for findings folded beyond max_findings_per_rule."""
+    return (f"{count:,} more {rule_id} finding{'s' if count != 1 else ''} on this target folded "
+            f"(counted, not listed: at most max_findings_per_rule per rule and target)")
+
+
 def is_open(finding: Mapping[str, Any]) -> bool:
     """A finding counts against compliance unless it is waived (an expired waiver does not apply)."""
     return not bool(finding.get("waived"))
@@ -257,6 +263,11 @@ def _normalize_finding(raw: Mapping[str, Any], host: str) -> dict[str, Any]:
     finding["related"] = [str(r) for r in _as_list(finding.get("related"))]
     finding["advisory"] = bool(finding.get("advisory", False))
     finding["waived"] = bool(finding.get("waived", False))
+    folded = _int_or_none(finding.get("folded"))
+    if folded and folded > 0:
+        finding["folded"] = folded  # how many more findings of this rule on this target are not listed
+    else:
+        finding.pop("folded", None)
     finding.setdefault("waiver", None)
     finding.setdefault("waiver_expired", None)
     return finding
@@ -300,6 +311,12 @@ def _finish_target(target: dict[str, Any]) -> dict[str, Any]:
         seen[base] = count + 1
         finding["fingerprint"] = finding_fingerprint(finding, host, count) if count else base
     target["findings"] = findings
+    folded: dict[str, int] = {}
+    for finding in findings:
+        if finding.get("folded"):
+            folded[finding["rule_id"]] = folded.get(finding["rule_id"], 0) + finding["folded"]
+    if folded:
+        target["folded"] = dict(sorted(folded.items()))
     blocking = [f for f in findings if is_open(f) and not f.get("advisory")]
     if target.get("error"):
         target["status"] = "error"
@@ -389,7 +406,7 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     by_severity = {s: 0 for s in SEVERITIES}
     by_rule: dict[str, int] = {}
     totals = {"targets": 0, "compliant": 0, "noncompliant": 0, "error": 0}
-    findings = waived = expired = advisory = problems = 0
+    findings = waived = expired = advisory = problems = folded_total = 0
     for host in hosts.values():
         by_status[host.get("status", "failed")] = by_status.get(host.get("status", "failed"), 0) + 1
         problems += len(host.get("problems") or [])
@@ -399,16 +416,19 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             totals[target.get("status", "error")] = totals.get(target.get("status", "error"), 0) + 1
             problems += len(target.get("problems") or []) + (1 if target.get("error") else 0)
             for finding in target.get("findings", []):
+                # a finding that carries ``folded`` stands for itself and that many more
+                n = 1 + (finding.get("folded") if isinstance(finding.get("folded"), int) else 0)
+                folded_total += n - 1
                 if finding.get("waiver_expired"):
-                    expired += 1
+                    expired += n
                 if not is_open(finding):
-                    waived += 1
+                    waived += n
                     continue
-                findings += 1
+                findings += n
                 if finding.get("advisory"):
-                    advisory += 1
-                by_severity[normalize_severity(finding.get("severity"))] += 1
-                by_rule[finding["rule_id"]] = by_rule.get(finding["rule_id"], 0) + 1
+                    advisory += n
+                by_severity[normalize_severity(finding.get("severity"))] += n
+                by_rule[finding["rule_id"]] = by_rule.get(finding["rule_id"], 0) + n
     checked = totals["compliant"] + totals["noncompliant"]
     summary = {
         "hosts": len(hosts),
@@ -420,6 +440,7 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "error_targets": totals["error"],
         "compliance_percent": round(100.0 * totals["compliant"] / checked, 1) if checked else None,
         "findings": findings,
+        "folded_findings": folded_total,
         "findings_by_severity": by_severity,
         "findings_by_rule": dict(sorted(by_rule.items())),
         "advisory": advisory,

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    folded_text,
     is_open,
     normalize_severity,
     target_locator,
@@ -286,6 +287,17 @@ def render_sarif(
                 if not is_open(finding):
                     result["suppressions"] = [_suppression(finding)]
                 results.append(result)
+                if isinstance(finding.get("folded"), int) and finding["folded"] > 0:
+                    # the findings of this rule beyond max_findings_per_rule: one note that says how many
+                    note = {k: v for k, v in result.items() if k not in ("partialFingerprints", "message")}
+                    note["level"] = "note"
+                    note["message"] = {"text": folded_text(finding["folded"], rule_id)}
+                    note["locations"] = [{k: v for k, v in location.items()}]
+                    physical = note["locations"][0].get("physicalLocation")
+                    if physical:
+                        note["locations"][0]["physicalLocation"] = {"artifactLocation": physical["artifactLocation"]}
+                    note["properties"] = dict(result["properties"], folded=finding["folded"])
+                    results.append(note)
 
     generated_at = str(report.get("generated_at") or "")
     statuses = [h.get("status") for h in (report.get("hosts") or {}).values()]

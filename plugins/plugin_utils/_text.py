@@ -53,6 +53,9 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     if isinstance(judged, Mapping):
         lines.insert(1, f"Judged by: {_c(describe(judged), 300)}")
         lines[2:2] = [f"WARNING: {_c(w, 400)}" for w in judged.get("warnings") or []]
+    if summary.get("folded_findings"):
+        lines.append(f"Folded: {summary['folded_findings']:,} finding(s) counted above but not listed in the reports "
+                     "(beyond max_findings_per_rule per rule and target)")
     remediation = summary.get("remediation")
     if isinstance(remediation, Mapping):
         tally = ", ".join(f"{_c(k, 20)} {v}" for k, v in (remediation.get("by_status") or {}).items() if v)
