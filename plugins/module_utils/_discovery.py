@@ -51,9 +51,9 @@ def _side(path: Optional[str], cache: dict[str, tuple[Optional[bytes], Optional[
     hit = cache.get(path)
     if hit is not None:
         return hit
-    here = os.path.dirname(path)
+    here = path.rpartition("/")[0] or "/"
     # beside the Dockerfile: in the directory the walk listed (checked again), whose owner is the one compared
-    res = reader.read_path(path, cand.dir_identity if here == os.path.dirname(cand.path) else None,
+    res = reader.read_path(path, cand.dir_identity if here == (cand.path.rpartition("/")[0] or "/") else None,
                            here == cand.root)
     out = (res.data, {"code": res.error[0], "message": res.error[1]} if res.error else None)
     cache[path] = out
@@ -96,7 +96,8 @@ def _document(cand: Any, cache: dict[str, tuple[Optional[bytes], Optional[dict]]
         # the name found: its directory is the one the walk listed (the scan root itself may be a symlink);
         # an in-root symlink is read at its resolved path, the owner rule looking at the link
         link = cand.path if cand.read_path != cand.path else None
-        res = reader.read_path(cand.read_path, cand.dir_identity, os.path.dirname(cand.path) == cand.root, link)
+        res = reader.read_path(cand.read_path, cand.dir_identity, (cand.path.rpartition("/")[0] or "/") == cand.root,
+                               link)
         if res.error is not None:
             doc = error_document(cand.path, res.error[0], res.error[1], size=res.size, mtime=res.mtime)
         else:

@@ -547,11 +547,11 @@ def owner_refusal(st: os.stat_result, dir_st: os.stat_result, link_uid: Optional
     root-only file. So a file is read only when the directory's owner could read it through that name
     anyway:
 
-    * a regular file found by its own name: owned by the directory's owner; or with a single name
-      (``st_nlink == 1``) in a root-owned directory that only root can write to (``dir_mode``: not
-      writable by group or others), where only root can have named it; or with a single name and
-      readable by everyone (``S_IROTH``), as a root-owned ``0644`` Dockerfile that a deployment tool
-      or a ``sudo cp`` left in a user's directory;
+    * a regular file found by its own name: owned by the directory's owner; or in a root-owned
+      directory that only root can write to (not writable by group or others: only root can have
+      named it there, see ``root_only``); or with a single name (``st_nlink == 1``) and readable by
+      everyone (``S_IROTH``), as a root-owned ``0644`` Dockerfile that a deployment tool or a
+      ``sudo cp`` left in a user's directory;
     * a file found through a symlink (``link_uid``, the link's owner): the link belongs to the
       directory's owner (or to root) and its target to the directory's owner, or the link is root's in
       a directory only root can write to. Being readable by everyone does not count here: the target
@@ -563,18 +563,24 @@ def owner_refusal(st: os.stat_result, dir_st: os.stat_result, link_uid: Optional
     """
     st_uid, st_mode, st_nlink = st.st_uid, st.st_mode, st.st_nlink
     dir_uid = dir_st.st_uid
-    root_only = dir_uid == 0 and not dir_st.st_mode & 0o022  # only root can create names in it
+    only_root = root_only(dir_st)
     if link_uid is not None:
-        if link_uid == 0 and root_only:
+        if link_uid == 0 and only_root:
             return None
         if link_uid not in (dir_uid, 0):
             return f"is a symlink owned by uid {link_uid} in a directory owned by uid {dir_uid}"
         if st_uid != dir_uid:
             return f"links to a file owned by uid {st_uid}, not by uid {dir_uid} who owns the link's directory"
         return None
-    if st_uid == dir_uid:
+    if st_uid == dir_uid or only_root:
         return None
-    if st_nlink == 1 and (st_mode & stat.S_IROTH or root_only):
+    if st_nlink == 1 and st_mode & stat.S_IROTH:
         return None
     why = "is not readable by everyone" if not st_mode & stat.S_IROTH else f"has {st_nlink} names (hard links)"
     return f"is owned by uid {st_uid}, not by uid {dir_uid} who owns its directory, and {why}"
+
+
+def root_only(dir_st: os.stat_result) -> bool:
+    """Whether only root can create names in the directory ``dir_st``: owned by root, not writable by group or
+    others. Every file found there by its own name, and every root-owned symlink there, passes ``owner_refusal``."""
+    return dir_st.st_uid == 0 and not dir_st.st_mode & 0o022

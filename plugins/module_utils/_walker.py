@@ -430,7 +430,10 @@ class Reader:
         ``dir_st`` is the directory holding the name that was found (for a symlink: the link's, whose
         owner is ``link_uid``); without it the owner rule does not apply.
         """
-        check = self.check_owner and dir_st is not None
+        # in a directory only root can write to, every file found by its own name (or through root's link)
+        # passes the rule: no look needed (the common case of a root-owned tree costs no extra system call)
+        check = self.check_owner and dir_st is not None and not (
+            (link_uid is None or link_uid == 0) and _safefs.root_only(dir_st))
         if check:
             try:
                 pre = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -460,13 +463,13 @@ class Reader:
         own, or ``link``'s when the name found was the symlink ``link`` (resolved to ``path``); the owner
         rule then compares with that directory and the link's owner.
         """
-        directory, name = os.path.split(path)
+        directory, dummy, name = path.rpartition("/")
         try:
             if link is None:
                 dfd, dst = self.directory(directory or "/", identity, follow_dir)
                 link_uid = None
             else:
-                ldir, lname = os.path.split(link)
+                ldir, dummy, lname = link.rpartition("/")
                 lfd, dst = self.directory(ldir or "/", identity, follow_dir)
                 link_uid = os.stat(lname, dir_fd=lfd, follow_symlinks=False).st_uid if self.check_owner else None
                 dfd, dummy = self.directory(directory or "/")

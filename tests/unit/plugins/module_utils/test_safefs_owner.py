@@ -38,6 +38,8 @@ TABLE = [
      None, False),
     ("a user's 0600 file in a root-only directory (only root named it)", st(ALICE, REG | 0o600),
      st(ROOT, DIR | 0o755), None, False),
+    ("a user's file with two names in a root-only directory (root made the link)", st(ALICE, REG | 0o600, nlink=2),
+     st(ROOT, DIR | 0o755), None, False),
     ("a user's 0600 file in a world-writable root directory", st(ALICE, REG | 0o600), st(ROOT, DIR | 0o1777),
      None, True),
     ("a user's 0600 file in a group-writable root directory", st(ALICE, REG | 0o600), st(ROOT, DIR | 0o775),
