@@ -418,7 +418,7 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
             wanted.add(fix)
     if len(shas) > 1:
         module.fail_json(msg="the findings for {} come from different scans (sha256 {}); rescan first".format(
-            path, ", ".join(sorted(shas))))
+            printable(path), printable(", ".join(sorted(shas)))))
     return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None)
 
 
