@@ -107,6 +107,7 @@ docs: setup
 	$(PY) tools/gen_rule_catalog.py
 	$(PY) tools/gen_rule_docs.py
 	$(PY) tools/gen_role_docs.py
+	$(PY) tools/gen_module_table.py
 
 # What a user installs (README, "Install"): the collection tarball and the wheel of the regorus
 # binding (PyO3 stable ABI: one wheel for every Python >= 3.9 on the platform, tagged for the glibc

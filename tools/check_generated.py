@@ -1,4 +1,4 @@
-"""Fail when a generated file (rule catalogue, rule reference, role READMEs) is stale."""
+"""Fail when a generated file (rule catalogue, rule reference, role READMEs, the README's module table) is stale."""
 from __future__ import annotations
 
 import subprocess
@@ -10,6 +10,7 @@ GENERATORS = [
     "tools/gen_rule_catalog.py",
     "tools/gen_rule_docs.py",
     "tools/gen_role_docs.py",
+    "tools/gen_module_table.py",
     "tools/gen_fault_table.py",
     "tools/gen_schema.py",
 ]

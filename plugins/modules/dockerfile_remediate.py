@@ -33,7 +33,7 @@ description:
     directory fail with a conflict instead of interleaving; the Dockerfiles of one directory share its
     C(.dockerignore).
   - Backups are never written into the build context (where C(COPY . .) would put them into the image, and where
-    another user could plant links): see O(backup_dir).
+    another user could plant links); see O(backup_dir).
   - Check mode writes nothing and returns the planned content in the diff, so remediation can run as an AWX
     check job.
   - Secret ENV/ARG values and inline secrets are redacted in the diff and in the reasons returned; they never leave
