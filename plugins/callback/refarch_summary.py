@@ -24,8 +24,8 @@ description:
     judged them (engine, backend and its version, policy revision, collection version), with a warning when the
     embedded engine ran on regopy, the slow fallback.
   - Prints nothing for playbooks that do not use refarch.containers.
-  - Every value that comes from scanned data (host names, messages, paths) is stripped of ANSI escape
-    sequences and control characters and folded onto one line before it is printed.
+  - Every value that comes from scanned data (host names, messages, paths) is printed on one line with its
+    control characters escaped in a visible form (C(\\x1b[2J), C(\\u2028)), so it cannot act on the terminal.
 requirements:
   - Enable it with C(callbacks_enabled = refarch.containers.refarch_summary) in the C([defaults]) section of
     C(ansible.cfg), or C(ANSIBLE_CALLBACKS_ENABLED=refarch.containers.refarch_summary).
@@ -90,8 +90,8 @@ from collections.abc import Mapping  # noqa: E402 - imports follow the documenta
 from typing import Any  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe  # noqa: E402
-from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text  # noqa: E402
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 DISCOVERY_ACTIONS = frozenset({"dockerfile_info", "discovery"})
@@ -100,8 +100,8 @@ REPORT_ACTIONS = frozenset({"report", "report_merge"})
 
 
 def clean(value: Any, limit: int = 120) -> str:
-    """Return ``value`` as one printable line: no ANSI sequences, no control characters, at most ``limit`` chars."""
-    return clean_text(value, single_line=True, limit=limit)
+    """Return ``value`` as one printable line: control characters escaped (``\\x1b``), at most ``limit`` chars."""
+    return printable(value, limit=limit)
 
 
 def _short_action(task: Any) -> str:

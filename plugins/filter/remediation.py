@@ -14,6 +14,7 @@ import re
 from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 
 #: Names that are backups or temporary files, never Dockerfiles to remediate: Ansible's backup_local
 #: (``name.PID.DATE@TIME~``), editor backups (``~``, ``.orig``, ``.bak``, ``.rej``, ``.swp``) and the
@@ -232,7 +233,7 @@ def remediation_outcome_line(outcome: Any) -> str:
     for key in ("reason", "note"):
         if outcome.get(key):
             line += " - " + str(outcome[key])
-    return line
+    return printable(line)  # a host's path or message never acts on the terminal
 
 
 class FilterModule:

@@ -53,17 +53,21 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def printable(value: Any, *, keep_newlines: bool = False) -> str:
+def printable(value: Any, *, keep_newlines: bool = False, limit: int | None = None) -> str:
     """Return ``value`` as one printable string with control characters escaped.
 
     ``None`` becomes the empty string; other non-strings are converted with
     ``str``.  With ``keep_newlines`` a line feed (``\\n``) is kept as is (for a
     multi-line message printed line by line); every other control character,
-    carriage return and tab included, is escaped.
+    carriage return and tab included, is escaped.  ``limit`` shows at most that
+    many characters of the text (then ``\u2026``; the escapes make the result longer).
     """
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)]
+        return printable(text, keep_newlines=keep_newlines) + "\u2026"
     if keep_newlines and "\n" in text:
         return "\n".join(printable(part) for part in text.split("\n"))
     if not _NEEDS_WORK_RE.search(text):

@@ -165,6 +165,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._build import (
     masked,
     run,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 
 STORAGE_RACE_RE = re.compile(r"(layer|image) not known|image not found in storage|no such (layer|image)", re.I)
 STORAGE_RACE_RETRIES = 2
@@ -234,7 +235,7 @@ def main():
                           {k: str(v) for k, v in params["build_args"].items()}, params["target"],
                           params["isolation"] if engine != "docker" else None, params["pull"], params["network"])
     except BuildError as exc:
-        module.fail_json(msg="cannot build %s: %s" % (params["image"], exc), **result)
+        module.fail_json(msg=printable("cannot build %s: %s" % (params["image"], exc)), **result)
     result.update(candidate=candidate, dockerfile_sha256=sha, engine=engine, command=masked(argv, secrets))
 
     if not params["force"]:
@@ -258,7 +259,8 @@ def main():
     if rc != 0:
         reason = "timed out after %ss" % params["timeout"] if rc == 124 else "exited with %s" % rc
         detail = "\n".join(masked(err[-2000:].splitlines(), secrets))
-        module.fail_json(msg="build of %s %s: %s" % (candidate, reason, detail),
+        # the engine's output and the paths come from the host: escaped, they cannot act on a terminal
+        module.fail_json(msg=printable("build of %s %s: %s" % (candidate, reason, detail), keep_newlines=True),
                          rc=rc, **result)
     image_id = _existing(engine, executable, candidate, sha)
     if image_id is None:

@@ -4,9 +4,9 @@
 
 Counts by severity, the rules that fail most, the worst hosts, hosts that
 could not be scanned and the change since the previous report.  Every value
-from data is cleaned of ANSI escape sequences and control characters and
-folded onto one line, so a hostile path cannot repaint the operator's
-terminal.
+from data is shown on one line with its control characters escaped
+(``\\x1b[2J``, ``\\u2028``: module_utils/_printable.py), so a hostile path cannot
+repaint the operator's terminal and still shows what is really there.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
@@ -21,11 +22,16 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report import 
     normalize_severity,
     severity_rank,
 )
-from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
+
+
+def _weight(finding: Mapping[str, Any]) -> int:
+    """A listed finding and the ones folded into it (max_findings_per_rule)."""
+    folded = finding.get("folded")
+    return 1 + (folded if isinstance(folded, int) and folded > 0 else 0)
 
 
 def _c(value: Any, limit: int = 120) -> str:
-    return clean_text(value, single_line=True, limit=limit)
+    return printable(value, limit=limit)
 
 
 def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
@@ -85,7 +91,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for target in host.get("targets") or []:
             for finding in target.get("findings") or []:
                 if is_open(finding):
-                    counts[normalize_severity(finding.get("severity"))] += 1
+                    counts[normalize_severity(finding.get("severity"))] += _weight(finding)
         total = sum(counts.values())
         if total:
             worst.append((tuple(-counts[s] for s in SEVERITIES), name, total, counts))
@@ -100,7 +106,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for target in host.get("targets") or []:
             open_rules = sorted({str(f.get("rule_id")) for f in target.get("findings") or [] if is_open(f)})
             if open_rules:
-                n_open = sum(1 for f in target.get("findings") or [] if is_open(f))
+                n_open = sum(_weight(f) for f in target.get("findings") or [] if is_open(f))
                 where = target.get("path") or target.get("image") or target.get("name") or "?"
                 targets.append((-n_open, name, where, n_open, open_rules))
     if targets:

@@ -83,3 +83,9 @@ def test_non_strings():
     assert printable(None) == ""
     assert printable(42) == "42"
     assert printable(["\x1b"]) == "['\\\\x1b']"  # str() of a list already escapes; the backslash is doubled
+
+
+def test_limit_cuts_the_text_not_an_escape():
+    assert printable("abcdef", limit=4) == "abc\u2026"
+    assert printable("ab\x1bcdef", limit=4) == "ab\\x1b\u2026"
+    assert printable("abc", limit=3) == "abc"
