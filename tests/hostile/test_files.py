@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import scanrun
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import DEFAULT_MAX_INSTRUCTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
@@ -172,10 +173,11 @@ def _write_facts_input(tmp_path: Path, text: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("count,problem", [(99_999, None), (100_001, "too_many_instructions")])
-def test_100k_instructions(case, tmp_path, count, problem):
+@pytest.mark.parametrize("count,problem", [(DEFAULT_MAX_INSTRUCTIONS - 1, None),
+                                           (DEFAULT_MAX_INSTRUCTIONS + 1, "too_many_instructions")])
+def test_max_instructions(case, tmp_path, count, problem):
     c = case(f"{count + 1:,} instructions" + (" (over max_instructions)" if problem else " (the limit)"),
-             "parsed within bounds" + (f"; problem {problem}, list cut at 100,000" if problem
+             "parsed within bounds" + (f"; problem {problem}, list cut at {DEFAULT_MAX_INSTRUCTIONS:,}" if problem
                                        else "; no limit problem"))
     path = _write_facts_input(tmp_path, b"FROM node:20\n" + b"RUN true\n" * count)
     res = scanrun.facts(path, timeout=120, memory_mb=2048)
@@ -186,7 +188,7 @@ def test_100k_instructions(case, tmp_path, count, problem):
     c.see(f"problems={codes}, instructions={len(doc['instructions'])}, peak {res.data['peak_rss_mib']} MiB")
     if problem:
         assert problem in codes
-        assert len(doc["instructions"]) <= 100_000
+        assert len(doc["instructions"]) <= DEFAULT_MAX_INSTRUCTIONS
     else:
         assert "too_many_instructions" not in codes and len(doc["instructions"]) == count + 1
 
