@@ -268,3 +268,18 @@ def test_unsafe_backup_dir_is_refused_before_anything_is_written(app, capsys):
                              capsys)
     assert failed and "cannot back up" in res["msg"] and "writable" in res["msg"], res
     assert app.read_bytes() == before and not list(backups.iterdir())
+
+
+def test_control_characters_in_the_path_are_escaped_in_messages_and_diff_headers(tmp_path, capsys):
+    app = tmp_path / "\x1b[2J\x1b]8;;https:x\x07app"
+    app.mkdir()
+    (app / "package.json").write_text(json.dumps(PACKAGE))
+    (app / "Dockerfile").write_text(DOCKERFILE)
+    failed, res = run_module({"path": str(app / "Dockerfile"), "fixes": ["NRA002"]}, capsys, check_mode=True, diff=True)
+    assert not failed, res
+    headers = [d[k] for d in res["diff"] for k in ("before_header", "after_header")]
+    assert headers and not any("\x1b" in h or "\x07" in h for h in headers), headers
+    assert "\\x1b[2J" in res["diff"][0]["before_header"]
+    os.mkfifo(app / ".dockerignore")
+    failed, res = run_module({"path": str(app / "Dockerfile"), "fixes": ["NRA002"]}, capsys)
+    assert failed and "\x1b" not in res["msg"] and "\\x1b" in res["msg"], res["msg"]
