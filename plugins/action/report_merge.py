@@ -65,6 +65,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"refarch.containers.report_merge: {exc}") from exc
         result["sources"] = sources
         warnings += [f"report_merge: {m}" for m in merged["merge"]["mismatches"]]
+        judged = merged.get("judged_by")
+        warnings += list((judged or {}).get("warnings") or [])  # the slow fallback in a source report
         if warnings:
             result.setdefault("warnings", []).extend(warnings)
+        result["judged_by"] = judged
         return result

@@ -148,6 +148,12 @@ summary:
   description: The merged report's recomputed summary (see M(refarch.containers.report)).
   returned: always
   type: dict
+judged_by:
+  description:
+    - What judged the merged findings (see M(refarch.containers.report)); each field is the sources' common value,
+      or C(mixed) when they differ. Null when no source report names it. Its C(warnings) are task warnings too.
+  returned: always
+  type: dict
 merge:
   description: How the merge went.
   returned: always
