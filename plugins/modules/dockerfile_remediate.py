@@ -288,6 +288,7 @@ import fcntl
 import json
 import os
 import posixpath
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -312,7 +313,7 @@ def default_backup_dir() -> str:
     """Where backups go when ``backup_dir`` is not given: root's state directory, else the user's."""
     if os.geteuid() == 0:
         return ROOT_BACKUP_DIR
-    return posixpath.join(os.path.expanduser("~"), ".local", "state", "refarch-containers", "backups")
+    return posixpath.join(pwd.getpwuid(os.geteuid()).pw_dir, ".local", "state", "refarch-containers", "backups")
 
 
 def _package_context(handle: _safefs.DirHandle) -> tuple:
