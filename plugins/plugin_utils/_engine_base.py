@@ -13,10 +13,10 @@ that is not one array of findings) does not fail the others: when a run fails
 for a cause a document can have (:data:`DOCUMENT_CAUSES`), the documents are
 evaluated again on their own (:meth:`Engine._evaluate_each`) and each one that
 still fails alone gets one ``NRA000`` finding saying that the engine failed on
-it (``engine_failure`` names the cause), never an empty list. When every
-document fails alone and so does an empty probe document, the engine itself is
-broken (a policy that errors on every input, a worker that cannot start): that
-is raised as before.
+it (``engine_failure`` names the cause), never an empty list. When an empty
+probe document fails too, the engine itself is broken (a policy that errors on
+every input, a worker that cannot start, a memory limit below what the bundle
+needs): that is raised as before, without evaluating document by document.
 """
 
 from __future__ import annotations
@@ -124,13 +124,12 @@ class Engine(ABC):
         except EngineError as exc:
             if not exc.document:
                 raise
+            try:  # is it the engine rather than the documents? An empty document must evaluate.
+                self._evaluate_once([{}], evaluation_date, config)
+            except EngineError:
+                raise exc from None
             outcomes = self._evaluate_each(documents, evaluation_date, config, exc)
             failed = [o for o in outcomes if isinstance(o, EngineError)]
-            if len(failed) == len(outcomes):
-                try:  # every document failed: is it the engine rather than the documents?
-                    self._evaluate_once([{}], evaluation_date, config)
-                except EngineError:
-                    raise exc from None
             out = [self._failure_findings(o) if isinstance(o, EngineError) else o for o in outcomes]
             self.stats["engine_failures"] = len(failed)
         self.stats.update({"documents": len(documents), "batches": len(self._parts(documents)),

@@ -504,15 +504,15 @@ def test_opa_slow_server_times_out():
 
 
 def test_opa_bad_result_shape_is_an_error():
-    # FAKE server returning a result that is not one array per document, whatever it is asked (each
-    # document alone, and the empty probe, get three arrays too): the engine's answer, not the documents'.
+    # FAKE server returning a result that is not one array per document, whatever it is asked (the empty
+    # probe gets three arrays too): the engine's answer, not the documents'.
     fake = FakeHttp(status=200, body=b'{"result": [[], [], []]}')
     try:
         with pytest.raises(EngineError) as err:
             OpaEngine(fixture_bundle(), fake.url, check_revision=False).evaluate(make_docs(2), DATE)
         assert err.value.cause == "bad_result"
-        # the batch, each document alone, the probe
-        assert sum(1 for r in fake.requests if r["method"] == "POST") == 4
+        # the batch, then the probe; no document alone
+        assert sum(1 for r in fake.requests if r["method"] == "POST") == 2
     finally:
         fake.stop()
 
