@@ -297,8 +297,9 @@ targets:
     - Each has the finding target fields (C(kind), C(host), C(path) and C(sha256) or C(image) and C(id)), the
       document's parse C(problems), its C(error) (null when it was read and parsed) and C(open_findings), the number of
       findings on it that are not waived.
-    - C(error) is C({code: engine_error, message}) when the engine failed on this document alone; it then has one
-      C(NRA000) finding with C(engine_failure) (the cause), and the other documents are evaluated normally.
+    - C(error) is an object with C(code=engine_error) and a C(message) when the engine failed on this document
+      alone; it then has one C(NRA000) finding with C(engine_failure) (the cause), and the other documents are
+      evaluated normally.
   returned: success, without O(hosts)
   type: list
   elements: dict

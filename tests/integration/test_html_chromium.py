@@ -234,7 +234,7 @@ def expected_rows(report: dict, rule=None, severity=None, host=None, text=None) 
 
 
 def check_filtered(dom: DomCollector, report: dict, want: int) -> None:
-    total = sum(1 for _ in _report.iter_findings(report))
+    total = len(list(_report.iter_findings(report)))
     shown = [a for a in rows(dom) if "hidden" not in a]
     assert len(rows(dom)) == total, "every finding is on the page"
     assert 0 < len(shown) == want < total
