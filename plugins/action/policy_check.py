@@ -30,6 +30,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
     over_threshold,
     summarize,
     target_entries,
+    weight,
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import judged_by
@@ -275,7 +276,8 @@ def _message(result: dict[str, Any], fail_on: str) -> dict[str, Any]:
         rules = sorted({str(f.get("rule_id")) for f in hits})
         targets = len({str(f.get("target")) for f in hits})
         result["failed"] = True
-        result["msg"] = (f"{len(hits)} finding(s) at or above severity '{fail_on}' in {targets} target(s): "
+        count = sum(weight(f) for f in hits)  # folded findings count
+        result["msg"] = (f"{count} finding(s) at or above severity '{fail_on}' in {targets} target(s): "
                          f"{', '.join(rules)}")
     else:
         result["msg"] = (f"{summary['open']} open finding(s), {summary['waived']} waived, "

@@ -35,11 +35,13 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report import 
     SEVERITIES,
     folded_text,
     folded_text,
+    folded_text,
     is_open,
     normalize_severity,
     parse_timestamp,
     severity_rank,
     target_locator,
+    weight,
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
 
@@ -424,10 +426,10 @@ def _section_rules(report: Mapping[str, Any]) -> str:
             for finding in target.get("findings") or []:
                 rid = str(finding.get("rule_id"))
                 if is_open(finding):
-                    open_count[rid] = open_count.get(rid, 0) + 1
+                    open_count[rid] = open_count.get(rid, 0) + weight(finding)
                     affected.setdefault(rid, set()).add((host, target.get("kind"), target_locator(target)))
                 else:
-                    waived[rid] = waived.get(rid, 0) + 1
+                    waived[rid] = waived.get(rid, 0) + weight(finding)
     checked = sum(targets_by_kind.values())
     rule_ids = set(rules) | set(open_count) | set(waived)
     rows = []
@@ -484,7 +486,7 @@ def _section_hosts(report: Mapping[str, Any]) -> str:
         for target in targets:
             for finding in target.get("findings") or []:
                 if is_open(finding):
-                    sev[normalize_severity(finding.get("severity"))] += 1
+                    sev[normalize_severity(finding.get("severity"))] += weight(finding)
         status = str(entry.get("status") or "failed")
         status_css = f"st-{status}" if status in STATUS_COLOURS else "st-failed"
         fraction = _pct(compliant, checked) if status == "ok" else None
@@ -568,7 +570,7 @@ def _section_findings(report: Mapping[str, Any]) -> str:
         status = str(entry.get("status") or "failed")
         status_css = f"st-{status}" if status in STATUS_COLOURS else "st-failed"
         targets = entry.get("targets") or []
-        open_total = sum(1 for t in targets for f in t.get("findings") or [] if is_open(f))
+        open_total = sum(weight(f) for t in targets for f in t.get("findings") or [] if is_open(f))
         inner = []
         if status != "ok":
             inner.append(
@@ -589,7 +591,7 @@ def _section_findings(report: Mapping[str, Any]) -> str:
             kind = str(target.get("kind") or "dockerfile")
             t_status = str(target.get("status") or "error")
             sha = target.get("sha256") or target.get("id")
-            t_open = sum(1 for f in target.get("findings") or [] if is_open(f))
+            t_open = sum(weight(f) for f in target.get("findings") or [] if is_open(f))
             head = (
                 f'<summary class="thead">{_badge("kind", kind)}<span class="mono tpath">'
                 f'{_e(target_locator(target), 1000)}</span>'

@@ -28,6 +28,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report import 
     folded_text,
     is_open,
     target_locator,
+    weight,
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_sanitize import clean_text
 
@@ -129,7 +130,7 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
                 if open_:
                     worst = open_[0]
                     message = worst.get("message", "")
-                    total = sum(1 + (f["folded"] if isinstance(f.get("folded"), int) else 0) for f in open_)
+                    total = sum(weight(f) for f in open_)
                     if total > 1:
                         message = f"{message} (+{total - 1:,} more)"
                     failure = ET.SubElement(

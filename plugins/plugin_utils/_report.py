@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._findings import weight
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import TOOL_NAME, merge_judged_by
 
 SCHEMA_VERSION = "1.0"
@@ -416,8 +417,7 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             totals[target.get("status", "error")] = totals.get(target.get("status", "error"), 0) + 1
             problems += len(target.get("problems") or []) + (1 if target.get("error") else 0)
             for finding in target.get("findings", []):
-                # a finding that carries ``folded`` stands for itself and that many more
-                n = 1 + (finding.get("folded") if isinstance(finding.get("folded"), int) else 0)
+                n = weight(finding)  # itself and the findings folded into it
                 folded_total += n - 1
                 if finding.get("waiver_expired"):
                     expired += n

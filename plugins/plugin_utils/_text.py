@@ -21,13 +21,8 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report import 
     is_open,
     normalize_severity,
     severity_rank,
+    weight,
 )
-
-
-def _weight(finding: Mapping[str, Any]) -> int:
-    """A listed finding and the ones folded into it (max_findings_per_rule)."""
-    folded = finding.get("folded")
-    return 1 + (folded if isinstance(folded, int) and folded > 0 else 0)
 
 
 def _c(value: Any, limit: int = 120) -> str:
@@ -91,7 +86,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for target in host.get("targets") or []:
             for finding in target.get("findings") or []:
                 if is_open(finding):
-                    counts[normalize_severity(finding.get("severity"))] += _weight(finding)
+                    counts[normalize_severity(finding.get("severity"))] += weight(finding)
         total = sum(counts.values())
         if total:
             worst.append((tuple(-counts[s] for s in SEVERITIES), name, total, counts))
@@ -106,7 +101,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for target in host.get("targets") or []:
             open_rules = sorted({str(f.get("rule_id")) for f in target.get("findings") or [] if is_open(f)})
             if open_rules:
-                n_open = sum(_weight(f) for f in target.get("findings") or [] if is_open(f))
+                n_open = sum(weight(f) for f in target.get("findings") or [] if is_open(f))
                 where = target.get("path") or target.get("image") or target.get("name") or "?"
                 targets.append((-n_open, name, where, n_open, open_rules))
     if targets:
