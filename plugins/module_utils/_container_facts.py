@@ -25,6 +25,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._engines_cli im
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import (
     SCHEMA_VERSION,
     bare_id,
+    clean_argv,
     env_map,
     full_id,
     get_ci,
@@ -32,7 +33,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
     port_entries,
     redact_mapping,
     run_process,
-    scrub,
     scrub_values,
     user_entry,
 )
@@ -118,7 +118,7 @@ def container_facts(inspect: Any, engine: str = "podman", image: Optional[dict[s
     path = inspect.get("Path")
     args = inspect.get("Args") if isinstance(inspect.get("Args"), list) else []
     argv = ([str(path)] if path else []) + [str(a) for a in args]
-    argv = [scrub(w, secrets, names_re) or "" for w in argv]
+    argv = clean_argv(argv, None, secrets, names_re)[0] or []
     process = run_process(argv, None)
     init_flag = bool(host.get("Init"))
     init_process = (process or {}).get("init")

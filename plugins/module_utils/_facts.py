@@ -325,7 +325,9 @@ def parse_dockerignore(data: bytes) -> list[str]:
     return out
 
 
-def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[dict], redactor: Redactor) -> dict:
+def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[dict],
+                  redactor: Optional[Redactor] = None) -> dict:
+    """The package.json entry; its shown strings are redacted when ``redactor`` is given (else by the caller)."""
     doc: dict[str, Any] = {"path": path, "exists": data is not None or error is not None, "error": error,
                            "name": None, "main": None, "scripts": {}, "engines": {},
                            "dependencies": None, "dev_dependencies": None, "type": None}
@@ -352,15 +354,13 @@ def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[di
             return None
         return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
-    doc["name"] = _s(obj.get("name"))
-    doc["main"] = _s(obj.get("main"))
-    doc["type"] = _s(obj.get("type"))
     scripts = obj.get("scripts")
+    for key in ("name", "main", "type"):
+        doc[key] = _s(obj.get(key))
     if isinstance(scripts, dict):
-        if redactor.secret_values or not _clean(text):
-            doc["scripts"] = {str(k): redactor.text(_s(v) or "") for k, v in scripts.items()}
-        else:  # nothing secret-looking anywhere in the file
-            doc["scripts"] = {str(k): _s(v) or "" for k, v in scripts.items()}
+        doc["scripts"] = {str(k): _s(v) or "" for k, v in scripts.items()}
+    if redactor is not None and (redactor.secret_values or not _clean("\n".join(_side_texts(None, doc)))):
+        _redact_side(None, doc, redactor)
     engines = obj.get("engines")
     if isinstance(engines, dict):
         doc["engines"] = {str(k): _s(v) for k, v in engines.items()}
@@ -371,13 +371,39 @@ def _package_json(path: Optional[str], data: Optional[bytes], error: Optional[di
     return doc
 
 
-def _dockerignore(path: Optional[str], data: Optional[bytes], error: Optional[dict]) -> dict:
+def _side_texts(di: Optional[dict], pj: Optional[dict]) -> list[str]:
+    """The strings a document shows of its .dockerignore and package.json (what redaction checks)."""
+    texts = list(di["patterns"]) if di else []
+    if pj:
+        texts += [pj[k] or "" for k in ("name", "main", "type")]
+        texts += list(pj["scripts"].values())
+    return texts
+
+
+def _redact_side(di: Optional[dict], pj: Optional[dict], redactor: Redactor, values: bool = True) -> None:
+    """Redact the shown strings of the .dockerignore and package.json entries in place.
+
+    ``values`` False: the value rules are known to hide nothing in them (checked with the instructions).
+    """
+    if di and di["patterns"]:
+        di["patterns"] = [redactor.text(p, "", values) for p in di["patterns"]]  # an ignore line can hold a secret
+    if pj:
+        for key in ("name", "main", "type"):
+            if pj[key]:
+                pj[key] = redactor.text(pj[key], "", values)
+        pj["scripts"] = {k: redactor.text(v, "", values) for k, v in pj["scripts"].items()}
+
+
+def _dockerignore(path: Optional[str], data: Optional[bytes], error: Optional[dict],
+                  redactor: Optional[Redactor] = None) -> dict:
     doc: dict[str, Any] = {"path": path, "exists": data is not None or error is not None,
                            "patterns": [], "error": error}
     if data is None:
         return doc
     try:
         doc["patterns"] = parse_dockerignore(data)
+        if redactor is not None and (redactor.secret_values or not _clean("\n".join(doc["patterns"]))):
+            _redact_side(doc, None, redactor)
     except UnicodeDecodeError as exc:
         doc["error"] = {"code": "decode_error", "message": f".dockerignore is not valid UTF-8: {exc.reason}"}
     return doc
@@ -680,19 +706,23 @@ def dockerfile_facts(
                                  "message": f"line {ins.get('start_line')}: a line continuation at the end of "
                                             "the file continues into nothing; it is not an instruction"})
         parsed_instrs = [ins for ins in parsed_instrs if ins.get("cmd") is not None]
-    instrs = redactor.instructions(parsed_instrs)
-    escape = parsed.get("escape") or "\\"
-    directives = parsed.get("directives") or {}
-    doc["directives"] = {"syntax": directives.get("syntax"), "escape": directives.get("escape") or escape,
-                         "check": directives.get("check")}
-    for p in problems:
-        if p.get("code") in _FATAL_CODES and doc["error"] is None:
-            doc["error"] = {"code": p["code"], "message": p.get("message") or p["code"]}
-
+    # the .dockerignore and package.json strings are checked with the instructions, in one test
     di_path = dockerignore_path or posixpath.join(context, ".dockerignore")
     doc["dockerignore"] = _dockerignore(di_path, dockerignore, dockerignore_error)
     pj_path = package_json_path or posixpath.join(context, "package.json")
-    doc["package_json"] = _package_json(pj_path, package_json, package_json_error, redactor)
+    doc["package_json"] = _package_json(pj_path, package_json, package_json_error)
+    instrs = redactor.instructions(parsed_instrs, _side_texts(doc["dockerignore"], doc["package_json"]))
+    if not redactor.extra_clean or redactor.secret_values:
+        _redact_side(doc["dockerignore"], doc["package_json"], redactor, redactor.values_dirty)
+    escape = parsed.get("escape") or "\\"
+    directives = parsed.get("directives") or {}
+    doc["directives"] = {"syntax": redactor.text(directives.get("syntax") or "") or directives.get("syntax"),
+                         "escape": directives.get("escape") or escape,
+                         "check": redactor.text(directives.get("check") or "") or directives.get("check")}
+    for p in problems:
+        if p.get("code") in _FATAL_CODES and doc["error"] is None:
+            doc["error"] = {"code": p["code"], "message": redactor.text(p.get("message") or p["code"])}
+
 
     global_vars: dict[str, Optional[str]] = {}
     global_args: dict[str, Optional[str]] = {}

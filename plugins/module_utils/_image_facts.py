@@ -32,7 +32,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._facts import s
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
+    is_placeholder,
     is_secret_name,
+    redact_argv,
     redact_literals,
     redact_text,
 )
@@ -151,10 +153,12 @@ def env_map(env_list: Any, names_re: Pattern[str] = SECRET_NAME_RE) -> tuple[dic
         val: Optional[str] = value if sep else None
         redacted = False
         if val and is_secret_name(name, names_re):
-            secrets.append(val)
-            val, redacted = REDACTED, True
+            if not is_placeholder(val):
+                secrets.append(val)
+                val = REDACTED
+            redacted = True
         elif val:
-            cleaned = redact_text(val, names_re)
+            cleaned = redact_text(val, names_re, name)  # the name says whether a hex value is a checksum
             redacted = cleaned != val
             val = cleaned
         out[name] = {"value": val, "line": None, "redacted": redacted}
@@ -181,12 +185,21 @@ def redact_mapping(mapping: Any, secrets: list[str], names_re: Pattern[str] = SE
         return out
     for key, value in mapping.items():
         text = "" if value is None else str(value)
-        if text and is_secret_name(str(key), names_re):
+        if text and is_secret_name(str(key), names_re) and not is_placeholder(text):
             secrets.append(text)
             out[str(key)] = REDACTED
         else:
-            out[str(key)] = redact_text(text, names_re)
+            out[str(key)] = redact_text(text, names_re, str(key))  # the key says whether hex is a checksum
     return out
+
+
+def clean_argv(entrypoint: Optional[list[str]], cmd: Optional[list[str]], secrets: list[str],
+               names_re: Pattern[str] = SECRET_NAME_RE) -> tuple[Optional[list[str]], Optional[list[str]]]:
+    """ENTRYPOINT and CMD words with secrets hidden, judged as the one argv they make (``--token X``)."""
+    words = [str(w) for w in (entrypoint or []) + (cmd or [])]
+    clean = redact_argv(words, names_re, literals=secrets)
+    n = len(entrypoint or [])
+    return (clean[:n] if entrypoint is not None else None), (clean[n:] if cmd is not None else None)
 
 
 def scrub(text: Optional[str], secrets: list[str], names_re: Pattern[str] = SECRET_NAME_RE) -> Optional[str]:
@@ -480,13 +493,8 @@ def image_facts(inspect: Any, engine: str = "podman", *, history: Optional[list[
     annotations = redact_mapping(inspect.get("Annotations"), secrets, names_re)
     scrub_values(env, secrets)
 
-    def clean_words(words: Optional[list[str]]) -> Optional[list[str]]:
-        if words is None:
-            return None
-        return [scrub(w, secrets, names_re) or "" for w in words]
-
-    entrypoint_words = clean_words(_words(config.get("Entrypoint")))
-    cmd_words = clean_words(_words(config.get("Cmd")))
+    entrypoint_words, cmd_words = clean_argv(_words(config.get("Entrypoint")), _words(config.get("Cmd")), secrets,
+                                             names_re)
     process = run_process(entrypoint_words, cmd_words)
     hist_raw = inspect.get("History") if isinstance(inspect.get("History"), list) else history
     hist_rows, hist_count = _history(hist_raw, history_limit, secrets, names_re)

@@ -1,30 +1,99 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Secret detection and redaction for Dockerfile facts (host side, stdlib only).
+"""Secret detection and redaction for host-side facts (stdlib only).
 
 Nothing that looks like a secret may leave the managed host.  The facts
 normalizer redacts the parsed instructions *before* it derives anything from
 them, so every derived field (stage env, resolved values, process argv) only
-ever sees redacted text.
+ever sees redacted text.  Every text is redacted as a whole *logical* text:
+a line continuation (``\\`` + newline) is joined before the rules look at it
+and the redaction is mapped back onto the physical lines, so a secret split by
+a continuation is hidden on both lines.
 
-Three layers:
+Two families of rules, each giving the spans of text to replace by
+``<redacted>``:
 
-* ``SECRET_NAME_RE``: names of ENV/ARG variables (and ``--flag`` names, and
-  ``NAME=value`` words) whose values are secret.
-* ``redact_text``: inline secrets in free text (RUN lines, heredocs, scripts):
-  ``NAME=value`` with a secret-looking name, ``//registry/:_authToken=...``,
-  ``--password value``, ``Authorization: Bearer ...`` and URLs carrying
-  ``user:password@``.
-* ``redact_literals``: any literal secret value already known (from a redacted
-  ENV/ARG) wherever else it appears.
+**By name** (``SECRET_NAME_RE``): the value of an ENV/ARG/LABEL, a
+``NAME=value`` word, a ``--flag value`` / ``--flag=value`` option, a JSON or
+YAML key, an exec-form ``["--token", "value"]`` pair, an ``npm/yarn/pnpm
+(config) set`` or ``aws configure set`` setting, an HTTP header, when the name
+looks secret (password, pass, pwd, pw, secret, token, api key, private key,
+credential, auth -- not author --, access/account key, pat, webhook, dsn,
+cookie, salt, bearer, jwt, ...).
+
+**By value** (the value alone says it is a secret, whatever holds it):
+
+* private-key blocks (``-----BEGIN ... PRIVATE KEY-----`` to ``END``, across
+  lines, in heredocs; to the end of the text when the END line is missing);
+* URL userinfo: the password of ``scheme://user:password@``, and the user part
+  itself when it is a token rather than a user name (``https://TOKEN@host``);
+* credentials in any HTTP header (``-H``/``--header``/``proxy_set_header``):
+  the value after an auth scheme (``Bearer``, ``Basic``, ``token``, ...), or the
+  whole value when the header name looks secret (``X-Api-Key``,
+  ``PRIVATE-TOKEN``, ``Cookie``);
+* password options of common CLIs, by command: ``docker/podman/buildah/helm/...
+  login -p``, ``mysql -pSECRET`` / ``-p SECRET``, ``mongo* -p``, ``sshpass -p``,
+  ``redis-cli -a``, ``zip/unzip -P``, ``7z -p``, ``openssl -k`` and
+  ``pass:SECRET``, ``smbclient -U user%pass``, ``htpasswd -b``, ``vault login
+  TOKEN``, ``mc alias set NAME URL KEY SECRET``, ``echo X | ... --password-stdin``;
+* webhook URLs (Slack, Discord, Teams/Office, Google Chat, Zapier, IFTTT,
+  Telegram ``/bot<token>``, any ``/hooks/`` or ``/webhook...`` path): the path
+  after the host is hidden; signed query parameters (``sig=``, ``signature=``,
+  ``code=``, ``key=``, ``X-Amz-Signature=``);
+* known token formats: AWS access key ids (``AKIA``/``ASIA``/... + 16),
+  GitHub (``ghp_ gho_ ghu_ ghs_ ghr_ github_pat_``), GitLab (``glpat- gldt-
+  glrt- glptt- glcbt- GR1348941``), npm (``npm_``), Slack (``xox?-``, ``xapp-``),
+  Stripe (``sk_live_``/``rk_live_``/...), Google (``AIza``, ``ya29.``,
+  ``GOCSPX-``), Azure AD client secrets (``...8Q~...``), SendGrid (``SG.``),
+  Docker Hub (``dckr_pat_``), Vault (``hvs.``/``hvb.``), PyPI (``pypi-``),
+  DigitalOcean (``dop_v1_``), Hugging Face (``hf_``), OpenAI/Anthropic
+  (``sk-``), Shopify (``shpat_``...), JWTs (``eyJ...``);
+* any other high-entropy word: at least 20 characters of the base64/URL-safe
+  alphabet, with upper case, lower case and digits mixed, and a character
+  entropy close to that of random text (see ``_random_word``); or a hex string of
+  32 characters or more (see hex below).
+
+**What is kept** (not secret, so that reports stay useful and rules keep their
+inputs):
+
+* placeholders (``is_placeholder``): empty values, ``$VAR``, ``${VAR}``,
+  ``{{ var }}``, ``<token>``, one character repeated (``xxx``, ``***``), and
+  values containing ``changeme``/``change-me``/``changeit``, ``replace-me``,
+  ``example``, ``placeholder``, ``dummy``, ``your...`` (``your-token-here``),
+  ``xxxx``, ``redacted`` -- by name and by value;
+* short words: the value rules look only at words of 20 characters or more;
+* hex strings next to a hash: image digests and integrity values
+  (``sha256:<hex>``, ``sha512-<base64>``, ``md5:...``), and hex in a text that
+  names a hash (``sha``, ``md5``, ``sum``, ``hash``, ``digest``, ``checksum``,
+  ``gpg``/``pgp``/``keyserver``/``fingerprint``, ``git``/``commit``/``revision``/
+  ``vcs-ref``, ``integrity``, ``verify``): checksums in ``sha256sum -c`` lines,
+  GPG key fingerprints, commit SHAs in labels and ``git checkout``; UUIDs;
+  hex strings shorter than 32 characters;
+* SSH public keys (``ssh-rsa AAAA...``) and public PEM blocks (certificates,
+  public keys);
+* words that are paths or identifiers: a word starting with ``/``, ``./`` or
+  ``~/`` is judged segment by segment; words without digits, or without both
+  cases (unless long and random), are not random.
+
+``redact_text`` applies both families to free text; ``Redactor`` to parsed
+Dockerfile instructions (and remembers every secret value it found so that the
+same value is hidden wherever else it appears, even truncated);
+``redact_dockerfile`` to a whole Dockerfile text, instruction by instruction,
+keeping its line structure (remediation diffs); ``redact_argv`` to argument
+vectors (the word after a secret option is secret).
 """
 
 from __future__ import annotations
 
+import bisect
+import json
+import math
 import re
 from collections.abc import Iterable
 from re import Pattern
 from typing import Optional
+
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 
 REDACTED = "<redacted>"
 
@@ -50,38 +119,48 @@ SECRET_NAME_FRAGMENTS = (
     r"encryption[_.-]?key",
     r"master[_.-]?key",
     r"license[_.-]?key",
+    r"account[_.-]?key",
+    r"shared[_.-]?access",
+    r"connection[_.-]?string",
+    r"webhook",
     r"dsn",
     r"cookie",
     r"salt",
     r"bearer",
+    # whole words of a name (DB_PASS, SMTP_PW, GH_PAT, SAS, JWT): not BYPASS, PATH, PASSENGER
+    r"(?:^|[_.-])(?:pass|pw|pat|sas|jwt|psk)(?:$|[_.-])",
 )
 
 SECRET_NAME_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS), re.IGNORECASE)
 
 # Every fragment above contains one of these lower-case literals: text without
 # any of them cannot hold a built-in secret name (a fast pre-check on the hot path).
-_NAME_LITERALS = ("passw", "passphrase", "pwd", "secret", "token", "key", "credential", "auth", "dsn", "cookie",
-                  "salt", "bearer")
+_NAME_LITERALS = ("pass", "pwd", "pw", "pat", "sas", "jwt", "psk", "secret", "token", "key", "credential", "auth",
+                  "access", "connection", "webhook", "dsn", "cookie", "salt", "bearer")
+# the literals above that are common inside ordinary words (path, compat, sass):
+# they only count where the name fragment regex finds a whole word
+_WORD_LITERALS_RE = re.compile(r"(?:^|[^a-z0-9])(?:pass|pw|pat|sas|jwt|psk)(?:$|[^a-z0-9])")
 
-# One combined regex for inline secrets in free text.  Groups:
+# One combined regex for inline secrets in free text, by name.  Groups:
+#  envl: ENV/ARG/export NAME value (rest of line); cfg: ... config set KEY VALUE
 #  url: scheme://user:password@  -> keep scheme and user
 #  hdr: Authorization: Bearer/Basic/token <value>
+#  js / yk: "name": "value" (JSON), name: value (YAML)
+#  jf: exec-form "--name", "value"
 #  flag: --name[= ]value (long options)
 #  kv: NAME=value, name checked in the callback
-#  (envl and cfg, above, catch the space-separated forms that are assignments)
 # Every alternative starts at a word boundary (look-behind), so a long run of
 # word characters is scanned once, not once per position (no quadratic time).
 _VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"';&|<>()`]+)"""
 _INLINE_RE = re.compile(
-    # ENV/ARG/export/setenv NAME value (a Dockerfile or shell line inside a heredoc body): rest of line
     r"(?P<envl>(?P<envl_head>(?:^|(?<=\n))[ \t]*(?:env|arg|export|setenv|declare(?:[ \t]+-\w+)*)[ \t]+"
     r"(?P<envl_name>[A-Za-z_][\w.-]*)[ \t]+)(?P<envl_val>[^\n]+))"
-    # npm/yarn/pnpm config set KEY VALUE (space separated)
-    r"|(?P<cfg>(?P<cfg_head>\bconfig[ \t]+set[ \t]+(?:--?[\w-]+[ \t]+)*(?P<cfg_name>[^\s=]+)[ \t]+)"
-    r"(?P<cfg_val>" + _VALUE + r"))"
+    r"|(?P<cfg>(?P<cfg_head>(?:\bconfig(?:ure)?[ \t]+set|\b(?:npm|pnpm|yarn)[ \t]+set)[ \t]+(?:--?[\w-]+[ \t]+)*"
+    r"(?P<cfg_name>[^\s=]+)[ \t]+)(?P<cfg_val>" + _VALUE + r"))"
     r"|(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))"
-    r"|(?P<hdr>(?P<hdr_head>\bauthorization\s*:\s*(?:bearer|basic|token|digest)?\s*)(?P<hdr_val>[^\s'\"]+))"
-    # "name": "value" (JSON, also with shell-escaped quotes) and name: value (YAML: .yarnrc.yml, config.json)
+    r"|(?P<hdr>(?P<hdr_head>\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest|negotiate|oauth|apikey)?"
+    r"\s*)(?P<hdr_val>[^\s'\"]+))"
+    r"|(?P<jf>(?P<jf_head>\"--?(?P<jf_name>[A-Za-z][\w-]*)\"[ \t]*,[ \t]*\")(?P<jf_val>(?:[^\"\\\n]|\\.)*))"
     r"|(?P<js>(?P<js_head>(?P<js_q>\\?[\"'])(?P<js_name>[A-Za-z_][\w.-]*)(?P=js_q)[ \t]*:[ \t]*)"
     r"(?P<js_val>\\?\"(?:[^\"\\\n]|\\[^\"\n])*\\?\"|'[^'\n]*'|[^\s,{}\[\]'\"]+))"
     r"|(?P<yk>(?P<yk_head>(?:^|(?<=\n))[ \t]*(?P<yk_name>[A-Za-z_][\w.-]*):[ \t]+)(?P<yk_val>[^\s#]+))"
@@ -90,12 +169,94 @@ _INLINE_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Option names that hold a password although no name fragment says so (keytool, redis, openssl).
+_FLAG_EXTRA_RE = re.compile(r"^(?:store|key|srcstore|deststore|src|dest|new|old|master)?pass(?:word|wd|phrase)?$"
+                            r"|^(?:passin|passout|creds?)$", re.IGNORECASE)
+
 # curl/wget-style options whose value is ``user:password``
 _USER_FLAGS = ("u", "user", "proxy-user", "U", "http-password", "ftp-password")
 _USER_FLAG_RE = re.compile(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)\S*:")
 
 _URL_RE = re.compile(
     r"(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))")
+
+# -- value rules --------------------------------------------------------------------------------------
+
+# scheme://user[:password]@ (the user part is checked in the callback)
+_USERINFO_RE = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/:@'\"<>]*)"
+                          r"(?::(?P<pw>[^\s/@'\"<>]*))?@")
+_PEM_RE = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*?)-----(?P<body>.*?)(?:-----END [A-Z0-9 ]*?-----|\Z)", re.DOTALL)
+# -H 'Name: value', --header=Name:value, proxy_set_header Name value
+_HEADER_RE = re.compile(
+    r"(?:(?<![\w-])(?:(?-i:-H)|--header)(?:[ \t]*=[ \t]*|[ \t]+)|\bheader[ \t]*[=:][ \t]*|\bproxy_set_header[ \t]+)"
+    r"(?P<q>\\?[\"']?)(?P<name>[A-Za-z0-9_.-]+)(?:[ \t]*:[ \t]*|[ \t]+(?=[^ \t]))(?P<val>[^\n]*)", re.IGNORECASE)
+_SCHEME_RE = re.compile(r"^(?:bearer|basic|token|digest|negotiate|oauth|apikey|key|ssws|genieKey|splunk|"
+                        r"aws4-hmac-sha256|hmac)[ \t]+", re.IGNORECASE)
+_CRED_HEADER_RE = re.compile(r"cookie|signature|private|session|(?:^|[_-])key(?:$|[_-])|^x-auth|sig$", re.IGNORECASE)
+_BEARER_RE = re.compile(r"\b(?:bearer|basic)[ \t]+(?P<val>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+# commands whose short options carry passwords, and what they look like
+_CLI_RE = re.compile(
+    r"(?<![\w./-])(?:[\w./-]*/)?(?P<cmd>docker|podman|buildah|nerdctl|skopeo|helm|oras|crane|regctl|cosign|az|cf|"
+    r"argocd|mysql|mysqladmin|mysqldump|mysqlimport|mysqlshow|mysqlcheck|mariadb|mariadb-dump|mariadb-admin|mongo|"
+    r"mongosh|mongodump|mongorestore|mongoexport|mongoimport|sshpass|redis-cli|zip|unzip|7z|7za|7zr|openssl|"
+    r"smbclient|htpasswd|vault|mc)(?![\w.-])(?P<args>[^\n;&|]*)")
+_ARG_WORD_RE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']+(?:\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']*)*")
+_LOGIN_CMDS = frozenset(("docker", "podman", "buildah", "nerdctl", "skopeo", "helm", "oras", "crane", "regctl",
+                         "cosign", "az", "cf", "argocd"))
+_MYSQL_CMDS = frozenset(("mysql", "mysqladmin", "mysqldump", "mysqlimport", "mysqlshow", "mysqlcheck", "mariadb",
+                         "mariadb-dump", "mariadb-admin", "mongo", "mongosh", "mongodump", "mongorestore",
+                         "mongoexport", "mongoimport", "sshpass"))
+# short options, per command, whose value (separate or attached) is a password
+_SHORT_PW = {"redis-cli": ("-a",), "zip": ("-P",), "unzip": ("-P",), "7z": ("-p",), "7za": ("-p",),
+             "7zr": ("-p",), "openssl": ("-k",)}
+_CLI_LITERALS = ("login", "mysql", "mariadb", "mongo", "sshpass", "redis-cli", "zip", "7z", "openssl", "smbclient",
+                 "htpasswd", "vault", "mc ")
+_PASSARG_RE = re.compile(r"\bpass:(?P<val>[^\s\"']+)")
+_STDIN_RE = re.compile(r"\b(?:echo|printf)[ \t]+(?:-[neE]+[ \t]+)*(?P<val>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s|]+)"
+                       r"[ \t]*\|[^\n|;&]*--password-stdin")
+# webhook URLs: the path after the host (or after the hook segment) is the secret
+_WEBHOOK_RE = re.compile(
+    r"(?P<head>https?://(?:(?:[\w-]+\.)*(?:hooks\.slack\.com|[\w-]*\.?webhook\.office\.com|hooks\.zapier\.com|"
+    r"maker\.ifttt\.com|chat\.googleapis\.com)|[\w.-]+(?::\d+)?(?:/[^\s/'\"?#<>]+)*?/(?:api/)?(?:webhooks?b?\d*|hooks|"
+    r"trigger/[\w-]+/with/key)|api\.telegram\.org(?=/bot))/)(?P<val>[^\s'\"<>`]+)", re.IGNORECASE)
+_QUERY_RE = re.compile(r"[?&](?:sig|signature|code|key|x-amz-signature|x-amz-credential|x-goog-signature|"
+                       r"x-goog-credential|client_secret|access_token|token|auth|apikey|api_key)="
+                       r"(?P<val>[^&\s'\"#<>]+)", re.IGNORECASE)
+_HOOK_LITERALS = ("hook", "telegram", "ifttt", "chat.googleapis")
+
+# words the value rules judge: 20+ characters of the base64 / URL-safe alphabet
+_LONG_RE = re.compile(r"[A-Za-z0-9+/_-]{20,}=*")
+_KNOWN_TOKEN_RE = re.compile(
+    r"(?:A(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|gl(?:pat|dt|rt|ptt|cbt|ft|imt|agent|oas)-[A-Za-z0-9_-]{18,}|GR1348941[A-Za-z0-9_-]{18,}"
+    r"|npm_[A-Za-z0-9]{30,}|xox[abposre]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}"
+    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{20,}"
+    r"|AIza[0-9A-Za-z_-]{30,}|GOCSPX-[A-Za-z0-9_-]{20,}"
+    r"|dckr_pat_[A-Za-z0-9_-]{20,}|pypi-[A-Za-z0-9_-]{40,}|dop_v1_[a-f0-9]{40,}|hf_[A-Za-z]{30,}"
+    r"|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"
+    r"|eyJ[A-Za-z0-9_-]{10,})")
+# known formats that contain dots or tildes (the long-word scan sees only a part of them)
+_DOTTED_TOKEN_RE = re.compile(
+    r"(?<![A-Za-z0-9_.~-])(?:eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?"
+    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|(?:hvs|hvb|hvr)\.[A-Za-z0-9_-]{20,}|ya29\.[A-Za-z0-9_-]{20,}"
+    r"|[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}|\d{8,10}:AA[A-Za-z0-9_-]{30,})")
+_DOTTED_LITERALS = ("eyJ", "SG.", "hvs.", "hvb.", "hvr.", "ya29.", "Q~", ":AA")
+_HASH_PREFIX_RE = re.compile(r"(?:sha(?:1|224|256|384|512)?|md5|blake2b?|sha3-\d+)[:=-]$", re.IGNORECASE)
+_HASH_CONTEXT = ("sha", "md5", "sum", "hash", "digest", "gpg", "pgp", "keyserver", "fingerprint", "git", "commit",
+                 "revision", "vcs-ref", "vcs_ref", "integrity", "verify", "blake")
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_CHARS = frozenset("0123456789abcdefABCDEF")
+# runs of word-like letters: random text of 20+ characters has them in at most 70 % of its length
+# (measured: 99th percentile 0.70 at 20 characters, 0.60 at 40), identifiers in 75 % or more
+_WORDLIKE_RE = re.compile(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
+_SSH_PUBLIC_RE = re.compile(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
+_PLACEHOLDER_RE = re.compile(
+    r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your[-_ ]?[\w-]*|xxxx|\*\*\*",
+    re.IGNORECASE)
+_REFERENCE_RE = re.compile(r"\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\}|\{\{[^{}]*\}\}|<[^<>\s]*>|%[A-Za-z_]\w*%")
+# a line continuation: the escape character, optional trailing blanks, the newline
+_CONTINUATION_RE = re.compile(r"\\[ \t]*\r?\n")
 
 
 def compile_secret_names(extra: Optional[Iterable[str]] = None) -> Pattern[str]:
@@ -121,78 +282,453 @@ def is_secret_name(name: str, names_re: Pattern[str] = SECRET_NAME_RE) -> bool:
     return bool(name) and names_re.search(name) is not None
 
 
-def _is_reference(value: str) -> bool:
-    """True for a pure variable reference (``$X``/``${X}``) or an empty value: nothing to hide."""
-    v = value.strip("\"'")
+def _is_secret_flag(name: str, names_re: Pattern[str]) -> bool:
+    return is_secret_name(name, names_re) or _FLAG_EXTRA_RE.match(name) is not None
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a value that carries no secret: empty, a variable reference, a placeholder.
+
+    ``$X``, ``${X}``, ``{{ x }}``, ``<token>``, ``%X%``, one character repeated (``xxx``, ``***``),
+    and values naming themselves a placeholder (``changeme``, ``example``, ``your-token-here``, ...).
+    """
+    v = value.strip().strip("\"'")
     if not v:
         return True
-    if v.startswith("${") and v.endswith("}") and v[2:-1].replace("_", "a").isalnum():
+    if _REFERENCE_RE.fullmatch(v):
         return True
-    return v.startswith("$") and v[1:].replace("_", "a").isalnum()
+    if v == v[0] * len(v):
+        return True
+    return _PLACEHOLDER_RE.search(v) is not None
 
 
-def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE) -> str:
-    """Redact inline secrets in free text (RUN lines, heredocs, scripts, messages)."""
+def _is_reference(value: str) -> bool:
+    """True when a value carries no secret (kept for the callers that use the old name): ``is_placeholder``."""
+    return is_placeholder(value)
+
+
+# -- spans --------------------------------------------------------------------------------------------
+
+def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None:
+    """Spans (start, end) of ``text`` (offset by ``base``) that the by-name rules hide."""
+    for m in _INLINE_RE.finditer(text):
+        kind = m.lastgroup
+        if kind in ("envl", "cfg"):
+            value = m.group(kind + "_val")
+            if is_secret_name(m.group(kind + "_name"), names_re) and not is_placeholder(value):
+                out.append((base + m.start(kind + "_val"), base + m.end(kind + "_val")))
+            else:
+                _name_spans(value, names_re, base + m.start(kind + "_val"), out)
+        elif kind == "url":
+            if not is_placeholder(m.group("url_pw")):
+                out.append((base + m.start("url_pw"), base + m.end("url_pw")))
+        elif kind == "hdr":
+            if not is_placeholder(m.group("hdr_val")):
+                out.append((base + m.start("hdr_val"), base + m.end("hdr_val")))
+        elif kind == "jf":
+            if _is_secret_flag(m.group("jf_name"), names_re) and not is_placeholder(m.group("jf_val")):
+                out.append((base + m.start("jf_val"), base + m.end("jf_val")))
+        elif kind in ("js", "yk"):
+            value = m.group(kind + "_val")
+            if (is_secret_name(m.group(kind + "_name"), names_re) and not is_placeholder(value)
+                    and value not in ("null", "true", "false")):
+                quote = 2 if value.endswith('\\"') else 1 if value[-1:] in "\"'" else 0
+                lead = quote if value[:quote] in ('\\"', '"', "'") and len(value) > quote else 0
+                s, e = m.start(kind + "_val"), m.end(kind + "_val")
+                out.append((base + s + lead, base + e - quote))
+        elif kind == "flag":
+            value = m.group("flag_val")
+            if _is_secret_flag(m.group("flag_name"), names_re) and not is_placeholder(value):
+                out.append((base + m.start("flag_val"), base + m.end("flag_val")))
+            elif m.group("flag_name") in _USER_FLAGS and ":" in value.strip("\"'"):
+                # curl -u user:password, --proxy-user user:password: keep the user name
+                s = m.start("flag_val") + value.index(":") + 1
+                e = m.end("flag_val") - (1 if value[:1] in "\"'" and value[-1:] == value[:1] else 0)
+                if not is_placeholder(text[s:e]):
+                    out.append((base + s, base + e))
+            else:
+                # not a secret flag: its value may hold NAME=secret or a URL
+                _name_spans(value, names_re, base + m.start("flag_val"), out)
+        else:  # kv
+            value = m.group("kv_val")
+            if is_secret_name(m.group("kv_name"), names_re) and not is_placeholder(value):
+                out.append((base + m.start("kv_val"), base + m.end("kv_val")))
+            else:
+                _name_spans(value, names_re, base + m.start("kv_val"), out)
+
+
+def _quoted_span(text: str, s: int, e: int) -> tuple[int, int]:
+    """A value's span without its surrounding quotes."""
+    v = text[s:e]
+    if len(v) >= 2 and v[0] in "\"'" and v[-1] == v[0]:
+        return s + 1, e - 1
+    return s, e
+
+
+def _add(out: list, text: str, s: int, e: int, base: int) -> None:
+    s, e = _quoted_span(text, s, e)
+    if e > s and not is_placeholder(text[s:e]):
+        out.append((base + s, base + e))
+
+
+def _user_is_token(user: str) -> bool:
+    """The user part of URL userinfo is a token rather than a user name."""
+    if not user or is_placeholder(user):
+        return False
+    if len(user) >= 21 or _KNOWN_TOKEN_RE.match(user):
+        return True
+    digits = sum(c.isdigit() for c in user)
+    return digits > 4 or (digits > 0 and any(c.isupper() for c in user) and len(user) >= 12)
+
+
+def _cli_spans(text: str, base: int, out: list) -> None:
+    for m in _CLI_RE.finditer(text):
+        cmd = m.group("cmd")
+        args_at = m.start("args")
+        words = [(w.group(0), args_at + w.start()) for w in _ARG_WORD_RE.finditer(m.group("args"))]
+        plain = [w for w, dummy in words]
+        if cmd in _LOGIN_CMDS:
+            if "login" not in plain:
+                continue
+            flags = ("-p", "--password")
+        elif cmd in _MYSQL_CMDS:
+            flags = ("-p",)
+        else:
+            flags = _SHORT_PW.get(cmd, ())
+        for i, (w, at) in enumerate(words):
+            if cmd == "vault" and w == "login" and i + 1 < len(words):
+                nxt, nat = words[i + 1]
+                if not nxt.startswith("-") and "=" not in nxt:
+                    _add(out, text, nat, nat + len(nxt), base)
+            if cmd == "smbclient" and w in ("-U", "--user") and i + 1 < len(words) and "%" in words[i + 1][0]:
+                nxt, nat = words[i + 1]
+                _add(out, text, nat + nxt.index("%") + 1, nat + len(nxt.rstrip("\"'")), base)
+            for f in flags:
+                if w == f and i + 1 < len(words) and not words[i + 1][0].startswith("-"):
+                    nxt, nat = words[i + 1]
+                    _add(out, text, nat, nat + len(nxt), base)
+                elif w.startswith(f + "=") or (len(f) == 2 and w.startswith(f) and len(w) > 2):
+                    cut = len(f) + (1 if w.startswith(f + "=") else 0)
+                    _add(out, text, at + cut, at + len(w), base)
+        if cmd == "htpasswd" and words and words[0][0].startswith("-") and "b" in words[0][0]:
+            pos = [(w, at) for w, at in words[1:] if not w.startswith("-")]
+            want = 1 if "n" in words[0][0] else 2
+            if len(pos) > want:
+                _add(out, text, pos[want][1], pos[want][1] + len(pos[want][0]), base)
+        if cmd == "mc" and len(plain) >= 6 and plain[:2] in (["alias", "set"], ["config", "host"]):
+            start = 4 if plain[0] == "alias" else 5
+            for w, at in words[start:start + 2]:
+                _add(out, text, at, at + len(w), base)
+
+
+def _header_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None:
+    for m in _HEADER_RE.finditer(text):
+        q = m.group("q")
+        val = m.group("val")
+        s = m.start("val")
+        if q:
+            end = val.find(q)
+            val = val[:end] if end >= 0 else val
+        else:
+            val = val.split()[0] if val.split() else ""
+            s = m.start("val") + m.group("val").index(val) if val else s
+        val = val.rstrip(";")
+        e = s + len(val)
+        if not val:
+            continue
+        scheme = _SCHEME_RE.match(val)
+        name = m.group("name")
+        if scheme:
+            _add(out, text, s + scheme.end(), e, base)
+        elif is_secret_name(name, names_re) or _CRED_HEADER_RE.search(name):
+            _add(out, text, s, e, base)
+
+
+def _random_word(word: str) -> bool:
+    """A word of 20+ characters that looks random: mixed classes, entropy near that of random text."""
+    n = len(word)
+    upper = lower = digits = 0
+    for c in word:
+        if c.isdigit():
+            digits += 1
+        elif c.isupper():
+            upper += 1
+        elif c.islower():
+            lower += 1
+    if digits == 0 and n < 32:
+        return False
+    counts: dict = {}
+    for c in word:
+        counts[c] = counts.get(c, 0) + 1
+    entropy = -sum(k / n * math.log2(k / n) for k in counts.values())
+    best = math.log2(min(n, 64))
+    if upper and lower and sum(len(w) for w in _WORDLIKE_RE.findall(word)) > 0.7 * n:
+        return False  # mostly words (ReactNativeWebViewBridge2, GRPC_HEALTH_PROBE_VERSION): an identifier
+    if upper and lower and digits:
+        return entropy >= 0.78 * best
+    # two classes only (lower+digits, upper+digits, letters only): long and very random
+    return n >= 32 and entropy >= 0.85 * best and (digits >= 4 or (upper and lower))
+
+
+def _hex_word(core: str) -> bool:
+    return all(c in _HEX_CHARS for c in core)
+
+
+def _secret_word(text: str, s: int, e: int, ctx: Optional[str]) -> bool:
+    """Whether the long word ``text[s:e]`` is a secret by its value.
+
+    ``ctx`` is the lower-cased text that names what the word is (hex strings in a text naming a
+    hash are checksums); None: no context is known (a hex string then counts as secret).
+    """
+    word = text[s:e]
+    if _KNOWN_TOKEN_RE.match(word):
+        return not is_placeholder(word)
+    before = text[max(0, s - 12):s]
+    if _HASH_PREFIX_RE.search(before) or _SSH_PUBLIC_RE.search(before):
+        return False
+    low = word.lower()
+    if low.startswith(("sha1-", "sha256-", "sha384-", "sha512-", "md5-")):
+        return False  # integrity value (package managers' SRI)
+    core = word.rstrip("=")
+    if "/" in core and (core[0] == "/" or core.startswith(("./", "../", "~/")) or "//" in core
+                        or any(len(g) >= 3 and g.islower() and g.replace("-", "").replace("_", "").isalpha()
+                               for g in core.split("/"))):
+        # a path or the path of a URL: judged segment by segment
+        pos = s
+        for seg in core.split("/"):
+            if len(seg) >= 20 and _secret_word(text, pos, pos + len(seg), ctx):
+                return True
+            pos += len(seg) + 1
+        return False
+    if _hex_word(core.replace("-", "")):
+        hexs = core.replace("-", "")
+        if len(hexs) < 32 or _UUID_RE.fullmatch(core) or len(set(hexs.lower())) < 6:
+            return False
+        if not (hexs.islower() or hexs.isupper() or hexs.isdigit()):
+            return _random_word(core)
+        if ctx is not None and any(h in ctx for h in _HASH_CONTEXT):
+            return False
+        return not is_placeholder(core)
+    if is_placeholder(core):
+        return False
+    return _random_word(core)
+
+
+def _value_spans(text: str, names_re: Pattern[str], base: int, out: list, ctx: Optional[str]) -> None:
+    """Spans of ``text`` the by-value rules hide (``ctx``: see ``_secret_word``)."""
+    low = text.lower()
+    public: list = []
+    if "-----begin" in low:
+        for m in _PEM_RE.finditer(text):
+            if "PRIVATE" in m.group("kind"):
+                if m.end("body") > m.start("body"):
+                    out.append((base + m.start("body"), base + m.end("body")))
+            else:
+                public.append((m.start("body"), m.end("body")))
+    if "@" in text and "://" in text:
+        for m in _USERINFO_RE.finditer(text):
+            if m.group("pw") and not is_placeholder(m.group("pw")):
+                out.append((base + m.start("pw"), base + m.end("pw")))
+            if _user_is_token(m.group("user")) or (m.group("pw") or "").lower() in ("x-oauth-basic", "x"):
+                if not is_placeholder(m.group("user")):
+                    out.append((base + m.start("user"), base + m.end("user")))
+    if "-H" in text or "header" in low:
+        _header_spans(text, names_re, base, out)
+    if "bearer" in low or "basic" in low:
+        for m in _BEARER_RE.finditer(text):
+            v = m.group("val")
+            if m.group(0)[:5].lower() == "basic" and not (any(c.isdigit() for c in v) or v.endswith("=")
+                                                          or (v.lower() != v and v.upper() != v)):
+                continue
+            _add(out, text, m.start("val"), m.end("val"), base)
+    if any(w in low for w in _CLI_LITERALS):
+        _cli_spans(text, base, out)
+    if "pass:" in low:
+        for m in _PASSARG_RE.finditer(text):
+            _add(out, text, m.start("val"), m.end("val"), base)
+    if "password-stdin" in low:
+        for m in _STDIN_RE.finditer(text):
+            _add(out, text, m.start("val"), m.end("val"), base)
+    if "://" in text:
+        if any(w in low for w in _HOOK_LITERALS):
+            for m in _WEBHOOK_RE.finditer(text):
+                _add(out, text, m.start("val"), m.end("val"), base)
+    if "=" in text and ("?" in text or "&" in text):
+        for m in _QUERY_RE.finditer(text):
+            _add(out, text, m.start("val"), m.end("val"), base)
+    if any(d in text for d in _DOTTED_LITERALS):
+        for m in _DOTTED_TOKEN_RE.finditer(text):
+            if not is_placeholder(m.group(0)):
+                out.append((base + m.start(), base + m.end()))
+    for m in _LONG_RE.finditer(text):
+        s, e = m.span()
+        if public and any(a <= s < b for a, b in public):
+            continue
+        if _secret_word(text, s, e, ctx):
+            out.append((base + s, base + e))
+
+
+def _merge(spans: list) -> list:
+    spans.sort()
+    merged: list = []
+    for s, e in spans:
+        if e <= s:
+            continue
+        if merged and s <= merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
+    if low is None:
+        low = text.lower()
+    # spelled out (not any()/regex): this runs for every instruction of every file
+    if ("key" in low or "token" in low or "secret" in low or "passw" in low or "auth" in low
+            or "pwd" in low or "credential" in low or "passphrase" in low or "dsn" in low or "cookie" in low
+            or "salt" in low or "bearer" in low or "webhook" in low or "access" in low or "connection" in low):
+        return True
+    if "pass" in low or "pw" in low or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
+        return _WORD_LITERALS_RE.search(low) is not None
+    return False
+
+
+def _value_suspect(text: str, low: Optional[str] = None) -> bool:
+    """Whether a value rule may hide something in ``text`` (False: it certainly hides nothing).
+
+    Hex words count as suspect here whatever the text says (their context is judged by the full rules).
+    Every rule of ``_value_spans`` is gated by one of the literals tested here, or finds only what
+    holds a long secret word (the dotted formats SG., hvs., ya29., bot tokens: their long part).
+    """
+    if low is None:
+        low = text.lower()
+    # spelled out: this runs for every file (hot path)
+    if ("-----begin" in low or "-H" in text or "header" in low or "bearer" in low or "basic" in low
+            or "pass:" in low or "password-stdin" in low
+            or ("://" in text and ("@" in text or "hook" in low or "telegram" in low or "ifttt" in low
+                                   or "chat.googleapis" in low))
+            or "login" in low or "mysql" in low or "mariadb" in low or "mongo" in low or "sshpass" in low
+            or "redis-cli" in low or "zip" in low or "7z" in low or "openssl" in low or "smbclient" in low
+            or "htpasswd" in low or "vault" in low or "mc " in low
+            or "eyJ" in text or "Q~" in text):
+        return True
+    if ("?" in text or "&" in text) and "=" in text and _QUERY_RE.search(text) is not None:
+        return True
+    for word in text.split():
+        # a long word has no blank in it: only blank-separated words of 20+ characters are scanned,
+        # each on its own (less context than the full rules see: more suspect, never less)
+        if len(word) >= 20:
+            for m in _LONG_RE.finditer(word):
+                if _secret_word(word, m.start(), m.end(), None):
+                    return True
+    return False
+
+
+def secret_spans(text: str, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "") -> list:
+    """The merged spans ``(start, end)`` of ``text`` that hold secrets (by name and by value).
+
+    ``context`` is extra text naming what ``text`` is (a label or variable name): it is only used to
+    recognise hex checksums.
+    """
+    return _merge(_spans(text, names_re, context, True))
+
+
+def _spans(text: str, names_re: Pattern[str], context: str, values: bool) -> list:
+    """Unmerged spans; ``values`` False: the value rules are known to hide nothing in ``text``."""
+    spans: list = []
+    low = text.lower()
+    if names_re is not SECRET_NAME_RE or _has_name_literal(text, low) or _user_flag(text):
+        _name_spans(text, names_re, 0, spans)
+    if values and (names_re is not SECRET_NAME_RE or _value_suspect(text, low)):
+        _value_spans(text, names_re, 0, spans, (low + "\n" + context.lower()) if context else low)
+    return spans
+
+
+def _joined(text: str) -> tuple[str, list]:
+    """``text`` without line continuations, and the continuations removed (start, end) in ``text``."""
+    cuts = [m.span() for m in _CONTINUATION_RE.finditer(text)]
+    if not cuts:
+        return text, cuts
+    parts = []
+    at = 0
+    for s, e in cuts:
+        parts.append(text[at:s])
+        at = e
+    parts.append(text[at:])
+    return "".join(parts), cuts
+
+
+def _hide(text: str, ts: int, te: int, cuts: list) -> str:
+    """``<redacted>`` for ``text[ts:te]``, followed by the line breaks (and continuations) inside it."""
+    keep = [REDACTED]
+    i = ts
+    for cs, ce in cuts:
+        if ts <= cs < te:
+            keep.append("\n" * text.count("\n", i, cs))
+            keep.append(text[cs:ce])  # keep the continuation, drop the rest of the secret
+            i = ce
+    keep.append("\n" * text.count("\n", i, te))
+    return "".join(keep)
+
+
+def _apply(text: str, spans: list, cuts: Optional[list] = None) -> str:
+    """Replace ``spans`` of the joined text by ``<redacted>`` in ``text`` (which has the ``cuts`` continuations).
+
+    The line structure is kept: a span that crosses line breaks or continuations keeps them, its
+    first piece becomes ``<redacted>``, the pieces on the following lines become empty.
+    """
+    if not spans:
+        return text
+    cuts = cuts or []
+    starts = []   # joined offset at which each cut happens
+    offsets = []  # length removed by the cuts up to and including each one
+    removed = 0
+    for s, e in cuts:
+        starts.append(s - removed)
+        removed += e - s
+        offsets.append(removed)
+
+    def to_text(j: int, end: bool) -> int:
+        # a cut at joined position p sits before joined char p: an end offset (exclusive) maps after
+        # the cuts strictly before it, a start offset after the cuts at or before it
+        if not starts:
+            return j
+        k = bisect.bisect_left(starts, j) if end else bisect.bisect_right(starts, j)
+        return j + (offsets[k - 1] if k else 0)
+
+    out = []
+    at = 0
+    for s, e in spans:
+        ts, te = to_text(s, False), to_text(e, True)
+        out.append(text[at:ts])
+        out.append(_hide(text, ts, te, cuts))
+        at = te
+    out.append(text[at:])
+    return "".join(out)
+
+
+def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "") -> str:
+    """Redact secrets in free text (RUN lines, heredocs, scripts, messages), by name and by value.
+
+    Line continuations are joined first, so a secret split over two lines is hidden on both.
+    """
     if not text:
         return text
-    if names_re is SECRET_NAME_RE and not _has_name_literal(text) and not _user_flag(text):
-        # Fast path (hot: most lines): no built-in secret name fragment anywhere in
-        # the text, so no NAME=value / --flag / Authorization match can be secret;
-        # only a URL with user:password@ can be (``-u user:password`` takes the full path).
-        if "://" not in text or "@" not in text:
-            return text
-        return _URL_RE.sub(lambda m: m.group("url_head") + REDACTED, text)
-
-    def _sub(m: re.Match[str]) -> str:
-        for kind in ("envl", "cfg"):
-            if m.group(kind):
-                value = m.group(kind + "_val")
-                if is_secret_name(m.group(kind + "_name"), names_re) and not _is_reference(value):
-                    return m.group(kind + "_head") + REDACTED
-                return m.group(kind + "_head") + redact_text(value, names_re)
-        if m.group("url"):
-            return m.group("url_head") + REDACTED
-        if m.group("hdr"):
-            return m.group("hdr_head") + REDACTED
-        for kind in ("js", "yk"):
-            if m.group(kind):
-                value = m.group(kind + "_val")
-                if (is_secret_name(m.group(kind + "_name"), names_re) and not _is_reference(value)
-                        and value not in ("null", "true", "false")):
-                    quote = value[-2:] if value.endswith('\\"') else value[-1:] if value[-1:] in "\"'" else ""
-                    lead = value[:len(quote)] if quote else ""
-                    return m.group(kind + "_head") + lead + REDACTED + quote
-                return m.group(0)
-        if m.group("flag"):
-            if is_secret_name(m.group("flag_name"), names_re) and not _is_reference(m.group("flag_val")):
-                return m.group("flag_head") + REDACTED
-            if m.group("flag_name") in _USER_FLAGS and ":" in m.group("flag_val").strip("\"'"):
-                # curl -u user:password, --proxy-user user:password: keep the user name
-                value = m.group("flag_val")
-                quote = value[0] if value[:1] in "\"'" else ""
-                return m.group("flag_head") + value.split(":", 1)[0] + ":" + REDACTED + quote
-            # not a secret flag: re-scan its value (it may hold NAME=secret or a URL)
-            return m.group("flag_head") + redact_text(m.group("flag_val"), names_re)
-        if is_secret_name(m.group("kv_name"), names_re) and not _is_reference(m.group("kv_val")):
-            return m.group("kv_head") + REDACTED
-        return m.group("kv_head") + redact_text(m.group("kv_val"), names_re)
-
-    return _INLINE_RE.sub(_sub, text)
-
-
-def _has_name_literal(text: str) -> bool:
-    low = text.lower()
-    # spelled out (not any()/regex): this runs for every instruction of every file
-    return ("key" in low or "token" in low or "secret" in low or "passw" in low or "auth" in low
-            or "pwd" in low or "credential" in low or "passphrase" in low or "dsn" in low or "cookie" in low
-            or "salt" in low or "bearer" in low)
+    joined, cuts = _joined(text) if "\n" in text else (text, [])
+    if names_re is SECRET_NAME_RE and _clean(joined):
+        # Fast path (hot: most lines): no built-in secret name fragment anywhere in the text, so no
+        # NAME=value / --flag / Authorization match can be secret, and no value rule applies.
+        return text
+    return _apply(text, secret_spans(joined, names_re, context), cuts)
 
 
 def _clean(text: str) -> bool:
     """True when ``redact_text`` (built-in names) would certainly leave ``text`` unchanged."""
-    # the same three tests as redact_text's fast path: name fragments, -u/--user user:password, URL credentials
-    return (not _has_name_literal(text) and ("://" not in text or "@" not in text)
-            and not _user_flag(text))
+    # the same tests as redact_text's fast path: name fragments, -u user:password, value rules
+    low = text.lower()
+    return not _has_name_literal(text, low) and not _user_flag(text) and not _value_suspect(text, low)
 
 
 def _user_flag(text: str) -> bool:
@@ -201,13 +737,20 @@ def _user_flag(text: str) -> bool:
 
 
 def _all_clean(instrs: list) -> bool:
-    """True when ``_clean`` holds for every text ``Redactor.instructions`` checks, in one test.
+    """True when ``_clean`` holds for every text ``Redactor.instructions`` checks, in one test."""
+    kinds = _dirty_kinds(instrs)
+    return kinds is not None and not kinds[0] and not kinds[1]
+
+
+def _dirty_kinds(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
+    """``(names, values)``: whether the by-name / by-value rules may hide anything in the instructions.
 
     The texts (originals, exec-form values and flags, heredoc bodies) are joined with newlines
-    and tested once: a name fragment, ``://`` plus ``@``, or a ``-u user:password`` match in any
-    one text is also one in the joined text (none of them contains a newline, and a newline
-    before a flag satisfies its look-behind as the start of a text does). False (the caller
-    then checks text by text) when the texts are not all strings.
+    and tested once: a name fragment, a ``-u user:password`` match or a value rule's trigger in any
+    one text is also one in the joined text (none of them needs more than one line, and a newline
+    before a flag satisfies its look-behind as the start of a text does). A kind that is False
+    for the joined text is False for each text. None (the caller then checks each text for both)
+    when the texts are not all strings.
     """
     texts = []
     for instr in instrs:
@@ -217,11 +760,20 @@ def _all_clean(instrs: list) -> bool:
             texts += instr["flags"]
         for h in instr["heredocs"]:
             texts.append(h["content"])
+    texts += extra
     try:
         joined = "\n".join(texts)
     except TypeError:
-        return False
-    return _clean(joined)
+        return None
+    low = joined.lower()
+    return (_has_name_literal(joined, low) or _user_flag(joined)), _value_suspect(joined, low)
+
+
+def _clean_kinds(text: str, names: bool, values: bool) -> bool:
+    """``_clean`` for the kinds of rules that may apply (the others are known to hide nothing)."""
+    low = text.lower()
+    return (not (names and (_has_name_literal(text, low) or _user_flag(text)))
+            and not (values and _value_suspect(text, low)))
 
 
 def redact_literals(text: str, literals: Iterable[str]) -> str:
@@ -234,11 +786,58 @@ def redact_literals(text: str, literals: Iterable[str]) -> str:
     return text
 
 
+def _literal_spans(text: str, literals: list, out: list) -> None:
+    """Occurrences of known secret values, also cut short (a message quoting only a secret's start)."""
+    for lit in literals:
+        probe = lit[:8] if len(lit) >= 8 else lit
+        at = text.find(probe)
+        while at >= 0:
+            n = len(probe)
+            limit = min(len(lit), len(text) - at)
+            while n < limit and text[at + n] == lit[n]:
+                n += 1
+            if n == len(lit) or (n >= 8 and (at + n == len(text) or text[at + n:at + n + 3] == "..."
+                                              or text[at + n] == "\u2026")):
+                out.append((at, at + n))  # whole, or cut short where the text ends or says so
+            at = text.find(probe, at + 1)
+
+
+def redact_argv(words: list, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "",
+                literals: Iterable[str] = ()) -> list:
+    """An argument vector with secrets hidden: in each word, and the word after a secret option.
+
+    ``["app", "--token", "X"]``: ``X`` is hidden; ``-p`` counts for the commands whose ``-p`` is a
+    password (``mysql``, ``sshpass``, ``docker login``, ...).
+    """
+    lits = [s for s in literals if len(s) >= 4]
+    out = []
+    prog = str(words[0]).rsplit("/", 1)[-1] if words else ""
+    login = any(str(w) == "login" for w in words)
+    prev_secret = False
+    for word in words:
+        w = "" if word is None else str(word)
+        if prev_secret and not w.startswith("-") and not is_placeholder(w):
+            out.append(REDACTED)
+            prev_secret = False
+            continue
+        red = redact_text(w, names_re, context)
+        out.append(redact_literals(red, lits) if lits else red)
+        flag = w.lstrip("-") if w.startswith("-") and "=" not in w else ""
+        prev_secret = bool(flag) and (
+            _is_secret_flag(flag, names_re)
+            or (w == "-p" and (prog in _MYSQL_CMDS or (prog in _LOGIN_CMDS and login)))
+            or (w in _SHORT_PW.get(prog, ())))
+    return out
+
+
 def _holds(instr: dict, literal: str) -> bool:
     """Whether a known secret value shows in an instruction (decoded exec-form strings included)."""
     if literal in instr["original"] or any(literal in h["content"] for h in instr["heredocs"]):
         return True
     return bool(instr["json"]) and any(literal in v for v in (*instr["value"], *instr["flags"]))
+
+
+_NAME_LIKE_RE = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 
 
 class Redactor:
@@ -254,12 +853,19 @@ class Redactor:
         self.names_re = names_re
         self.secret_values: set = set()
         self.secret_names: set = set()
+        self._sorted: Optional[list] = None
+        #: after ``instructions``: no rule hides anything in its ``extra`` texts; whether a value rule may
+        self.extra_clean = False
+        self.values_dirty = True
 
     # -- helpers --------------------------------------------------------
     def _remember(self, name: str, raw_value: str) -> None:
         self.secret_names.add(name)
+        self._remember_value(raw_value)
+
+    def _remember_value(self, raw_value: str) -> None:
         raw = raw_value.strip()
-        if raw and not _is_reference(raw):
+        if raw and not is_placeholder(raw):
             for cand in (raw, raw.strip("\"'")):
                 # very short values would shred unrelated text; they are still
                 # redacted structurally in their own ENV/ARG instruction.
@@ -267,23 +873,89 @@ class Redactor:
                     self.secret_values.add(cand)
 
     def _literals(self) -> list:
-        # longest first so a value containing another is replaced whole
-        return sorted(self.secret_values, key=len, reverse=True)
+        # longest first so a value containing another is replaced whole (sorted once per new value)
+        if self._sorted is None or len(self._sorted) != len(self.secret_values):
+            self._sorted = sorted(self.secret_values, key=len, reverse=True)
+        return self._sorted
 
-    def text(self, text: str) -> str:
-        """Inline patterns, then known literal values."""
-        text = redact_text(text, self.names_re)
+    def spans(self, text: str, context: str = "", values: bool = True) -> list:
+        """Merged secret spans of ``text`` (no continuations in it): rules and known values.
+
+        ``values`` False: the value rules are known to hide nothing in ``text`` (checked before).
+        """
+        spans = _spans(text, self.names_re, context, values)
         if self.secret_values:
-            text = redact_literals(text, self._literals())
-        return text
+            _literal_spans(text, self._literals(), spans)
+        return _merge(spans)
+
+    def text(self, text: str, context: str = "", values: bool = True) -> str:
+        """Redact ``text``: rules, then known literal values; what the rules found is remembered."""
+        if not text:
+            return text
+        if "\n" not in text and self.names_re is SECRET_NAME_RE and _clean_kinds(text, True, values) and (
+                not self.secret_values or not any(lit[:8] in text for lit in self._literals())):
+            return text  # fast path: no rule applies and no known value (or its start) shows
+        joined, cuts = _joined(text) if "\n" in text else (text, [])
+        spans = self.spans(joined, context, values)
+        for s, e in spans:
+            seg = joined[s:e]
+            if len(seg) >= 8 and not seg.isalpha():
+                self._remember_value(seg)
+        return _apply(text, spans, cuts)
 
     # -- instructions ---------------------------------------------------
-    def _collect(self, instr: dict) -> None:
+    def _fold(self, instr: dict) -> list:
+        """ENV/LABEL/ARG words that are the rest of a secret value, not names of their own.
+
+        ``ENV NPM_TOKEN= value`` (a blank after ``=``) and a value continued onto an indented
+        line give a word without ``=`` after a secret assignment: BuildKit rejects it in ENV and
+        LABEL, and would declare an ARG of that name. It is the secret's second half: it is
+        hidden, and dropped as a name. Returns the value list without such words.
+        """
         cmd = instr.get("cmd")
         if cmd == "ONBUILD":
             cmd = instr.get("sub_cmd")
-        value = instr.get("value") or []
-        if cmd == "ENV" and not instr.get("json"):
+        value = list(instr.get("value") or [])
+        original = instr.get("original") or ""
+        if instr.get("json") or cmd not in ("ENV", "LABEL", "ARG"):
+            return value
+        if cmd == "ARG":
+            out = []
+            secret_open = None
+            for word in value:
+                name, sep, dummy = word.partition("=")
+                if sep:
+                    secret_open = len(out) if is_secret_name(name, self.names_re) else None
+                    out.append(word)
+                elif secret_open is not None and (not _NAME_LIKE_RE.match(word) or
+                                                  out[secret_open].endswith("=")):
+                    self._remember_value(word)
+                    base = out[secret_open]
+                    out[secret_open] = base + (" " if not base.endswith("=") else "") + word
+                else:
+                    secret_open = None
+                    out.append(word)
+            return out
+        if len(value) < 4:
+            return value
+        out = []
+        secret_open = None
+        for i in range(0, len(value) - 1, 2):
+            name, val = value[i], value[i + 1]
+            stray = val == "" and (name + "=") not in original
+            if stray and secret_open is not None:
+                self._remember_value(name)
+                out[secret_open + 1] = (out[secret_open + 1] + " " + name).strip()
+                continue
+            secret_open = len(out) if is_secret_name(name, self.names_re) else None
+            out += [name, val]
+        return out
+
+    def _collect(self, instr: dict, value: list) -> None:
+        cmd = instr.get("cmd")
+        if cmd == "ONBUILD":
+            cmd = instr.get("sub_cmd")
+        if cmd in ("ENV", "LABEL") and not instr.get("json"):
             for i in range(0, len(value) - 1, 2):
                 if is_secret_name(value[i], self.names_re):
                     self._remember(value[i], value[i + 1])
@@ -294,41 +966,45 @@ class Redactor:
                     self._remember(name, default)
                 elif not sep and is_secret_name(name, self.names_re):
                     self.secret_names.add(name)
-        elif cmd == "LABEL":
-            for i in range(0, len(value) - 1, 2):
-                if is_secret_name(value[i], self.names_re):
-                    self._remember(value[i], value[i + 1])
+        if instr.get("json"):
+            for i in range(len(value) - 1):
+                w = value[i]
+                if w.startswith("-") and "=" not in w and _is_secret_flag(w.lstrip("-"), self.names_re):
+                    self._remember_value(value[i + 1])
 
-    def _structured_value(self, instr: dict) -> list:
+    def _structured_value(self, instr: dict, value: list, values: bool = True) -> list:
         cmd = instr.get("cmd")
         if cmd == "ONBUILD":
             cmd = instr.get("sub_cmd")
-        value = list(instr.get("value") or [])
+        value = list(value)
+        ctx = instr.get("original") or ""
         if cmd in ("ENV", "LABEL") and not instr.get("json"):
             for i in range(0, len(value) - 1, 2):
-                if is_secret_name(value[i], self.names_re) and not _is_reference(value[i + 1]):
+                if is_secret_name(value[i], self.names_re) and not is_placeholder(value[i + 1]):
                     value[i + 1] = REDACTED
                 else:
-                    value[i + 1] = self.text(value[i + 1])
+                    value[i + 1] = self.text(value[i + 1], value[i] + " " + ctx, values)
             return value
         if cmd == "ARG":
             out = []
             for word in value:
                 name, sep, default = word.partition("=")
-                if sep and is_secret_name(name, self.names_re) and not _is_reference(default):
+                if sep and is_secret_name(name, self.names_re) and not is_placeholder(default):
                     out.append(name + "=" + REDACTED)
                 else:
-                    out.append(self.text(word))
+                    out.append(self.text(word, ctx, values))
             return out
-        return [self.text(v) for v in value]
+        if instr.get("json"):
+            return redact_argv(value, self.names_re, ctx, self.secret_values)
+        return [self.text(v, ctx, values) for v in value]
 
-    def _original(self, instr: dict, new_value: list) -> str:
+    def _original(self, instr: dict, old_value: list, new_value: list, values: bool = True) -> str:
         original = instr.get("original") or ""
         cmd = instr.get("cmd")
         if cmd == "ONBUILD":
             cmd = instr.get("sub_cmd")
-        old_value = instr.get("value") or []
-        if cmd in ("ENV", "LABEL") and len(old_value) == 2 and new_value[1] == REDACTED and old_value[1] != REDACTED:
+        if (cmd in ("ENV", "LABEL") and not instr.get("json") and len(old_value) == 2
+                and new_value[1] == REDACTED and old_value[1] != REDACTED):
             # legacy "ENV NAME value with spaces" (or single pair): the value may
             # span continuations; cut everything after the name.
             idx = original.find(old_value[0])
@@ -336,42 +1012,160 @@ class Redactor:
                 rest = original[idx + len(old_value[0]):]
                 sep = "=" if rest.lstrip().startswith("=") else " "
                 return original[:idx + len(old_value[0])] + sep + REDACTED
-        return self.text(original)
+        text = self.text(original, "", values)
+        if instr.get("json") and new_value != list(instr.get("value") or []):
+            # exec form with a hidden element: the original may spell it with JSON escapes; it is
+            # written again from the redacted strings
+            bracket = text.find("[")
+            if bracket >= 0:
+                return text[:bracket] + json.dumps(new_value, ensure_ascii=False)
+        return text
 
-    def instructions(self, instrs: list) -> list:
-        """Return redacted copies of ``instrs`` (parser Instruction dicts)."""
+    def instructions(self, instrs: list, extra: Iterable[str] = ()) -> list:
+        """Return redacted copies of ``instrs`` (parser Instruction dicts).
+
+        ``extra``: other texts of the same file's document (package.json scripts, .dockerignore lines)
+        checked in the same test; ``extra_clean`` then says whether no rule hides anything in them
+        (False: the caller redacts each with ``text``).
+        """
         builtin = self.names_re is SECRET_NAME_RE
-        if builtin and _all_clean(instrs):
+        kinds = _dirty_kinds(instrs, extra) if builtin else None
+        self.extra_clean = kinds is not None and not kinds[0] and not kinds[1]
+        self.values_dirty = kinds is None or kinds[1]
+        if self.extra_clean:
             # nothing to collect or redact anywhere (the common case): plain copies
             return [dict(instr) for instr in instrs]
+        names, values_dirty = kinds if kinds is not None else (True, True)
+
+        def _ok(text: str) -> bool:
+            return _clean_kinds(text, names, values_dirty)
+
         clean = []
+        values = []
         for instr in instrs:
-            # clean: no built-in secret-name fragment and no URL credentials in the
-            # text, so nothing to collect or redact, unless a known literal shows up.
-            # Exec form (JSON) may spell its strings with escapes the original text does
-            # not show: there, the decoded values and the flags are checked as well.
-            c = (builtin and _clean(instr["original"])
-                 and (not instr["json"] or (all(_clean(v) for v in instr["value"])
-                                            and all(_clean(f) for f in instr["flags"])))
-                 and all(_clean(h["content"]) for h in instr["heredocs"]))
+            # clean: no built-in secret-name fragment, no URL credentials and nothing a value rule
+            # hides in the text, so nothing to collect or redact, unless a known literal shows up.
+            # Exec form (JSON) may spell its strings with escapes the original text does not show:
+            # there, the decoded values and the flags are checked as well.
+            c = (builtin and _ok(instr["original"])
+                 and (not instr["json"] or (all(_ok(v) for v in instr["value"])
+                                            and all(_ok(f) for f in instr["flags"])))
+                 and all(_ok(h["content"]) for h in instr["heredocs"]))
             clean.append(c)
+            value = list(instr.get("value") or []) if c else self._fold(instr)
+            values.append(value)
             if not c:
-                self._collect(instr)
-        literals = self._literals()
-        out = []
-        for instr, c in zip(instrs, clean):  # noqa: B905 - strict= needs Python 3.10; hosts may run 3.9
+                self._collect(instr, value)
+        out: list = [None] * len(instrs)
+        # instructions with something to hide first: what they reveal is hidden everywhere else
+        order = [i for i, c in enumerate(clean) if not c] + [i for i, c in enumerate(clean) if c]
+        for i in order:
+            instr = instrs[i]
             new = dict(instr)
-            if c and (not literals or not any(_holds(instr, lit) for lit in literals)):
+            literals = self._literals()
+            if clean[i] and (not literals or not any(_holds(instr, lit) for lit in literals)):
                 # value and flags are part of the original text (decoded exec-form values and
                 # flags were checked too); heredoc bodies were checked too
-                out.append(new)
+                out[i] = new
                 continue
-            new_value = self._structured_value(instr)
+            new_value = self._structured_value(instr, values[i], values_dirty)
             new["value"] = new_value
-            new["original"] = self._original(instr, new_value)
+            new["original"] = self._original(instr, values[i], new_value, values_dirty)
             if instr.get("flags"):
-                new["flags"] = [self.text(f) for f in instr["flags"]]
+                new["flags"] = [self.text(f, instr["original"], values_dirty) for f in instr["flags"]]
             if instr.get("heredocs"):
-                new["heredocs"] = [dict(h, content=self.text(h.get("content") or "")) for h in instr["heredocs"]]
-            out.append(new)
+                new["heredocs"] = [dict(h, content=self.text(h.get("content") or "", instr["original"], values_dirty))
+                                   for h in instr["heredocs"]]
+            out[i] = new
         return out
+
+
+def redact_dockerfile(text: str, redactor: Optional[Redactor] = None, parsed: Optional[dict] = None) -> str:
+    """A whole Dockerfile text with its secrets hidden, instruction by instruction, lines kept.
+
+    Each instruction is judged as BuildKit reads it (its continuation lines joined, comment lines
+    inside it left out), so a secret split by a line continuation is hidden on every line it
+    spans; heredoc bodies, comments and lines that are not instructions are judged too. The
+    result has the same number of lines as ``text`` (remediation diffs stay aligned).
+    ``redactor`` (default: a new one) learns the file's secret ENV/ARG values first.
+    """
+    if not text:
+        return text
+    if parsed is None:
+        parsed = parse(text)
+    redactor = redactor or Redactor()
+    instrs = [i for i in parsed.get("instructions") or [] if i.get("cmd") is not None]
+    redactor.instructions(instrs)  # learns the secret values (stray words of ENV NAME= value too)
+    escape = parsed.get("escape") or "\\"
+    lines = text.splitlines(True)
+    out = list(lines)
+    done = [False] * len(lines)
+    for ins in instrs:
+        first, last = ins["start_line"] - 1, min(ins["end_line"], len(lines))
+        if first < 0 or first >= len(lines):
+            continue
+        k = first
+        cmd_lines = [k]
+        cont = _continues(lines[first], escape)
+        while cont and k < last - 1:
+            k += 1
+            cmd_lines.append(k)
+            if not _comment_or_blank(lines[k]):  # comment lines inside a continuation are skipped
+                cont = _continues(lines[k], escape)
+        # the instruction itself: joined without its continuations and inner comment lines
+        pieces = []
+        cuts = []
+        pos = 0
+        block = "".join(lines[j] for j in cmd_lines)
+        for j in cmd_lines:
+            line = lines[j]
+            if j != first and _comment_or_blank(line) and j != cmd_lines[-1]:
+                cuts.append((pos, pos + len(line)))
+                out[j] = redactor.text(line)
+                done[j] = True
+            elif j != cmd_lines[-1]:
+                body = line.rstrip("\r\n").rstrip(" \t")
+                cut = len(body) - len(escape) if body.endswith(escape) else len(line.rstrip("\r\n"))
+                pieces.append(line[:cut])
+                cuts.append((pos + cut, pos + len(line)))
+            else:
+                pieces.append(line)
+            pos += len(line)
+        joined = "".join(pieces).rstrip("\r\n")
+        spans = redactor.spans(joined, joined)
+        red = _apply(block, spans, cuts) if spans else block
+        red_lines = red.splitlines(True)
+        if len(red_lines) == len(cmd_lines):
+            for j, r in zip(cmd_lines, red_lines):  # noqa: B905 - hosts may run Python 3.9
+                if not done[j]:
+                    out[j] = r
+        else:  # cannot happen (spans keep the line breaks); fail closed
+            for j in cmd_lines:
+                out[j] = REDACTED + ("\n" if lines[j].endswith("\n") else "")
+        for j in cmd_lines:
+            done[j] = True
+        # heredoc bodies and their end markers: one text, continuations joined as a shell would
+        if k + 1 < last:
+            body = "".join(lines[k + 1:last])
+            red = redactor.text(body, ins.get("original") or "")
+            red_lines = red.splitlines(True)
+            if len(red_lines) == last - k - 1:
+                out[k + 1:last] = red_lines
+            else:
+                out[k + 1:last] = [REDACTED + "\n"] * (last - k - 1)
+            for j in range(k + 1, last):
+                done[j] = True
+    for j, line in enumerate(lines):
+        if not done[j]:
+            out[j] = redactor.text(line)
+    return "".join(out)
+
+
+def _continues(line: str, escape: str) -> bool:
+    body = line.rstrip("\r\n").rstrip(" \t")
+    return body.endswith(escape) and not _comment_or_blank(line)
+
+
+def _comment_or_blank(line: str) -> bool:
+    s = line.strip()
+    return not s or s.startswith("#")

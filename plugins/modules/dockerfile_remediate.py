@@ -431,9 +431,13 @@ def _redactor(*texts: str) -> _redact.Redactor:
     return redactor
 
 
-def _redacted(redactor: _redact.Redactor, text: str) -> str:
-    """Secrets never leave the host: redact every line of text returned to the controller."""
-    return "".join(redactor.text(line) for line in text.splitlines(True))
+def _redacted(redactor: _redact.Redactor, text: str, dockerfile: bool = True) -> str:
+    """Secrets never leave the host: redact text returned to the controller, lines kept.
+
+    A Dockerfile is judged instruction by instruction (continuation lines joined), so a secret
+    split by a line continuation is hidden on every line; other text (.dockerignore) as a whole.
+    """
+    return _redact.redact_dockerfile(text, redactor) if dockerfile else redactor.text(text)
 
 
 def _dockerignore_name(handle: _safefs.DirHandle, name: str) -> str:
@@ -563,7 +567,8 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         try:
             res = _rewriter.rewrite(text, fixes, context)
         except _rewriter.RewriteError as exc:
-            module.fail_json(msg=f"cannot rewrite {shown}: {to_native(exc)}; nothing was written", **result)
+            module.fail_json(msg=f"cannot rewrite {shown}: {_redact.redact_text(to_native(exc))}; nothing was written",
+                             **result)
     else:
         res = {"text": text, "dockerignore": None, "applied": [], "skipped": []}
     new_data = bom + res["text"].encode("utf-8", "surrogateescape")
@@ -592,8 +597,10 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
                   "before_header": shown, "after_header": f"{shown} (remediated)"}]
         if di_changed:
             shown_di = printable(di_path)
-            diffs.append({"before": di_data.decode("utf-8", "replace") if di_data is not None else "",
-                          "after": new_di, "before_header": shown_di if di_data is not None else f"{shown_di} (absent)",
+            diffs.append({"before": _redacted(redactor, di_data.decode("utf-8", "replace"), False)
+                          if di_data is not None else "",
+                          "after": _redacted(redactor, new_di, False),
+                          "before_header": shown_di if di_data is not None else f"{shown_di} (absent)",
                           "after_header": f"{shown_di} (remediated)"})
         result["diff"] = diffs
     if module.check_mode or not result["changed"]:
