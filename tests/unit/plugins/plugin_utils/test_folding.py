@@ -94,4 +94,3 @@ def test_every_format_says_how_many_were_folded(folded_run):
     assert len(failures) == 1 and f"(+{LINES - 1:,} more)" in failures[0].get("message")
     assert words in files["html"]
     assert f"Folded: {LINES - 5:,} finding(s)" in files["text"]
-
