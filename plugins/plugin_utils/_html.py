@@ -34,8 +34,6 @@ from typing import Any
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
     folded_text,
-    folded_text,
-    folded_text,
     is_open,
     normalize_severity,
     parse_timestamp,

@@ -292,7 +292,7 @@ def render_sarif(
                     note = {k: v for k, v in result.items() if k not in ("partialFingerprints", "message")}
                     note["level"] = "note"
                     note["message"] = {"text": folded_text(finding["folded"], rule_id)}
-                    note["locations"] = [{k: v for k, v in location.items()}]
+                    note["locations"] = [dict(location)]
                     physical = note["locations"][0].get("physicalLocation")
                     if physical:
                         note["locations"][0]["physicalLocation"] = {"artifactLocation": physical["artifactLocation"]}
