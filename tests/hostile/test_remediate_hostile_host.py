@@ -73,6 +73,7 @@ PLAYBOOK = """---
 """
 # case -> (shell run as the attacker in the app folder after the scan, expected status, words in the reason)
 # {victim}: root-only 0600 file outside the scan root; {victim_pkg}: the same, shaped like a package.json;
+# {victim_df}: a root-owned 0644 copy of the Dockerfile outside the scan root (the sha256 guard would pass);
 # {outside}: folder outside the scan root; {nologin}: a file that must never be created. Each case's
 # Dockerfile is srv/<case>/app/Dockerfile, srv/<case> belonging to the attacker (who can swap app).
 CASES = {
@@ -89,6 +90,10 @@ CASES = {
         "rm package.json && ln -s {victim_pkg} package.json", "refused", "package.json is a symlink"),
     "package.json is a FIFO": (
         "rm package.json && mkfifo package.json", "refused", "package.json is a FIFO"),
+    "Dockerfile.dockerignore symlink to a root-only file": (
+        "ln -s {victim} Dockerfile.dockerignore", "refused", "Dockerfile.dockerignore is a symlink"),
+    "Dockerfile swapped for a symlink to a root-owned identical copy": (
+        "rm Dockerfile && ln -s {victim_df} Dockerfile", "refused", "Dockerfile is a symlink"),
     ".dockerignore is a FIFO": (
         "mkfifo .dockerignore", "refused", ".dockerignore is a FIFO"),
     "package.json hard link to a file outside the root": (
@@ -135,9 +140,11 @@ def _build_tree(host_root: Path, user: LocalUser) -> dict:
     victim.write_text(f"root:{MARK}SHADOW:19000:0:99999:7:::\n")
     victim_pkg = victims / "package.json"
     victim_pkg.write_text(json.dumps({"name": "victim", "scripts": {"start": f"node {MARK}PKG.js"}}))
-    for v in (victim, victim_pkg):
+    victim_df = victims / "Dockerfile"
+    victim_df.write_text(DOCKERFILE)
+    for v in (victim, victim_pkg, victim_df):
         os.chown(v, 0, 0)
-        os.chmod(v, 0o600)
+        os.chmod(v, 0o644 if v == victim_df else 0o600)
     outside = host_root / "outside"     # the attacker's own folder outside the scan root (identical copy)
     outside.mkdir()
     (outside / "Dockerfile").write_text(DOCKERFILE)
@@ -157,12 +164,14 @@ def _build_tree(host_root: Path, user: LocalUser) -> dict:
     for case, (shell, _status, _why) in CASES.items():
         app = apps[case]
         cmd = shell.format(victim=shlex.quote(str(victim)), victim_pkg=shlex.quote(str(victim_pkg)),
+                           victim_df=shlex.quote(str(victim_df)),
                            outside=shlex.quote(str(outside)), nologin=shlex.quote(str(host_root / "nologin")))
         script.append(f"( cd {shlex.quote(str(app))} && {cmd} )")
     attack = host_root / "attack.sh"
     attack.write_text("\n".join(script) + "\n")
-    return {"victim": victim, "victim_pkg": victim_pkg, "outside": outside, "srv": srv, "apps": apps,
-            "attack": attack, "victims_before": {v: (v.read_bytes(), _stat(v)[:4]) for v in (victim, victim_pkg)},
+    return {"victim": victim, "victim_pkg": victim_pkg, "victim_df": victim_df, "outside": outside, "srv": srv,
+            "apps": apps, "attack": attack,
+            "victims_before": {v: (v.read_bytes(), _stat(v)[:4]) for v in (victim, victim_pkg, victim_df)},
             "outside_before": None}
 
 
@@ -187,7 +196,8 @@ def _run(host, inventory: Path, work: Path, user: LocalUser, check: bool) -> dic
     files = list(out.glob("*.remediation.json"))
     tree["outcomes"] = {o["path"]: o for f in files for o in json.loads(f.read_text())["outcomes"]}
     tree["outside_after"] = _outside_snapshot(host.root, tree["srv"])
-    tree["victims_after"] = {v: (v.read_bytes(), _stat(v)[:4]) for v in (tree["victim"], tree["victim_pkg"])}
+    tree["victims_after"] = {v: (v.read_bytes(), _stat(v)[:4])
+                             for v in (tree["victim"], tree["victim_pkg"], tree["victim_df"])}
     tree["host_root"] = str(host.root)
     tree["nologin"] = os.path.lexists(host.root / "nologin")
     tree["files_after"] = {case: sorted(os.listdir(app)) if app.is_dir() and not app.is_symlink() else None
@@ -264,8 +274,8 @@ def test_hostile_case(host_case, runs, case):
             assert not [n for n in files if n.endswith(".refarch.tmp")], files
         if status == "refused" or mode == "check":
             snap = run["snapshots"].get(case)
-            if snap is not None:
-                assert snap.get("Dockerfile") == DOCKERFILE.encode(), f"{mode}: the Dockerfile was written"
+            if snap is not None and "Dockerfile" in snap:
+                assert snap["Dockerfile"] == DOCKERFILE.encode(), f"{mode}: the Dockerfile was written"
             if files is not None:
                 assert ".dockerignore" not in files or case.startswith(".dockerignore"), files
             scanned = run["scanned_copies"].get(case)
