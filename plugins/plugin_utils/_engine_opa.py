@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, redact_text
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import Bundle, modules_hash
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import Engine, EngineError
+from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import safe_url
 
 try:
     import requests
@@ -61,7 +63,10 @@ class OpaEngine(Engine):
         if retries < 0 or retries > 10:
             raise EngineError("config", f"opa retries must be between 0 and 10, got {retries}")
         self.bundle = bundle
-        self.url = url
+        # what messages show: the URL without user information (http://user:pass@host), and nothing
+        # of the token or of that user information, even when a server echoes them in an error body
+        self.url = safe_url(url) or "(no url)"
+        self._secrets = [s for s in (token, urlparse(str(url)).password) if s and len(s) >= 4]
         self.mode = mode
         self.check_revision = check_revision
         self.timeout = float(timeout)
@@ -75,7 +80,7 @@ class OpaEngine(Engine):
         self._prepared = False
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise EngineError("config", f"opa_url must be http(s)://host[:port][/prefix], got {url!r}")
+            raise EngineError("config", f"opa_url must be http(s)://host[:port][/prefix], got {self.url!r}")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         ssl: Any = False
         if parsed.scheme == "https":
@@ -96,8 +101,20 @@ class OpaEngine(Engine):
 
     # ------------------------------------------------------------------ HTTP helpers
 
+    def _mask(self, text: str) -> str:
+        """``text`` without the token, the URL's user information, or any other credential it quotes."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return redact_text(text)
+
     def _call(self, what: str, func, *args, **kwargs):
-        """Run one client call with bounded retries; map failures to EngineError."""
+        """Run one client call with bounded retries; map failures to EngineError (credentials masked)."""
+        try:
+            return self._call_raw(what, func, *args, **kwargs)
+        except EngineError as exc:
+            raise EngineError(exc.cause, self._mask(exc.message), document=exc.document) from exc.__cause__
+
+    def _call_raw(self, what: str, func, *args, **kwargs):
         attempt = 0
         while True:
             try:

@@ -92,6 +92,46 @@ def test_engine_against_failing_server(case, bundle, mode):
     assert len(fake.requests) == (1 if mode == "500" else retries + 1)
 
 
+TOKEN = "zqOpaT0ken9Kf2LmQ8xW"  # the canary token: it must not show in any message
+USERINFO_PW = "zqUrlPassw0rd7Hn"
+
+
+@pytest.mark.parametrize("status", [500, 403])
+def test_engine_error_body_echoing_the_token_is_masked(case, bundle, status):
+    c = case(f"OPA answering HTTP {status} with a body that echoes the Authorization header (stdlib echo server)",
+             "EngineError message without the token or the URL's user information")
+    fake = FakeHttp(status=status, echo_headers=True)
+    url = fake.url.replace("http://", f"http://opsuser:{USERINFO_PW}@")
+    try:
+        engine = OpaEngine(bundle, url, token=TOKEN, timeout=2, retries=0)
+        with pytest.raises(EngineError) as err:
+            engine.evaluate(_docs(1), "2026-11-28")
+    finally:
+        fake.stop()
+    sent = fake.requests[0]["authorization"] or ""
+    c.see(f"server saw the token: {TOKEN in sent}; message: {err.value.message[:120]!r}")
+    assert TOKEN in sent, "the echo server must have received the token (or nothing is tested)"
+    assert "headers were" in err.value.message, "the body must reach the message (or nothing is tested)"
+    assert TOKEN not in err.value.message and USERINFO_PW not in err.value.message
+    assert TOKEN not in str(err.value) and "opsuser" not in err.value.message
+
+
+def test_engine_url_userinfo_masked_with_real_opa(case, bundle, tmp_path):
+    c = case("refarch_opa_url with user:password@ against a real OPA (other revision: an error naming the URL)",
+             "messages name the server without its user information")
+    proc, url = start_opa(other_bundle(tmp_path), tmp_path / "opa.log")
+    try:
+        engine = OpaEngine(bundle, url.replace("http://", f"http://opsuser:{USERINFO_PW}@"), timeout=5, retries=0)
+        with pytest.raises(EngineError) as err:
+            engine.evaluate(_docs(1), "2026-11-28")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    c.see(f"cause={err.value.cause}: {err.value.message[:100]!r}")
+    assert err.value.cause == "revision" and "127.0.0.1" in err.value.message
+    assert USERINFO_PW not in err.value.message and "opsuser" not in err.value.message
+
+
 def test_engine_server_killed_mid_scan(case, bundle, tmp_path):
     c = case("OPA server killed mid-scan (after the first batch)",
              "EngineError cause connection after bounded retries; no partial result returned")
@@ -150,16 +190,56 @@ def estate(tmp_path_factory):
         yield work, inventory
 
 
-def _scan(estate, name: str, url: str) -> tuple[dict, str]:
+def _scan(estate, name: str, url: str, **extra) -> tuple[dict, str]:
     work, inventory = estate
     run_dir = work / name
     run_dir.mkdir()
     run = run_playbook("refarch.containers.scan", inventory, run_dir, timeout=300, extra_vars={
         "refarch_engine": "opa", "refarch_opa_url": url, "refarch_opa_timeout": 1,
-        "refarch_report_dir": str(run_dir / "report"), "refarch_evaluation_date": "2026-11-28"})
+        "refarch_report_dir": str(run_dir / "report"), "refarch_evaluation_date": "2026-11-28", **extra})
     path = run_dir / "report" / "report.json"
     assert path.is_file(), f"no report.json (rc={run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
-    return json.loads(path.read_text()), run.stdout
+    return json.loads(path.read_text()), run.stdout + run.stderr
+
+
+def _outputs(run_dir: Path, console: str) -> dict[str, str]:
+    blobs = {"console": console}
+    blobs.update({p.name: p.read_text(errors="replace") for p in (run_dir / "report").glob("*") if p.is_file()})
+    return blobs
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("fault", ["HTTP 500 echoing the Authorization header", "user:password@ in the URL"])
+def test_scan_playbook_masks_opa_credentials(case, estate, tmp_path, fault):
+    c = case(f"scan playbook, OPA {fault}", "neither the token nor the URL's password in the console or any "
+             "report file; the host fails (echo) or is evaluated (real OPA)")
+    proc = fake = None
+    if fault.startswith("HTTP 500"):
+        fake = FakeHttp(status=500, echo_headers=True)
+        url = fake.url
+    else:
+        proc, url = start_opa(REPO / "policies", tmp_path / "opa.log")
+    name = "mask" + str(abs(hash(fault)) % 1000)
+    try:
+        report, console = _scan(estate, name, url.replace("http://", f"http://opsuser:{USERINFO_PW}@"),
+                                refarch_opa_token=TOKEN)
+    finally:
+        if fake:
+            fake.stop()
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    blobs = _outputs(estate[0] / name, console)
+    host = report["hosts"]["app1"]
+    leaks = [k for k, text in blobs.items() if TOKEN in text or USERINFO_PW in text]
+    c.see(f"status={host['status']}, {len(blobs)} outputs searched, leaks: {leaks or 'none'}")
+    if fake:
+        assert TOKEN in (fake.requests[0]["authorization"] or ""), "the token must have been sent (else no test)"
+        assert host["status"] == "failed" and "headers were" in str(host.get("message")), host
+    else:
+        assert host["status"] == "ok", host
+    assert len(blobs) >= 4
+    assert not leaks, leaks
 
 
 @pytest.mark.integration

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -80,7 +81,9 @@ class FakeHttp:
     """FAKE server (stdlib http.server), only for behaviour a real OPA cannot be made to show:
     HTTP 5xx answers and answers slower than the client timeout. Records requests."""
 
-    def __init__(self, status: int = 500, delay: float = 0.0, body: bytes = b'{"code":"internal_error"}') -> None:
+    def __init__(self, status: int = 500, delay: float = 0.0, body: bytes = b'{"code":"internal_error"}',
+                 echo_headers: bool = False) -> None:
+        """``echo_headers``: the body quotes every request header back (as some proxies' error pages do)."""
         self.requests: list[dict] = []
         outer = self
 
@@ -93,12 +96,16 @@ class FakeHttp:
                                        "authorization": self.headers.get("Authorization")})
                 if delay:
                     time.sleep(delay)
+                answer = body
+                if echo_headers:
+                    seen = "; ".join(f"{k}: {v}" for k, v in self.headers.items())
+                    answer = json.dumps({"code": "denied", "message": f"request refused, headers were {seen}"}).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    self.wfile.write(answer)
                 except OSError:
                     pass
 
