@@ -224,7 +224,8 @@ class _Evaluation:
         totals = self.stats_total
         totals["runs"] = int(totals.get("runs", 0)) + 1
         for key, value in stats.items():
-            if key in ("documents", "batches", "seconds", "pushed") and isinstance(value, (int, float)):
+            summed = ("documents", "batches", "seconds", "pushed", "engine_failures")
+            if key in summed and isinstance(value, (int, float)):
                 totals[key] = round(totals.get(key, 0) + value, 4)
             elif key.endswith("_mib") and isinstance(value, (int, float)):
                 totals[key] = max(totals.get(key, 0), value)
