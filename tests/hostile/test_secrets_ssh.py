@@ -9,10 +9,20 @@ and ``image_build`` run against a real sshd with ``-vvv``, a jsonfile fact
 cache and a log file. Then every output is searched for the canary marker:
 stdout/stderr, the Ansible log, the fact cache, the report files and the module
 results (which ``-vvv`` prints in full).
+
+Then the canary forms of ``canaries.py`` (119 forms: headers, URL userinfo, cloud keys, private keys,
+token formats, webhooks, CLI password options, ENV/ARG/LABEL, exec form, comments, package.json
+scripts, .dockerignore lines) are planted in four more apps, and every entry point runs once per
+verbosity (default and ``-vvv``): the scan playbook, ad hoc ``dockerfile_info`` and ``discovery``,
+``refarch.containers.remediate --check --diff``, and a real remediation with ``--diff``. Every
+output is searched for every canary: the consoles, the Ansible log, the jsonfile fact cache, the
+report files of every run and the remediation outcome files. Backups stay on the host (they are not
+outputs) and are not searched.
 """
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +31,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
+from canaries import FORMS as CANARY_FORMS  # noqa: E402
 from estate_fixtures import root_estate  # noqa: E402
+from harness import ansible_env, tool  # noqa: E402
 from playrun import run_playbook  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -75,6 +87,39 @@ def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+CANARY_APPS = 4
+HEAD = "FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\n"
+TAIL = "EXPOSE 80\nCMD npm start\n"
+
+
+def _plant_canaries(srv: Path) -> None:
+    """The canary forms spread over CANARY_APPS apps: Dockerfile lines, package.json scripts, .dockerignore lines."""
+    for k in range(CANARY_APPS):
+        forms = CANARY_FORMS[k::CANARY_APPS]
+        app = srv / f"canary{k}"
+        app.mkdir(parents=True)
+        body = "\n".join(f.render() for f in forms if f.where == "dockerfile")
+        (app / "Dockerfile").write_text(HEAD + body + "\n" + TAIL)
+        scripts = {"start": "node server.js"}
+        for i, f in enumerate(x for x in forms if x.where == "package.json"):
+            scripts["start" if "start script" in f.name else f"task{i}"] = f.render()
+        (app / "package.json").write_text(json.dumps({"name": f"canary{k}", "scripts": scripts}))
+        lines = [f.render() for f in forms if f.where == ".dockerignore"]
+        (app / ".dockerignore").write_text("\n".join(["*.log", *lines]) + "\n")
+
+
+def _adhoc(module: str, inventory: Path, work: Path, env: dict, verbose: bool):
+    args = json.dumps({"paths": ["{{ refarch_host_root }}/srv"]})
+    cmd = [tool("ansible"), "all", "-i", str(inventory), "-m", module, "-a", args] + (["-vvv"] if verbose else [])
+    return subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(work, **env), timeout=600,
+                          check=False, cwd=str(REPO))
+
+
+def _needles() -> dict[str, str]:
+    """needle -> canary form name (the needles of every planted form)."""
+    return {n: f.name for f in CANARY_FORMS for n in f.needles()}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("secrets")
@@ -102,7 +147,34 @@ def runs(tmp_path_factory):
         play = work / "extra.yml"
         play.write_text(EXTRA_PLAY.format(mark=MARK))
         extra = run_playbook(str(play), inventory, work, args=["-vvv"], env_extra=env)
-        yield {"work": work, "scan": scan, "extra": extra, "cache": cache, "host_root": host.root}
+        # the canary forms: every entry point, once per verbosity
+        _plant_canaries(host.root / "srv")
+        out: dict = {}
+        for verbose in (False, True):
+            v = "vvv" if verbose else "default"
+            flags = ["-vvv"] if verbose else []
+            out[f"scan ({v})"] = run_playbook("refarch.containers.scan", inventory, work, args=flags, env_extra=env,
+                                              extra_vars={"refarch_report_dir": str(work / f"report-scan-{v}"),
+                                                          "refarch_evaluation_date": "2026-11-28"})
+            out[f"ad hoc dockerfile_info ({v})"] = _adhoc("refarch.containers.dockerfile_info", inventory, work, env,
+                                                          verbose)
+            out[f"ad hoc discovery ({v})"] = _adhoc("refarch.containers.discovery", inventory, work, env, verbose)
+        remediation = {"refarch_evaluation_date": "2026-11-28", "refarch_fixes": "all",
+                       "refarch_remediate_backup_dir": str(host.root / "backups")}
+        for name in ("outcomes-check-default", "outcomes-check-vvv", "outcomes-real"):
+            (work / name).mkdir()
+        for verbose in (False, True):
+            v = "vvv" if verbose else "default"
+            out[f"remediate --check --diff ({v})"] = run_playbook(
+                "refarch.containers.remediate", inventory, work, args=["--check", "--diff"] + (["-vvv"] if verbose
+                                                                                              else []),
+                env_extra=env, extra_vars=dict(remediation, refarch_report_dir=str(work / f"report-check-{v}"),
+                                               refarch_remediation_outcomes_dir=str(work / f"outcomes-check-{v}")))
+        out["remediate, real run --diff (-vvv)"] = run_playbook(
+            "refarch.containers.remediate", inventory, work, args=["--diff", "-vvv"], env_extra=env,
+            extra_vars=dict(remediation, refarch_report_dir=str(work / "report-real"),
+                            refarch_remediation_outcomes_dir=str(work / "outcomes-real")))
+        yield {"work": work, "scan": scan, "extra": extra, "cache": cache, "host_root": host.root, "canary": out}
 
 
 def test_scan_ran(case, runs):
@@ -148,3 +220,65 @@ def test_no_canary_anywhere(case, runs, where):
     c.see(f"{len(blobs)} output(s), {sum(len(b) for b in blobs.values())} chars searched, "
           f"leaked canaries: {sorted(kinds) or 'none'}")
     assert not leaks, "\n".join(leaks[:15])
+
+
+def _leaks(blobs: dict[str, str], needles: dict[str, str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, text in blobs.items():
+        for needle, form in needles.items():
+            if needle in text:
+                found.setdefault(form, []).append(Path(name).name)
+    return found
+
+
+def test_canary_runs_ran(case, runs):
+    c = case("secret canaries: every entry point ran over the canary apps",
+             "each run ends; the planted Dockerfiles are scanned, planned and remediated")
+    out = runs["canary"]
+    c.see(", ".join(f"{k}: rc={r.returncode}" for k, r in out.items()))
+    for name, run in out.items():
+        assert run.returncode == 0, f"{name}: rc={run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}"
+    for v in ("default", "vvv"):
+        assert "canary3/Dockerfile" in out[f"ad hoc dockerfile_info ({v})"].stdout
+        assert "canary0/Dockerfile" in out[f"remediate --check --diff ({v})"].stdout
+    # the canaries reached the outputs as <redacted> (the planted values were read, and hidden)
+    shown = out["ad hoc dockerfile_info (vvv)"].stdout.count("<redacted>")
+    c.see(f"<redacted> shown {shown} times by ad hoc dockerfile_info")
+    assert shown >= len(CANARY_FORMS), shown
+    # the diffs were shown (check mode) and the files written (real run): the outputs hold what is searched
+    assert "(remediated)" in out["remediate --check --diff (default)"].stdout
+    assert "(remediated)" in out["remediate, real run --diff (-vvv)"].stdout
+    changed = [p for p in (runs["host_root"] / "srv").glob("canary*/Dockerfile")
+               if "CMD npm start" not in p.read_text()]
+    assert changed, "the real run must have remediated a canary Dockerfile (or the real run is not tested)"
+
+
+@pytest.mark.parametrize("entry", ["scan (default)", "scan (vvv)", "ad hoc dockerfile_info (default)",
+                                   "ad hoc dockerfile_info (vvv)", "ad hoc discovery (default)",
+                                   "ad hoc discovery (vvv)", "remediate --check --diff (default)",
+                                   "remediate --check --diff (vvv)", "remediate, real run --diff (-vvv)"])
+def test_no_canary_form_in_the_console(case, runs, entry):
+    c = case(f"canary forms absent from the console: {entry}",
+             f"none of the {len(CANARY_FORMS)} canary forms in stdout/stderr")
+    run = runs["canary"][entry]
+    blobs = {"stdout": run.stdout, "stderr": run.stderr}
+    assert len(run.stdout) > 2000, "nothing to search"
+    leaks = _leaks(blobs, _needles())
+    c.see(f"{sum(len(b) for b in blobs.values())} chars searched, {len(leaks)} form(s) leaked: {sorted(leaks)[:10]}")
+    assert not leaks, leaks
+
+
+def test_no_canary_form_in_files(case, runs):
+    c = case("canary forms absent from the Ansible log, the fact cache, every report and outcome file",
+             f"none of the {len(CANARY_FORMS)} canary forms in any file written on the controller")
+    work = runs["work"]
+    files = [p for p in _files(work) if p.suffix in (".json", ".sarif", ".xml", ".html", ".log", "")
+             and "extra-vars" not in p.name and "ansible-local" not in str(p)]
+    blobs = {str(p): p.read_text(errors="replace") for p in files}
+    names = {Path(n).name for n in blobs}
+    assert {"report.json", "report.sarif", "report.junit.xml", "report.html", "ansible.log"} <= names, names
+    assert any("outcomes-real" in n for n in blobs) and any("factcache" in n for n in blobs), sorted(blobs)[:20]
+    leaks = _leaks(blobs, _needles())
+    c.see(f"{len(blobs)} files, {sum(len(b) for b in blobs.values())} chars searched, "
+          f"{len(leaks)} form(s) leaked: {sorted(leaks)[:10]}")
+    assert not leaks, leaks
