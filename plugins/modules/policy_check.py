@@ -348,7 +348,7 @@ engine_stats:
   description:
     - Documents, batches and seconds spent in the engine; for the embedded engine also the backend used
       (C(regorus) or C(regopy)) and the worker's peak RSS.
-    - C(engine_failures) when documents had to be evaluated alone: how many the engine failed on (each has an
+    - C(engine_failures) when documents had to be evaluated alone, the number the engine failed on (each has an
       C(NRA000) finding with C(engine_failure)).
     - With O(hosts), the figures of every engine run of the task added up, with C(runs) the number of engine
       runs (one per distinct O(data) among the hosts, more when hosts were evaluated one by one after a failure).
