@@ -3,14 +3,14 @@
 One real sshd on loopback serves a host whose scan root holds
 
 * ``big/Dockerfile``: 99,990 ``EXPOSE 80`` lines (1.0 MB, under the discovery size cap);
-* two directories named by terminal escapes: ``ESC [2J ESC [31m`` (clear the screen, turn red) and an
-  OSC 8 hyperlink (``ESC ]8;;mailto:...BEL``);
+* three directories named by terminal escapes: ``ESC [2J ESC [31m`` (clear the screen, turn red), an
+  OSC 8 hyperlink (``ESC ]8;;mailto:...BEL``) and an 8-bit CSI with U+2028 and U+202E;
 * ``sep/``: a ``package.json`` whose start script holds U+2028, U+2029 and U+0085 (the NRA010 message
   quotes it), beside ``clean1/`` and ``clean2/``.
 
 ``refarch.containers.scan`` runs once while this process samples the playbook's whole process tree
 (tests/hostile/proctree.py); ``refarch.containers.remediate --diff`` runs once over a second root
-holding the two escape-named directories. Each test checks one outcome of those two runs.
+holding the three escape-named directories. Each test checks one outcome of those two runs.
 """
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ESC_DIR = "\x1b[2J\x1b[31mred"
 OSC_DIR = "\x1b]8;;mailto:x@evil.example\x07click\x1b]8;;\x07"  # no "/" in a file name
+# 8-bit CSI (U+009B), a line separator and a right-to-left override: what JSON output leaves raw
+C1_DIR = "c1\u009b31mcsi\u2028ls\u202egnp.exe"
+HOSTILE_DIRS = (ESC_DIR, OSC_DIR, C1_DIR)
 LINES = 99_990
 SMALL = "FROM node:20\nCMD npm start\n"
 SEP_DOCKERFILE = "FROM node:22-bookworm-slim\nUSER node\nWORKDIR /app\nCOPY . .\nCMD npm start\n"
@@ -57,7 +60,7 @@ def runs(tmp_path_factory):
         (srv / "big").mkdir(parents=True)
         (srv / "big" / "Dockerfile").write_text("FROM node:20\n" + "EXPOSE 80\n" * LINES + 'CMD ["node", "a.js"]\n')
         for root in (srv, srv2):
-            for name in (ESC_DIR, OSC_DIR):
+            for name in HOSTILE_DIRS:
                 (root / name).mkdir(parents=True)
                 (root / name / "Dockerfile").write_text(SMALL)
         (srv / "sep").mkdir()
@@ -97,7 +100,7 @@ def test_scan_ran(case, runs):
     targets = _targets(runs["report"])
     c.see(f"rc={scan.returncode}; {len(targets)} targets")
     assert scan.returncode == 0, scan.stdout[-4000:] + scan.stderr[-3000:]
-    assert len(targets) == 6, sorted(targets)
+    assert len(targets) == 7, sorted(targets)
 
 
 def test_repeated_lines_are_folded_and_bounded(case, runs):
@@ -157,27 +160,29 @@ def test_line_separators_in_a_package_json_break_nothing(case, runs):
 def _console_check(c, proc, what: str) -> None:
     text = proc.stdout + proc.stderr
     raw = sorted({f"U+{ord(ch):04X}" for ch in RAW_CONTROL.findall(text)})
-    shown = [s for s in ("x1b[2J", "x1b]8;;mailto:x@evil.example") if s in text]
+    # escaped (a JSON dump of a task result doubles the backslash)
+    shown = [p for p in (r"\\{1,2}x1b\[2J", r"\\{1,2}x1b\]8;;mailto:x@evil\.example",
+                         r"c1\\{1,2}x9b31mcsi\\{1,2}u2028ls\\{1,2}u202egnp") if re.search(p, text)]
     c.see(f"{what}: rc={proc.returncode}; raw control characters on the console: {raw or 'none'}; "
-          f"escaped names shown: {len(shown)}/2")
+          f"escaped names shown: {len(shown)}/3")
     assert not raw, raw
-    assert len(shown) == 2, "the hostile names must reach the console, escaped (or nothing is tested)"
+    assert len(shown) == 3, "the hostile names must reach the console, escaped (or nothing is tested)"
 
 
 def test_scan_console_has_no_raw_escapes(case, runs):
-    c = case("directory names with ESC [2J and an OSC 8 hyperlink: scan console",
+    c = case("directory names with ESC [2J, an OSC 8 hyperlink, 8-bit CSI, U+2028, U+202E: scan console",
              "no raw ESC/BEL/OSC/C1 byte on stdout or stderr; the names shown escaped (\\x1b)")
     _console_check(c, runs["scan"], "scan")
 
 
 def test_remediate_console_has_no_raw_escapes(case, runs):
-    c = case("directory names with ESC [2J and an OSC 8 hyperlink: remediate --diff console",
+    c = case("directory names with ESC [2J, an OSC 8 hyperlink, 8-bit CSI, U+2028, U+202E: remediate --diff console",
              "no raw ESC/BEL/OSC/C1 byte in task names, loop labels, diff headers or messages; names shown escaped")
     proc = runs["remediate"]
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
     rewritten = [p for p in runs["srv2"].rglob("Dockerfile") if p.read_text() != SMALL]
-    c.see(f"{len(rewritten)}/2 Dockerfiles rewritten")
-    assert len(rewritten) == 2, "remediation must have acted on both (or the diff headers were never printed)"
+    c.see(f"{len(rewritten)}/3 Dockerfiles rewritten")
+    assert len(rewritten) == 3, "remediation must have acted on both (or the diff headers were never printed)"
     assert "--- before" in proc.stdout or "+++ after" in proc.stdout, "no diff was printed"
     _console_check(c, proc, "remediate --diff")
 
