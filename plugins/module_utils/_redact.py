@@ -132,6 +132,8 @@ SECRET_NAME_FRAGMENTS = (
 )
 
 SECRET_NAME_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS), re.IGNORECASE)
+# the same fragments (all lower case) for lower-cased names: a case-sensitive search is faster
+_SECRET_NAME_LOWER_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS))
 
 # Every fragment above contains one of these lower-case literals: text without
 # any of them cannot hold a built-in secret name (a fast pre-check on the hot path).
@@ -279,6 +281,8 @@ def compile_secret_names(extra: Optional[Iterable[str]] = None) -> Pattern[str]:
 
 def is_secret_name(name: str, names_re: Pattern[str] = SECRET_NAME_RE) -> bool:
     """True when a variable/flag name looks like it holds a secret."""
+    if names_re is SECRET_NAME_RE:
+        return bool(name) and _SECRET_NAME_LOWER_RE.search(name.lower()) is not None
     return bool(name) and names_re.search(name) is not None
 
 
@@ -295,11 +299,16 @@ def is_placeholder(value: str) -> bool:
     v = value.strip().strip("\"'")
     if not v:
         return True
-    if _REFERENCE_RE.fullmatch(v):
+    if v[0] in "$<{%" and _REFERENCE_RE.fullmatch(v):
         return True
     if v == v[0] * len(v):
         return True
-    return _PLACEHOLDER_RE.search(v) is not None
+    low = v.lower()
+    # spelled out first (hot: every value judged); the regex only where one of its words shows
+    if ("chang" in low or "replace" in low or "example" in low or "placeholder" in low or "dummy" in low
+            or "redacted" in low or "your" in low or "xxxx" in low or "***" in low):
+        return _PLACEHOLDER_RE.search(v) is not None
+    return False
 
 
 def _is_reference(value: str) -> bool:
@@ -1062,7 +1071,7 @@ class Redactor:
         for i in order:
             instr = instrs[i]
             new = dict(instr)
-            literals = self._literals()
+            literals = self._literals() if self.secret_values else ()
             if clean[i] and (not literals or not any(_holds(instr, lit) for lit in literals)):
                 # value and flags are part of the original text (decoded exec-form values and
                 # flags were checked too); heredoc bodies were checked too
