@@ -723,7 +723,6 @@ def dockerfile_facts(
         if p.get("code") in _FATAL_CODES and doc["error"] is None:
             doc["error"] = {"code": p["code"], "message": redactor.text(p.get("message") or p["code"])}
 
-
     global_vars: dict[str, Optional[str]] = {}
     global_args: dict[str, Optional[str]] = {}
     stages: list[_Stage] = []

@@ -805,8 +805,8 @@ def _literal_spans(text: str, literals: list, out: list) -> None:
             limit = min(len(lit), len(text) - at)
             while n < limit and text[at + n] == lit[n]:
                 n += 1
-            if n == len(lit) or (n >= 8 and (at + n == len(text) or text[at + n:at + n + 3] == "..."
-                                              or text[at + n] == "\u2026")):
+            cut = at + n == len(text) or text[at + n:at + n + 3] == "..." or text[at + n] == "\u2026"
+            if n == len(lit) or (n >= 8 and cut):
                 out.append((at, at + n))  # whole, or cut short where the text ends or says so
             at = text.find(probe, at + 1)
 

@@ -165,9 +165,9 @@ def runs(tmp_path_factory):
             (work / name).mkdir()
         for verbose in (False, True):
             v = "vvv" if verbose else "default"
+            flags = ["--check", "--diff", "-vvv"] if verbose else ["--check", "--diff"]
             out[f"remediate --check --diff ({v})"] = run_playbook(
-                "refarch.containers.remediate", inventory, work, args=["--check", "--diff"] + (["-vvv"] if verbose
-                                                                                              else []),
+                "refarch.containers.remediate", inventory, work, args=flags,
                 env_extra=env, extra_vars=dict(remediation, refarch_report_dir=str(work / f"report-check-{v}"),
                                                refarch_remediation_outcomes_dir=str(work / f"outcomes-check-{v}")))
         out["remediate, real run --diff (-vvv)"] = run_playbook(
