@@ -713,7 +713,9 @@ def dockerfile_facts(
     doc["package_json"] = _package_json(pj_path, package_json, package_json_error)
     instrs = redactor.instructions(parsed_instrs, _side_texts(doc["dockerignore"], doc["package_json"]))
     if not redactor.extra_clean or redactor.secret_values:
-        _redact_side(doc["dockerignore"], doc["package_json"], redactor, redactor.values_dirty)
+        side = _side_texts(doc["dockerignore"], doc["package_json"])
+        if side and not redactor.clean(side, redactor.values_dirty):
+            _redact_side(doc["dockerignore"], doc["package_json"], redactor, redactor.values_dirty)
     escape = parsed.get("escape") or "\\"
     directives = parsed.get("directives") or {}
     doc["directives"] = {"syntax": redactor.text(directives.get("syntax") or "") or directives.get("syntax"),

@@ -326,7 +326,7 @@ def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None
             value = m.group(kind + "_val")
             if is_secret_name(m.group(kind + "_name"), names_re) and not is_placeholder(value):
                 out.append((base + m.start(kind + "_val"), base + m.end(kind + "_val")))
-            else:
+            elif _may_nest(value):
                 _name_spans(value, names_re, base + m.start(kind + "_val"), out)
         elif kind == "url":
             if not is_placeholder(m.group("url_pw")):
@@ -355,15 +355,20 @@ def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None
                 e = m.end("flag_val") - (1 if value[:1] in "\"'" and value[-1:] == value[:1] else 0)
                 if not is_placeholder(text[s:e]):
                     out.append((base + s, base + e))
-            else:
+            elif _may_nest(value):
                 # not a secret flag: its value may hold NAME=secret or a URL
                 _name_spans(value, names_re, base + m.start("flag_val"), out)
         else:  # kv
             value = m.group("kv_val")
             if is_secret_name(m.group("kv_name"), names_re) and not is_placeholder(value):
                 out.append((base + m.start("kv_val"), base + m.end("kv_val")))
-            else:
+            elif _may_nest(value):
                 _name_spans(value, names_re, base + m.start("kv_val"), out)
+
+
+def _may_nest(value: str) -> bool:
+    """Whether a value can hold another by-name match (each needs ``=``, ``:``, ``-`` or a line break)."""
+    return "=" in value or ":" in value or "-" in value or "\n" in value
 
 
 def _quoted_span(text: str, s: int, e: int) -> tuple[int, int]:
@@ -615,12 +620,14 @@ def _value_suspect(text: str, low: Optional[str] = None) -> bool:
         low = text.lower()
     # spelled out: this runs for every file (hot path)
     if ("-----begin" in low or "-H" in text or "header" in low or "bearer" in low or "basic" in low
-            or "pass:" in low or "password-stdin" in low
+            or "pass" in low
             or ("://" in text and ("@" in text or "hook" in low or "telegram" in low or "ifttt" in low
                                    or "chat.googleapis" in low))
-            or "login" in low or "mysql" in low or "mariadb" in low or "mongo" in low or "sshpass" in low
-            or "redis-cli" in low or "zip" in low or "7z" in low or "openssl" in low or "smbclient" in low
-            or "htpasswd" in low or "vault" in low or "mc " in low
+            or "login" in low or "mc " in low
+            # the other commands' passwords follow -p/-P, -a, -k, -U (or pass: / htpasswd, tested above)
+            or (("-p" in low or "-a" in low or "-k" in low or "-u" in low)
+                and ("mysql" in low or "mariadb" in low or "mongo" in low or "sshpass" in low or "redis-cli" in low
+                     or "zip" in low or "7z" in low or "openssl" in low or "smbclient" in low))
             or "eyJ" in text or "Q~" in text):
         return True
     if ("?" in text or "&" in text) and "=" in text and _QUERY_RE.search(text) is not None:
@@ -897,6 +904,13 @@ class Redactor:
             _literal_spans(text, self._literals(), spans)
         return _merge(spans)
 
+    def clean(self, texts: list, values: bool = True) -> bool:
+        """Whether ``text`` would leave every one of ``texts`` unchanged (one test for them all)."""
+        joined = "\n".join(texts)
+        if self.names_re is not SECRET_NAME_RE or not _clean_kinds(joined, True, values):
+            return False
+        return not self.secret_values or not any(lit[:8] in joined for lit in self._literals())
+
     def text(self, text: str, context: str = "", values: bool = True) -> str:
         """Redact ``text``: rules, then known literal values; what the rules found is remembered."""
         if not text:
@@ -908,7 +922,7 @@ class Redactor:
         spans = self.spans(joined, context, values)
         for s, e in spans:
             seg = joined[s:e]
-            if len(seg) >= 8 and not seg.isalpha():
+            if len(seg) >= 8 and seg not in self.secret_values and not seg.isalpha():
                 self._remember_value(seg)
         return _apply(text, spans, cuts)
 

@@ -86,6 +86,8 @@ def test_canary_form_hidden_in_facts_and_diffs(form):
                "script": _redact.redact_text(form.render()) if form.where != "dockerfile" else ""}
     assert form.render() in (dockerfile + ignore.decode() + package.decode().replace('\\"', '"').replace("\\\\", "\\")
                              ) or form.where == "package.json", "the form must be planted"
+    # the fast path (texts judged clean are not redacted) never skips a form
+    assert not _redact._clean(form.render()), form.render()
     leaks = [(where, n) for where, text in outputs.items() for n in form.needles() if n in text]
     assert not leaks, (leaks, outputs["diff"][-300:])
     # the diff keeps the line structure (remediation diffs stay aligned)
