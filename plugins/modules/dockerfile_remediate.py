@@ -15,7 +15,8 @@ description:
     build context.
   - Fixes splice line spans; lines a fix does not touch are kept byte for byte (comments, trailing whitespace,
     CRLF line endings). They run in a fixed order and are idempotent, so a second run reports C(changed=false).
-  - A fix that cannot be applied safely is not guessed at; it is returned in RV(skipped) with the reason.
+  - A fix that cannot be applied safely is not guessed at; it is returned in RV(declined) with the reason. (The key
+    is not C(skipped), which Ansible reads as "the whole task was skipped" and then hides the diff.)
   - Safety. O(expected_sha256) (or the C(target.sha256) of the findings) is checked against the file as it is now;
     if the file changed since it was scanned the module fails and writes nothing.
   - Safety on a host where other users write into the scanned directories. The Dockerfile's directory is opened
@@ -108,7 +109,7 @@ options:
       - A C(<name>.dockerignore) beside the Dockerfile is used instead of C(.dockerignore) when it exists, as BuildKit
         does.
       - An entry that a C(COPY) or C(ADD) takes from the build context by name (C(COPY node_modules ./node_modules))
-        is not excluded, since the build would then fail; the result says so under C(skipped).
+        is not excluded, since the build would then fail; the result says so under RV(declined).
     type: bool
     default: true
   port_map:
@@ -222,9 +223,10 @@ applied:
   type: list
   elements: dict
   sample: [{"fix": "add_non_root_user", "rule_id": "NRA001", "rule_ids": ["NRA001"], "lines": [12, 14]}]
-skipped:
+declined:
   description: Requested fixes that were not applied, each with the reason; C(not_needed) is true when the file
-    already complies, C(partial) when part of an applied fix was left undone.
+    already complies, C(partial) when part of an applied fix was left undone. Declined fixes never make the task
+    skipped; a rewritten file is C(changed) with its diff.
   returned: always
   type: list
   elements: dict
@@ -517,7 +519,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     shown = printable(path)
     data, st = _read_dockerfile(module, handle, name, {"changed": False})
     sha_before = _sha256(data)
-    result = {"changed": False, "fixes": fixes, "applied": [], "skipped": [], "sha256_before": sha_before,
+    result = {"changed": False, "fixes": fixes, "applied": [], "declined": [], "sha256_before": sha_before,
               "sha256_after": sha_before, "dockerignore_changed": False}
     if expected and expected.lower() != sha_before:
         module.fail_json(msg=f"{shown} changed since it was scanned (expected sha256 {printable(expected)}, "
@@ -577,7 +579,8 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         for key in ("reason", "note"):
             if key in entry:
                 entry[key] = redactor.text(entry[key])
-    result["applied"], result["skipped"] = res["applied"], res["skipped"]
+    # the rewriter's "skipped" are returned as "declined": Ansible reads a result key "skipped" as a skipped task
+    result["applied"], result["declined"] = res["applied"], res["skipped"]
     result["sha256_after"] = _sha256(new_data)
     file_changed = new_data != bom + data
     new_di = res["dockerignore"]

@@ -749,8 +749,8 @@ def _section_remediation(report: Mapping[str, Any]) -> str:
         for entry in host.get("remediation") or []:
             status = str(entry.get("status") or "failed")
             fixed = ", ".join(entry.get("rules_fixed") or []) or "-"
-            skipped = "; ".join(f"{s.get('fix')}: {s.get('reason')}" for s in entry.get("skipped") or [])
-            detail = " — ".join(t for t in (entry.get("reason"), entry.get("note"), skipped) if t) or "-"
+            declined = "; ".join(f"{s.get('fix')}: {s.get('reason')}" for s in entry.get("declined") or [])
+            detail = " — ".join(t for t in (entry.get("reason"), entry.get("note"), declined) if t) or "-"
             rows.append(
                 f"<tr><td class=\"nowrap\">{_badge(_REMEDIATION_BADGES.get(status, 'st-failed'), status)}</td>"
                 f"<td class=\"mono\">{_e(host_name, 120)}</td>"

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import count_by_reason, incomplete_reasons
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import weight
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import TOOL_NAME, merge_judged_by
 
@@ -361,6 +362,11 @@ def _build_host(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     host_problems = [dict(p) if isinstance(p, Mapping) else {"message": str(p)} for p in _as_list(raw.get("problems"))]
     host = {"status": status, "message": str(message) if message else None, "targets": ordered,
             "problems": host_problems}
+    if status != "ok" and raw.get("reason"):
+        host["reason"] = str(raw["reason"])  # why it failed, in the incomplete-run vocabulary (_completeness)
+    if raw.get("evidence"):
+        # what the failed module wrote (stderr / stdout), already bounded, redacted and escaped
+        host["evidence"] = {str(k): str(v) for k, v in dict(raw["evidence"]).items() if v}
     if raw.get("remediation") is not None:
         host["remediation"] = [_remediation_entry(name, item) for item in _as_list(raw.get("remediation"))]
     return host
@@ -380,10 +386,11 @@ def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
         reason = f"unknown remediation status {status!r}" + (f": {reason}" if reason else "")
         status = "failed"
     rebuild = raw.get("rebuild") if isinstance(raw.get("rebuild"), Mapping) else {}
-    skipped = []
-    for item in _as_list(raw.get("skipped")):
+    declined = []
+    # "skipped" is the older name of this list (renamed: Ansible reads a result key "skipped" as a skipped task)
+    for item in _as_list(raw.get("declined", raw.get("skipped"))):
         if isinstance(item, Mapping):
-            skipped.append({"fix": str(item.get("fix") or ""), "reason": str(item.get("reason") or "")})
+            declined.append({"fix": str(item.get("fix") or ""), "reason": str(item.get("reason") or "")})
     return {
         "path": str(raw.get("path") or ""),
         "image": str(raw.get("image") or "") or None,
@@ -392,7 +399,7 @@ def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
         "note": str(raw.get("note") or ""),
         "fixes_applied": _text_list(raw.get("fixes_applied")),
         "rules_fixed": sorted(set(_text_list(raw.get("rules_fixed")))),
-        "skipped": skipped,
+        "declined": declined,
         "sha256_before": str(raw.get("sha256_before") or "") or None,
         "sha256_after": str(raw.get("sha256_after") or "") or None,
         "backup_file": str(raw.get("backup_file") or "") or None,
@@ -448,6 +455,12 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "expired_waivers": expired,
         "problems": problems,
     }
+    # Run outcome: complete when every host was reached, every target read and evaluated, waivers and
+    # policy usable and every remediation done (docs/report-format.md, _completeness.REASONS).
+    reasons = incomplete_reasons(hosts)
+    summary["complete"] = not reasons
+    summary["incomplete_by_reason"] = count_by_reason(reasons)
+    summary["incomplete_reasons"] = reasons
     remediated = [entry for host in hosts.values() if "remediation" in host for entry in host["remediation"]]
     if any("remediation" in host for host in hosts.values()):
         by_outcome = dict.fromkeys(REMEDIATION_STATUSES, 0)

@@ -81,8 +81,8 @@ def runs(tmp_path_factory):
         remediate = run_playbook(str(REPO / "playbooks" / "remediate.yml"), inventory, work, dict(
             common, refarch_scan_paths=[str(srv2)], refarch_report_dir=str(work / "report2"),
             refarch_remediate_backup_dir=str(work / "backups"),
-            # fixes that apply whole here: a result whose "skipped" list is not empty is shown by Ansible
-            # as a skipped task, without its diff
+            # fixes that apply whole here (chosen when the module's declined fixes were still returned as
+            # "skipped", which Ansible showed as a skipped task without its diff; now renamed "declined")
             refarch_fixes=["NRA001", "NRA011"]), args=["--diff"],
             env_extra={"ANSIBLE_CALLBACKS_ENABLED": "refarch.containers.refarch_summary"})
         report = json.loads((work / "report" / "report.json").read_text(encoding="utf-8"))

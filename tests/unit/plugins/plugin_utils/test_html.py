@@ -214,9 +214,9 @@ def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_st
     results = samples.host_results()
     results["web1"]["remediation"] = [
         {"path": "/srv/a/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
-         "skipped": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}},
+         "declined": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}},
         {"path": "/srv/" + samples.SCRIPT + "/Dockerfile", "status": "rolled_back", "rules_fixed": [],
-         "skipped": [{"fix": "add_healthcheck", "reason": samples.IMG}], "reason": samples.SCRIPT,
+         "declined": [{"fix": "add_healthcheck", "reason": samples.IMG}], "reason": samples.SCRIPT,
          "rebuild": {"status": "rolled_back"}},
     ]
     page = _html.render_html(build(results))

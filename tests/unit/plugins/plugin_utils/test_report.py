@@ -264,7 +264,7 @@ def _outcome(path: str, status: str, **more) -> dict:
     """One entry of the remediate role's remediate_outcomes (roles/remediate/tasks/dockerfile.yml)."""
     entry = {"path": path, "image": "localhost/app:1", "status": status, "changed": status != "unchanged",
              "reason": "", "note": "", "fixes_applied": ["add_non_root_user"], "rules_fixed": ["NRA001"],
-             "skipped": [{"fix": "add_healthcheck", "reason": "no probe known", "partial": False}],
+             "declined": [{"fix": "add_healthcheck", "reason": "no probe known", "partial": False}],
              "sha256_before": "a" * 64, "sha256_after": "b" * 64, "backup_file": path + ".bak", "rebuild": {}}
     entry.update(more)
     return entry
@@ -286,7 +286,11 @@ def test_remediation_outcomes_are_reported_per_host_and_counted():
     assert [e["status"] for e in web1] == ["promoted", "rolled_back", "refused"]
     assert web1[0]["rules_fixed"] == ["NRA001", "NRA010"] and web1[0]["rebuild"] == "promoted"
     assert web1[1]["reason"] == "NRA001 still fires on the new image" and web1[1]["rebuild"] == "rolled_back"
-    assert web1[0]["skipped"] == [{"fix": "add_healthcheck", "reason": "no probe known"}]
+    assert web1[0]["declined"] == [{"fix": "add_healthcheck", "reason": "no probe known"}]
+    # an outcome written before the list was renamed from "skipped" (Ansible hid such tasks as skipped)
+    old = {k: v for k, v in _outcome("/srv/d/Dockerfile", "rewritten").items() if k != "declined"}
+    old_entry = _report._remediation_entry("web1", dict(old, skipped=[{"fix": "set_heap_limit", "reason": "old"}]))
+    assert old_entry["declined"] == [{"fix": "set_heap_limit", "reason": "old"}] and "skipped" not in old_entry
     assert report["hosts"]["web2"]["remediation"] == []
     assert "remediation" not in report["hosts"]["down1"]
     counts = report["summary"]["remediation"]
