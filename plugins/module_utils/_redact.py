@@ -939,9 +939,9 @@ class Redactor:
         if cmd == "ONBUILD":
             cmd = instr.get("sub_cmd")
         value = list(instr.get("value") or [])
-        original = instr.get("original") or ""
         if instr.get("json") or cmd not in ("ENV", "LABEL", "ARG"):
             return value
+        original = instr.get("original") or ""
         if cmd == "ARG":
             out = []
             secret_open = None
@@ -1059,10 +1059,6 @@ class Redactor:
             # nothing to collect or redact anywhere (the common case): plain copies
             return [dict(instr) for instr in instrs]
         names, values_dirty = kinds if kinds is not None else (True, True)
-
-        def _ok(text: str) -> bool:
-            return _clean_kinds(text, names, values_dirty)
-
         clean = []
         values = []
         for instr in instrs:
@@ -1070,37 +1066,47 @@ class Redactor:
             # hides in the text, so nothing to collect or redact, unless a known literal shows up.
             # Exec form (JSON) may spell its strings with escapes the original text does not show:
             # there, the decoded values and the flags are checked as well.
-            c = (builtin and _ok(instr["original"])
-                 and (not instr["json"] or (all(_ok(v) for v in instr["value"])
-                                            and all(_ok(f) for f in instr["flags"])))
-                 and all(_ok(h["content"]) for h in instr["heredocs"]))
+            c = (builtin and _clean_kinds(instr["original"], names, values_dirty)
+                 and (not instr["json"] or (all(_clean_kinds(v, names, values_dirty) for v in instr["value"])
+                                            and all(_clean_kinds(f, names, values_dirty) for f in instr["flags"])))
+                 and (not instr["heredocs"]
+                      or all(_clean_kinds(h["content"], names, values_dirty) for h in instr["heredocs"])))
             clean.append(c)
-            value = list(instr.get("value") or []) if c else self._fold(instr)
-            values.append(value)
-            if not c:
+            if c:
+                values.append(None)
+            else:
+                value = self._fold(instr)
+                values.append(value)
                 self._collect(instr, value)
         out: list = [None] * len(instrs)
         # instructions with something to hide first: what they reveal is hidden everywhere else
-        order = [i for i, c in enumerate(clean) if not c] + [i for i, c in enumerate(clean) if c]
-        for i in order:
-            instr = instrs[i]
-            new = dict(instr)
-            literals = self._literals() if self.secret_values else ()
-            if clean[i] and (not literals or not any(_holds(instr, lit) for lit in literals)):
-                # value and flags are part of the original text (decoded exec-form values and
-                # flags were checked too); heredoc bodies were checked too
-                out[i] = new
-                continue
-            new_value = self._structured_value(instr, values[i], values_dirty)
-            new["value"] = new_value
-            new["original"] = self._original(instr, values[i], new_value, values_dirty)
-            if instr.get("flags"):
-                new["flags"] = [self.text(f, instr["original"], values_dirty) for f in instr["flags"]]
-            if instr.get("heredocs"):
-                new["heredocs"] = [dict(h, content=self.text(h.get("content") or "", instr["original"], values_dirty))
-                                   for h in instr["heredocs"]]
-            out[i] = new
+        for i, c in enumerate(clean):
+            if not c:
+                out[i] = self._redacted(instrs[i], values[i], values_dirty)
+        literals = self._literals() if self.secret_values else ()
+        for i, c in enumerate(clean):
+            if c:
+                instr = instrs[i]
+                if not literals or not any(_holds(instr, lit) for lit in literals):
+                    # value and flags are part of the original text (decoded exec-form values and
+                    # flags were checked too); heredoc bodies were checked too
+                    out[i] = dict(instr)
+                else:
+                    out[i] = self._redacted(instr, list(instr.get("value") or []), values_dirty)
         return out
+
+    def _redacted(self, instr: dict, value: list, values_dirty: bool) -> dict:
+        """A redacted copy of one instruction (``value``: its value list, stray words folded)."""
+        new = dict(instr)
+        new_value = self._structured_value(instr, value, values_dirty)
+        new["value"] = new_value
+        new["original"] = self._original(instr, value, new_value, values_dirty)
+        if instr.get("flags"):
+            new["flags"] = [self.text(f, instr["original"], values_dirty) for f in instr["flags"]]
+        if instr.get("heredocs"):
+            new["heredocs"] = [dict(h, content=self.text(h.get("content") or "", instr["original"], values_dirty))
+                               for h in instr["heredocs"]]
+        return new
 
 
 def redact_dockerfile(text: str, redactor: Optional[Redactor] = None, parsed: Optional[dict] = None) -> str:
