@@ -228,7 +228,7 @@ def remediation_outcome_line(outcome: Any) -> str:
         raise AnsibleFilterError("remediation_outcome_line: expected an outcome dict")
     line = "{}: {}".format(outcome.get("path"), outcome.get("status"))
     fixed = outcome.get("rules_fixed") or []
-    if fixed and outcome.get("status") not in ("refused", "failed", "unchanged"):
+    if fixed and outcome.get("status") not in ("refused", "failed", "unchanged", "would_fail"):
         line += " [" + ", ".join(str(r) for r in fixed) + "]"
     for key in ("reason", "note"):
         if outcome.get(key):

@@ -33,6 +33,8 @@ import os
 import posixpath
 import secrets
 import stat
+import struct
+import sys
 import time
 from typing import Optional
 
@@ -584,3 +586,77 @@ def root_only(dir_st: os.stat_result) -> bool:
     """Whether only root can create names in the directory ``dir_st``: owned by root, not writable by group or
     others. Every file found there by its own name, and every root-owned symlink there, passes ``owner_refusal``."""
     return dir_st.st_uid == 0 and not dir_st.st_mode & 0o022
+
+
+# --------------------------------------------------------------------------- check mode: would a write fail?
+
+#: inode attribute flags (``lsattr``): no rename over, no unlink, no new name in an immutable directory
+FS_IMMUTABLE_FL = 0x00000010
+FS_APPEND_FL = 0x00000020
+#: ``_IOR('f', 1, long)``, the Linux ioctl ``lsattr`` uses (the encoding of x86, arm, s390 and riscv; other
+#: architectures encode ioctls differently and are not asked)
+FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
+_IOCTL_OTHER_ENCODING = ("mips", "ppc", "powerpc", "sparc", "alpha", "parisc")
+
+
+def inode_flags(fd: int) -> Optional[int]:
+    """The attribute flags of the inode open as ``fd`` (``FS_IOC_GETFLAGS``), or None where there are none
+    (not Linux, a filesystem without attributes, an architecture with another ioctl encoding)."""
+    if not sys.platform.startswith("linux") or os.uname().machine.startswith(_IOCTL_OTHER_ENCODING):
+        return None
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only, and only needed here
+        buf = fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(struct.calcsize("l")))
+    except (ImportError, OSError):
+        return None
+    return struct.unpack("i", buf[:4])[0]
+
+
+def attribute_problem(fd: int, what: str) -> Optional[str]:
+    """``what is immutable`` / ``append-only`` when the inode open as ``fd`` carries that attribute, else None."""
+    flags = inode_flags(fd)
+    if flags is None:
+        return None
+    if flags & FS_IMMUTABLE_FL:
+        return f"{what} is immutable (chattr +i)"
+    if flags & FS_APPEND_FL:
+        return f"{what} is append-only (chattr +a)"
+    return None
+
+
+def read_only_problem(fd: int, what: str) -> Optional[str]:
+    """``what is on a read-only filesystem`` when the filesystem of ``fd`` is mounted read-only, else None."""
+    try:
+        flags = os.fstatvfs(fd).f_flag
+    except OSError:
+        return None
+    return f"{what} is on a read-only filesystem" if flags & getattr(os, "ST_RDONLY", 1) else None
+
+
+def dir_write_problem(fd: int, what: str) -> Optional[str]:
+    """``what is not writable by uid N`` when the effective user cannot create names in directory ``fd``."""
+    try:
+        ok = os.access(".", os.W_OK | os.X_OK, dir_fd=fd, effective_ids=True)
+    except (NotImplementedError, OSError):
+        st = os.fstat(fd)
+        ok = os.geteuid() == 0 or (st.st_uid == os.geteuid() and st.st_mode & stat.S_IWUSR)
+    return None if ok else f"{what} is not writable by uid {os.geteuid()}"
+
+
+def replace_problems(handle: DirHandle, name: str) -> list:
+    """Why :func:`replace_at` of ``name`` in ``handle``'s directory would fail, found without writing anything
+    (check mode): a read-only filesystem, a directory the effective user cannot write into, an immutable or
+    append-only directory or file. Empty when nothing is known to stop it (a write can still fail: a full disk)."""
+    directory = f"the directory {handle.path}"
+    problems = [p for p in (read_only_problem(handle.fd, directory), attribute_problem(handle.fd, directory)) if p]
+    if not problems:  # either one also makes the directory unwritable: say it once, with its cause
+        problems = [p for p in (dir_write_problem(handle.fd, directory),) if p]
+    try:
+        fd = os.open(name, READ_FLAGS, dir_fd=handle.fd)
+    except OSError:
+        return problems  # a new file (a .dockerignore to create), or one the read already refused
+    try:
+        problem = attribute_problem(fd, handle.join(name))
+    finally:
+        os.close(fd)
+    return problems + ([problem] if problem else [])

@@ -36,7 +36,9 @@ description:
   - Backups are never written into the build context (where C(COPY . .) would put them into the image, and where
     another user could plant links); see O(backup_dir).
   - Check mode writes nothing and returns the planned content in the diff, so remediation can run as an AWX
-    check job.
+    check job. It also checks what would stop the real run (read-only filesystem, unwritable directory,
+    immutable or append-only file or directory, a held lock, an unsafe backup directory) and says so in
+    RV(would_fail).
   - Secret ENV/ARG values and inline secrets are redacted in the diff and in the reasons returned; they never leave
     the host (the file itself keeps them).
 author:
@@ -267,6 +269,13 @@ dockerignore_sha256_before:
   description: SHA-256 of the C(.dockerignore) before it was extended (what its backup holds).
   returned: when RV(dockerignore_changed) is true and it existed before
   type: str
+would_fail:
+  description: Check mode only. Why the real run would fail to write, found without writing anything (a read-only
+    filesystem, a directory the module's user cannot write into, an immutable or append-only file or directory
+    (C(chattr +i), C(+a)), a lock held by another run, an unsafe backup directory). The diff is still returned.
+  returned: in check mode, when a change is planned and a write is known to fail
+  type: str
+  sample: the directory /srv/app is on a read-only filesystem
 refused:
   description: True when a file or directory was refused (a symlink, FIFO, hard link, a directory that is not the
     one scanned, an unsafe backup directory); the task fails and nothing is written.
@@ -423,6 +432,31 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
         module.fail_json(msg="the findings for {} come from different scans (sha256 {}); rescan first".format(
             printable(path), printable(", ".join(sorted(shas)))))
     return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None)
+
+
+def _write_problems(module: AnsibleModule, handle: _safefs.DirHandle, path: str, names: list) -> list:
+    """Check mode: why the real run would fail to lock the directory, back up or replace ``names``, found
+    without writing (a read-only filesystem, an unwritable, immutable or append-only directory or file, a lock
+    held by another run, an unsafe backup directory). Empty when nothing is known to stop it."""
+    problems = []
+    for name in names:
+        problems += [p for p in _safefs.replace_problems(handle, name) if p not in problems]
+    try:
+        fcntl.flock(handle.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle.fd, fcntl.LOCK_UN)
+    except OSError as exc:
+        held = exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
+        problems.append(f"the lock on {handle.path} is held by another remediation" if held
+                        else f"cannot lock {handle.path}: {to_native(exc.strerror or exc)}")
+    if module.params["backup"] and names:
+        backup_dir = module.params["backup_dir"] or default_backup_dir()
+        try:
+            with _safefs.open_private_dir(backup_dir, create=False) as backups:
+                problems += [p for p in _safefs.replace_problems(backups, _safefs.backup_name(path)) if p]
+        except UnsafeFile as exc:
+            if exc.code != "not_found":  # a missing backup directory is created by the real run
+                problems.append(f"cannot back up into {backup_dir}: {exc.message}")
+    return problems
 
 
 def _redactor(*texts: str) -> _redact.Redactor:
@@ -606,6 +640,10 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
                           "before_header": shown_di if di_data is not None else f"{shown_di} (absent)",
                           "after_header": f"{shown_di} (remediated)"})
         result["diff"] = diffs
+    if module.check_mode and result["changed"]:
+        problems = _write_problems(module, handle, path, [name] * file_changed + [di_name] * di_changed)
+        if problems:
+            result["would_fail"] = printable("; ".join(problems))
     if module.check_mode or not result["changed"]:
         return result
 

@@ -93,6 +93,8 @@ def incomplete_reasons(hosts: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 out.append(_entry(f"remediation_{status}", name, entry.get("path"), entry.get("reason")))
     return out
 
+            elif status == "would_fail":  # check mode: the real run could not write this Dockerfile
+                out.append(_entry("remediation_failed", name, entry.get("path"), entry.get("reason")))
 
 def count_by_reason(reasons: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many of each reason, in :data:`REASONS` order (only those present)."""

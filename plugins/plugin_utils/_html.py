@@ -735,7 +735,7 @@ def _section_waivers(report: Mapping[str, Any]) -> str:
 
 _REMEDIATION_BADGES = {
     "promoted": "st-fixed", "rewritten": "st-fixed", "planned": "st-open", "unchanged": "st-waived",
-    "rolled_back": "st-failed", "refused": "st-failed", "failed": "st-failed",
+    "rolled_back": "st-failed", "refused": "st-failed", "failed": "st-failed", "would_fail": "st-failed",
 }
 
 

@@ -31,8 +31,8 @@ SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 HOST_STATUSES: tuple[str, ...] = ("ok", "unreachable", "failed")
 TARGET_KINDS: tuple[str, ...] = ("dockerfile", "image", "container")
 #: What happened to one Dockerfile in a remediation run (docs/contracts.md, the remediate role).
-REMEDIATION_STATUSES: tuple[str, ...] = ("unchanged", "planned", "rewritten", "promoted", "rolled_back", "refused",
-                                         "failed")
+REMEDIATION_STATUSES: tuple[str, ...] = ("unchanged", "planned", "would_fail", "rewritten", "promoted", "rolled_back",
+                                         "refused", "failed")
 FINGERPRINT_VERSION = "v1"
 
 _SEVERITY_ALIASES = {

@@ -112,10 +112,12 @@ def test_fs_fault(case, small_fs, tmp_path, name):
     rc, result = finish(proc)
     content = path.read_bytes()
     if backup == "check":
-        c.expected = "check mode succeeds with the planned diff; nothing written"
+        c.expected = ("check mode predicts the failure (would_fail names the read-only filesystem) with the planned "
+                      "diff; nothing written")
         c.see(f"rc={rc}, changed={result.get('changed')}, diff={bool(result.get('diff'))}, "
-              f"original intact={content == DOCKERFILE.encode()}")
+              f"would_fail={result.get('would_fail')!r}, original intact={content == DOCKERFILE.encode()}")
         assert rc == 0 and result.get("changed") and result.get("diff"), result
+        assert "read-only filesystem" in result.get("would_fail", "") and str(path.parent) in result["would_fail"]
         assert content == DOCKERFILE.encode()
         return
     c.see(f"rc={rc}, failed={result.get('failed')}, msg={result.get('msg', '')[:110]!r}, "
@@ -129,3 +131,41 @@ def test_fs_fault(case, small_fs, tmp_path, name):
     leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".refarch.tmp")]
     c.see(f"temp files left={len(leftovers)}")
     assert not leftovers, leftovers
+
+
+ATTRIBUTE_CASES = {
+    "immutable Dockerfile (chattr +i)": ("Dockerfile", "+i", "is immutable"),
+    "append-only directory (chattr +a)": (".", "+a", "is append-only"),
+    "immutable directory (chattr +i)": (".", "+i", "is immutable"),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTE_CASES))
+def test_check_mode_predicts_attribute_failure(case, tmp_path, name):
+    """Check mode names the attribute that will make the real run fail; the real run does fail, writing nothing."""
+    target, flag, words = ATTRIBUTE_CASES[name]
+    c = case(f"remediation check mode: {name}",
+             f"check mode says 'would fail: ... {words}' with the diff; the real run fails; nothing written")
+    path = make_app(tmp_path / "app")
+    attr_path = path if target == "Dockerfile" else path.parent
+    proc = subprocess.run(["chattr", flag, str(attr_path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"chattr {flag} is not possible here: {proc.stderr.strip()}")
+    try:
+        args = {"path": str(path), "fixes": ["all"], "backup": False}
+        rc, planned = finish(run_child(dict(args, _ansible_check_mode=True, _ansible_diff=True), "none")[0])
+        rc_real, real = finish(run_child(args, "none")[0])
+    finally:
+        subprocess.run(["chattr", flag.replace("+", "-"), str(attr_path)], check=True)
+    c.see(f"check: rc={rc}, changed={planned.get('changed')}, would_fail={planned.get('would_fail')!r}; "
+          f"real: rc={rc_real}, msg={real.get('msg', '')[:100]!r}")
+    assert rc == 0 and planned.get("changed") and planned.get("diff"), planned
+    assert words in planned.get("would_fail", "") and str(attr_path) in planned["would_fail"], planned
+    assert rc_real != 0 and real.get("failed"), real
+    assert path.read_text() == DOCKERFILE
+
+
+def test_check_mode_predicts_nothing_on_a_writable_directory(tmp_path):
+    path = make_app(tmp_path / "app")
+    rc, planned = finish(run_child({"path": str(path), "fixes": ["all"], "_ansible_check_mode": True}, "none")[0])
+    assert rc == 0 and planned.get("changed") and "would_fail" not in planned, planned
