@@ -15,6 +15,10 @@ from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
+from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
+    parse_fix_selection,
+    unknown_fixes_message,
+)
 
 #: Names that are backups or temporary files, never Dockerfiles to remediate: Ansible's backup_local
 #: (``name.PID.DATE@TIME~``), editor backups (``~``, ``.orig``, ``.bak``, ``.rej``, ``.swp``) and the
@@ -30,13 +34,15 @@ _PROBE_BASES = ("docker.io/library/node:8-alpine", "docker.io/library/node:lates
 
 
 def _wanted(selection: Any) -> Optional[set]:
-    if selection in (None, "all", ["all"]):
+    """The rule and fix ids ``selection`` names (None: all), read as the remediation module reads them."""
+    if selection is None:
         return None
-    if isinstance(selection, str):
-        selection = [s.strip() for s in selection.split(",") if s.strip()]
-    if not isinstance(selection, (list, tuple)):
+    if not isinstance(selection, (str, list, tuple)):
         raise AnsibleFilterError("remediation_plan: fixes must be 'all' or a list of rule or fix IDs")
-    return {str(s) for s in selection}
+    sel = parse_fix_selection(selection)
+    if sel["unknown"]:
+        raise AnsibleFilterError("remediation_plan: " + unknown_fixes_message(sel["unknown"], "refarch_fixes"))
+    return None if sel["all"] else sel["fixes"] | sel["rules"]
 
 
 def is_backup_name(path: str) -> bool:

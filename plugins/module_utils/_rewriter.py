@@ -1912,25 +1912,47 @@ _FIXERS = {
 }
 
 
+def parse_fix_selection(fixes) -> dict:
+    """The one reading of a fix selection (``refarch_fixes``, the module's ``fixes``): ``all``, or fix ids and rule
+    ids in any case, as a list or a comma-separated string.
+
+    Returns ``{"all": bool, "fixes": set of fix ids, "rules": set of rule ids, "unknown": [entries as given]}``;
+    ``manual`` (the fix of rules with no automatic fix) selects nothing and is not unknown.
+    """
+    if isinstance(fixes, str):
+        fixes = fixes.split(",")
+    elif not isinstance(fixes, (list, tuple)):
+        fixes = [] if fixes is None else [fixes]
+    out = {"all": False, "fixes": set(), "rules": set(), "unknown": []}
+    for item in fixes:
+        key = str(item).strip()
+        if not key:
+            continue
+        if key.lower() == "all":
+            out["all"] = True
+        elif key.lower() in FIX_RULES:
+            out["fixes"].add(key.lower())
+        elif key.upper() in RULE_FIXES:
+            out["rules"].add(key.upper())
+        elif key.lower() != "manual":
+            out["unknown"].append(key)
+    return out
+
+
+def unknown_fixes_message(unknown: list, name: str = "fixes") -> str:
+    """The message for unknown entries of a fix selection, with the known fix and rule ids."""
+    return "{}: unknown fix or rule id(s) {} (known fixes: {}; rules: {}; or all)".format(
+        name, ", ".join(unknown), ", ".join(FIX_ORDER), ", ".join(sorted(RULE_FIXES)))
+
+
 def normalize_fixes(fixes) -> tuple:
-    """Map a list of fix ids / rule ids / ``all`` to known fix ids in :data:`FIX_ORDER` order.
+    """Map a fix selection (:func:`parse_fix_selection`) to known fix ids in :data:`FIX_ORDER` order.
 
     Returns (fix ids, unknown entries).
     """
-    if isinstance(fixes, str):
-        fixes = [fixes]
-    wanted, unknown = set(), []
-    for item in fixes or []:
-        key = str(item).strip()
-        if key.lower() == "all":
-            wanted.update(FIX_ORDER)
-        elif key in _FIXERS or key == "write_dockerignore":
-            wanted.add(key)
-        elif key.upper() in RULE_FIXES:
-            wanted.add(RULE_FIXES[key.upper()])
-        elif key != "manual":
-            unknown.append(key)
-    return [f for f in FIX_ORDER if f in wanted], unknown
+    sel = parse_fix_selection(fixes)
+    wanted = set(FIX_ORDER) if sel["all"] else sel["fixes"] | {RULE_FIXES[r] for r in sel["rules"]}
+    return [f for f in FIX_ORDER if f in wanted], sel["unknown"]
 
 
 def _record(applied: list, skipped: list, entry: dict, note: str | None) -> None:

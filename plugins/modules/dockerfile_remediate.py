@@ -411,8 +411,7 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
     findings = module.params["findings"]
     allowed, unknown = _rewriter.normalize_fixes(fixes) if fixes is not None else (list(_rewriter.FIX_ORDER), [])
     if unknown:
-        module.fail_json(msg="unknown fix or rule id(s) in fixes: {} (known fixes: {}; rules: {})".format(
-            ", ".join(unknown), ", ".join(_rewriter.FIX_ORDER), ", ".join(sorted(_rewriter.RULE_FIXES))))
+        module.fail_json(msg=_rewriter.unknown_fixes_message(unknown))
     if findings is None:
         return allowed, None
     wanted, shas = set(), set()

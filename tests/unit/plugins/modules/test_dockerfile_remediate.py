@@ -119,7 +119,11 @@ def test_rule_id_restriction_and_unknown_ids(app, capsys):
     assert not failed and res["fixes"] == ["exec_form_cmd"]
     assert app.read_text().endswith('CMD ["npm", "start"]\n')
     failed, res = run_module({"path": str(app), "fixes": ["NRA999"]}, capsys)
-    assert failed and "NRA999" in res["msg"]
+    assert failed and "NRA999" in res["msg"] and "known fixes: replace_base_image" in res["msg"]
+    # rule and fix ids in any case, as the remediate role's plan reads them
+    failed, res = run_module({"path": str(app), "fixes": ["nra011", "EXEC_FORM_CMD"], "_ansible_check_mode": True},
+                             capsys)
+    assert not failed and res["fixes"] == ["exec_form_cmd"]
 
 
 def test_lock_held_by_another_run_is_a_conflict(app, capsys):
