@@ -16,6 +16,7 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import failure_evidence
 from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
     decode_dockerfile_result,
 )
@@ -70,6 +71,7 @@ class ActionModule(ActionBase):
                                          task_vars=task_vars)
         if found.get("failed"):
             result.update(failed=True, msg=f"dockerfile_info: {found.get('msg') or 'failed'}")
+            result.update(self._evidence(found))
             return result
         if args["paths"]:
             try:
@@ -102,6 +104,7 @@ class ActionModule(ActionBase):
                 raise AnsibleConnectionFailure(f"connection lost during discovery: {listed.get('msg') or ''}")
             if listed.get("failed"):
                 result.update(failed=True, msg=f"{module.rsplit('.', 1)[-1]}: {listed.get('msg') or 'failed'}")
+                result.update(self._evidence(listed))
                 return result
             result[key] = list(listed.get(key) or [])
             if key == "images":
@@ -111,3 +114,16 @@ class ActionModule(ActionBase):
             # storage entry, without a set_fact task per host.
             result["ansible_facts"] = {"refarch_containers": result["host_summary"]}
         return result
+
+    @staticmethod
+    def _evidence(failed: dict[str, Any]) -> dict[str, Any]:
+        """What a module that failed on the host wrote (stderr, stdout, exit code), bounded and redacted.
+
+        Kept for the report (``evidence``): "Module result deserialization failed" alone does not say
+        that the host's Python is broken; the raw text itself is not returned.
+        """
+        evidence = {key: failure_evidence(failed.get(f"module_{key}")) for key in ("stderr", "stdout")}
+        if failed.get("rc") is not None:
+            evidence["rc"] = str(failed.get("rc"))
+        evidence = {k: v for k, v in evidence.items() if v}
+        return {"evidence": evidence} if evidence else {}

@@ -78,6 +78,15 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
+def _fail(message: str, reason: str) -> AnsibleActionFail:
+    """A failure that says why in the incomplete-run vocabulary (``reason`` in the task result, _completeness)."""
+    return AnsibleActionFail(message, result={"reason": reason})
+
+
+def _reason(exc: AnsibleActionFail, default: str = "evaluation_failed") -> str:
+    return str((exc.result or {}).get("reason") or default)
+
+
 def _load_waivers(value: Any) -> list[dict[str, Any]]:
     if value in (None, "", []):
         return []
@@ -119,7 +128,11 @@ def discovery_outcome(facts: Any) -> dict[str, Any]:
         if facts.get("unreachable"):
             return {"status": "unreachable", "message": str(facts.get("msg") or "unreachable"), "problems": []}
         if facts.get("failed"):
-            return {"status": "failed", "message": str(facts.get("msg") or "discovery failed"), "problems": []}
+            outcome = {"status": "failed", "message": str(facts.get("msg") or "discovery failed"), "problems": [],
+                       "reason": "host_failed"}
+            if isinstance(facts.get("evidence"), dict) and facts["evidence"]:
+                outcome["evidence"] = dict(facts["evidence"])  # what the failed module wrote (bounded, redacted)
+            return outcome
         problems = facts.get("problems")
         outcome = {"status": "ok", "message": "", "problems": list(problems) if isinstance(problems, list) else []}
         if isinstance(facts.get("scan_paths"), list):
@@ -169,6 +182,9 @@ class _Evaluation:
                 validate_paths(([DEFAULT_POLICY_DIR] if include_default else []) + user_paths,
                                args.get("opa_binary"))
             self.bundle = load_bundle(user_paths, include_default=include_default)
+        except EngineError as exc:
+            raise _fail(self.failure(exc).message, "policy_unusable") from exc
+        try:
             self.engine = build_engine(args, self.bundle)
         except EngineError as exc:
             raise self.failure(exc) from exc
@@ -184,11 +200,11 @@ class _Evaluation:
         try:
             return _load_waivers(value)
         except WaiverError as exc:
-            raise AnsibleActionFail(f"policy_check: {exc}") from exc
+            raise _fail(f"policy_check: {exc}", "waivers_unusable") from exc
 
     def _settings(self, data: Any, waivers: list[dict[str, Any]]) -> _Settings:
         if not isinstance(data, dict):
-            raise AnsibleActionFail(f"policy_check: data must be a dictionary, got {type(data).__name__}")
+            raise _fail(f"policy_check: data must be a dictionary, got {type(data).__name__}", "policy_unusable")
         config = dict(self._config)
         config.update(data)
         return _Settings(dict(data), waivers, bool(config.get("hadolint_pragmas", True)))
@@ -207,7 +223,7 @@ class _Evaluation:
         return self._cache[key]
 
     def failure(self, exc: EngineError) -> AnsibleActionFail:
-        return AnsibleActionFail(f"policy_check: {self.engine_name} engine failed ({exc.cause}): {exc.message}")
+        return _fail(f"policy_check: {self.engine_name} engine failed ({exc.cause}): {exc.message}", "engine_failure")
 
     def evaluate_raw(self, documents: list[dict[str, Any]],
                      settings: _Settings | None = None) -> list[list[dict[str, Any]]]:
@@ -348,7 +364,7 @@ def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any],
         # Nothing can be evaluated with these options (a bad date or waiver file, an unusable
         # bundle): every discovered host fails with the reason, as each would on its own.
         for host, (prior, _docs) in pending.items():
-            host_results[host] = _evaluation_failed(exc.message, prior)
+            host_results[host] = _evaluation_failed(exc.message, prior, _reason(exc))
         return _estate_result(dict(sorted(host_results.items())), None, args)
     # Hosts grouped by the data they are evaluated with: one engine run per group.
     groups: dict[str, list[tuple[str, _Settings]]] = {}
@@ -359,7 +375,7 @@ def run_estate_check(args: dict[str, Any], host_facts: dict[str, Any],
                 raise own
             settings = evaluation.settings(own)
         except AnsibleActionFail as exc:
-            host_results[host] = _evaluation_failed(f"{exc.message} (the host's own settings)", prior)
+            host_results[host] = _evaluation_failed(f"{exc.message} (the host's own settings)", prior, _reason(exc))
             continue
         groups.setdefault(json.dumps(settings.data, sort_keys=True, default=str), []).append((host, settings))
     shared_failure: str | None = None
@@ -389,7 +405,7 @@ def _evaluate_group(evaluation: _Evaluation, members: list[tuple[str, _Settings]
             # still fails here failed on every document, so each host is tried on its own below.
             if not exc.document:
                 # Not about any one host's documents: every host fails with it.
-                shared_failure = evaluation.failure(exc).message
+                shared_failure = evaluation.failure(exc).message  # an engine_failure on every host
         if raw is not None:
             offset = 0
             for host, _settings in members:
@@ -399,13 +415,13 @@ def _evaluate_group(evaluation: _Evaluation, members: list[tuple[str, _Settings]
     for host, settings in members:
         prior, docs = pending[host]
         if shared_failure is not None:
-            host_results[host] = _evaluation_failed(shared_failure, prior)
+            host_results[host] = _evaluation_failed(shared_failure, prior, "engine_failure")
             continue
         if host not in raw_by_host:
             try:
                 raw_by_host[host] = evaluation.evaluate(docs, settings)
             except AnsibleActionFail as exc:
-                host_results[host] = _evaluation_failed(exc.message, prior)
+                host_results[host] = _evaluation_failed(exc.message, prior, _reason(exc, "engine_failure"))
                 continue
         result = evaluation.host_result(docs, raw_by_host[host], host, settings, roots=prior.get("scan_paths"))
         result.update(status="ok", message="", problems=list(prior.get("problems") or []))
@@ -449,9 +465,12 @@ def _estate_result(host_results: dict[str, dict[str, Any]], evaluation: _Evaluat
     return result
 
 
-def _evaluation_failed(message: str, prior: dict[str, Any]) -> dict[str, Any]:
-    """A host whose evaluation failed: never read as compliant (the evaluate role's rescue, in one place)."""
-    return {"changed": False, "status": "failed", "message": f"evaluation failed: {message}",
+def _evaluation_failed(message: str, prior: dict[str, Any], reason: str = "evaluation_failed") -> dict[str, Any]:
+    """A host whose evaluation failed: never read as compliant (the evaluate role's rescue, in one place).
+
+    ``reason`` says why in the incomplete-run vocabulary (``_completeness.REASONS``).
+    """
+    return {"changed": False, "status": "failed", "message": f"evaluation failed: {message}", "reason": reason,
             "targets": [], "findings": [], "problems": list(prior.get("problems") or [])}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import accepted_reasons, gate_message
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import collection_version
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import ReportError, build_report
@@ -34,6 +35,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     generated_at={"type": "str"},
     rules_catalog={"type": "raw"},
     judged_by={"type": "dict"},
+    allow_incomplete={"type": "raw", "default": False},
 )
 
 
@@ -72,7 +74,29 @@ class ActionModule(ActionBase):
         if warnings + more:
             result.setdefault("warnings", []).extend(warnings + more)
         result["judged_by"] = report["judged_by"]
+        result.update(self._outcome(report["summary"], args, result.get("files") or {}))
         return result
+
+    @staticmethod
+    def _outcome(summary: dict[str, Any], args: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        """``complete`` and ``incomplete_message``: what the playbooks' gate fails with after the report is written.
+
+        The message names each reason the user did not accept (``allow_incomplete``) and where the
+        details are; an ``allow_incomplete`` that is not valid is itself the message (fail closed).
+        """
+        where = str(files.get("json") or "report.json")
+        try:
+            accepted = accepted_reasons(args.get("allow_incomplete"), "allow_incomplete")
+        except ValueError as exc:
+            return {"complete": bool(summary.get("complete")), "incomplete_message": str(exc)}
+        reasons = [r for r in summary.get("incomplete_reasons") or [] if r.get("reason") not in accepted]
+        unlisted = {k: v for k, v in (summary.get("incomplete_by_reason") or {}).items() if k not in accepted}
+        message = gate_message(reasons, where) if reasons else ""
+        if not message and unlisted:
+            # only counted (the list in the summary is bounded): still never a pass
+            counted = "; ".join(f"{k} ({v})" for k, v in unlisted.items())
+            message = f"run incomplete: {counted}; details in {where}"
+        return {"complete": bool(summary.get("complete")), "incomplete_message": message}
 
     @staticmethod
     def _judged_by(args: dict[str, Any], task_vars: dict[str, Any], host_results: dict[str, Any]) -> dict[str, Any]:

@@ -92,6 +92,10 @@ from typing import Any  # noqa: E402
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe  # noqa: E402
+from ansible_collections.refarch.containers.plugins.plugin_utils._text import (  # noqa: E402
+    completeness_lines,
+    shortened,
+)
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 DISCOVERY_ACTIONS = frozenset({"dockerfile_info", "discovery"})
@@ -167,6 +171,10 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
     if isinstance(pct, (int, float)):
         line += f" ({pct:g}%)"
     lines = [line]
+    if "complete" in summary:
+        # the run outcome, the same story as the exit status (report.json summary.complete)
+        where = (files or {}).get("json") if isinstance(files, Mapping) else None
+        lines += ["  " + t for t in completeness_lines(summary, top=top, where=clean(where or "report.json", 300))]
     if isinstance(judged, Mapping):
         lines.append(f"  judged by: {clean(describe(judged), 300)}")
         lines += [f"  WARNING: {clean(w, 400)}" for w in judged.get("warnings") or []]
@@ -304,7 +312,7 @@ class CallbackModule(CallbackBase):
         if status != "ok":
             # policy_check handed a failed discovery back unevaluated, or the evaluation failed
             if status == "failed" and str(data.get("message") or "").startswith("evaluation failed"):
-                message = clean(data.get("message"), 160)
+                message = shortened(data.get("message"), 300)
                 self._host(host).update(status="failed", message=message)
                 if self._progress():
                     self._emit(f"{self._counter(self._evaluated, host)} {host} {message}")
@@ -328,7 +336,8 @@ class CallbackModule(CallbackBase):
             return
         action = _short_action(task)
         host = clean(result.host.get_name(), 80)
-        message = clean(result.result.get("msg") or "failed", 160)
+        # not cut mid-word: when shortened, it says the full text is in the report
+        message = shortened(result.result.get("msg") or "failed", 300)
         if action in DISCOVERY_ACTIONS:
             self._seen_refarch = True
             self._host(host).update(status="failed", message=message)

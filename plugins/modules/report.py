@@ -75,6 +75,16 @@ options:
       - The engine the evaluation recorded (its C(judged_by)) takes precedence when there is one.
     type: str
     default: embedded
+  allow_incomplete:
+    description:
+      - Which reasons an incomplete run is accepted for: V(true) for every reason, V(false) for none, or a
+        list of reasons (V(host_unreachable), V(host_failed), V(directory_unreadable), V(target_unreadable),
+        V(engine_failure), V(waivers_unusable), V(policy_unusable), V(evaluation_failed),
+        V(remediation_failed), V(remediation_refused), V(remediation_rolled_back)).
+      - The task itself never fails for an incomplete run (the report is written either way); it returns
+        RV(incomplete_message) naming each reason not accepted, which the playbooks' gate fails with.
+    type: raw
+    default: false
   judged_by:
     description:
       - What judged the findings (C(engine), C(backend), C(backend_version), C(policy_revision), C(opa_url),
@@ -254,6 +264,22 @@ summary:
     waived: 3
     expired_waivers: 1
     problems: 2
+    complete: false
+    incomplete_by_reason: {host_unreachable: 1, host_failed: 1, target_unreadable: 1}
+    incomplete_reasons: [{reason: host_unreachable, host: web3, target: null, detail: 'timed out'}]
+complete:
+  description:
+    - Whether the run checked everything it was asked to (C(summary.complete)): every host reached, every
+      target read and evaluated, waivers and policy data usable, every remediation done.
+  returned: always
+  type: bool
+incomplete_message:
+  description:
+    - Empty when the run is complete or every reason it is not was accepted with O(allow_incomplete);
+      else one message naming each reason, how often and where first, and the path of C(report.json).
+  returned: always
+  type: str
+  sample: 'run incomplete: host_failed (web2); waivers_unusable (web1 and 3 more); details in /r/report.json'
 text:
   description: A short plain-text summary (counts by severity, top rules, worst hosts, hosts not scanned).
   returned: always

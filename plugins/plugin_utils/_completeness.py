@@ -31,6 +31,8 @@ REASONS: dict[str, str] = {
     "remediation_rolled_back": "a rebuilt image did not pass and the Dockerfile was restored",
 }
 
+#: Reasons that no host status or target error already shows: the report formats list them on their own.
+OWN_ENTRY_REASONS = ("directory_unreadable", "remediation_failed", "remediation_refused", "remediation_rolled_back")
 #: Directory problems of a scan that mean part of a root was not seen (a missing root is not one of them).
 UNLISTED_DIRECTORY_CODES = frozenset({"permission_denied", "read_error"})
 #: A target error that is the engine's (its NRA000 finding), not the file's.
@@ -91,10 +93,10 @@ def incomplete_reasons(hosts: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
             status = entry.get("status")
             if status in ("failed", "refused", "rolled_back"):
                 out.append(_entry(f"remediation_{status}", name, entry.get("path"), entry.get("reason")))
-    return out
-
             elif status == "would_fail":  # check mode: the real run could not write this Dockerfile
                 out.append(_entry("remediation_failed", name, entry.get("path"), entry.get("reason")))
+    return out
+
 
 def count_by_reason(reasons: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many of each reason, in :data:`REASONS` order (only those present)."""
@@ -132,4 +134,5 @@ def failure_evidence(text: Any, limit: int = EVIDENCE_LIMIT) -> str:
     redacted = redact_text(raw[: limit * 4])
     if len(redacted) <= limit and len(raw) <= limit * 4:
         return printable(redacted, keep_newlines=True)
-    return printable(redacted[:limit], keep_newlines=True) + f"\n[... cut: the first {limit} of {len(raw)} characters kept]"
+    kept = printable(redacted[:limit], keep_newlines=True)
+    return kept + f"\n[... cut: the first {limit} of {len(raw)} characters kept]"

@@ -201,6 +201,7 @@ tr.waived td .badge{opacity:.6}
 .fix{font-size:.82rem}
 .fix code{background:#f1f5f9;border-radius:4px;padding:0 5px}
 .note{background:#fff7ed;border:1px solid #fed7aa;border-radius:10px;padding:10px 14px;font-size:.88rem}
+.note.incomplete{background:#fef2f2;border-color:#fca5a5}
 .empty{color:var(--muted);font-style:italic;padding:8px 0}
 footer{color:var(--muted);font-size:.8rem;text-align:center;padding:0 0 30px}
 [hidden]{display:none!important}
@@ -806,6 +807,23 @@ def _section_judged_warnings(report: Mapping[str, Any]) -> str:
         if items else ""
 
 
+def _section_incomplete(summary: Mapping[str, Any]) -> str:
+    """A banner at the top when the run did not check everything: each reason, how many, the first places."""
+    if summary.get("complete", True):
+        return ""
+    by_reason = summary.get("incomplete_by_reason") or {}
+    reasons = list(summary.get("incomplete_reasons") or [])
+    items = []
+    for reason, count in by_reason.items():
+        places = [r for r in reasons if r.get("reason") == reason][:5]
+        where = "; ".join(_e(f"{r.get('host')}" + (f":{r.get('target')}" if r.get("target") else "")
+                              + (f" — {r.get('detail')}" if r.get("detail") else ""), 600) for r in places)
+        more = f" (and {count - len(places)} more)" if count > len(places) else ""
+        items.append(f"<li><b>{_e(reason, 60)}</b> ({count}): {where}{more}</li>")
+    return ('<section id="incomplete"><div class="note incomplete"><b>Run incomplete</b>: not everything was '
+            f"checked, so this report is not a full compliance verdict.<ul>{''.join(items)}</ul></div></section>")
+
+
 def _csp(style_hash: str, script_hash: str) -> str:
     return (
         f"default-src 'none'; script-src 'sha256-{script_hash}'; object-src 'none'; base-uri 'none'; "
@@ -829,6 +847,7 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
     )
     body = "".join(
         [
+            _section_incomplete(summary),
             _section_judged_warnings(report),
             _filter_bar(report),
             _section_kpis(summary),

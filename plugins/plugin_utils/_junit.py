@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import OWN_ENTRY_REASONS
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     folded_text,
     is_open,
@@ -78,6 +79,11 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
     rules = report.get("rules") or {}
     root = ET.Element("testsuites", {"name": "refarch.containers"})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    # an incomplete run is errors (not failures): reasons that no host or target test case reports already
+    incomplete: dict[str, list[Mapping[str, Any]]] = {}
+    for item in (report.get("summary") or {}).get("incomplete_reasons") or []:
+        if item.get("reason") in OWN_ENTRY_REASONS:
+            incomplete.setdefault(str(item.get("host")), []).append(item)
     for host_name, host in (report.get("hosts") or {}).items():
         suite = ET.SubElement(
             root,
@@ -97,8 +103,10 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
         if host.get("status") != "ok":
             case = _testcase(suite, f"{host_name}.host", "host status")
             message = f"host {host.get('status')}: {host.get('message') or 'no message'}"
-            err = ET.SubElement(case, "error", {"message": _t(message, 1000), "type": _t(host.get("status"))})
-            err.text = _t(message)
+            err = ET.SubElement(case, "error", {"message": _t(message, 1000),
+                                                "type": _t(host.get("reason") or host.get("status"))})
+            evidence = host.get("evidence") or {}
+            err.text = _t("\n".join([message] + [f"{k}:\n{v}" for k, v in evidence.items()]))
             counts["tests"] += 1
             counts["errors"] += 1
         for target in host.get("targets") or []:
@@ -155,6 +163,14 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
                 where = f":{problem['line']}" if problem.get("line") is not None else ""
                 line = f"{locator}{where}: {problem.get('code') or 'problem'}: {problem.get('message', '')}"
                 out.text += _t(line) + "\n"
+        # what else this host did not do: a directory not listed, a remediation failed, refused or rolled back
+        for item in incomplete.get(host_name, []):
+            case = _testcase(suite, str(item.get("target") or host_name), item["reason"].replace("_", " "))
+            text = f"{item['reason']}: {item.get('detail') or ''}"
+            err = ET.SubElement(case, "error", {"message": _t(text, 1000), "type": _t(item["reason"])})
+            err.text = _t(text)
+            counts["tests"] += 1
+            counts["errors"] += 1
         # keep <system-out> after the test cases, as the JUnit XSD orders it
         out = suite.find("system-out")
         if out is not None:

@@ -22,7 +22,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import count_by_reason, incomplete_reasons
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import (
+    count_by_reason,
+    incomplete_reasons,
+)
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import weight
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import TOOL_NAME, merge_judged_by
 

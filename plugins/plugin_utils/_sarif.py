@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import OWN_ENTRY_REASONS
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     folded_text,
     is_open,
@@ -200,7 +201,8 @@ def render_sarif(
                         "text": _t(f"host {host} {entry.get('status')}: {entry.get('message') or 'no message'}")
                     },
                     "descriptor": {"id": f"host-{entry.get('status')}"},
-                    "properties": {"host": _t(host, 500)},
+                    "properties": {"host": _t(host, 500), "reason": _t(entry.get("reason") or "", 100),
+                                   **{k: _t(v) for k, v in (entry.get("evidence") or {}).items()}},
                 }
             )
         for target in entry.get("targets") or []:
@@ -301,8 +303,19 @@ def render_sarif(
 
     generated_at = str(report.get("generated_at") or "")
     statuses = [h.get("status") for h in (report.get("hosts") or {}).values()]
+    summary = report.get("summary") if isinstance(report.get("summary"), Mapping) else {}
+    for item in summary.get("incomplete_reasons") or []:
+        if item.get("reason") in OWN_ENTRY_REASONS:
+            # what the loop above has no notification for: unlisted directories, remediations not done
+            notifications.append({
+                "level": "error",
+                "message": {"text": _t(f"{item.get('host')}: {item.get('target') or ''}: {item.get('detail') or ''}")},
+                "descriptor": {"id": _t(item.get("reason"), 100)},
+                "properties": {"host": _t(item.get("host"), 500), "reason": _t(item.get("reason"), 100)},
+            })
     invocation: dict[str, Any] = {
-        "executionSuccessful": all(s == "ok" for s in statuses),
+        # the run outcome: false when the run did not check everything (summary.complete), never only on hosts
+        "executionSuccessful": bool(summary.get("complete", True)) and all(s == "ok" for s in statuses),
         "toolExecutionNotifications": notifications,
     }
     if generated_at:
@@ -313,6 +326,8 @@ def render_sarif(
         key: _t(judged.get(key), 500) if judged.get(key) is not None else None
         for key in ("engine", "backend", "backend_version", "policy_revision", "collection_version", "opa_url")
     }
+    invocation["properties"]["complete"] = bool(summary.get("complete", True))
+    invocation["properties"]["incompleteByReason"] = dict(summary.get("incomplete_by_reason") or {})
     for warning in judged.get("warnings") or []:
         notifications.append({"level": "warning", "message": {"text": _t(warning)},
                               "descriptor": {"id": "engine-backend"}})
@@ -340,7 +355,8 @@ def render_sarif(
             "engine": _t(report.get("engine"), 200),
             "policyRevision": _t(report.get("policy_revision"), 200),
             "reportSchemaVersion": _t(report.get("schema_version"), 50),
-            "summary": report.get("summary") or {},
+            # counts only: what was not checked is in the invocation's notifications, its text cleaned
+            "summary": {k: v for k, v in summary.items() if k != "incomplete_reasons"},
         },
     }
     tool_version = tool_version or judged.get("collection_version")

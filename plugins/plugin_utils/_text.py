@@ -29,6 +29,34 @@ def _c(value: Any, limit: int = 120) -> str:
     return printable(value, limit=limit)
 
 
+def shortened(value: Any, limit: int, where: str = "report.json") -> str:
+    """``value`` escaped and, when longer than ``limit``, cut at a word boundary saying where the full text is."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return printable(text)
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return printable(cut.rstrip()) + f" ... (cut; full text in {where})"
+
+
+def completeness_lines(summary: Mapping[str, Any], *, top: int = 10, where: str = "report.json") -> list[str]:
+    """The run outcome: complete, or INCOMPLETE with each reason, a count and where (first ``top``)."""
+    if summary.get("complete", True):
+        return ["Run: complete (every host reached, every target read and evaluated)"]
+    by_reason = summary.get("incomplete_by_reason") or {}
+    lines = ["Run: INCOMPLETE (" + ", ".join(f"{_c(r, 40)} {n}" for r, n in by_reason.items()) + ")"]
+    reasons = list(summary.get("incomplete_reasons") or [])
+    for item in reasons[:top]:
+        place = _c(item.get("host"), 60) + (f":{_c(item.get('target'), 90)}" if item.get("target") else "")
+        lines.append(f"  {_c(item.get('reason'), 40)}: {place}: {shortened(item.get('detail') or '', 200, where)}")
+    total = sum(by_reason.values()) if by_reason else len(reasons)
+    if total > top:
+        lines.append(f"  ... and {total - top} more (see {where})")
+    return lines
+
+
 def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     """Render a few lines of plain text (no colour) summarizing a report."""
     summary = report.get("summary") or {}
@@ -42,6 +70,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         f"(engine {_c(report.get('engine'), 40)}, policy {_c(report.get('policy_revision') or 'unknown', 60)})",
         f"Hosts: {summary.get('hosts', 0)} ({hosts_by.get('ok', 0)} ok, {hosts_by.get('unreachable', 0)} unreachable, "
         f"{hosts_by.get('failed', 0)} failed)",
+        *completeness_lines(summary),
         f"Targets: {summary.get('targets', 0)} ({summary.get('compliant_targets', 0)} of {checked} checked compliant"
         + (f", {pct:g}%" if isinstance(pct, (int, float)) else "")
         + (f"; {summary.get('error_targets')} unreadable" if summary.get("error_targets") else "")
@@ -80,7 +109,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     for name, host in (report.get("hosts") or {}).items():
         if host.get("status") != "ok":
             down.append(
-                f"  {_c(name, 60)}: {_c(host.get('status'), 20)}: {_c(host.get('message') or 'no message', 160)}"
+                f"  {_c(name, 60)}: {_c(host.get('status'), 20)}: {shortened(host.get('message') or 'no message', 300)}"
             )
         counts = {s: 0 for s in SEVERITIES}
         for target in host.get("targets") or []:
