@@ -1,8 +1,11 @@
 """The scan playbook over real SSH hosts whose own variables differ: invalid ones, own waivers and policy data.
 
-The scan imports the discover role without its argument validation task (the
-discovery action validates the same options for each host); this shows that a bad
-value then fails that host alone, with its message in the report. Two hosts set their
+The scan playbook checks every host's settings on the controller first
+(validate_settings): a bad value stops it before any host is touched, naming the
+variable and the host. A playbook that imports the discover role without that check
+(and without the role's argument validation task: the discovery action validates the
+same options for each host) fails that host alone, with its message in the report.
+Two hosts set their
 own evaluation settings in the inventory (policy data with a disabled rule; a waiver
 file named by a template of a host variable): the estate evaluation applies them to
 those hosts only. The per-host evaluation (the evaluate role's main entry point, as
@@ -69,21 +72,44 @@ def scans(tmp_path_factory):
                                         {"refarch_scan_paths": ["{{ refarch_host_root }}/srv"]})
         runs = {}
         (work / "per-host.yml").write_text(PER_HOST_PLAYBOOK)
-        for label, playbook in (("estate", "refarch.containers.scan"), ("per_host", str(work / "per-host.yml"))):
+        common = {"refarch_evaluation_date": "2026-11-28"}
+        stopped = work / "stopped"
+        stopped.mkdir()
+        runs["stopped"] = run_playbook("refarch.containers.scan", inventory, stopped, extra_vars=dict(
+            common, refarch_report_dir=str(stopped / "report")))
+        # the scan playbook over the hosts whose settings are good; the per-host playbook over all of them
+        for label, playbook, more in (("estate", "refarch.containers.scan", {"refarch_hosts": GOOD_PATTERN}),
+                                      ("per_host", str(work / "per-host.yml"), {})):
             run_dir = work / label
             run_dir.mkdir()
-            run = run_playbook(playbook, inventory, run_dir, extra_vars={
-                "refarch_report_dir": str(run_dir / "report"), "refarch_evaluation_date": "2026-11-28"})
+            run = run_playbook(playbook, inventory, run_dir, extra_vars=dict(
+                common, refarch_report_dir=str(run_dir / "report"), **more))
             path = run_dir / "report" / "report.json"
             assert path.is_file(), (f"{label}: no report (rc={run.returncode}):\n"
                                     f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
             runs[label] = (run, json.loads(path.read_text()))
+        runs["work"] = work
         yield runs
 
 
-@pytest.mark.parametrize("label", ["estate", "per_host"])
-def test_a_bad_host_variable_fails_that_host_only(scans, label):
-    run, report = scans[label]
+GOOD_PATTERN = "all:!baddepth1:!badengine1"
+GOOD = ["good1", "good2", "plain1"]
+
+
+def test_the_scan_playbook_stops_on_a_bad_host_variable_before_any_host(scans):
+    run = scans["stopped"]
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    assert "refarch_scan_max_depth must be an integer, not a string ('very deep') (set for host baddepth1)" in output
+    assert "refarch_container_engine: 'lxc' is not one of auto, podman, docker (set for host badengine1)" in output
+    recap = output[output.rindex("PLAY RECAP"):]
+    assert "localhost" in recap and not any(h in recap for h in GOOD + ["baddepth1", "badengine1"]), recap
+    assert not (scans["work"] / "stopped" / "report").exists(), "nothing is written"
+
+
+def test_a_bad_host_variable_fails_that_host_only(scans):
+    """Without the up-front check (a playbook of one's own), the discovery action fails that host alone."""
+    run, report = scans["per_host"]
     hosts = report["hosts"]
     assert sorted(hosts) == ["baddepth1", "badengine1", "good1", "good2", "plain1"], sorted(hosts)
     for name in ("good1", "good2", "plain1"):
@@ -100,13 +126,13 @@ def test_a_bad_host_variable_fails_that_host_only(scans, label):
 
 
 def test_both_paths_report_the_same(scans):
-    """Whole-estate evaluation and host-by-host evaluation give the same report.json (timestamps aside)."""
-    def comparable(report: dict) -> dict:
-        data = dict(report)
-        data.pop("generated_at", None)
-        return data
-
-    assert comparable(scans["estate"][1]) == comparable(scans["per_host"][1])
+    """Whole-estate evaluation and host-by-host evaluation give the same hosts in report.json (the scan playbook
+    ran over the hosts with good settings only)."""
+    estate, per_host = scans["estate"][1], scans["per_host"][1]
+    assert sorted(estate["hosts"]) == GOOD, sorted(estate["hosts"])
+    assert estate["summary"]["hosts_by_status"] == {"ok": 3, "unreachable": 0, "failed": 0}
+    for name in GOOD:
+        assert estate["hosts"][name] == per_host["hosts"][name], name
 
 
 @pytest.mark.parametrize("label", ["estate", "per_host"])
