@@ -30,6 +30,9 @@ SUITES = {
                      "an unprivileged user who can write into a scanned directory plants symlinks, FIFOs, hard "
                      "links and directory swaps while the playbooks run as root over SSH"),
     "faults": ("Faults", "tests/faults", "kills, full or read-only disks, a failing policy server, lost hosts"),
+    "fail_open": ("Fail-open", "tests/faults/test_fail_open.py",
+                  "runs that could not check everything (a broken host, an unusable waiver file, no policy engine, "
+                  "a remediation not done): each path, its exit status and what the report and the gate say"),
 }
 ROW_RE = re.compile(r"^\| (?P<case>(?:[^|\\]|\\.)+?) \| (?P<expected>(?:[^|\\]|\\.)+?) \|")
 

@@ -15,6 +15,8 @@ from casetable import make_fixture  # noqa: E402
 case = make_fixture("faults")
 # the "Hostile host" section of docs/hostile-and-faults.md (shared with tests/hostile)
 host_case = make_fixture("hostile_host")
+# the "Fail-open" section: runs that could not check everything and must not exit 0 (test_fail_open.py)
+open_case = make_fixture("fail_open")
 
 
 @pytest.fixture(scope="session")

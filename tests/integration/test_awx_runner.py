@@ -115,6 +115,37 @@ def test_scan_under_ansible_runner_puts_stats_in_artifacts(ssh_estate, tmp_path)
     assert not check_stats["changed"].get("app1") and not check_stats["changed"].get("app2"), "a scan changes no host"
 
 
+def test_incomplete_scan_fails_the_job_and_keeps_the_summary(ssh_estate, tmp_path):
+    """An unreachable host: the job ends failed (never successful), and its artifacts still hold the summary."""
+    estate = ssh_estate()
+    populate_host(estate.add_host("app1").root, 0, services=1)
+    estate.add_unreachable("down1")
+    pdd = _private_data_dir(tmp_path, estate, {
+        "scan.yml": "---\n- name: Scan\n  ansible.builtin.import_playbook: refarch.containers.scan\n",
+    })
+    inventory = estate.inventory()  # literal roots per host (nothing to template on the controller)
+    for host in inventory["all"]["hosts"].values():
+        host["refarch_scan_paths"] = [f"{host['refarch_host_root']}/srv"]
+    (pdd / "inventory" / "hosts.json").write_text(json.dumps(inventory))
+    report_dir = tmp_path / "report"
+    runner = ansible_runner.run(
+        private_data_dir=str(pdd), playbook="scan.yml", ident="incomplete-job",
+        extravars={"refarch_report_dir": str(report_dir), "refarch_evaluation_date": "2026-11-28"},
+        envvars=_envvars(tmp_path), quiet=True, timeout=600,
+    )
+    stdout = runner.stdout.read()
+    assert runner.status == "failed" and runner.rc != 0, stdout[-5000:]
+    artifact_dir = Path(runner.config.artifact_dir)
+    assert (artifact_dir / "status").read_text().strip() == "failed"
+    summary = json.loads((report_dir / "report.json").read_text())["summary"]
+    assert summary["complete"] is False and summary["incomplete_by_reason"] == {"host_unreachable": 1}
+    stats_events = [e for e in _events(runner) if e.get("event") == "playbook_on_stats"]
+    data = stats_events[-1]["event_data"]["artifact_data"]
+    assert data["refarch_summary"] == summary and data["refarch_complete"] is False
+    assert "run incomplete: host_unreachable (down1)" in stdout
+    assert "Run: INCOMPLETE (host_unreachable 1)" in (artifact_dir / "stdout").read_text()
+
+
 def test_fact_storage_under_ansible_runner(ssh_estate, tmp_path):
     estate = ssh_estate()
     host = estate.add_host("facts1")
