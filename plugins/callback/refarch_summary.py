@@ -24,6 +24,8 @@ description:
     judged them (engine, backend and its version, policy revision, collection version), with a warning when the
     embedded engine ran on regopy, the slow fallback.
   - Prints nothing for playbooks that do not use refarch.containers.
+  - The summary also lists the roots each host scanned (hosts with the same roots grouped) and the roots that did
+    not exist or could not be opened, with the hosts concerned.
   - Every value that comes from scanned data (host names, messages, paths) is printed on one line with its
     control characters escaped in a visible form (C(\\x1b[2J), C(\\u2028)), so it cannot act on the terminal.
 requirements:
@@ -149,6 +151,45 @@ def _detail(counts: Mapping[str, int]) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _roots(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The roots a discovery result walked and those it could not (``root_not_found`` or another problem on the
+    root itself, by its code)."""
+    roots = [str(r) for r in data.get("scan_paths") or [] if isinstance(r, str)]
+    missing: dict[str, str] = {}
+    for problem in data.get("problems") or []:
+        if isinstance(problem, Mapping) and problem.get("path") in roots:
+            missing[str(problem["path"])] = str(problem.get("code") or "error")
+    return {"roots": [r for r in roots if r not in missing], "missing_roots": missing}
+
+
+def _hosts_text(names: list[str], every: int, top: int) -> str:
+    if len(names) == every and every > 1:
+        return f"every host ({every})"
+    shown = ", ".join(clean(n, 60) for n in names[:top])
+    return shown + (f" and {len(names) - top} more" if len(names) > top else "")
+
+
+def _roots_lines(hosts: Mapping[str, Mapping[str, Any]], top: int = 5) -> list[str]:
+    """``roots scanned`` per group of hosts that walked the same roots, and ``roots missing`` (or unusable) per root."""
+    walked = {str(n): e for n, e in hosts.items() if "roots" in e}
+    if not walked:
+        return []
+    scanned: dict[tuple, list[str]] = {}
+    missing: dict[tuple, list[str]] = {}
+    for name in sorted(walked):
+        scanned.setdefault(tuple(walked[name]["roots"]), []).append(name)
+        for root, code in sorted((walked[name].get("missing_roots") or {}).items()):
+            missing.setdefault((root, code), []).append(name)
+    lines = ["  roots scanned: " + "; ".join(
+        f"{', '.join(clean(r, 120) for r in roots) or 'none'} on {_hosts_text(names, len(walked), top)}"
+        for roots, names in sorted(scanned.items(), key=lambda item: -len(item[1])))]
+    if missing:
+        lines.append("  roots missing or unusable: " + "; ".join(
+            f"{clean(root, 120)}{'' if code == 'root_not_found' else f' ({clean(code, 40)})'} on "
+            f"{_hosts_text(names, len(walked), top)}" for (root, code), names in sorted(missing.items())))
+    return lines
+
+
 def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]], top: int = 5,
                    files: Any = None, judged: Any = None) -> list[str]:
     """Render the end-of-run summary lines from a report ``summary`` and per-host tallies.
@@ -203,6 +244,7 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
         shown = ", ".join(f"{clean(name, 60)} ({clean(entry.get('status'), 20)})" for name, entry in down[:10])
         more = f" and {len(down) - 10} more" if len(down) > 10 else ""
         lines.append(f"  not scanned: {shown}{more}")
+    lines += _roots_lines(hosts, top)
     if isinstance(files, Mapping):
         html = files.get("html") or files.get("report.html")
         if html:
@@ -283,6 +325,8 @@ class CallbackModule(CallbackBase):
             self._host(host)["status"] = "ok"
             count, unreadable = _discovery_counts(data)
             problems = data.get("problems")
+            if "scan_paths" in data:   # the discovery action says which roots it walked
+                self._host(host).update(_roots(data))
             extra = f", {unreadable} unreadable" if unreadable else ""
             extra += f", {len(problems)} problem(s)" if isinstance(problems, list) and problems else ""
             if self._progress():

@@ -145,3 +145,18 @@ def test_estate_evaluation_prints_one_line_per_host(callback):
         "[3/3] web2 evaluation failed: policy_check: opa engine failed (connection)",
     ]
     assert callback._hosts["web2"]["status"] == "failed"
+
+
+def test_summary_lists_the_roots_scanned_and_missing_per_host(callback):
+    callback.v2_playbook_on_play_start(_play(["web1", "web2", "web3"]))
+    missing = {"path": "/home", "code": "root_not_found", "message": "scan root /home does not exist"}
+    denied = {"path": "/opt", "code": "permission_denied", "message": "cannot access scan root /opt"}
+    deeper = {"path": "/srv/x", "code": "permission_denied", "message": "a directory below a root"}
+    for host, problems in (("web1", [missing]), ("web2", [missing, deeper]), ("web3", [denied])):
+        callback.v2_runner_on_ok(_result(host, "refarch.containers.discovery", {
+            "dockerfiles_json": "[]", "summary": {"dockerfiles": 0}, "scan_paths": ["/srv", "/opt", "/home"],
+            "problems": problems}))
+    callback.v2_playbook_on_stats(SimpleNamespace(custom={}))
+    lines = callback._display.lines
+    assert "  roots scanned: /srv, /opt on web1, web2; /srv, /home on web3" in lines, lines
+    assert "  roots missing or unusable: /home on web1, web2; /opt (permission_denied) on web3" in lines, lines
