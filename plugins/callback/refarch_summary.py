@@ -400,7 +400,7 @@ class CallbackModule(CallbackBase):
             return
         self._seen_refarch = True
         host = clean(result.host.get_name(), 80)
-        message = clean(result.result.get("msg") or "unreachable", 160)
+        message = shortened(result.result.get("msg") or "unreachable", 300)
         self._host(host).update(status="unreachable", message=message)
         if self._progress():
             self._emit(f"{self._counter(self._discovered, host)} {host} unreachable: {message}")

@@ -144,4 +144,13 @@ scan_paths:
   returned: success
   type: list
   elements: str
+evidence:
+  description:
+    - When a module failed on the host, what it wrote, kept for the report (the host's C(evidence)) -
+      C(stderr), C(stdout) and C(rc), each at most 4,000 characters, with secrets redacted and control
+      characters escaped. A Python that cannot run the module shows here, not only as
+      C(Module result deserialization failed).
+  returned: when a module failed on the host
+  type: dict
+  sample: {stderr: '/usr/bin/python3: error while loading shared libraries ...', rc: '127'}
 """

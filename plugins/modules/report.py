@@ -77,7 +77,7 @@ options:
     default: embedded
   allow_incomplete:
     description:
-      - Which reasons an incomplete run is accepted for: V(true) for every reason, V(false) for none, or a
+      - Which reasons an incomplete run is accepted for. V(true) for every reason, V(false) for none, or a
         list of reasons (V(host_unreachable), V(host_failed), V(directory_unreadable), V(target_unreadable),
         V(engine_failure), V(waivers_unusable), V(policy_unusable), V(evaluation_failed),
         V(remediation_failed), V(remediation_refused), V(remediation_rolled_back)).
@@ -269,8 +269,8 @@ summary:
     incomplete_reasons: [{reason: host_unreachable, host: web3, target: null, detail: 'timed out'}]
 complete:
   description:
-    - Whether the run checked everything it was asked to (C(summary.complete)): every host reached, every
-      target read and evaluated, waivers and policy data usable, every remediation done.
+    - Whether the run checked everything it was asked to (C(summary.complete)), that is every host reached,
+      every target read and evaluated, waivers and policy data usable and every remediation done.
   returned: always
   type: bool
 incomplete_message:

@@ -147,6 +147,23 @@ def test_estate_evaluation_prints_one_line_per_host(callback):
     assert callback._hosts["web2"]["status"] == "failed"
 
 
+def test_format_summary_says_whether_the_run_was_complete():
+    incomplete = {"hosts": 2, "complete": False, "incomplete_by_reason": {"host_failed": 1, "target_unreadable": 2},
+                  "incomplete_reasons": [
+                      {"reason": "host_failed", "host": "web2", "target": None, "detail": "MODULE FAILURE " * 40},
+                      {"reason": "target_unreadable", "host": "web1", "target": "/srv/a/Dockerfile", "detail": "x"},
+                      {"reason": "target_unreadable", "host": "web1", "target": "/srv/b/Dockerfile", "detail": "y"}]}
+    lines = cb.format_summary(incomplete, {}, top=2, files={"json": "/r/report.json"})
+    assert lines[1] == "  Run: INCOMPLETE (host_failed 1, target_unreadable 2)"
+    assert lines[2].startswith("    host_failed: web2: MODULE FAILURE MODULE")
+    assert lines[2].endswith("FAILURE ... (cut; full text in /r/report.json)")  # at a word, and where the rest is
+    assert lines[3] == "    target_unreadable: web1:/srv/a/Dockerfile: x"
+    assert lines[4] == "    ... and 1 more (see /r/report.json)"
+    complete = cb.format_summary({"hosts": 1, "complete": True}, {})
+    assert complete[1] == "  Run: complete (every host reached, every target read and evaluated)"
+    assert not any("Run:" in line for line in cb.format_summary({"hosts": 1}, {}))  # a report from before
+
+
 def test_summary_lists_the_roots_scanned_and_missing_per_host(callback):
     callback.v2_playbook_on_play_start(_play(["web1", "web2", "web3"]))
     missing = {"path": "/home", "code": "root_not_found", "message": "scan root /home does not exist"}
