@@ -30,9 +30,10 @@ SUITES = {
                      "an unprivileged user who can write into a scanned directory plants symlinks, FIFOs, hard "
                      "links and directory swaps while the playbooks run as root over SSH"),
     "faults": ("Faults", "tests/faults", "kills, full or read-only disks, a failing policy server, lost hosts"),
-    "fail_open": ("Fail-open", "tests/faults/test_fail_open.py",
+    "fail_open": ("Fail-open", "tests/faults/test_fail_open.py, tests/faults/test_bad_input.py",
                   "runs that could not check everything (a broken host, an unusable waiver file, no policy engine, "
-                  "a remediation not done): each path, its exit status and what the report and the gate say"),
+                  "a remediation not done): each path, its exit status and what the report and the gate say; "
+                  "bad settings, stopped before any host is touched"),
 }
 ROW_RE = re.compile(r"^\| (?P<case>(?:[^|\\]|\\.)+?) \| (?P<expected>(?:[^|\\]|\\.)+?) \|")
 
