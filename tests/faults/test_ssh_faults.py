@@ -147,3 +147,18 @@ def test_hanging_host(case, faulty_scan):
           f"rc={faulty_scan['run'].returncode}")
     assert host.get("status") == "unreachable", host
     assert host.get("targets") == []
+
+
+def test_lost_hosts_fail_the_run(open_case, faulty_scan):
+    c = open_case("scan: a host dropped mid-play and a hanging host (SSH faults above)",
+                  "rc != 0 after the report is written; complete=false; one message naming host_unreachable")
+    report = _report(faulty_scan)
+    run = faulty_scan["run"]
+    gate = next((line for line in run.stdout.splitlines() if "run incomplete:" in line), "")
+    c.see(f"rc={run.returncode}; complete={report['summary']['complete']}, "
+          f"by reason={report['summary']['incomplete_by_reason']}")
+    assert run.returncode != 0
+    assert report["summary"]["complete"] is False
+    lost = {(r["reason"], r["host"]) for r in report["summary"]["incomplete_reasons"]}
+    assert {"drop1", "hang1"} <= {host for _reason, host in lost}
+    assert ("host_unreachable", "hang1") in lost and "host_unreachable (" in gate
