@@ -103,7 +103,7 @@ def test_the_scan_playbook_stops_on_a_bad_host_variable_before_any_host(scans):
     assert "refarch_scan_max_depth must be an integer, not a string ('very deep') (set for host baddepth1)" in output
     assert "refarch_container_engine: 'lxc' is not one of auto, podman, docker (set for host badengine1)" in output
     recap = output[output.rindex("PLAY RECAP"):]
-    assert "localhost" in recap and not any(h in recap for h in GOOD + ["baddepth1", "badengine1"]), recap
+    assert "localhost" in recap and not any(h in recap for h in [*GOOD, "baddepth1", "badengine1"]), recap
     assert not (scans["work"] / "stopped" / "report").exists(), "nothing is written"
 
 

@@ -17,6 +17,7 @@ from ansible_collections.refarch.containers.plugins.filter.remediation import (
     remediation_plan,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
+from ansible_collections.refarch.containers.plugins.module_utils._rewriter import normalize_fixes
 
 
 def _f(rule, fix, path="/srv/a/Dockerfile", kind="dockerfile", waived=False):
@@ -52,13 +53,12 @@ def test_plan_respects_selection_by_rule_or_fix():
 
 def test_plan_reads_the_selection_as_the_module_does():
     """One reading of refarch_fixes (_rewriter.parse_fix_selection): any case, commas, unknown ids rejected."""
-    from ansible_collections.refarch.containers.plugins.module_utils._rewriter import normalize_fixes
     for spelling in ("nra010", ["Nra010"], "REPLACE_NPM_START", " nra010 ,"):
         assert [p["fixes"] for p in remediation_plan(RESULT, spelling)] == [["replace_npm_start"]], spelling
         assert normalize_fixes(spelling) == (["replace_npm_start"], []), spelling
     assert remediation_plan(RESULT, "ALL") == remediation_plan(RESULT)
     for bad in (["NRA999"], "nra001,frobnicate"):
-        with pytest.raises(AnsibleFilterError, match="refarch_fixes: unknown fix or rule id.*known fixes: .*NRA001"):
+        with pytest.raises(AnsibleFilterError, match=r"refarch_fixes: unknown fix or rule id.*known fixes: .*NRA001"):
             remediation_plan(RESULT, bad)
         assert normalize_fixes(bad)[1], bad  # the module rejects the same entries
 
