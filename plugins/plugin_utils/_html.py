@@ -816,8 +816,9 @@ def _section_incomplete(summary: Mapping[str, Any]) -> str:
     items = []
     for reason, count in by_reason.items():
         places = [r for r in reasons if r.get("reason") == reason][:5]
-        where = "; ".join(_e(f"{r.get('host')}" + (f":{r.get('target')}" if r.get("target") else "")
-                              + (f" — {r.get('detail')}" if r.get("detail") else ""), 600) for r in places)
+        texts = [f"{r.get('host')}" + (f":{r.get('target')}" if r.get("target") else "")
+                 + (f" — {r.get('detail')}" if r.get("detail") else "") for r in places]
+        where = "; ".join(_e(text, 600) for text in texts)
         more = f" (and {count - len(places)} more)" if count > len(places) else ""
         items.append(f"<li><b>{_e(reason, 60)}</b> ({count}): {where}{more}</li>")
     return ('<section id="incomplete"><div class="note incomplete"><b>Run incomplete</b>: not everything was '

@@ -156,7 +156,7 @@ def test_allow_incomplete_exits_zero_and_still_says_incomplete(open_case, estate
                   "rc 0 (the partial run is accepted explicitly); the report still says complete=false, "
                   "with the same reasons")
     run, report, _work = estate_runs["allowed"]
-    _strict, strict_report, _ = estate_runs["strict"]
+    strict_report = estate_runs["strict"][1]
     assert report is not None, run.stdout[-4000:] + run.stderr[-2000:]
     c.see(f"rc={run.returncode}; complete={report['summary']['complete']}, "
           f"by reason={report['summary']['incomplete_by_reason']}")
