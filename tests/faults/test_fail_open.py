@@ -10,7 +10,7 @@ incomplete. Runs are grouped so that one playbook run covers several faults:
 * local: a host whose waiver file is invalid YAML and one whose waiver file is a directory (the
   settings check stops the run before any host is touched); ``refarch_engine: opa`` with nothing
   listening at the URL; ``refarch_embedded_backend: regorus`` with the binding shadowed by a
-  module that raises ImportError (PYTHONPATH).
+  module that raises ImportError (PYTHONPATH); a policy directory whose Rego does not compile.
 * remediation (local, root): an immutable Dockerfile (``chattr +i``) and a rebuild that times out
   and is rolled back (podman, a tiny imported base image).
 
@@ -259,6 +259,23 @@ def test_regorus_not_importable(open_case, local, tmp_path):
     assert host["status"] == "failed" and host.get("reason") == "engine_failure", host
     assert "refarch_regorus" in host["message"]
     assert "engine_failure (localhost)" in _gate(run)
+
+
+def test_policy_that_does_not_compile(open_case, local, tmp_path):
+    c = open_case("scan: refarch_policy_paths holds a Rego file that does not compile",
+                  "rc != 0; report written, the host failed with policy_unusable (never evaluated without it)")
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "broken.rego").write_text("package refarch.custom\n\nimport rego.v1\n\ndeny contains msg if {\n"
+                                          "  msg := \n}\n")
+    run, report = _local_scan(local, "policy", {"refarch_policy_paths": [str(policies)]})
+    assert report is not None, run.stdout[-4000:] + run.stderr[-2000:]
+    host = report["hosts"]["localhost"]
+    c.see(f"rc={run.returncode}; status={host['status']}, reason={host.get('reason')}; gate: {_gate(run)[:200]}")
+    assert run.returncode != 0
+    assert host["status"] == "failed" and host.get("reason") == "policy_unusable", host
+    assert host["targets"] == []
+    assert "policy_unusable (localhost)" in _gate(run)
 
 
 # --------------------------------------------------------------------------- remediation
