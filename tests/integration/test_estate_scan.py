@@ -58,10 +58,11 @@ def _sarif_schema() -> dict:
 
 
 def _comparable(report: dict) -> dict:
-    """report.json without what legitimately differs between two runs: timestamps and the engine name."""
+    """report.json without what legitimately differs between two runs: timestamps and what judged it."""
     data = copy.deepcopy(report)
     data.pop("generated_at", None)
     data.pop("engine", None)
+    data.pop("judged_by", None)  # checked on its own in test_engines_give_identical_reports
     for host in data.get("hosts", {}).values():
         host.pop("engine", None)
         for target in host.get("targets", []):
@@ -158,6 +159,11 @@ def test_engines_give_identical_reports(estate):
     assert embedded["policy_revision"] == opa["policy_revision"], (
         "the policy bundle changed between the two runs (edited while the test ran?)"
     )
+    for report, engine, backends in ((embedded, "embedded", {"regorus", "regopy"}), (opa, "opa", {"opa"})):
+        judged = report["judged_by"]
+        assert judged["engine"] == engine and judged["backend"] in backends, judged
+        assert judged["policy_revision"] == report["policy_revision"], judged
+    assert embedded["judged_by"]["collection_version"] == opa["judged_by"]["collection_version"]
     left, right = _comparable(embedded), _comparable(opa)
     if left != right:
         for key in sorted(set(left) | set(right)):
