@@ -11,6 +11,8 @@ check first proves the payload reached the output, so it can fail.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
@@ -24,6 +26,7 @@ import jsonschema
 import pytest
 import scanrun
 from ansible_collections.refarch.containers.plugins.action.policy_check import run_policy_check
+from ansible_collections.refarch.containers.plugins.plugin_utils import _html
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import build_report
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer import (
     DEFAULT_CATALOG,
@@ -143,16 +146,25 @@ class _Tags(HTMLParser):
         self.tags: list[tuple[str, dict]] = []
         self.text: list[str] = []
         self.title: list[str] = []
+        self.scripts: list[str] = []
         self._in_title = False
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
         self._in_title = tag == "title"
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
 
     def handle_endtag(self, tag):
         self._in_title = False
+        self._in_script = False
 
     def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+            return
         self.text.append(data)
         if self._in_title:
             self.title.append(data)
@@ -160,15 +172,24 @@ class _Tags(HTMLParser):
 
 def test_html_static_escaping(case, rendered):
     c = case("hostile strings -> HTML (static)",
-             "no injected element or event-handler attribute; payload shown as text")
+             "no injected element or event-handler attribute; payload shown as text; the only script is the "
+             "page's own filter, allowed by its CSP hash")
+    html = (rendered["dir"] / "report.html").read_text(encoding="utf-8")
     page = _Tags()
-    page.feed((rendered["dir"] / "report.html").read_text(encoding="utf-8"))
+    page.feed(html)
     handlers = [(t, k) for t, a in page.tags for k in a if k.lower().startswith("on")]
     tags = {t for t, dummy in page.tags}
     shown = "".join(page.text)
     assert "<script>document.title" in shown, "the payload is not visible as text in the HTML"
-    c.see(f"tags={sorted(tags & {'script', 'img', 'iframe', 'svg'})}, on* attributes={handlers}")
-    assert not handlers and not (tags & {"script", "img", "iframe"})
+    own = _html._JS
+    digest = base64.b64encode(hashlib.sha256(own.encode("utf-8")).digest()).decode("ascii")
+    c.see(f"tags={sorted(tags & {'script', 'img', 'iframe', 'svg'})}, on* attributes={handlers}, "
+          f"scripts={len(page.scripts)} (own filter: {page.scripts == [own]})")
+    assert not handlers and not (tags & {"img", "iframe"})
+    assert page.scripts == [own], "a script other than the page's own filter script is in the page"
+    csp = [a.get("content", "") for t, a in page.tags
+           if t == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
+    assert csp and f"script-src 'sha256-{digest}'" in csp[0], csp
 
 
 def test_html_in_headless_chromium(case, rendered, tmp_path):
