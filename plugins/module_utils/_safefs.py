@@ -271,16 +271,22 @@ def read_at(dir_fd: int, name: str, *, path: Optional[str] = None, max_size: int
                                                 "(it may be another user's file)")
         if st.st_size > max_size:
             raise UnsafeFile("too_large", shown, f"{shown} is {st.st_size} bytes, over the {max_size} byte cap")
-        chunks = []
-        total = 0
-        while True:
+        # One read of the size fstat gave plus a byte: a regular file returns fewer bytes than asked
+        # only at its end, so the usual file needs no second read to see EOF.
+        want = min(st.st_size + 1, max_size + 1)
+        chunk = os.read(fd, want)
+        if len(chunk) < want:
+            return chunk, st
+        chunks = [chunk]
+        total = len(chunk)
+        while total <= max_size:
             chunk = os.read(fd, min(1 << 20, max_size + 1 - total))
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
-            if total > max_size:
-                raise UnsafeFile("too_large", shown, f"{shown} grew over the {max_size} byte cap while being read")
+        if total > max_size:
+            raise UnsafeFile("too_large", shown, f"{shown} grew over the {max_size} byte cap while being read")
         return b"".join(chunks), st
     except OSError as exc:
         raise UnsafeFile(_os_code(exc), shown, f"error reading {shown}: {exc.strerror}") from exc

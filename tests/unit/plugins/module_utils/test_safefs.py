@@ -148,3 +148,29 @@ def test_private_dir(tmp_path):
         os.chown(other, 12345, 12345)
         assert code_of(_safefs.open_private_dir, str(other)) == "unsafe_directory"
         assert code_of(_safefs.open_private_dir, str(other / "below")) == "unsafe_directory"
+
+
+def test_read_sizes_at_and_beyond_what_fstat_says(tmp_path):
+    """The whole file at the cap; over it refused; a file longer than its st_size (as /proc files are) read to EOF."""
+    (tmp_path / "exact").write_bytes(b"x" * 64)
+    (tmp_path / "empty").write_bytes(b"")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert _safefs.read_at(fd, "exact", max_size=64)[0] == b"x" * 64
+        assert _safefs.read_at(fd, "empty", max_size=64)[0] == b""
+        with pytest.raises(UnsafeFile) as exc:
+            _safefs.read_at(fd, "exact", max_size=63)
+        assert exc.value.code == "too_large"
+    finally:
+        os.close(fd)
+    proc = os.open("/proc/self", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        st = os.stat("status", dir_fd=proc)
+        assert st.st_size == 0, "the test needs a regular file whose st_size understates its content"
+        data, _st = _safefs.read_at(proc, "status", max_size=1 << 20)
+        assert data.startswith(b"Name:") and len(data) > 100
+        with pytest.raises(UnsafeFile) as exc:
+            _safefs.read_at(proc, "status", max_size=10)
+        assert exc.value.code == "too_large" and "grew" in str(exc.value)
+    finally:
+        os.close(proc)
