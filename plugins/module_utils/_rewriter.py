@@ -77,6 +77,7 @@ import shlex
 from datetime import date
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
+from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
 
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "RULE_FIXES", "rewrite"]
 
@@ -96,20 +97,8 @@ FIX_ORDER = (
     "write_dockerignore",
 )
 
-#: fix id -> the rule ids it remediates (contracts.md section 5).
-FIX_RULES = {
-    "add_non_root_user": ["NRA001"],
-    "remap_privileged_ports": ["NRA002"],
-    "split_multi_stage": ["NRA003"],
-    "write_dockerignore": ["NRA004"],
-    "reorder_dependency_layers": ["NRA005"],
-    "add_init_process": ["NRA007"],
-    "set_heap_limit": ["NRA009"],
-    "replace_npm_start": ["NRA010"],
-    "exec_form_cmd": ["NRA011"],
-    "replace_base_image": ["NRA012", "NRA013", "NRA014"],
-}
-
+#: ``FIX_RULES`` (fix id -> the rule ids it remediates, contracts.md section 5) is generated from the rules'
+#: METADATA by tools/gen_fix_rules.py.
 #: rule id -> fix id (rules whose fix is ``manual`` are absent).
 RULE_FIXES = {rule: fix for fix, rules in FIX_RULES.items() for rule in rules}
 
