@@ -32,6 +32,10 @@ CAUSES = (
 )
 
 
+#: Defaults of the OPA server engine (policy_check's opa_timeout and opa_retries).
+DEFAULT_OPA_TIMEOUT = 30.0
+DEFAULT_OPA_RETRIES = 3
+
 #: Failures that one document can cause: the documents are then evaluated on their own.
 DOCUMENT_CAUSES = frozenset({"eval_error", "undefined", "bad_result", "memory", "crash"})
 

@@ -28,7 +28,12 @@ from urllib.parse import urlparse
 
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, redact_text
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import Bundle, modules_hash
-from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import Engine, EngineError
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import (
+    DEFAULT_OPA_RETRIES,
+    DEFAULT_OPA_TIMEOUT,
+    Engine,
+    EngineError,
+)
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import safe_url
 
 try:
@@ -51,7 +56,8 @@ class OpaEngine(Engine):
 
     def __init__(self, bundle: Bundle, url: str, *, token: str | None = None, ca_file: str | None = None,
                  validate_certs: bool = True, client_cert: str | None = None, client_key: str | None = None,
-                 timeout: float = 30.0, retries: int = 3, backoff: float = 0.5, batch_size: int | None = None,
+                 timeout: float = DEFAULT_OPA_TIMEOUT, retries: int = DEFAULT_OPA_RETRIES, backoff: float = 0.5,
+                 batch_size: int | None = None,
                  mode: str = "preloaded", check_revision: bool = True,
                  package_path: str = "refarch.main", rule_name: str = "batch", strict: bool = False) -> None:
         super().__init__(batch_size, strict)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible_collections.refarch.containers.plugins.action.policy_check import (
+from ansible_collections.refarch.containers.plugins.plugin_utils._evaluation import (
     discovery_outcome,
     run_estate_check,
     run_policy_check,
