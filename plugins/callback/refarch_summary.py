@@ -93,13 +93,13 @@ from typing import Any  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable  # noqa: E402
-from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import describe  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._text import (  # noqa: E402
-    completeness_lines,
+    format_summary,
+    severity_detail,
     shortened,
 )
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import SEVERITIES  # noqa: E402
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 DISCOVERY_ACTIONS = frozenset({"dockerfile_info", "discovery"})
 EVALUATION_ACTIONS = frozenset({"policy_check"})
 REPORT_ACTIONS = frozenset({"report", "report_merge"})
@@ -147,8 +147,8 @@ def _severity_counts(findings: Any) -> dict[str, int]:
 
 
 def _detail(counts: Mapping[str, int]) -> str:
-    parts = [f"{s} {counts[s]}" for s in SEVERITIES if counts.get(s)]
-    return f" ({', '.join(parts)})" if parts else ""
+    detail = severity_detail(counts)
+    return f" ({detail})" if detail else ""
 
 
 def _roots(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,100 +160,6 @@ def _roots(data: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(problem, Mapping) and problem.get("path") in roots:
             missing[str(problem["path"])] = str(problem.get("code") or "error")
     return {"roots": [r for r in roots if r not in missing], "missing_roots": missing}
-
-
-def _hosts_text(names: list[str], every: int, top: int) -> str:
-    if len(names) == every and every > 1:
-        return f"every host ({every})"
-    shown = ", ".join(clean(n, 60) for n in names[:top])
-    return shown + (f" and {len(names) - top} more" if len(names) > top else "")
-
-
-def _roots_lines(hosts: Mapping[str, Mapping[str, Any]], top: int = 5) -> list[str]:
-    """``roots scanned`` per group of hosts that walked the same roots, and ``roots missing`` (or unusable) per root."""
-    walked = {str(n): e for n, e in hosts.items() if "roots" in e}
-    if not walked:
-        return []
-    scanned: dict[tuple, list[str]] = {}
-    missing: dict[tuple, list[str]] = {}
-    for name in sorted(walked):
-        scanned.setdefault(tuple(walked[name]["roots"]), []).append(name)
-        for root, code in sorted((walked[name].get("missing_roots") or {}).items()):
-            missing.setdefault((root, code), []).append(name)
-    lines = ["  roots scanned: " + "; ".join(
-        f"{', '.join(clean(r, 120) for r in roots) or 'none'} on {_hosts_text(names, len(walked), top)}"
-        for roots, names in sorted(scanned.items(), key=lambda item: -len(item[1])))]
-    if missing:
-        lines.append("  roots missing or unusable: " + "; ".join(
-            f"{clean(root, 120)}{'' if code == 'root_not_found' else f' ({clean(code, 40)})'} on "
-            f"{_hosts_text(names, len(walked), top)}" for (root, code), names in sorted(missing.items())))
-    return lines
-
-
-def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]], top: int = 5,
-                   files: Any = None, judged: Any = None) -> list[str]:
-    """Render the end-of-run summary lines from a report ``summary`` and per-host tallies.
-
-    ``summary`` has the shape of report.json's ``summary`` (hosts_by_status, targets, compliant_targets,
-    findings, findings_by_severity, findings_by_rule, waived ...); ``hosts`` maps a host name to
-    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run; ``judged`` is
-    the report's ``judged_by`` (engine, backend, versions, warnings). Pure.
-    """
-    by_status = summary.get("hosts_by_status") or {}
-    if not by_status and hosts:
-        for entry in hosts.values():
-            by_status[entry.get("status", "ok")] = by_status.get(entry.get("status", "ok"), 0) + 1
-    host_total = summary.get("hosts", sum(by_status.values()))
-    compliant = summary.get("compliant_targets", 0)
-    pct = summary.get("compliance_percent")
-    line = (f"refarch summary: {host_total} hosts ({by_status.get('ok', 0)} ok, {by_status.get('unreachable', 0)} "
-            f"unreachable, {by_status.get('failed', 0)} failed); {summary.get('targets', 0)} targets, "
-            f"{compliant} compliant")
-    if isinstance(pct, (int, float)):
-        line += f" ({pct:g}%)"
-    lines = [line]
-    if "complete" in summary:
-        # the run outcome, the same story as the exit status (report.json summary.complete)
-        where = (files or {}).get("json") if isinstance(files, Mapping) else None
-        lines += ["  " + t for t in completeness_lines(summary, top=top, where=clean(where or "report.json", 300))]
-    if isinstance(judged, Mapping):
-        lines.append(f"  judged by: {clean(describe(judged), 300)}")
-        lines += [f"  WARNING: {clean(w, 400)}" for w in judged.get("warnings") or []]
-    severity = summary.get("findings_by_severity") or {}
-    lines.append(
-        f"  open findings: {summary.get('findings', sum(severity.values()))} ("
-        + ", ".join(f"{s} {severity.get(s, 0)}" for s in SEVERITIES)
-        + f"); waived {summary.get('waived', 0)}"
-    )
-    by_rule = summary.get("findings_by_rule") or {}
-    if by_rule:
-        ranked = sorted(by_rule.items(), key=lambda item: (-int(item[1]), str(item[0])))[:top]
-        lines.append("  top rules: " + ", ".join(f"{clean(rule, 40)} {count}" for rule, count in ranked))
-    worst = []
-    for name, entry in hosts.items():
-        counts = entry.get("open") or {}
-        total = sum(counts.values())
-        if total:
-            worst.append((tuple(-counts.get(s, 0) for s in SEVERITIES), str(name), total, counts))
-    if worst:
-        worst.sort()
-        lines.append("  worst hosts: " + ", ".join(
-            f"{clean(name, 60)} {total}{_detail(counts)}" for _key, name, total, counts in worst[:top]))
-    down = sorted((str(n), e) for n, e in hosts.items() if e.get("status") not in (None, "ok"))
-    if down:
-        shown = ", ".join(f"{clean(name, 60)} ({clean(entry.get('status'), 20)})" for name, entry in down[:10])
-        more = f" and {len(down) - 10} more" if len(down) > 10 else ""
-        lines.append(f"  not scanned: {shown}{more}")
-    lines += _roots_lines(hosts, top)
-    if isinstance(files, Mapping):
-        html = files.get("html") or files.get("report.html")
-        if html:
-            lines.append(f"  report: {clean(html, 300)}")
-    elif isinstance(files, list):
-        html = [f for f in files if str(f).endswith(".html")]
-        if html:
-            lines.append(f"  report: {clean(html[0], 300)}")
-    return lines
 
 
 class CallbackModule(CallbackBase):

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import (
+    SEVERITIES,
+    SEVERITIES_ASCENDING,
+    SEVERITY_RANK,
+)
 
 try:
     import jmespath
@@ -17,7 +22,6 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     HAS_JMESPATH = False
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 def _findings(value: Any, name: str) -> list[dict[str, Any]]:
@@ -41,13 +45,13 @@ def findings_query(value: Any, expression: str) -> Any:
 
 def findings_by_severity(value: Any, minimum: str = "info", include_waived: bool = False) -> list[dict[str, Any]]:
     """Findings whose severity is ``minimum`` or higher (waived ones only when ``include_waived``)."""
-    if minimum not in SEVERITIES:
-        raise AnsibleFilterError(f"findings_by_severity: minimum must be one of {', '.join(SEVERITIES)}")
-    floor = SEVERITIES.index(minimum)
+    if minimum not in SEVERITIES_ASCENDING:
+        raise AnsibleFilterError(f"findings_by_severity: minimum must be one of {', '.join(SEVERITIES_ASCENDING)}")
+    floor = SEVERITIES_ASCENDING.index(minimum)
     out = []
     for f in _findings(value, "findings_by_severity"):
         sev = str(f.get("severity"))
-        rank = SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES) - 1
+        rank = SEVERITY_RANK.get(sev, SEVERITY_RANK["critical"])
         if rank >= floor and (include_waived or not f.get("waived")):
             out.append(f)
     return out
@@ -55,7 +59,7 @@ def findings_by_severity(value: Any, minimum: str = "info", include_waived: bool
 
 def findings_summary(value: Any) -> dict[str, Any]:
     """Counts of open findings by severity, rule and host, plus waived and target counts."""
-    by_severity = {s: 0 for s in reversed(SEVERITIES)}
+    by_severity = dict.fromkeys(SEVERITIES, 0)
     by_rule: dict[str, int] = {}
     by_host: dict[str, int] = {}
     targets: set[tuple[str, str]] = set()

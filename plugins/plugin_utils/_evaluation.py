@@ -39,7 +39,6 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedde
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import (
     DEFAULT_MAX_FINDINGS_PER_RULE,
-    SEVERITIES,
     collect_documents,
     enrich,
     over_threshold,
@@ -49,6 +48,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import judged_by
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import SEVERITIES_ASCENDING
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import (
     WaiverError,
     load_waiver_file,
@@ -81,7 +81,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "data": {"type": "dict", "default": {}},
     "waivers": {"type": "raw"},
     "evaluation_date": {"type": "str"},
-    "fail_on": {"type": "str", "default": "none", "choices": ["none", *SEVERITIES]},
+    "fail_on": {"type": "str", "default": "none", "choices": ["none", *SEVERITIES_ASCENDING]},
     "batch_size": {"type": "int", "default": 0},
     "engine_timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
     "engine_memory_mb": {"type": "int", "default": DEFAULT_MEMORY_MB},

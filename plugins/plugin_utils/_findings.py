@@ -13,10 +13,13 @@ import json
 import posixpath
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import (
+    SEVERITIES,
+    SEVERITIES_ASCENDING,
+    SEVERITY_RANK,
+)
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import apply_waivers
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 FACT_LISTS = ("dockerfiles", "images", "containers")
 
 
@@ -162,7 +165,7 @@ def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], h
     A target is compliant when it has no open finding other than advisory ones. Folded findings
     count (``folded``: how many are not listed).
     """
-    by_severity = {s: 0 for s in reversed(SEVERITIES)}
+    by_severity = dict.fromkeys(SEVERITIES, 0)
     by_rule: dict[str, int] = {}
     waived = {"file": 0, "pragma": 0}
     failing_targets: set[tuple[str, str, str]] = set()
@@ -208,7 +211,7 @@ def over_threshold(findings: list[dict[str, Any]], fail_on: str) -> list[dict[st
     if fail_on in (None, "", "none"):
         return []
     if fail_on not in SEVERITY_RANK:
-        raise ValueError(f"fail_on must be one of none, {', '.join(SEVERITIES)}; got {fail_on!r}")
+        raise ValueError(f"fail_on must be one of none, {', '.join(SEVERITIES_ASCENDING)}; got {fail_on!r}")
     floor = SEVERITY_RANK[fail_on]
     return [f for f in findings if not f.get("waived")
             and SEVERITY_RANK.get(str(f.get("severity")), SEVERITY_RANK["critical"]) >= floor]

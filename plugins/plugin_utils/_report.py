@@ -28,9 +28,13 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._completeness i
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import weight
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import TOOL_NAME, merge_judged_by
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import (
+    SCHEMA_VERSION,
+    SEVERITIES,
+    normalize_severity,
+    severity_rank,
+)
 
-SCHEMA_VERSION = "1.0"
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 HOST_STATUSES: tuple[str, ...] = ("ok", "unreachable", "failed")
 TARGET_KINDS: tuple[str, ...] = ("dockerfile", "image", "container")
 #: What happened to one Dockerfile in a remediation run (docs/contracts.md, the remediate role).
@@ -38,18 +42,6 @@ REMEDIATION_STATUSES: tuple[str, ...] = ("unchanged", "planned", "would_fail", "
                                          "refused", "failed")
 FINGERPRINT_VERSION = "v1"
 
-_SEVERITY_ALIASES = {
-    "crit": "critical",
-    "error": "high",
-    "warning": "medium",
-    "warn": "medium",
-    "moderate": "medium",
-    "note": "low",
-    "informational": "info",
-    "information": "info",
-    "none": "info",
-    "unknown": "info",
-}
 _LINE_REF_RE = re.compile(r"\b(?:on\s+|at\s+)?lines?\s+\d+(?:\s*(?:-|\u2013|to|and)\s*\d+)?", re.IGNORECASE)
 
 
@@ -58,18 +50,6 @@ class ReportError(ValueError):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def normalize_severity(value: Any) -> str:
-    """Map a severity spelling (``HIGH``, ``warning``, ``None``) onto :data:`SEVERITIES`."""
-    text = str(value or "info").strip().lower()
-    text = _SEVERITY_ALIASES.get(text, text)
-    return text if text in SEVERITIES else "info"
-
-
-def severity_rank(value: Any) -> int:
-    """0 for critical ... 4 for info: sort key, most severe first."""
-    return SEVERITIES.index(normalize_severity(value))
 
 
 def format_timestamp(value: Any) -> str:

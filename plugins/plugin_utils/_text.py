@@ -57,6 +57,21 @@ def completeness_lines(summary: Mapping[str, Any], *, top: int = 10, where: str 
     return lines
 
 
+def severity_list(counts: Mapping[str, Any]) -> str:
+    """``critical 0, high 4, medium 18, low 11, info 4``: every severity, most severe first."""
+    return ", ".join(f"{s} {counts.get(s, 0)}" for s in SEVERITIES)
+
+
+def severity_detail(counts: Mapping[str, Any]) -> str:
+    """``high 4, medium 18``: the severities that have a count."""
+    return ", ".join(f"{s} {counts[s]}" for s in SEVERITIES if counts.get(s))
+
+
+def worst_key(counts: Mapping[str, Any]) -> tuple[int, ...]:
+    """Sort key of a host by its open findings: most critical first, then high, ..."""
+    return tuple(-counts.get(s, 0) for s in SEVERITIES)
+
+
 def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     """Render a few lines of plain text (no colour) summarizing a report."""
     summary = report.get("summary") or {}
@@ -76,7 +91,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         + (f"; {summary.get('error_targets')} unreadable" if summary.get("error_targets") else "")
         + ")",
         f"Open findings: {summary.get('findings', 0)} ("
-        + ", ".join(f"{s} {sev.get(s, 0)}" for s in SEVERITIES)
+        + severity_list(sev)
         + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
     ]
     judged = report.get("judged_by")
@@ -118,12 +133,12 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
                     counts[normalize_severity(finding.get("severity"))] += weight(finding)
         total = sum(counts.values())
         if total:
-            worst.append((tuple(-counts[s] for s in SEVERITIES), name, total, counts))
+            worst.append((worst_key(counts), name, total, counts))
     if worst:
         worst.sort(key=lambda w: (w[0], w[1]))
         lines.append("Worst hosts:")
         for _key, name, total, counts in worst[:top]:
-            detail = ", ".join(f"{s} {counts[s]}" for s in SEVERITIES if counts[s])
+            detail = severity_detail(counts)
             lines.append(f"  {_c(name, 60):<24} {total:>5}  ({detail})")
     targets = []
     for name, host in (report.get("hosts") or {}).items():
@@ -159,3 +174,102 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         for mismatch in merge.get("mismatches") or []:
             lines.append(f"WARNING: {_c(mismatch, 200)}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the console summary
+# (refarch_summary callback: the end-of-run lines, compact, from the report summary and per-host tallies)
+
+
+def _hosts_text(names: list[str], every: int, top: int) -> str:
+    if len(names) == every and every > 1:
+        return f"every host ({every})"
+    shown = ", ".join(_c(n, 60) for n in names[:top])
+    return shown + (f" and {len(names) - top} more" if len(names) > top else "")
+
+
+def _roots_lines(hosts: Mapping[str, Mapping[str, Any]], top: int = 5) -> list[str]:
+    """``roots scanned`` per group of hosts that walked the same roots, and ``roots missing`` (or unusable) per root."""
+    walked = {str(n): e for n, e in hosts.items() if "roots" in e}
+    if not walked:
+        return []
+    scanned: dict[tuple, list[str]] = {}
+    missing: dict[tuple, list[str]] = {}
+    for name in sorted(walked):
+        scanned.setdefault(tuple(walked[name]["roots"]), []).append(name)
+        for root, code in sorted((walked[name].get("missing_roots") or {}).items()):
+            missing.setdefault((root, code), []).append(name)
+    lines = ["  roots scanned: " + "; ".join(
+        f"{', '.join(_c(r, 120) for r in roots) or 'none'} on {_hosts_text(names, len(walked), top)}"
+        for roots, names in sorted(scanned.items(), key=lambda item: -len(item[1])))]
+    if missing:
+        lines.append("  roots missing or unusable: " + "; ".join(
+            f"{_c(root, 120)}{'' if code == 'root_not_found' else f' ({_c(code, 40)})'} on "
+            f"{_hosts_text(names, len(walked), top)}" for (root, code), names in sorted(missing.items())))
+    return lines
+
+
+def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]], top: int = 5,
+                   files: Any = None, judged: Any = None) -> list[str]:
+    """Render the end-of-run summary lines from a report ``summary`` and per-host tallies.
+
+    ``summary`` has the shape of report.json's ``summary`` (hosts_by_status, targets, compliant_targets,
+    findings, findings_by_severity, findings_by_rule, waived ...); ``hosts`` maps a host name to
+    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run; ``judged`` is
+    the report's ``judged_by`` (engine, backend, versions, warnings). Pure.
+    """
+    by_status = summary.get("hosts_by_status") or {}
+    if not by_status and hosts:
+        for entry in hosts.values():
+            by_status[entry.get("status", "ok")] = by_status.get(entry.get("status", "ok"), 0) + 1
+    host_total = summary.get("hosts", sum(by_status.values()))
+    compliant = summary.get("compliant_targets", 0)
+    pct = summary.get("compliance_percent")
+    line = (f"refarch summary: {host_total} hosts ({by_status.get('ok', 0)} ok, {by_status.get('unreachable', 0)} "
+            f"unreachable, {by_status.get('failed', 0)} failed); {summary.get('targets', 0)} targets, "
+            f"{compliant} compliant")
+    if isinstance(pct, (int, float)):
+        line += f" ({pct:g}%)"
+    lines = [line]
+    if "complete" in summary:
+        # the run outcome, the same story as the exit status (report.json summary.complete)
+        where = (files or {}).get("json") if isinstance(files, Mapping) else None
+        lines += ["  " + t for t in completeness_lines(summary, top=top, where=_c(where or "report.json", 300))]
+    if isinstance(judged, Mapping):
+        lines.append(f"  judged by: {_c(describe(judged), 300)}")
+        lines += [f"  WARNING: {_c(w, 400)}" for w in judged.get("warnings") or []]
+    severity = summary.get("findings_by_severity") or {}
+    lines.append(
+        f"  open findings: {summary.get('findings', sum(severity.values()))} ("
+        + severity_list(severity)
+        + f"); waived {summary.get('waived', 0)}"
+    )
+    by_rule = summary.get("findings_by_rule") or {}
+    if by_rule:
+        ranked = sorted(by_rule.items(), key=lambda item: (-int(item[1]), str(item[0])))[:top]
+        lines.append("  top rules: " + ", ".join(f"{_c(rule, 40)} {count}" for rule, count in ranked))
+    worst = []
+    for name, entry in hosts.items():
+        counts = entry.get("open") or {}
+        total = sum(counts.values())
+        if total:
+            worst.append((worst_key(counts), str(name), total, counts))
+    if worst:
+        worst.sort()
+        lines.append("  worst hosts: " + ", ".join(
+            f"{_c(name, 60)} {total}" + (f" ({severity_detail(counts)})" if severity_detail(counts) else "")
+            for _key, name, total, counts in worst[:top]))
+    down = sorted((str(n), e) for n, e in hosts.items() if e.get("status") not in (None, "ok"))
+    if down:
+        shown = ", ".join(f"{_c(name, 60)} ({_c(entry.get('status'), 20)})" for name, entry in down[:10])
+        more = f" and {len(down) - 10} more" if len(down) > 10 else ""
+        lines.append(f"  not scanned: {shown}{more}")
+    lines += _roots_lines(hosts, top)
+    if isinstance(files, Mapping):
+        html = files.get("html") or files.get("report.html")
+        if html:
+            lines.append(f"  report: {_c(html, 300)}")
+    elif isinstance(files, list):
+        html = [f for f in files if str(f).endswith(".html")]
+        if html:
+            lines.append(f"  report: {_c(html[0], 300)}")
+    return lines

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleActionFail
+from ansible_collections.refarch.containers.plugins.module_utils._discovery import scan
 from ansible_collections.refarch.containers.plugins.plugin_utils._evaluation import (
     discovery_outcome,
     run_estate_check,
     run_policy_check,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._discovery import scan
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLES = REPO / "examples" / "estate"
