@@ -222,6 +222,8 @@ def split_image_ref(ref: str) -> dict:
         registry, repo = parts[0], "/".join(parts[1:])
     else:
         registry, repo = "docker.io", ref
+    if registry == "index.docker.io":  # docker's alias of docker.io, as the facts read it
+        registry = "docker.io"
     if registry == "docker.io" and "/" not in repo:
         repo = "library/" + repo
     return {"registry": registry, "repository": repo, "tag": tag, "digest": digest}

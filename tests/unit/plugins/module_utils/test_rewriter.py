@@ -680,3 +680,9 @@ def test_ubi_init_install_carries_a_warning():
     res = rw("FROM registry.access.redhat.com/ubi9/nodejs-22:1\nCMD [\"node\", \"a.js\"]\n", "add_init_process")
     assert "EPEL" in res["applied"][0]["warning"]
     assert not any(s.get("partial") for s in res["skipped"])
+
+
+def test_base_image_on_index_docker_io_is_the_official_node_image():
+    out = R.rewrite("FROM index.docker.io/node:14\nCMD [\"node\", \"a.js\"]\n", ["replace_base_image"],
+                    {"evaluation_date": "2026-11-28"})
+    assert out["text"].startswith("FROM index.docker.io/node:22\n"), out
