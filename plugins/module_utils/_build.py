@@ -17,21 +17,14 @@ import signal
 import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef
+
 LABEL_SHA = "io.refarch.containers.dockerfile.sha256"
 LABEL_PATH = "io.refarch.containers.dockerfile.path"
 LABEL_SOURCE = "io.refarch.containers.rebuilt-from"
 
 ENGINES = ("podman", "buildah", "docker")
 
-# The distribution reference grammar (name components, optional registry with
-# port, tag, digest), written out here so references are checked before use.
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_REFERENCE_RE = re.compile(
-    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[a-f0-9]{{64}}))?$"
-)
 _ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -40,47 +33,41 @@ class BuildError(Exception):
     """A build request that cannot be carried out; the message says why."""
 
 
-def parse_reference(ref: str) -> Dict[str, Optional[str]]:
-    """Split an image reference, refusing anything outside the grammar."""
+def checked_reference(ref: str) -> ImageRef:
+    """The image reference ``ref``, refusing anything outside the reference grammar."""
     if not isinstance(ref, str) or not ref or len(ref) > 255:
         raise BuildError("image reference must be a non-empty string of at most 255 characters")
-    match = _REFERENCE_RE.match(ref)
-    if not match:
+    try:
+        return ImageRef.parse(ref, strict=True)
+    except ValueError:
         raise BuildError(
             "invalid image reference %r: expected [registry[:port]/]name[:tag][@sha256:digest] "
             "with lowercase name components" % ref
-        )
-    domain = match.group("domain")
-    path = match.group("path")
-    # "name/x" without a dot, colon or localhost is a path component, not a registry.
-    if domain and "." not in domain and ":" not in domain and domain != "localhost":
-        path = "%s/%s" % (domain, path)
-        domain = None
-    return {"registry": domain, "repository": path, "tag": match.group("tag"), "digest": match.group("digest")}
+        ) from None
 
 
 def validate_reference(ref: str) -> str:
-    parse_reference(ref)
+    checked_reference(ref)
     return ref
 
 
 def candidate_reference(image: str, dockerfile_sha256: str) -> str:
     """The tag a rebuild is built under before it is verified and promoted."""
-    parts = parse_reference(image)
-    if parts["digest"]:
+    parts = checked_reference(image)
+    if parts.digest:
         raise BuildError("cannot rebuild into a digest reference %r: give a tag" % image)
     if not re.match(r"^[a-f0-9]{12,64}$", dockerfile_sha256 or ""):
         raise BuildError("dockerfile sha256 must be hex")
-    name = parts["repository"] if not parts["registry"] else "%s/%s" % (parts["registry"], parts["repository"])
-    tag = parts["tag"] or "latest"
+    name = parts.name
+    tag = parts.tag or "latest"
     suffix = "-refarch-" + dockerfile_sha256[:12]
     return "%s:%s%s" % (name, tag[: 128 - len(suffix)], suffix)
 
 
 def previous_reference(image: str, suffix: str = "-refarch-previous") -> str:
-    parts = parse_reference(image)
-    name = parts["repository"] if not parts["registry"] else "%s/%s" % (parts["registry"], parts["repository"])
-    tag = parts["tag"] or "latest"
+    parts = checked_reference(image)
+    name = parts.name
+    tag = parts.tag or "latest"
     return validate_reference("%s:%s%s" % (name, tag[: 128 - len(suffix)], suffix))
 
 

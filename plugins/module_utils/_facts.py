@@ -39,6 +39,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_par
     parse_bytes,
     shown_word,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -223,41 +224,6 @@ def _dollar(word: str, i: int, env: dict[str, Optional[str]], escape: str, depth
 # --------------------------------------------------------------------------
 # image references
 # --------------------------------------------------------------------------
-def split_image_ref(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]:
-    """Split an image reference with docker's defaults (registry docker.io, library/ prefix, no implied tag)."""
-    ref: dict[str, Any] = {"raw": raw, "resolved": resolved, "registry": None, "repository": None,
-                           "tag": None, "digest": None, "unresolved": unresolved, "scratch": False}
-    text = resolved.strip()
-    if text.lower() == "scratch":
-        ref["scratch"] = True
-        return ref
-    if not text:
-        ref["unresolved"] = True
-        return ref
-    name, dummy, digest = text.partition("@")
-    ref["digest"] = digest or None
-    last_slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last_slash:
-        ref["tag"] = name[colon + 1:] or None
-        name = name[:colon]
-    first, slash, remainder = name.partition("/")
-    registry: Optional[str]
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, repo = first, remainder
-    elif "$" in first:
-        registry, repo = None, name
-    else:
-        registry, repo = "docker.io", name
-    if registry == "index.docker.io":
-        registry = "docker.io"
-    if registry == "docker.io" and "/" not in repo and repo:
-        repo = "library/" + repo
-    ref["registry"] = None if registry is None or "$" in registry else registry
-    ref["repository"] = repo if repo and "$" not in repo else None
-    return ref
-
-
 def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:
     return {"raw": raw, "resolved": resolved, "registry": None, "repository": None, "tag": None,
             "digest": None, "unresolved": False, "scratch": False}
@@ -866,7 +832,7 @@ def _from(ins: dict, stages:  # noqa: PLR0917 - internal helper
     if parent is not None:
         st.base = _stage_ref(raw, resolved)
     else:
-        st.base = split_image_ref(raw, resolved, unresolved)
+        st.base = image_ref_facts(raw, resolved, unresolved)
         if unresolved:
             problems.append({"line": line, "code": "unresolved_base",
                              "message": f"FROM {raw!r} uses a variable with no known value on this host"})

@@ -28,7 +28,7 @@ from re import Pattern
 from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import iso_utc, parse_timestamp
-from ansible_collections.refarch.containers.plugins.module_utils._facts import split_image_ref
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -425,7 +425,7 @@ def _base(annotations: dict[str, str], labels: dict[str, str]) -> Optional[dict[
     for source, mapping in (("annotation", annotations), ("label", labels)):
         name = mapping.get(BASE_NAME_KEY)
         if name:
-            ref = split_image_ref(name, name, False)
+            ref = image_ref_facts(name, name, False)
             return {"name": name, "digest": mapping.get(BASE_DIGEST_KEY) or ref.get("digest"), "source": source,
                     "ref": ref}
     return None
@@ -517,9 +517,9 @@ def image_facts(inspect: Any, engine: str = "podman", *, history: Optional[list[
         "short_id": (iid or "")[:12] or None,
         "image": reference,
         "tags": tags,
-        "refs": [split_image_ref(t, t, False) for t in tags],
+        "refs": [image_ref_facts(t, t, False) for t in tags],
         "digests": digests,
-        "digest": inspect.get("Digest") or (digests[0].partition("@")[2] if digests else None),
+        "digest": inspect.get("Digest") or (ImageRef.parse(digests[0]).digest or "" if digests else None),
         "dangling": not tags,
         "size": size,
         "size_mb": round(size / 1048576.0, 1) if size is not None else None,

@@ -78,6 +78,7 @@ from datetime import date
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
 
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "RULE_FIXES", "rewrite"]
 
@@ -208,31 +209,12 @@ def _dumps_argv(argv: list) -> str:
 
 # --------------------------------------------------------------------------- image refs
 
-def split_image_ref(ref: str) -> dict:
-    """Split an image reference into registry, repository, tag and digest (docker defaults)."""
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    tag = None
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        ref, tag = ref.rsplit(":", 1)
-    parts = ref.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        registry, repo = parts[0], "/".join(parts[1:])
-    else:
-        registry, repo = "docker.io", ref
-    if registry == "index.docker.io":  # docker's alias of docker.io, as the facts read it
-        registry = "docker.io"
-    if registry == "docker.io" and "/" not in repo:
-        repo = "library/" + repo
-    return {"registry": registry, "repository": repo, "tag": tag, "digest": digest}
-
-
 def _family(ref: dict | None) -> str:
     """Base image family: node-debian, node-alpine, ubi-node, ubi, alpine, debian, distroless, scratch, unknown."""
     if ref is None:
         return "unknown"
+    if ref["scratch"]:
+        return "scratch"
     repo = ref["repository"].lower()
     tag = (ref["tag"] or "").lower()
     if repo in ("scratch", "library/scratch"):
@@ -312,8 +294,9 @@ class _Doc:
             from_stage = int(resolved)
         ref = None
         if from_stage is None and ok and resolved:
-            ref = split_image_ref(resolved.lower() if resolved == "scratch" else resolved)
-            ref["raw"] = resolved
+            ref = image_ref_facts(resolved, resolved, False)
+            if None in (ref["registry"], ref["repository"]) and not ref["scratch"]:  # a "$" left: unknown image
+                ref = None
         return {"index": len(self.stages), "name": name, "from_ins": ins, "ins": [], "base_raw": raw,
                 "base_resolved": resolved if ok else None, "from_stage": from_stage, "ref": ref}
 
@@ -1533,9 +1516,7 @@ def _name_as_written(ref: dict) -> str:
     """The image name without tag and digest, spelled as in the Dockerfile."""
     raw = ref.get("raw") or ""
     if raw:
-        name = raw.split("@", 1)[0]
-        last = name.rsplit("/", 1)[-1]
-        return name.rsplit(":", 1)[0] if ":" in last else name
+        return ImageRef.parse(raw).name
     registry = "" if ref["registry"] == "docker.io" else ref["registry"] + "/"
     repo = ref["repository"][len("library/"):] if ref["registry"] == "docker.io" else ref["repository"]
     return registry + repo
@@ -1569,7 +1550,7 @@ def _new_base(ref: dict, ctx: dict) -> tuple:
 
 def _keep_alpine(ref: dict, new: str, ctx: dict) -> str | None:
     """The version-only change for an Alpine node image that cannot move to Debian (None = nothing)."""
-    version = _node_tag_parts(split_image_ref(new)["tag"])[0]
+    version = _node_tag_parts(ImageRef.parse(new).tag)[0]
     old_version, old_variant = _node_tag_parts(ref["tag"])
     if version is None or old_variant is None:
         return None
@@ -1744,8 +1725,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: dict):
             if new.startswith(prefix) and new.endswith(suffix) and len(new) >= len(prefix) + len(suffix):
                 arg_edits[arg_ins["start_line"]] = (arg_ins, name, value, new[len(prefix):len(new) - len(suffix)])
             else:
-                new_ref = split_image_ref(new)
-                nv, nvar = _node_tag_parts(new_ref["tag"])
+                nv, nvar = _node_tag_parts(ImageRef.parse(new).tag)
                 ov, dummy = _node_tag_parts(ref["tag"])
                 resolved = stage["base_resolved"].split("@")[0]
                 if ov != value or nv is None or not resolved.endswith(":" + ref["tag"]):

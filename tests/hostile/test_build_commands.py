@@ -95,10 +95,10 @@ def test_build_argv_validates_directly(case):
     rejected = []
     for ref in bad:
         with pytest.raises(_build.BuildError):
-            _build.parse_reference(ref)
+            _build.checked_reference(ref)
         rejected.append(ref)
     for ref in ["node:20", "localhost:5000/team/app:1.2-x", "docker.io/library/node@sha256:" + "a" * 64]:
-        _build.parse_reference(ref)
+        _build.checked_reference(ref)
     with pytest.raises(_build.BuildError):
         _build.build_argv("podman", "/usr/bin/podman", "Dockerfile", "/ctx", "app:1", {}, {})
     c.see(f"{len(rejected)}/{len(bad)} rejected; relative Dockerfile path rejected")

@@ -23,10 +23,10 @@ def test_hostile_references_are_refused(ref):
 
 
 def test_reference_split_keeps_docker_semantics():
-    assert b.parse_reference("team/app:1")["registry"] is None
-    assert b.parse_reference("team/app:1")["repository"] == "team/app"
-    assert b.parse_reference("localhost/app")["registry"] == "localhost"
-    assert b.parse_reference("reg.io:5000/a/b")["registry"] == "reg.io:5000"
+    assert b.checked_reference("team/app:1").registry is None
+    assert b.checked_reference("team/app:1").path == "team/app"
+    assert b.checked_reference("localhost/app").registry == "localhost"
+    assert b.checked_reference("reg.io:5000/a/b").registry == "reg.io:5000"
 
 
 def test_candidate_and_previous_tags():

@@ -12,7 +12,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._facts import (
     dockerfile_facts,
     error_document,
     expand,
-    split_image_ref,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, compile_secret_names
 
@@ -63,34 +62,6 @@ def test_expand_custom_escape():
 
 
 # ---------------------------------------------------------------- image refs
-@pytest.mark.parametrize("ref,registry,repository,tag,digest", [
-    ("node", "docker.io", "library/node", None, None),
-    ("node:20-bookworm-slim", "docker.io", "library/node", "20-bookworm-slim", None),
-    ("bitnami/node:18", "docker.io", "bitnami/node", "18", None),
-    ("docker.io/node:lts", "docker.io", "library/node", "lts", None),
-    ("index.docker.io/library/node:20", "docker.io", "library/node", "20", None),
-    ("registry.access.redhat.com/ubi9/nodejs-20:latest", "registry.access.redhat.com", "ubi9/nodejs-20",
-     "latest", None),
-    ("localhost:5000/app", "localhost:5000", "app", None, None),
-    ("localhost/app:1", "localhost", "app", "1", None),
-    ("node@sha256:" + "a" * 64, "docker.io", "library/node", None, "sha256:" + "a" * 64),
-    ("node:20@sha256:" + "b" * 64, "docker.io", "library/node", "20", "sha256:" + "b" * 64),
-    ("ghcr.io/o/r/img:1.2", "ghcr.io", "o/r/img", "1.2", None),
-])
-def test_split_image_ref(ref, registry, repository, tag, digest):
-    out = split_image_ref(ref, ref, False)
-    assert (out["registry"], out["repository"], out["tag"], out["digest"]) == (registry, repository, tag, digest)
-    assert out["scratch"] is False
-
-
-def test_split_scratch_and_unresolved():
-    assert split_image_ref("scratch", "scratch", False)["scratch"] is True
-    out = split_image_ref("${REG}/node:20", "${REG}/node:20", True)
-    assert out["registry"] is None and out["repository"] is None and out["tag"] == "20" and out["unresolved"]
-    out = split_image_ref("node:${V}-alpine", "node:${V}-alpine", True)
-    assert out["repository"] == "library/node" and out["tag"] == "${V}-alpine"
-
-
 # ---------------------------------------------------------------- ARG scoping
 def test_global_arg_only_in_from_unless_redeclared():
     doc = facts(
