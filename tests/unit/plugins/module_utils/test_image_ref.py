@@ -1,0 +1,54 @@
+"""One image-reference type and parser (``_image_ref.ImageRef.parse``) for the whole collection."""
+from __future__ import annotations
+
+import pytest
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
+
+
+
+@pytest.mark.parametrize("ref,registry,repository,tag,digest", [
+    ("node", "docker.io", "library/node", None, None),
+    ("node:20-bookworm-slim", "docker.io", "library/node", "20-bookworm-slim", None),
+    ("bitnami/node:18", "docker.io", "bitnami/node", "18", None),
+    ("docker.io/node:lts", "docker.io", "library/node", "lts", None),
+    ("index.docker.io/library/node:20", "docker.io", "library/node", "20", None),
+    ("registry.access.redhat.com/ubi9/nodejs-20:latest", "registry.access.redhat.com", "ubi9/nodejs-20",
+     "latest", None),
+    ("localhost:5000/app", "localhost:5000", "app", None, None),
+    ("localhost/app:1", "localhost", "app", "1", None),
+    ("node@sha256:" + "a" * 64, "docker.io", "library/node", None, "sha256:" + "a" * 64),
+    ("node:20@sha256:" + "b" * 64, "docker.io", "library/node", "20", "sha256:" + "b" * 64),
+    ("ghcr.io/o/r/img:1.2", "ghcr.io", "o/r/img", "1.2", None),
+])
+def test_image_ref_facts(ref, registry, repository, tag, digest):
+    out = image_ref_facts(ref, ref, False)
+    assert (out["registry"], out["repository"], out["tag"], out["digest"]) == (registry, repository, tag, digest)
+    assert out["scratch"] is False
+
+
+def test_split_scratch_and_unresolved():
+    assert image_ref_facts("scratch", "scratch", False)["scratch"] is True
+    out = image_ref_facts("${REG}/node:20", "${REG}/node:20", True)
+    assert out["registry"] is None and out["repository"] is None and out["tag"] == "20" and out["unresolved"]
+    out = image_ref_facts("node:${V}-alpine", "node:${V}-alpine", True)
+    assert out["repository"] == "library/node" and out["tag"] == "${V}-alpine"
+
+
+def test_parse_keeps_the_reference_as_written():
+    assert ImageRef.parse("node:20") == ImageRef(None, "node", "20", None)
+    assert ImageRef.parse("index.docker.io/node").docker() == ("docker.io", "library/node")
+    assert ImageRef.parse("reg.io:5000/a/b:1@sha256:" + "c" * 64).name == "reg.io:5000/a/b"
+    assert ImageRef.parse("team/app").docker() == ("docker.io", "team/app")
+    assert ImageRef.parse("localhost:5000/app").tag is None
+    assert ImageRef.parse("node:").tag is None and ImageRef.parse("node@").digest is None
+
+
+@pytest.mark.parametrize("ref", ["Node:1", "a b", "app@sha256:zz", "x;y", "", "a" * 256, "-x"])
+def test_strict_parse_refuses_what_the_grammar_refuses(ref):
+    with pytest.raises(ValueError):
+        ImageRef.parse(ref, strict=True)
+
+
+def test_strict_parse_accepts_the_grammar():
+    for ref in ["node:20", "localhost:5000/team/app:1.2-x", "docker.io/library/node@sha256:" + "a" * 64, "Team/app"]:
+        assert ImageRef.parse(ref, strict=True) == ImageRef.parse(ref)
