@@ -14,6 +14,7 @@ import re
 from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
     parse_fix_selection,
@@ -120,11 +121,7 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
 
 
 def _probe_base(ref: str) -> dict:
-    name, dummy, tag = ref.rpartition(":")
-    registry, dummy, repository = name.partition("/")
-    image_ref = {"raw": ref, "resolved": ref, "registry": registry, "repository": repository, "tag": tag,
-                 "digest": None, "unresolved": False, "scratch": False}
-    return {"name": ref, "digest": None, "source": "annotation", "ref": image_ref}
+    return {"name": ref, "digest": None, "source": "annotation", "ref": image_ref_facts(ref, ref, False)}
 
 
 def rebuild_probe(candidate: Any, variant: int = 0) -> dict:

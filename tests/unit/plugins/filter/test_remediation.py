@@ -145,6 +145,8 @@ def test_probe_violates_the_image_checks_and_keeps_the_candidate_intact():
     other = rebuild_probe(doc, 1)
     assert other["id"] == PROBE_IDS[1] and other["base"]["ref"]["tag"] == "latest"
     assert probe["base"]["ref"]["tag"] == "8-alpine" and probe["node"]["major"] == 8
+    # the official node image, as the facts spell it (the policies' official_node_ref knows it)
+    assert (probe["base"]["ref"]["registry"], probe["base"]["ref"]["repository"]) == ("docker.io", "library/node")
 
 
 def test_verdict_passes_and_says_what_the_image_could_not_verify():
