@@ -58,6 +58,11 @@ class ImageRef(NamedTuple):
         """Registry and path as written, without tag and digest."""
         return self.path if self.registry is None else f"{self.registry}/{self.path}"
 
+    @property
+    def tagged(self) -> str:
+        """The reference as written without its digest."""
+        return self.name if self.tag is None else f"{self.name}:{self.tag}"
+
     def docker(self) -> tuple[Optional[str], Optional[str]]:
         """(registry, repository) with docker's defaults; None for a part that holds a ``$``."""
         if self.registry is None and "$" in self.path.partition("/")[0]:

@@ -1558,7 +1558,7 @@ def _keep_alpine(ref: dict, new: str, ctx: dict) -> str | None:
     tag = version + "-" + keep
     if tag == ref["tag"]:
         return None
-    return new.rsplit(":", 1)[0] + ":" + tag
+    return ImageRef.parse(new).name + ":" + tag
 
 
 def _translate_alpine_run(command: str) -> tuple:
@@ -1727,12 +1727,12 @@ def _fix_replace_base_image(doc: _Doc, ctx: dict):
             else:
                 nv, nvar = _node_tag_parts(ImageRef.parse(new).tag)
                 ov, dummy = _node_tag_parts(ref["tag"])
-                resolved = stage["base_resolved"].split("@")[0]
+                resolved = ImageRef.parse(stage["base_resolved"]).tagged
                 if ov != value or nv is None or not resolved.endswith(":" + ref["tag"]):
                     reasons.append(f"FROM at line {line_no}: cannot tell which part of {raw!r} ARG {name} holds")
                     continue
                 new_raw = resolved[:-len(ref["tag"])] + "${{{}}}{}".format(name, ("-" + nvar) if nvar else "")
-                if _expand(new_raw, {name: nv})[0] != new.split("@")[0] or not prefix or prefix not in new_raw:
+                if _expand(new_raw, {name: nv})[0] != ImageRef.parse(new).tagged or not prefix or prefix not in new_raw:
                     reasons.append(f"FROM at line {line_no}: cannot rewrite {raw!r}")
                     continue
                 if nv != value:

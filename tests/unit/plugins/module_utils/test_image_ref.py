@@ -1,9 +1,15 @@
 """One image-reference type and parser (``_image_ref.ImageRef.parse``) for the whole collection."""
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
 
+REPO = Path(__file__).resolve().parents[4]
+PLUGINS = REPO / "plugins"
 
 
 @pytest.mark.parametrize("ref,registry,repository,tag,digest", [
@@ -40,6 +46,7 @@ def test_parse_keeps_the_reference_as_written():
     assert ImageRef.parse("reg.io:5000/a/b:1@sha256:" + "c" * 64).name == "reg.io:5000/a/b"
     assert ImageRef.parse("team/app").docker() == ("docker.io", "team/app")
     assert ImageRef.parse("localhost:5000/app").tag is None
+    assert ImageRef.parse("reg.io:5000/node:20@sha256:" + "d" * 64).tagged == "reg.io:5000/node:20"
     assert ImageRef.parse("node:").tag is None and ImageRef.parse("node@").digest is None
 
 
@@ -52,3 +59,39 @@ def test_strict_parse_refuses_what_the_grammar_refuses(ref):
 def test_strict_parse_accepts_the_grammar():
     for ref in ["node:20", "localhost:5000/team/app:1.2-x", "docker.io/library/node@sha256:" + "a" * 64, "Team/app"]:
         assert ImageRef.parse(ref, strict=True) == ImageRef.parse(ref)
+
+
+_PARSER_NAME_RE = re.compile(r"(split|parse)_?(image_?)?ref|image_?(ref|reference)$|parse_reference", re.I)
+# (method, separator): a digest split at "@", a tag split at the last ":"
+_SPLITS = {("partition", "@"), ("rpartition", "@"), ("split", "@"), ("rsplit", "@"), ("find", "@"),
+           ("rfind", "@"), ("index", "@"), ("rindex", "@"), ("rpartition", ":"), ("rsplit", ":"), ("rfind", ":"),
+           ("rindex", ":")}
+
+
+def _plugin_files():
+    return sorted(p for p in PLUGINS.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_exactly_one_image_reference_parser_in_plugins():
+    """No function outside _image_ref.py is named like an image-reference parser, and no code outside it
+    splits a string at ``@`` (the digest) or at its last ``:`` (the tag): every hand-made reference parser does."""
+    named, at_splits = [], []
+    for path in _plugin_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        own = path.name == "_image_ref.py"
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _PARSER_NAME_RE.search(node.name):
+                if not own:
+                    named.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and (node.func.attr, node.args[0].value) in _SPLITS and not own):
+                at_splits.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not named, f"image-reference parsers outside _image_ref.py: {named}"
+    assert not at_splits, f"references split at '@' or the last ':' outside _image_ref.py: {at_splits}"
+    tree = ast.parse((PLUGINS / "module_utils" / "_image_ref.py").read_text(encoding="utf-8"))
+    parsers = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+               and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "partition"
+                       and c.args and isinstance(c.args[0], ast.Constant) and c.args[0].value == "@"
+                       for c in ast.walk(n))]
+    assert parsers == ["parse"], parsers
