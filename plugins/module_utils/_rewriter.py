@@ -79,6 +79,7 @@ from datetime import date
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import TOOLCHAIN_PACKAGES
 
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "RULE_FIXES", "rewrite"]
 
@@ -1137,9 +1138,6 @@ _BUILD_CMD = re.compile(r"^(npm|yarn|pnpm|npx|node|tsc|bower|gulp|grunt|webpack|
 _APPDIR_CMD = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
 _NOOP_CMD = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
                        r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
-#: OS packages that are build toolchain (mirrors the policy's ``shellcmd.toolchain``).
-TOOLCHAIN_PACKAGES = {"build-essential", "build-base", "gcc", "g++", "make", "python", "python3", "python2", "clang",
-                      "musl-dev", "libc6-dev", "gcc-c++"}
 _OS_PKG_SEGMENT = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b(.*\s)?(install|add)(\s|$)")
 _OS_HOUSEKEEPING = re.compile(r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
                               r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")

@@ -3,7 +3,8 @@
 # description: |
 #   What the policy considers a build toolchain among the OS packages a RUN installs.
 #   The commands themselves are classified on the host (doc.analysis.runs, see
-#   plugins/module_utils/_facts.py); this package only holds the policy's side.
+#   plugins/module_utils/_shellcmd.py); this package only holds the policy's side.
+#   toolchain is tested equal to _shellcmd.TOOLCHAIN_PACKAGES (tests/policy/test_shellcmd_sync.py).
 package refarch.lib.shellcmd
 
 # OS packages that make a compiler toolchain (NRA003: they belong in a build stage).
