@@ -79,7 +79,7 @@ from datetime import date
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
-from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import TOOLCHAIN_PACKAGES
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import PRODUCTION_RE, TOOLCHAIN_PACKAGES
 
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "RULE_FIXES", "rewrite"]
 
@@ -1269,7 +1269,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
                 if ins["cmd"] != "RUN":
                     continue
                 command = _run_command(ins)
-                dev = _install_tool(command) and not _PRODUCTION_RE.search(command)
+                dev = _install_tool(command) and not PRODUCTION_RE.search(command)
                 if dev or _BUILD_STEP_RE.search(command) or _toolchain_in(command):
                     return "skip", (f"the build already has {len(doc.stages)} stages and the runtime stage "
                                     f"still builds (RUN at line {ins['start_line']}); move that step to a build "
@@ -1278,7 +1278,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
     stage = doc.stages[0]
     ins_list = stage["ins"]
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
-        (_install_tool(_run_command(i)) and not _PRODUCTION_RE.search(_run_command(i)))
+        (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
         or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
     if not build_runs:
         return None, "the single stage installs no development dependencies, build tools or build steps"
@@ -1403,7 +1403,6 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
     return edits, None
 
 
-_PRODUCTION_RE = re.compile(r"--omit[= ]dev|--production|--only[= ]prod|(^|\s)--prod(\s|$)|NODE_ENV=production")
 _BUILD_STEP_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
                             r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
                             r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")

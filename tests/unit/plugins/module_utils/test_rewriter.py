@@ -686,3 +686,11 @@ def test_base_image_on_index_docker_io_is_the_official_node_image():
     out = R.rewrite("FROM index.docker.io/node:14\nCMD [\"node\", \"a.js\"]\n", ["replace_base_image"],
                     {"evaluation_date": "2026-11-28"})
     assert out["text"].startswith("FROM index.docker.io/node:22\n"), out
+
+
+def test_production_install_reads_whitespace_as_the_facts_do():
+    # one expression for "production-only install" (_shellcmd.PRODUCTION_RE): a vertical tab is no blank to the
+    # facts (RE2's \s), so "npm ci\v--prod" is a development install to the rewriter too
+    from ansible_collections.refarch.containers.plugins.module_utils import _shellcmd  # noqa: PLC0415
+    assert R.PRODUCTION_RE is _shellcmd.PRODUCTION_RE
+    assert not R.PRODUCTION_RE.search("npm ci\v--prod") and R.PRODUCTION_RE.search("npm ci --prod")
