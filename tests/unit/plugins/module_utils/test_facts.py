@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._facts import (
     dockerfile_facts,
     error_document,
-    expand,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, compile_secret_names
 
