@@ -77,6 +77,7 @@ import shlex
 from datetime import date
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
+from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import PRODUCTION_RE, TOOLCHAIN_PACKAGES
@@ -184,26 +185,6 @@ def _ending(line: str) -> str:
     return line[len(_body(line)):]
 
 
-def _expand(value: str, variables: dict) -> tuple:
-    """Expand ``$VAR``/``${VAR}``/``${VAR:-x}``/``${VAR:+x}``; return (text, all_resolved)."""
-    ok = [True]
-
-    def repl(match):
-        name = match.group(1) or match.group(4)
-        op, word = match.group(2), match.group(3)
-        val = variables.get(name)
-        if op in (":-", "-"):
-            return val if val not in (None, "") else (word or "")
-        if op in (":+", "+"):
-            return (word or "") if val not in (None, "") else ""
-        if val is None:
-            ok[0] = False
-            return match.group(0)
-        return val
-
-    return _VAR_RE.sub(repl, value), ok[0]
-
-
 def _dumps_argv(argv: list) -> str:
     return json.dumps(list(argv), ensure_ascii=False)
 
@@ -286,7 +267,8 @@ class _Doc:
         value = list(ins.get("value") or [])
         raw = value[0] if value else ""
         name = value[2] if len(value) >= 3 and value[1].lower() == "as" else None
-        resolved, ok = _expand(raw, {k: v for k, v in self.global_args.items() if v is not None})
+        resolved, unresolved = expand(raw, {k: v for k, v in self.global_args.items() if v is not None})
+        ok = not unresolved
         from_stage = None
         for st in self.stages:
             if st["name"] and st["name"].lower() == resolved.lower():
@@ -340,7 +322,7 @@ class _Doc:
                     for name, val in _kv_pairs(ins):
                         value = self.global_args.get(name) if val is None and ins["cmd"] == "ARG" else val
                         if value is not None:
-                            variables[name] = _expand(value, variables)[0]
+                            variables[name] = expand(value, variables)[0]
         return variables
 
     def effective(self, stage: dict) -> dict:
@@ -368,7 +350,7 @@ class _Doc:
                 if upto_line is not None and st is stage and ins["start_line"] >= upto_line:
                     break
                 if ins["cmd"] == "WORKDIR" and ins.get("value"):
-                    val = _expand(ins["value"][0], variables)[0]
+                    val = expand(ins["value"][0], variables)[0]
                     wd = val if val.startswith("/") else (wd or "/").rstrip("/") + "/" + val
         return _norm_path(wd) if wd else None
 
@@ -484,7 +466,8 @@ def _fix_add_non_root_user(doc: _Doc, ctx: dict):
         is_root = _user_is_root(raw)
         if is_root is None:
             variables = doc.stage_vars(stage)
-            resolved, ok = _expand(raw, variables)
+            resolved, unresolved = expand(raw, variables)
+            ok = not unresolved
             if not ok:
                 return "skip", f"the final USER (line {user_ins['start_line']}) uses a variable that cannot be resolved"
             is_root = _user_is_root(resolved)
@@ -580,7 +563,8 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: dict):
                 for token in ins.get("value") or []:
                     port_s = token.partition("/")[0]
                     if "$" in port_s:
-                        resolved, ok = _expand(port_s, variables)
+                        resolved, unresolved = expand(port_s, variables)
+                        ok = not unresolved
                         if ok and resolved.isdigit() and int(resolved) < floor:
                             names = [m.group(1) or m.group(4) for m in _VAR_RE.finditer(port_s)]
                             env_changes.setdefault(names[0], int(resolved))
@@ -1729,7 +1713,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: dict):
                     reasons.append(f"FROM at line {line_no}: cannot tell which part of {raw!r} ARG {name} holds")
                     continue
                 new_raw = resolved[:-len(ref["tag"])] + "${{{}}}{}".format(name, ("-" + nvar) if nvar else "")
-                if _expand(new_raw, {name: nv})[0] != ImageRef.parse(new).tagged or not prefix or prefix not in new_raw:
+                if expand(new_raw, {name: nv})[0] != ImageRef.parse(new).tagged or not prefix or prefix not in new_raw:
                     reasons.append(f"FROM at line {line_no}: cannot rewrite {raw!r}")
                     continue
                 if nv != value:
