@@ -10,13 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._facts import (
+from ansible_collections.refarch.containers.plugins.module_utils._dockerignore import (
     DOCKERIGNORE_PATHS,
     _coverage,
-    dockerfile_facts,
     dockerignore_coverage,
-    error_document,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts, error_document
 
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
