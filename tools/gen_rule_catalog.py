@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""Generate policies/refarch/catalog/data.json from the rule packages' METADATA.
+"""Generate policies/refarch/catalog/data.json and main.rego's rule list from the rule packages' METADATA.
 
 The policy bundle cannot read its own annotations at evaluation time
 (``rego.metadata.*`` is not available in every engine), so the metadata of each
 ``refarch.rules.*`` package (title, description, severity, fix, aliases ...) is
 copied into ``data.refarch.catalog`` by this script.
+
+The entry point (``policies/refarch/main/main.rego``) imports every rule package and
+takes the union of their ``findings(doc, c)``. Rego cannot call a function through a
+data reference (``data.refarch.rules[_].findings(doc, c)``), and discovering rules as
+rules over ``input`` would need ``with input as`` per document, which regopy cannot
+evaluate; so this script writes the two lists (the imports after the
+``# rule packages:`` comment and the members of ``union({...})``) from the same
+catalog. Adding a rule package touches no central file by hand: run this script.
 
 Usage::
 
@@ -26,6 +34,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies"
 CATALOG = POLICIES / "refarch" / "catalog" / "data.json"
+MAIN = POLICIES / "refarch" / "main" / "main.rego"
+_MAIN_IMPORTS_RE = re.compile(r"(# rule packages: [^\n]*\n)(?:import data\.refarch\.rules\.[a-z0-9_]+\n)+")
+_MAIN_UNION_RE = re.compile(r"(else := union\(\{\n)(?:\t\{f \| some f in [a-z0-9_]+\.findings\(doc, c\)\},\n)+(\}\))")
 
 REQUIRED_CUSTOM = ("id", "severity", "recommended_action", "fix", "aliases", "category", "advisory")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -125,27 +136,44 @@ def render(catalog: dict[str, Any]) -> str:
     return json.dumps(catalog, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def render_main(catalog: dict[str, Any], text: str) -> str:
+    """main.rego with its rule imports and its union written from the catalog (rule id order)."""
+    names = [catalog["rules"][rule_id]["package"].rsplit(".", 1)[1] for rule_id in sorted(catalog["rules"])]
+    if not _MAIN_IMPORTS_RE.search(text) or not _MAIN_UNION_RE.search(text):
+        raise MetadataError(f"{MAIN}: no '# rule packages:' import list or 'else := union({{' list to write")
+    text = _MAIN_IMPORTS_RE.sub(lambda m: m.group(1) + "".join(f"import data.refarch.rules.{n}\n" for n in names),
+                                text, count=1)
+    return _MAIN_UNION_RE.sub(lambda m: m.group(1) + "".join(f"\t{{f | some f in {n}.findings(doc, c)}},\n"
+                                                              for n in names) + m.group(2), text, count=1)
+
+
+def _write(path: Path, text: str, check: bool) -> bool:
+    """Write ``text`` to ``path`` (or with ``check`` say whether it is current); True when current."""
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current == text:
+        return True
+    if check:
+        print(f"{path.relative_to(REPO)} is out of date: run tools/gen_rule_catalog.py", file=sys.stderr)
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path.relative_to(REPO)}")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the catalog, or with --check report whether it is current."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the catalog is out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the catalog or main.rego is out of date")
     args = parser.parse_args(argv)
     try:
-        text = render(build_catalog())
+        catalog = build_catalog()
+        main_text = render_main(catalog, MAIN.read_text(encoding="utf-8"))
     except MetadataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    current = CATALOG.read_text(encoding="utf-8") if CATALOG.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"{CATALOG.relative_to(REPO)} is out of date: run tools/gen_rule_catalog.py", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        CATALOG.parent.mkdir(parents=True, exist_ok=True)
-        CATALOG.write_text(text, encoding="utf-8")
-        print(f"wrote {CATALOG.relative_to(REPO)}")
-    return 0
+    current = [_write(CATALOG, render(catalog), args.check), _write(MAIN, main_text, args.check)]
+    return 0 if all(current) else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import data.refarch.lib.text
 
 import data.refarch.lib.facts
 import data.refarch.lib.settings
+
+# rule packages: written by tools/gen_rule_catalog.py from the catalog (do not edit the list by hand)
 import data.refarch.rules.nra000
 import data.refarch.rules.nra001
 import data.refarch.rules.nra002
@@ -79,6 +81,7 @@ else := concat("|", [f.rule_id, "0", f.message])
 _raw(doc, c) := {f | some f in nra000.findings(doc, c)} if count(facts.fatal_reasons(doc)) > 0
 
 # Each package's set is wrapped: a package without a body for this kind is undefined, not empty.
+# The list is written by tools/gen_rule_catalog.py from the catalog (one member per rule package).
 else := union({
 	{f | some f in nra000.findings(doc, c)},
 	{f | some f in nra001.findings(doc, c)},
