@@ -91,6 +91,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import accumulate
 from re import Pattern
 from typing import Optional
 
@@ -141,8 +142,9 @@ _SECRET_NAME_LOWER_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS)
 _NAME_LITERALS = ("pass", "pwd", "pw", "pat", "sas", "jwt", "psk", "secret", "token", "key", "credential", "auth",
                   "access", "connection", "webhook", "dsn", "cookie", "salt", "bearer")
 # the literals above that are common inside ordinary words (path, compat, sass):
-# they only count where the name fragment regex finds a whole word
-_WORD_LITERALS_RE = re.compile(r"(?:^|[^a-z0-9])(?:pass|pw|pat|sas|jwt|psk)(?:$|[^a-z0-9])")
+# they only count as a whole word, between characters that are not [a-z0-9] (see _word_literal)
+_WORD_LITERALS = ("pass", "pw", "pat", "sas", "jwt", "psk")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 # One combined regex for inline secrets in free text, by name.  Groups:
 #  envl: ENV/ARG/export NAME value (rest of line); cfg: ... config set KEY VALUE
@@ -600,8 +602,23 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
             or "pwd" in low or "credential" in low or "passphrase" in low or "dsn" in low or "cookie" in low
             or "salt" in low or "bearer" in low or "webhook" in low or "access" in low or "connection" in low):
         return True
-    if "pass" in low or "pw" in low or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
-        return _WORD_LITERALS_RE.search(low) is not None
+    return _word_literal(low)
+
+
+def _word_literal(low: str) -> bool:
+    """Whether one of ``_WORD_LITERALS`` shows in ``low`` as a whole word (no ``[a-z0-9]`` on either side).
+
+    Each occurrence is looked at with ``str.find`` (a regex search for the same words tries every
+    position of the text: several times slower on the common ``PATH``).
+    """
+    n = len(low)
+    for lit in _WORD_LITERALS:
+        i = low.find(lit)
+        while i >= 0:
+            j = i + len(lit)
+            if (i == 0 or low[i - 1] not in _WORD_CHARS) and (j == n or low[j] not in _WORD_CHARS):
+                return True
+            i = low.find(lit, i + 1)
     return False
 
 
@@ -764,7 +781,20 @@ def _dirty_kinds(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
     for the joined text is False for each text. None (the caller then checks each text for both)
     when the texts are not all strings.
     """
-    texts = []
+    tj = _joined_texts(instrs, extra)
+    return None if tj is None else _kinds(tj[0], tj[0].lower())
+
+
+def _kinds(joined: str, low: str) -> tuple:
+    """``_dirty_kinds`` of texts already joined (``low``: ``joined`` lower-cased)."""
+    return (_has_name_literal(joined, low) or _user_flag(joined)), _value_suspect(joined, low)
+
+
+def _joined_texts(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
+    """``(joined, texts, marks)``: the texts ``_dirty_kinds`` tests, joined with newlines, the texts, and for
+    each instruction the number of texts up to its last (see ``_ends``); None when they are not all strings."""
+    texts: list = []
+    marks = []
     for instr in instrs:
         texts.append(instr["original"])
         if instr["json"]:
@@ -772,17 +802,55 @@ def _dirty_kinds(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
             texts += instr["flags"]
         for h in instr["heredocs"]:
             texts.append(h["content"])
+        marks.append(len(texts))
     texts += extra
     try:
-        joined = "\n".join(texts)
+        return "\n".join(texts), texts, marks
     except TypeError:
         return None
-    low = joined.lower()
-    return (_has_name_literal(joined, low) or _user_flag(joined)), _value_suspect(joined, low)
+
+
+def _ends(texts: list, marks: list) -> list:
+    """For each instruction, the offset in the joined texts where its own texts end (they are consecutive)."""
+    after = list(accumulate(len(t) + 1 for t in texts))  # offset just past each text's newline
+    return [after[m - 1] - 1 if m else -1 for m in marks]
+
+
+# Every test of ``_has_name_literal`` and ``_user_flag`` needs one of these in the text itself (the first in
+# its lower-cased form, "passw"/"passphrase" through "pass"; the last two as they are): see _name_suspects
+_NAME_TRIGGERS = ("key", "token", "secret", "auth", "pwd", "credential", "dsn", "cookie", "salt", "bearer",
+                  "webhook", "access", "connection", "pass", "pw", "pat", "sas", "jwt", "psk")
+_FLAG_TRIGGERS = ("-u", "-U")
+
+
+def _found_in(text: str, needles: Iterable[str], ends: list, out: set) -> None:
+    """Add to ``out`` the index of each instruction (``ends`` as ``_joined_texts``) whose texts show a needle."""
+    for lit in needles:
+        i = text.find(lit)
+        while i >= 0:
+            out.add(bisect.bisect_right(ends, i))
+            i = text.find(lit, i + 1)
+
+
+def _name_suspects(joined: str, low: str, ends: list) -> Optional[set]:
+    """Indexes of the instructions whose texts the by-name rules may hide something in (a superset: each
+    is then checked on its own); None when positions in ``low`` are not those of ``joined``.
+
+    A text for which ``_has_name_literal`` or ``_user_flag`` holds shows one of the triggers; no trigger
+    holds a newline, so each occurrence lies inside one text, within its instruction's span of ``joined``.
+    """
+    if len(low) != len(joined):
+        return None  # lower-casing changed a length (rare letters): no positional test
+    out: set = set()
+    _found_in(low, _NAME_TRIGGERS, ends, out)
+    _found_in(joined, _FLAG_TRIGGERS, ends, out)
+    return out
 
 
 def _clean_kinds(text: str, names: bool, values: bool) -> bool:
     """``_clean`` for the kinds of rules that may apply (the others are known to hide nothing)."""
+    if not names and not values:
+        return True
     low = text.lower()
     return (not (names and (_has_name_literal(text, low) or _user_flag(text)))
             and not (values and _value_suspect(text, low)))
@@ -1048,25 +1116,33 @@ class Redactor:
         (False: the caller redacts each with ``text``).
         """
         builtin = self.names_re is SECRET_NAME_RE
-        kinds = _dirty_kinds(instrs, extra) if builtin else None
+        tj = _joined_texts(instrs, extra) if builtin else None
+        low = tj[0].lower() if tj is not None else ""
+        kinds = _kinds(tj[0], low) if tj is not None else None
         self.extra_clean = kinds is not None and not kinds[0] and not kinds[1]
         self.values_dirty = kinds is None or kinds[1]
         if self.extra_clean:
             # nothing to collect or redact anywhere (the common case): plain copies
             return [dict(instr) for instr in instrs]
         names, values_dirty = kinds if kinds is not None else (True, True)
+        # the instructions the by-name rules may concern, found in the joined text (the others need
+        # no test of their own for names)
+        ends = _ends(tj[1], tj[2]) if tj is not None else None
+        suspects = _name_suspects(tj[0], low, ends) if ends is not None and names else None
         clean = []
         values = []
-        for instr in instrs:
+        for idx, instr in enumerate(instrs):
             # clean: no built-in secret-name fragment, no URL credentials and nothing a value rule
             # hides in the text, so nothing to collect or redact, unless a known literal shows up.
             # Exec form (JSON) may spell its strings with escapes the original text does not show:
             # there, the decoded values and the flags are checked as well.
-            c = (builtin and _clean_kinds(instr["original"], names, values_dirty)
-                 and (not instr["json"] or (all(_clean_kinds(v, names, values_dirty) for v in instr["value"])
-                                            and all(_clean_kinds(f, names, values_dirty) for f in instr["flags"])))
+            nm = names and (suspects is None or idx in suspects)
+            c = builtin and ((not nm and not values_dirty) or (
+                 _clean_kinds(instr["original"], nm, values_dirty)
+                 and (not instr["json"] or (all(_clean_kinds(v, nm, values_dirty) for v in instr["value"])
+                                            and all(_clean_kinds(f, nm, values_dirty) for f in instr["flags"])))
                  and (not instr["heredocs"]
-                      or all(_clean_kinds(h["content"], names, values_dirty) for h in instr["heredocs"])))
+                      or all(_clean_kinds(h["content"], nm, values_dirty) for h in instr["heredocs"]))))
             clean.append(c)
             if c:
                 values.append(None)
@@ -1080,10 +1156,16 @@ class Redactor:
             if not c:
                 out[i] = self._redacted(instrs[i], values[i], values_dirty)
         literals = self._literals() if self.secret_values else ()
+        # the clean instructions a known value may show in, found in the joined text (each then checked)
+        holders: Optional[set] = None
+        if literals and ends is not None:
+            holders = set()
+            _found_in(tj[0], literals, ends, holders)
         for i, c in enumerate(clean):
             if c:
                 instr = instrs[i]
-                if not literals or not any(_holds(instr, lit) for lit in literals):
+                if (not literals or (holders is not None and i not in holders)
+                        or not any(_holds(instr, lit) for lit in literals)):
                     # value and flags are part of the original text (decoded exec-form values and
                     # flags were checked too); heredoc bodies were checked too
                     out[i] = dict(instr)

@@ -145,3 +145,48 @@ def test_exec_form_checked_on_its_decoded_strings():
     cmd["json"] = True
     out = Redactor().instructions([env, cmd])
     assert out[1]["value"] == ["app", REDACTED]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("ENV DB_PASS=x", True), ("ENV GH_PAT=x", True), ("pw", True), ("x-pw", True), ("jwt.io", True),
+    ("ENV PATH=/x", False), ("RUN npm i sass compat", False), ("pat1", False), ("Xpsk", False), ("passes", False),
+    ("RUN echo \u0130 pw", True),
+])
+def test_word_literals_count_as_whole_words_only(text, found):
+    assert _redact._has_name_literal(text) is found
+
+
+def _doc_instrs(lines):
+    return [_ins("RUN", line, [line[4:]]) for line in lines]
+
+
+def test_name_suspects_hold_every_instruction_a_name_rule_concerns():
+    """The positional test on the joined texts finds every instruction the per-text test finds (a superset)."""
+    lines = ["RUN make", f"RUN curl -u deploy:{CANARY} https://r.example.com", "RUN echo compat",
+             f"RUN echo NPM_TOKEN={CANARY}", "RUN ls /pat", "RUN echo done", "RUN export PATH=/x"]
+    instrs = _doc_instrs(lines)
+    cmd = _ins("CMD", 'CMD ["app", "--\\u0074oken", "x"]', ["app", "--token", "x"], json=True)
+    instrs.append(cmd)
+    joined, texts, marks = _redact._joined_texts(instrs)
+    suspects = _redact._name_suspects(joined, joined.lower(), _redact._ends(texts, marks))
+    texts_of = [[ins["original"], *(ins["value"] if ins["json"] else [])] for ins in instrs]
+    per_text = {i for i, ts in enumerate(texts_of) if not all(_redact._clean_kinds(t, True, False) for t in ts)}
+    assert per_text == {1, 3, 4, 7}
+    assert per_text <= suspects
+    assert 0 not in suspects and 5 not in suspects
+    # a lower-casing that changes the length: no positional test (each text is then tested on its own)
+    odd = _doc_instrs(["RUN echo \u0130", "RUN echo x"])
+    joined, texts, marks = _redact._joined_texts(odd)
+    assert _redact._name_suspects(joined, joined.lower(), _redact._ends(texts, marks)) is None
+
+
+def test_known_value_hidden_in_every_later_instruction():
+    """A secret learnt from one instruction is hidden in the clean instructions that repeat it, only there."""
+    lines = ["RUN make", f"ENV API_TOKEN={CANARY}", "RUN echo one", f"RUN echo {CANARY}", "RUN echo two",
+             f"RUN printf %s {CANARY}|wc"]
+    instrs = _doc_instrs(lines)
+    instrs[1] = _ins("ENV", lines[1], ["API_TOKEN", CANARY])
+    out = Redactor().instructions(instrs)
+    assert [o["original"] for o in out] == ["RUN make", f"ENV API_TOKEN={REDACTED}", "RUN echo one",
+                                            f"RUN echo {REDACTED}", "RUN echo two", f"RUN printf %s {REDACTED}|wc"]
+    assert out[2] == instrs[2] and out[4] == instrs[4]
