@@ -10,7 +10,7 @@ of a one-file tarball each and a different config each (user, ports, env, cmd, l
 
 Measured in the same run, median of ``--repeat``:
   peer      one ``podman image inspect <all ids>`` call (the JSON only)
-  ours      ``_engine_scan.scan_images``: engine check, listing, filters, chunked inspect, normalization
+  ours      ``_runtime_scan.scan_images``: engine check, listing, filters, chunked inspect, normalization
   normalize the pure ``image_facts`` over the peer's JSON (per image)
 Prints ``RESULT key=value ...`` last.
 """
@@ -43,8 +43,8 @@ def _importable() -> None:
 
 
 _importable()
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import scan_images  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_images  # noqa: E402
 
 STORE = REPO / ".tools" / "cache" / "bench-images" / "storage"
 RUNROOT = "/tmp/rfb-run"  # podman refuses a runroot longer than 50 characters

@@ -21,7 +21,6 @@ import posixpath
 from re import Pattern
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import iso_utc, parse_timestamp
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import (
     SCHEMA_VERSION,
     bare_id,
@@ -37,6 +36,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
     user_entry,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._redact import SECRET_NAME_RE
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 
 NODE_PROGRAMS = frozenset(("node", "nodejs", "npm", "npx", "yarn", "pnpm", "ts-node", "nodemon", "pm2",
                            "pm2-runtime", "forever"))

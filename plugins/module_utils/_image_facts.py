@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from re import Pattern
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import iso_utc, parse_timestamp
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
@@ -38,6 +37,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
     redact_literals,
     redact_text,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 
 SCHEMA_VERSION = "1.0"
 DEFAULT_HISTORY_LIMIT = 50
@@ -464,7 +464,7 @@ def image_facts(inspect: Any, engine: str = "podman", *, history: Optional[list[
 
     ``history``: rows from ``docker history`` (oldest first) when the inspect JSON has none
     (docker); podman's inspect carries ``History`` itself. ``probe``: the result of
-    ``Engine.probe_node_version``. ``include_history``: put the (capped) history rows in the
+    ``ContainerRuntime.probe_node_version``. ``include_history``: put the (capped) history rows in the
     document; the layer/history counts are there either way. ``now``: epoch seconds for
     ``age_days`` (None leaves it null, keeping the function pure).
     """

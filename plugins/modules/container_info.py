@@ -152,11 +152,11 @@ elapsed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import RuntimeCommandError
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import (
     container_argument_spec,
     scan_containers,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError
 
 
 def main() -> None:
@@ -166,7 +166,7 @@ def main() -> None:
         result = scan_containers(module.params)
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
-    except EngineError as exc:
+    except RuntimeCommandError as exc:
         module.fail_json(msg=exc.message, error_code=exc.code)
     else:
         module.exit_json(**result)

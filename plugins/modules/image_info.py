@@ -229,11 +229,11 @@ elapsed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import RuntimeCommandError
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import (
     image_argument_spec,
     scan_images,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import EngineError
 
 
 def main() -> None:
@@ -243,7 +243,7 @@ def main() -> None:
         result = scan_images(module.params)
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
-    except EngineError as exc:
+    except RuntimeCommandError as exc:
         module.fail_json(msg=exc.message, error_code=exc.code)
     else:
         module.exit_json(**result)

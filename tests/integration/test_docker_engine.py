@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import scan_containers, scan_images
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_containers, scan_images
 
 REPO = Path(__file__).resolve().parents[2]
 _SUPPORT = REPO / "tests" / "images" / "support.py"

@@ -6,7 +6,7 @@ shell-form CMD, privileged ports, ``npm start``, tini, a base outside the recomm
 UBI-like and alpine-like bases. Containers are created (``podman create``: ``podman run`` is
 refused on these machines, a created container has the full inspect record) with
 ``--privileged``, ``--init``, memory limits and an untagged image reference. Their facts come
-from the real module logic (``_engine_scan.scan_images`` / ``scan_containers``), validate against
+from the real module logic (``_runtime_scan.scan_images`` / ``scan_containers``), validate against
 ``policies/schema/image.schema.json``, and are evaluated the way ``policy_check`` does it: the
 embedded engine (regopy) and a real ``opa run --server -b policies`` started here must both return
 EXACTLY the expected rule set for every image and container.
@@ -192,7 +192,7 @@ def created(built):
 @pytest.fixture(scope="module")
 def documents(built, created) -> dict[str, dict[str, Any]]:
     """Facts from the real module logic: {case name: document}, images and containers."""
-    from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import (  # noqa: PLC0415
+    from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import (  # noqa: PLC0415
         scan_containers,
         scan_images,
     )

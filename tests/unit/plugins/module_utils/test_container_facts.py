@@ -18,8 +18,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils._container_facts import container_facts
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import scan_containers
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_containers
 
 _SUPPORT = Path(__file__).resolve().parents[4] / "tests" / "images" / "support.py"
 

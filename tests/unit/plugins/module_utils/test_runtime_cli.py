@@ -1,4 +1,4 @@
-"""Tests for plugins/module_utils/_engines_cli.py: parsing helpers, filters and engine error handling.
+"""Tests for plugins/module_utils/_runtime_cli.py: parsing helpers, filters and engine error handling.
 
 Error paths use real executables: the real docker CLI against a socket nobody listens on, a missing
 path, and small shell scripts (written by the tests, named ``fake-*``) that misbehave the way a
@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _engines_cli as E
-from ansible_collections.refarch.containers.plugins.module_utils._engine_scan import scan_containers, scan_images
+from ansible_collections.refarch.containers.plugins.module_utils import _runtime_cli as E
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_containers, scan_images
 
 
 @pytest.mark.parametrize("value,seconds", [(None, None), ("", None), (90, 90.0), ("90", 90.0), ("45m", 2700.0),
@@ -97,7 +97,7 @@ def test_docker_daemon_down_with_the_real_cli(tmp_path):
 
 
 def test_require_engine_raises_engine_error(tmp_path):
-    with pytest.raises(E.EngineError) as exc:
+    with pytest.raises(E.RuntimeCommandError) as exc:
         scan_containers({"engine": "podman", "executable": str(tmp_path / "podman"), "require_engine": True})
     assert exc.value.code == "no_engine"
 
@@ -126,8 +126,8 @@ def test_fake_engine_permission_message_is_classified(tmp_path):
 
 def test_output_cap(tmp_path):
     fake = _script(tmp_path, "fake-podman-big", "head -c 100000 /dev/zero")
-    eng = E.Engine("podman", fake, max_output=1000)
-    with pytest.raises(E.EngineError) as exc:
+    eng = E.ContainerRuntime("podman", fake, max_output=1000)
+    with pytest.raises(E.RuntimeCommandError) as exc:
         eng.run(["images"])
     assert exc.value.code == "output_too_large"
 

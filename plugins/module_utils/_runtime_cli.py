@@ -1,9 +1,13 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Container engine command lines (podman, docker, buildah), host side, stdlib only.
+"""Container runtime command lines (podman, docker, buildah), host side, stdlib only.
+
+"Runtime" here is what runs containers and stores images; the *policy engine* (OPA, the
+embedded regorus/regopy) is controller code in ``plugin_utils/_engine_*.py``. The modules'
+options and results keep their names (``engine``, ``engines``, ``engine_error``).
 
 Every command runs from an argument list (never a shell) with a timeout and a cap on
-the output kept in memory. Failures come back as :class:`EngineError` with a short
+the output kept in memory. Failures come back as :class:`RuntimeCommandError` with a short
 ``code`` (``not_installed``, ``daemon_unreachable``, ``permission_denied``,
 ``timeout``, ``bad_output``, ``command_failed``, ``output_too_large``) so a module can
 report a clear per-engine status instead of a traceback.
@@ -38,7 +42,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-class EngineError(Exception):
+class RuntimeCommandError(Exception):
     """A container engine command that could not give an answer."""
 
     def __init__(self, code: str, message: str, argv: Optional[Sequence[str]] = None) -> None:
@@ -152,7 +156,7 @@ def _first_line(text: str, limit: int = 400) -> str:
     return msg[:limit]
 
 
-class Engine:
+class ContainerRuntime:
     """One engine's command line: executable, global options and environment."""
 
     def __init__(self, name: str, executable: str, *, global_args: Optional[list[str]] = None,
@@ -177,7 +181,7 @@ class Engine:
             executable_argv: Optional[list[str]] = None) -> tuple[int, str, str]:
         """Run one command; return ``(rc, stdout, stderr)``.
 
-        Raises EngineError on a missing executable, a timeout, too much output, or (with
+        Raises RuntimeCommandError on a missing executable, a timeout, too much output, or (with
         ``check``) a non-zero exit status.
         """
         argv = executable_argv if executable_argv is not None else self.argv(args)
@@ -189,20 +193,21 @@ class Engine:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env,
                                   timeout=timeout or self.timeout, check=False)
         except FileNotFoundError:
-            raise EngineError("not_installed", f"{argv[0]}: executable not found", argv) from None
+            raise RuntimeCommandError("not_installed", f"{argv[0]}: executable not found", argv) from None
         except PermissionError as exc:
-            raise EngineError("permission_denied", f"{argv[0]}: {exc}", argv) from exc
+            raise RuntimeCommandError("permission_denied", f"{argv[0]}: {exc}", argv) from exc
         except subprocess.TimeoutExpired:
-            raise EngineError("timeout", f"{_label(argv)} did not finish within {timeout or self.timeout}s",
+            raise RuntimeCommandError("timeout", f"{_label(argv)} did not finish within {timeout or self.timeout}s",
                               argv) from None
         except OSError as exc:
-            raise EngineError("command_failed", f"{argv[0]}: {exc}", argv) from exc
+            raise RuntimeCommandError("command_failed", f"{argv[0]}: {exc}", argv) from exc
         if len(proc.stdout) > self.max_output:
-            raise EngineError("output_too_large", f"{_label(argv)} printed more than {self.max_output} bytes", argv)
+            raise RuntimeCommandError("output_too_large", f"{_label(argv)} printed more than {self.max_output} bytes",
+                                      argv)
         out = proc.stdout.decode("utf-8", "replace")
         err = proc.stderr.decode("utf-8", "replace")
         if check and proc.returncode != 0:
-            raise EngineError(_classify(err), f"{_label(argv)} failed (rc={proc.returncode}): "
+            raise RuntimeCommandError(_classify(err), f"{_label(argv)} failed (rc={proc.returncode}): "
                                               f"{_first_line(err) or 'no message'}", argv)
         return proc.returncode, out, err
 
@@ -215,17 +220,17 @@ class Engine:
             text = out.strip()
             return json.loads(text) if text else []
         except ValueError as exc:
-            raise EngineError("bad_output", f"{_label(self.argv(args))} did not print JSON: {exc}",
+            raise RuntimeCommandError("bad_output", f"{_label(self.argv(args))} did not print JSON: {exc}",
                               self.argv(args)) from exc
 
     # ------------------------------------------------------------------ status
     def probe(self) -> dict[str, Any]:
-        """Check that the engine answers; return ``{"version": ..., "server": bool}`` or raise EngineError."""
+        """Check that the engine answers; return ``{"version": ..., "server": bool}`` or raise RuntimeCommandError."""
         if self.name == "docker":
             data = self.run_json(["version", "--format", "{{json .}}"])
             server = data.get("Server") if isinstance(data, dict) else None
             if not server:
-                raise EngineError("daemon_unreachable", "docker daemon did not answer", self.argv(["version"]))
+                raise RuntimeCommandError("daemon_unreachable", "docker daemon did not answer", self.argv(["version"]))
             return {"version": server.get("Version"), "api_version": server.get("ApiVersion")}
         data = self.run_json(["version", "--format", "json"])  # also validates --root/--runroot
         client = (data.get("Client") or {}) if isinstance(data, dict) else {}
@@ -284,13 +289,13 @@ class Engine:
             chunk = list(ids[start:start + INSPECT_CHUNK])
             try:
                 found.extend(_as_list(self.run_json(verb + chunk)))
-            except EngineError as exc:
+            except RuntimeCommandError as exc:
                 if exc.code in ("timeout", "not_installed", "daemon_unreachable", "permission_denied"):
                     raise
                 for one in chunk:  # one of them disappeared meanwhile: retry one by one
                     try:
                         found.extend(_as_list(self.run_json([*verb, one])))
-                    except EngineError as exc1:
+                    except RuntimeCommandError as exc1:
                         if exc1.code in ("timeout", "daemon_unreachable"):
                             raise
                         errors.append({"id": one, "error": exc1.as_dict()})
@@ -332,13 +337,13 @@ class Engine:
         try:
             _rc, out, _err = self.run(run_args, timeout=timeout)
             return {"version": _node_version(out), "method": f"{self.name} run", "error": None}
-        except EngineError as exc:
+        except RuntimeCommandError as exc:
             first_error = exc
         if self.name == "podman" and self.buildah:
             try:
                 return {"version": self._buildah_node_version(image_id, timeout), "method": "buildah run",
                         "error": None}
-            except EngineError as exc:
+            except RuntimeCommandError as exc:
                 return {"version": None, "method": "buildah run", "error": f"{first_error.message}; {exc.message}"}
         return {"version": None, "method": f"{self.name} run", "error": first_error.message}
 
@@ -348,7 +353,7 @@ class Engine:
                                   executable_argv=[*base, "from", "--pull-never", "--quiet", image_id])
         ctr = out.strip().splitlines()[-1] if out.strip() else ""
         if not ctr:
-            raise EngineError("bad_output", "buildah from printed no container name", base)
+            raise RuntimeCommandError("bad_output", "buildah from printed no container name", base)
         try:
             _rc, out, _err = self.run([], timeout=timeout, executable_argv=[
                 *base, "run", "--isolation", "chroot", ctr, "--", "node", "--version"])
@@ -356,7 +361,7 @@ class Engine:
         finally:
             try:
                 self.run([], timeout=timeout, check=False, executable_argv=[*base, "rm", ctr])
-            except EngineError:
+            except RuntimeCommandError:
                 pass
 
 
@@ -392,7 +397,8 @@ def podman_user_storage(user: str) -> tuple[str, str]:
 
 
 def engine_status(name: str, executable: Optional[str], available: bool,
-                  error: Optional[EngineError] = None, details: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                  error: Optional[RuntimeCommandError] = None,
+                  details: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """One entry of the module's ``engines`` list."""
     entry: dict[str, Any] = {"name": name, "executable": executable, "available": available,
                              "version": None, "error": None, "error_code": None}
@@ -408,7 +414,7 @@ def engine_status(name: str, executable: Optional[str], available: bool,
 def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, docker_host: Optional[str] = None,
                    podman_root: Optional[str] = None, podman_runroot: Optional[str] = None,
                    podman_storage_driver: Optional[str] = None, podman_user: Optional[str] = None,
-                   timeout: float = DEFAULT_TIMEOUT) -> tuple[list[Engine], list[dict[str, Any]]]:
+                   timeout: float = DEFAULT_TIMEOUT) -> tuple[list[ContainerRuntime], list[dict[str, Any]]]:
     """Find the engines to use and check that they answer.
 
     ``engine``: ``auto`` (every engine found; absent ones are reported with ``not_installed``
@@ -423,13 +429,13 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
     if engine == "auto" and executable:
         base = os.path.basename(executable)
         wanted = [n for n in ENGINE_NAMES if n in base] or list(ENGINE_NAMES)
-    usable: list[Engine] = []
+    usable: list[ContainerRuntime] = []
     status: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
     for name in wanted:
         path = find_executable(executable) if executable else find_executable(name)
         if not path:
-            err = EngineError("not_installed", f"{name} not found (looked for {executable or name!r} on PATH "
+            err = RuntimeCommandError("not_installed", f"{name} not found (looked for {executable or name!r} on PATH "
                                                f"and in {', '.join(_EXTRA_PATHS)})")
             missing.append(engine_status(name, executable, False, err))
             continue
@@ -446,7 +452,7 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
                 try:
                     user_root, user_runroot = podman_user_storage(podman_user)
                 except ValueError as exc:
-                    status.append(engine_status(name, path, False, EngineError("bad_option", str(exc))))
+                    status.append(engine_status(name, path, False, RuntimeCommandError("bad_option", str(exc))))
                     continue
                 root = root or user_root
                 runroot = runroot or user_runroot
@@ -455,11 +461,11 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
                 if value:
                     global_args += [flag, value]
             buildah_args = list(global_args)
-        eng = Engine(name, path, global_args=global_args, env=env, timeout=timeout, buildah=find_executable("buildah"),
-                     buildah_args=buildah_args)
+        eng = ContainerRuntime(name, path, global_args=global_args, env=env, timeout=timeout,
+                               buildah=find_executable("buildah"), buildah_args=buildah_args)
         try:
             details = eng.probe()
-        except EngineError as exc:
+        except RuntimeCommandError as exc:
             status.append(engine_status(name, path, False, exc))
             continue
         usable.append(eng)
@@ -477,7 +483,7 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
 def select_images(listing: list[dict[str, Any]], *, names: Optional[Sequence[str]] = None, dangling: str = "include",
                   max_age: Optional[float] = None, min_age: Optional[float] = None,
                   now: Optional[float] = None) -> list[dict[str, Any]]:
-    """Filter an image listing (from :meth:`Engine.list_images`); newest first.
+    """Filter an image listing (from :meth:`ContainerRuntime.list_images`); newest first.
 
     ``names``: glob patterns matched against every name of an image, also in its short forms
     (``node:20`` matches ``docker.io/library/node:20``) and against the id (prefix).

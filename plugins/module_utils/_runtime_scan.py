@@ -3,7 +3,7 @@
 """What ``image_info`` and ``container_info`` do, without Ansible (host side, stdlib only).
 
 ``scan_images(params)`` and ``scan_containers(params)`` take the modules' parameters as a
-plain dict, talk to the engines through ``_engines_cli`` and return the module result
+plain dict, talk to the engines through ``_runtime_cli`` and return the module result
 (``images`` / ``containers``, ``engines``, counts). They never raise for an engine
 problem: each engine's trouble is in its ``engines`` entry. Bad option values raise
 ValueError (the module turns that into ``fail_json``).
@@ -19,14 +19,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._container_fact
     container_error_document,
     container_facts,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._engines_cli import (
-    DEFAULT_TIMEOUT,
-    Engine,
-    EngineError,
-    detect_engines,
-    parse_duration,
-    select_images,
-)
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import (
     DEFAULT_HISTORY_LIMIT,
     bare_id,
@@ -34,6 +26,14 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
     image_facts,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._redact import compile_secret_names
+from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import (
+    DEFAULT_TIMEOUT,
+    ContainerRuntime,
+    RuntimeCommandError,
+    detect_engines,
+    parse_duration,
+    select_images,
+)
 
 
 def engine_argument_spec() -> dict[str, Any]:
@@ -92,7 +92,7 @@ def _engines(params: dict[str, Any]):
                           podman_user=params.get("podman_user"), timeout=timeout)
 
 
-def _mark_failed(status: list[dict[str, Any]], eng: Engine, exc: EngineError) -> None:
+def _mark_failed(status: list[dict[str, Any]], eng: ContainerRuntime, exc: RuntimeCommandError) -> None:
     for entry in status:
         if entry["name"] == eng.name and entry["available"]:
             entry["available"] = False
@@ -100,7 +100,7 @@ def _mark_failed(status: list[dict[str, Any]], eng: Engine, exc: EngineError) ->
             entry["error_code"] = exc.code
 
 
-def _finish(result: dict[str, Any], engines: list[Engine], status: list[dict[str, Any]],
+def _finish(result: dict[str, Any], engines: list[ContainerRuntime], status: list[dict[str, Any]],
             require: bool, started: float) -> dict[str, Any]:
     result["engines"] = status
     result["commands"] = [argv for eng in engines for argv in eng.commands][:200]
@@ -111,7 +111,7 @@ def _finish(result: dict[str, Any], engines: list[Engine], status: list[dict[str
         reasons = "; ".join("{}: {}".format(e["name"], e["error"]) for e in status if e.get("error")) or "none found"
         result["engine_error"] = f"no usable container engine ({reasons})"
         if require:
-            raise EngineError("no_engine", result["engine_error"])
+            raise RuntimeCommandError("no_engine", result["engine_error"])
     return result
 
 
@@ -120,7 +120,7 @@ def _retry_once(call):
     removed while the engine walked its store makes podman fail the whole listing)."""
     try:
         return call()
-    except EngineError as exc:
+    except RuntimeCommandError as exc:
         if exc.code != "command_failed":
             raise
         time.sleep(0.5)
@@ -158,7 +158,7 @@ def scan_images(params: dict[str, Any], now: Optional[float] = None) -> dict[str
                 truncated = True
                 selected = selected[:max(budget, 0)]
             inspected, errors = eng.inspect_images([s["id"] for s in selected])
-        except EngineError as exc:
+        except RuntimeCommandError as exc:
             _mark_failed(status, eng, exc)
             continue
         names_by_id = {s["id"]: s["names"] for s in selected}
@@ -169,7 +169,7 @@ def scan_images(params: dict[str, Any], now: Optional[float] = None) -> dict[str
             if params.get("include_history") and eng.name == "docker" and iid:
                 try:
                     history = eng.image_history(iid)
-                except EngineError as exc:
+                except RuntimeCommandError as exc:
                     extra_problems.append({"code": "history_failed", "message": exc.message})
             probe = None
             if probe_mode != "off" and iid and probes_left > 0:
@@ -210,7 +210,7 @@ def scan_containers(params: dict[str, Any]) -> dict[str, Any]:
         try:
             ids = _retry_once(lambda eng=eng: eng.list_containers(all_states=bool(params.get("all"))))
             inspected, errors = eng.inspect_containers(ids)
-        except EngineError as exc:
+        except RuntimeCommandError as exc:
             _mark_failed(status, eng, exc)
             continue
         image_cache: dict[str, Any] = {}
@@ -230,7 +230,7 @@ def scan_containers(params: dict[str, Any]) -> dict[str, Any]:
                     try:
                         found, _errs = eng.inspect_images([image_id])
                         image_cache[image_id] = found[0] if found else None
-                    except EngineError:
+                    except RuntimeCommandError:
                         image_cache[image_id] = None
                 if image_cache[image_id] is not None:
                     image_doc = image_facts(image_cache[image_id], eng.name, names_re=names_re)
