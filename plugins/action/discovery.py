@@ -40,7 +40,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "allow_hardlinks": {"type": "bool"},
     "images": {"type": "bool", "default": False},
     "containers": {"type": "bool", "default": False},
-    "container_engine": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"]},
+    "container_runtime": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"],
+                          "aliases": ["container_engine"]},
     "publish_facts": {"type": "bool", "default": False},
 }
 
@@ -95,7 +96,7 @@ class ActionModule(ActionBase):
             if not wanted:
                 continue
             try:
-                listed = self._execute_module(module_name=module, module_args={"engine": args["container_engine"]},
+                listed = self._execute_module(module_name=module, module_args={"engine": args["container_runtime"]},
                                               task_vars=task_vars)
             except AnsibleConnectionFailure as exc:
                 # The host answered once and then went away: nothing it returned is trusted.
