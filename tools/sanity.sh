@@ -3,7 +3,8 @@
 # build/sanity/ansible_collections/refarch/containers (ansible-test needs that path).
 # ansible-test bootstraps pip in its virtualenvs with a script it downloads from a
 # host this network does not reach; a local replacement that uses ensurepip is put
-# in its cache first (see ARCHITECTURE.md, "Facts about these machines").
+# in its cache first (tools/ansible_test_get_pip.py: it calls ensurepip, then installs
+# the requested packages without the pip== pin, a release the registry does not have).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv="$repo/.venv"
