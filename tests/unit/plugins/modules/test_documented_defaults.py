@@ -1,4 +1,4 @@
-"""Every module's documented options say what its argument spec does: same options, defaults, types, aliases.
+"""Every module's documented options say what its argument spec does: options, defaults, types, choices, aliases.
 
 The documentation is read as ``ansible-doc`` renders it (doc fragments merged); the argument
 spec is the one the code validates with: the action plugin's ``ARGUMENT_SPEC`` when the module
@@ -81,6 +81,9 @@ def _differences(doc: dict[str, Any], spec: dict[str, Any], where: str) -> list[
                             f"argument spec {coded.get('default')!r}")
         if written.get("type", "str") != coded.get("type", "str"):
             problems.append(f"{where}: {option} type documented {written.get('type')!r}, spec {coded.get('type')!r}")
+        if list(written.get("choices") or []) != list(coded.get("choices") or []):
+            problems.append(f"{where}: {option} choices documented {written.get('choices')}, "
+                            f"spec {coded.get('choices')}")
         if sorted(written.get("aliases") or []) != sorted(coded.get("aliases") or []):
             problems.append(f"{where}: {option} aliases documented {written.get('aliases')}, "
                             f"spec {coded.get('aliases')}")
