@@ -43,7 +43,7 @@ for candidate in (REPO / ".venv" / "collections",):
         break
 sys.path.insert(0, str(REPO / "tests" / "unit" / "plugins" / "plugin_utils"))
 
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import (  # noqa: E402
     EmbeddedEngine,

@@ -3,7 +3,7 @@
 
 For every Dockerfile in ``../shared/corpus`` (relative to the repository root):
 
-1. build the facts document (``_facts.dockerfile_facts``, with the case's ``.dockerignore``
+1. build the facts document (``_dockerfile_facts.dockerfile_facts``, with the case's ``.dockerignore``
    and ``package.json``) and evaluate the policy bundle with the real OPA binary
    (``opa eval -b policies -I data.refarch.main.batch``);
 2. ask the rewriter for the fixes the findings name (their ``fix`` field);
@@ -50,7 +50,7 @@ def _link_collection() -> None:
 
 
 _link_collection()
-from ansible_collections.refarch.containers.plugins.module_utils import _facts, _rewriter  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _rewriter  # noqa: E402
 
 
 def evaluate(docs: list, opa: str, eval_date: str) -> list:
@@ -100,7 +100,7 @@ def _dependency_names(path: Path):
 
 
 def facts_for(path: str, data: bytes, dockerignore, package_json) -> dict:
-    return _facts.dockerfile_facts(path, data, dockerignore, package_json)
+    return _dockerfile_facts.dockerfile_facts(path, data, dockerignore, package_json)
 
 
 def main(argv=None) -> int:

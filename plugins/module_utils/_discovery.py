@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from re import Pattern
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._facts import (
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
     dockerfile_facts,
     error_document,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import EmbeddedEngine
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import EngineError
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_opa import OpaEngine

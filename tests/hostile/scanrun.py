@@ -27,7 +27,7 @@ json.dump(_discovery.scan(**params), sys.stdout)
 _FACTS = """
 import json, resource, sys
 sys.path.insert(0, {coll!r})
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 data = open(sys.argv[1], "rb").read()
 doc = dockerfile_facts(sys.argv[2], data)
 text = json.dumps(doc)

@@ -13,8 +13,8 @@ import time
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.refarch.containers.plugins.action.policy_check import run_policy_check
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse, parse_bytes
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_base import EngineError
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import EmbeddedEngine

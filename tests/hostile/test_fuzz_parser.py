@@ -17,8 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse, parse_bytes
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -43,7 +43,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ansible_collections.refarch.containers.plugins.module_utils import _facts, _redact  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _redact  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (  # noqa: E402
@@ -80,7 +80,7 @@ def test_canary_form_hidden_in_facts_and_diffs(form):
     """Facts (every field: instructions, heredocs, exec form, env, scripts, ignore lines, problems) and
     the remediation diff text (by logical instruction) hold no part of the canary."""
     dockerfile, ignore, package = _planted(form)
-    doc = _facts.dockerfile_facts("/srv/app/Dockerfile", dockerfile.encode(), ignore, package)
+    doc = _dockerfile_facts.dockerfile_facts("/srv/app/Dockerfile", dockerfile.encode(), ignore, package)
     outputs = {"facts": json.dumps(doc), "diff": redact_dockerfile(dockerfile),
                "ignore diff": _redact.Redactor().text(ignore.decode()),
                "script": _redact.redact_text(form.render()) if form.where != "dockerfile" else ""}
@@ -107,7 +107,7 @@ def test_placeholders_and_non_secrets_kept(text):
     assert keep in _redact.redact_text(text), _redact.redact_text(text)
     assert keep in redact_dockerfile("FROM node:22\n" + text + "\n")
     if text.startswith(("ENV ", "ARG ", "LABEL ", "FROM ", "RUN ", "CMD ", "EXPOSE ", "USER ")):
-        doc = _facts.dockerfile_facts("/srv/a/Dockerfile", ("FROM node:22\n" + text + "\n").encode())
+        doc = _dockerfile_facts.dockerfile_facts("/srv/a/Dockerfile", ("FROM node:22\n" + text + "\n").encode())
         assert keep in json.dumps(doc["instructions"][-1]), doc["instructions"][-1]
 
 
@@ -225,7 +225,7 @@ def _corpus_documents() -> list[dict]:
         for name, key in ((".dockerignore", "dockerignore"), ("package.json", "package_json")):
             if (case_dir / name).is_file():
                 side[key] = (case_dir / name).read_bytes()
-        docs.append(_facts.dockerfile_facts(f"/srv/{case_dir.name}/Dockerfile", df.read_bytes(),
+        docs.append(_dockerfile_facts.dockerfile_facts(f"/srv/{case_dir.name}/Dockerfile", df.read_bytes(),
                                             side.get("dockerignore"), side.get("package_json")))
     return docs
 
@@ -248,7 +248,7 @@ def test_corpus_findings_unchanged_by_redaction(case, monkeypatch):
     on = _corpus_documents()
     monkeypatch.setattr(_redact.Redactor, "instructions", lambda self, instrs, extra=(): [dict(i) for i in instrs])
     monkeypatch.setattr(_redact.Redactor, "text", lambda self, text, context="", values=True: text)
-    monkeypatch.setattr(_facts, "_redact_side", lambda *args, **kwargs: None)
+    monkeypatch.setattr(_dockerfile_facts, "_redact_side", lambda *args, **kwargs: None)
     off = _corpus_documents()
     monkeypatch.undo()
     assert json.dumps(on) != json.dumps(off), "some value must be redacted (or nothing is compared)"

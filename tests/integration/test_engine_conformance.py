@@ -48,7 +48,7 @@ def documents() -> list[dict]:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     from ansible_collections.refarch.containers.plugins.module_utils._discovery import scan  # noqa: PLC0415
-    from ansible_collections.refarch.containers.plugins.module_utils._facts import (  # noqa: PLC0415
+    from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (  # noqa: PLC0415
         dockerfile_facts,
     )
     docs = scan([str(CORPUS)])["dockerfiles"]

@@ -44,11 +44,11 @@ def regal_bin() -> str:
 
 @pytest.fixture(scope="session")
 def facts_module():
-    """The host-side facts normalizer (plugins/module_utils/_facts.py) under its collection import path."""
+    """The host-side facts normalizer (plugins/module_utils/_dockerfile_facts.py) under its collection import path."""
     link = COLLECTIONS / "ansible_collections" / "refarch" / "containers"
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(REPO)
     if str(COLLECTIONS) not in sys.path:
         sys.path.insert(0, str(COLLECTIONS))
-    return importlib.import_module("ansible_collections.refarch.containers.plugins.module_utils._facts")
+    return importlib.import_module("ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts")

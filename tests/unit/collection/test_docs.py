@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 from ansible_collections.refarch.containers.plugins.action.policy_check import run_policy_check
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import load_waiver_file, validate_waivers
 
 REPO = Path(__file__).resolve().parents[3]

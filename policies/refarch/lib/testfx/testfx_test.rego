@@ -2,7 +2,7 @@
 # title: Test fixtures with the host-side analysis
 # description: |
 #   data.refarch.testlib's documents plus the `analysis` section that
-#   plugins/module_utils/_facts.py adds (what the rules read). Policy tests state
+#   plugins/module_utils/_dockerfile_facts.py adds (what the rules read). Policy tests state
 #   the analysis directly: how commands are classified is tested on the host side
 #   (tests/unit/plugins/module_utils/test_facts_analysis.py).
 package refarch.lib.testfx

@@ -1,4 +1,4 @@
-"""Normalized Dockerfile facts (plugins/module_utils/_facts.py)."""
+"""Normalized Dockerfile facts (plugins/module_utils/_dockerfile_facts.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
-from ansible_collections.refarch.containers.plugins.module_utils._facts import (
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
     dockerfile_facts,
     error_document,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, compile_secret_names
 
 REPO = Path(__file__).resolve().parents[4]

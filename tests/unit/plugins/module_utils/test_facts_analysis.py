@@ -1,4 +1,4 @@
-"""The host-side `analysis` section of Dockerfile facts (plugins/module_utils/_facts.py).
+"""The host-side `analysis` section of Dockerfile facts (plugins/module_utils/_dockerfile_facts.py).
 
 The policy reads these observations instead of re-deriving them with regexes; the command
 classification that used to be tested in Rego is tested here.
@@ -10,12 +10,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
+    dockerfile_facts,
+    error_document,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._dockerignore import (
     DOCKERIGNORE_PATHS,
     _coverage,
     dockerignore_coverage,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts, error_document
 
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from oracle_parser import binding_parse
 
 REPO = Path(__file__).resolve().parents[4]

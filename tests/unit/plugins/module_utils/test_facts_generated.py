@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import jsonschema
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

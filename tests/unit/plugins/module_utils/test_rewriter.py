@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _facts
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 
@@ -499,7 +499,7 @@ def _case_context(case: Path) -> dict:
     data = (case / "Dockerfile").read_bytes()
     di = (case / ".dockerignore").read_bytes() if (case / ".dockerignore").is_file() else None
     pj = (case / "package.json").read_bytes() if (case / "package.json").is_file() else None
-    doc = _facts.dockerfile_facts(f"/srv/{case.name}/Dockerfile", data, di, pj)
+    doc = _dockerfile_facts.dockerfile_facts(f"/srv/{case.name}/Dockerfile", data, di, pj)
     deps = None
     if pj is not None:
         try:
@@ -574,15 +574,15 @@ def test_corpus_reevaluation_findings_fixed_and_none_new():
         data = (case / "Dockerfile").read_bytes()
         di = (case / ".dockerignore").read_bytes() if (case / ".dockerignore").is_file() else None
         pj = (case / "package.json").read_bytes() if (case / "package.json").is_file() else None
-        before_docs.append((case, _facts.dockerfile_facts("/srv/x/Dockerfile", data, di, pj), di, pj))
+        before_docs.append((case, _dockerfile_facts.dockerfile_facts("/srv/x/Dockerfile", data, di, pj), di, pj))
     before = _opa_eval([d for dummy, d, dummy, dummy in before_docs])
     for (case, _doc, di, pj), findings in zip(before_docs, before, strict=True):
         fixes = sorted({f["fix"] for f in findings if f.get("fix") not in (None, "manual")})
         text = (case / "Dockerfile").read_bytes().decode("utf-8", "surrogateescape")
         res = R.rewrite(text, fixes, _case_context(case))
         new_di = res["dockerignore"].encode() if res["dockerignore"] is not None else di
-        afters.append(_facts.dockerfile_facts("/srv/x/Dockerfile", res["text"].encode("utf-8", "surrogateescape"),
-                                              new_di, pj))
+        afters.append(_dockerfile_facts.dockerfile_facts(
+            "/srv/x/Dockerfile", res["text"].encode("utf-8", "surrogateescape"), new_di, pj))
         results.append(res)
     after = _opa_eval(afters)
     fixable = fixed = 0

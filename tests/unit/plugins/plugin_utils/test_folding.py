@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.refarch.containers.plugins.action.policy_check import run_policy_check
-from ansible_collections.refarch.containers.plugins.module_utils._facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.plugin_utils._findings import fold_findings, weight
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import build_report
 from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer import DEFAULT_CATALOG, render_all
