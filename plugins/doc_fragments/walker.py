@@ -13,7 +13,7 @@ options:
   paths:
     description:
       - Roots to scan. A directory is walked; a regular file is scanned whatever its name.
-      - Roots that do not exist are reported in RV(problems), not as a failure.
+      - Roots that do not exist are reported as problems (code C(root_not_found)), not as a failure.
     type: list
     elements: path
     required: true

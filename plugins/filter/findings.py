@@ -23,7 +23,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAS_JMESPATH = False
 
 
-
 def _findings(value: Any, name: str) -> list[dict[str, Any]]:
     if isinstance(value, dict) and "findings" in value:  # a registered policy_check result
         value = value["findings"]

@@ -198,7 +198,7 @@ class ContainerRuntime:
             raise RuntimeCommandError("permission_denied", f"{argv[0]}: {exc}", argv) from exc
         except subprocess.TimeoutExpired:
             raise RuntimeCommandError("timeout", f"{_label(argv)} did not finish within {timeout or self.timeout}s",
-                              argv) from None
+                                      argv) from None
         except OSError as exc:
             raise RuntimeCommandError("command_failed", f"{argv[0]}: {exc}", argv) from exc
         if len(proc.stdout) > self.max_output:
@@ -208,7 +208,7 @@ class ContainerRuntime:
         err = proc.stderr.decode("utf-8", "replace")
         if check and proc.returncode != 0:
             raise RuntimeCommandError(_classify(err), f"{_label(argv)} failed (rc={proc.returncode}): "
-                                              f"{_first_line(err) or 'no message'}", argv)
+                                      f"{_first_line(err) or 'no message'}", argv)
         return proc.returncode, out, err
 
     def run_json(self, args: Sequence[str], timeout: Optional[float] = None, lines: bool = False) -> Any:
@@ -221,7 +221,7 @@ class ContainerRuntime:
             return json.loads(text) if text else []
         except ValueError as exc:
             raise RuntimeCommandError("bad_output", f"{_label(self.argv(args))} did not print JSON: {exc}",
-                              self.argv(args)) from exc
+                                      self.argv(args)) from exc
 
     # ------------------------------------------------------------------ status
     def probe(self) -> dict[str, Any]:
@@ -436,7 +436,7 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
         path = find_executable(executable) if executable else find_executable(name)
         if not path:
             err = RuntimeCommandError("not_installed", f"{name} not found (looked for {executable or name!r} on PATH "
-                                               f"and in {', '.join(_EXTRA_PATHS)})")
+                                      f"and in {', '.join(_EXTRA_PATHS)})")
             missing.append(engine_status(name, executable, False, err))
             continue
         global_args: list[str] = []

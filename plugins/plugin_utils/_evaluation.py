@@ -502,7 +502,6 @@ def _evaluation_failed(message: str, prior: dict[str, Any], reason: str = "evalu
             "targets": [], "findings": [], "problems": list(prior.get("problems") or [])}
 
 
-
 def from_hostvars(args: dict[str, Any], task_vars: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``facts_var`` of each host in ``hosts`` and the ``host_settings`` variables each host sets.
 
