@@ -692,5 +692,6 @@ def test_production_install_reads_whitespace_as_the_facts_do():
     # one expression for "production-only install" (_shellcmd.PRODUCTION_RE): a vertical tab is no blank to the
     # facts (RE2's \s), so "npm ci\v--prod" is a development install to the rewriter too
     from ansible_collections.refarch.containers.plugins.module_utils import _shellcmd  # noqa: PLC0415
-    assert R.PRODUCTION_RE is _shellcmd.PRODUCTION_RE
-    assert not R.PRODUCTION_RE.search("npm ci\v--prod") and R.PRODUCTION_RE.search("npm ci --prod")
+    from ansible_collections.refarch.containers.plugins.module_utils._rewrite import fix_multistage  # noqa: PLC0415
+    assert fix_multistage.PRODUCTION_RE is _shellcmd.PRODUCTION_RE
+    assert not _shellcmd.PRODUCTION_RE.search("npm ci\v--prod") and _shellcmd.PRODUCTION_RE.search("npm ci --prod")

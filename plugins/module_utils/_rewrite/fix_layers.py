@@ -1,0 +1,168 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fix ``reorder_dependency_layers`` (NRA005): dependency manifests copied and installed before the sources.
+
+Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
+from __future__ import annotations
+
+import re
+
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
+    _dockerignore_patterns,
+    _pattern_covers,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
+    MANIFEST_CANDIDATES,
+    _Doc,
+    _Edits,
+    _norm_path,
+)
+
+# --------------------------------------------------------------------------- fix: layering
+
+def _is_context_all(ins: dict) -> bool:
+    value = ins.get("value") or []
+    if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
+        return False
+    return len(value) >= 2 and any(s in (".", "./", "*", "./*") for s in value[:-1])
+
+
+def _is_manifest_copy(ins: dict) -> bool:
+    value = ins.get("value") or []
+    if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
+        return False
+    return len(value) >= 2 and any(re.match(r"^(\./)?package[^/]*\.json$|^(\./)?package\*", s) for s in value[:-1])
+
+
+_NPM_INSTALL_SEG = re.compile(r"(^|[\s/])(npm|pnpm)\s+(install|i|ci|add)(\s|$)")
+_YARN_INSTALL_SEG = re.compile(r"(^|[\s/])yarn(\s+(install|add))?(\s+-{1,2}[A-Za-z-]+(=\S*)?)*\s*$")
+_GLOBAL_FLAG = re.compile(r"(^|\s)(-g|--global|--location[= ]global)(\s|$)")
+
+
+def _install_tool(command: str) -> str | None:
+    """The package manager a RUN uses to install project dependencies (global installs excluded)."""
+    for raw_seg in re.split(r"&&|\|\||;|\||\n", command):
+        seg = raw_seg.strip()
+        if _GLOBAL_FLAG.search(seg):
+            continue
+        match = _NPM_INSTALL_SEG.search(seg)
+        if match:
+            return match.group(2)
+        if _YARN_INSTALL_SEG.search(seg):
+            return "yarn"
+    return None
+
+
+def _split_and(command: str) -> list | None:
+    """Split a shell command on top-level ``&&``; None when it has other control operators."""
+    if re.search(r"\|\||;|\||`|\$\(", command.replace("&&", "")):
+        return None
+    return [part.strip() for part in command.split("&&")]
+
+
+_INSTALL_SEGMENT = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
+                              r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
+                              r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
+
+
+def _fix_reorder_dependency_layers(doc: _Doc, ctx: dict):
+    edits = _Edits(doc)
+    reasons = []
+    pkg = ctx.get("package_json") or {}
+    scripts = (pkg.get("scripts") or {}) if pkg else {}
+    files = ctx.get("context_files")
+    for stage in doc.stages:
+        ins_list = stage["ins"]
+        ctx_copy = next((i for i in ins_list if _is_context_all(i)), None)
+        if ctx_copy is None:
+            continue
+        c_idx = ins_list.index(ctx_copy)
+        install = None
+        for i in ins_list[c_idx + 1:]:
+            if i["cmd"] == "RUN" and not i.get("json") and _install_tool(" ".join(i.get("value") or [])):
+                install = i
+                break
+        if install is None:
+            continue
+        r_idx = ins_list.index(install)
+        if any(i["cmd"] == "RUN" and _install_tool(" ".join(i.get("value") or [])) for i in ins_list[:c_idx]):
+            reasons.append(f"stage at line {stage['from_ins']['start_line']}: the install at line "
+                           f"{install['start_line']} repeats the install done before the source copy; "
+                           "remove or move it by hand")
+            continue
+        where = f"stage at line {stage['from_ins']['start_line']}"
+        hooks = [h for h in ("preinstall", "install", "postinstall", "prepare") if h in scripts]
+        if hooks:
+            reasons.append("{}: package.json has {} script(s) that may need the source".format(where, ", ".join(hooks)))
+            continue
+        if pkg and pkg.get("workspaces"):
+            reasons.append(f"{where}: package.json declares workspaces")
+            continue
+        between = ins_list[c_idx + 1:r_idx]
+        bad = [i for i in between if i["cmd"] not in ("COPY", "ADD", "LABEL", "EXPOSE", "WORKDIR")]
+        if bad:
+            reasons.append(f"{where}: {bad[0]['cmd']} at line {bad[0]['start_line']} lies between the source "
+                           "copy and the install")
+            continue
+        if install.get("heredocs"):
+            reasons.append(f"{where}: install RUN at line {install['start_line']} uses a heredoc")
+            continue
+        wd_copy = doc.workdir(stage, ctx_copy["start_line"]) or "/"
+        wd_install = doc.workdir(stage, install["start_line"]) or "/"
+        src_dest = (ctx_copy.get("value") or [])[-1]
+        if _norm_path(src_dest if src_dest.startswith("/") else wd_copy + "/" + src_dest) != wd_install:
+            reasons.append(f"{where}: the install at line {install['start_line']} does not run where the "
+                           "source is copied")
+            continue
+        if wd_copy != wd_install and any(
+                not ((i.get("value") or ["/"])[-1]).startswith("/") for i in [ctx_copy, *between]
+                if i["cmd"] in ("COPY", "ADD")):
+            reasons.append(f"{where}: a relative COPY destination lies between the source copy and the install's "
+                           "WORKDIR")
+            continue
+        command = " ".join(install.get("value") or [])
+        parts = _split_and(command)
+        if parts is None:
+            reasons.append(f"{where}: install RUN at line {install['start_line']} uses shell operators other than &&")
+            continue
+        k = 0
+        while k < len(parts) and _INSTALL_SEGMENT.match(re.sub(r"\s+", " ", parts[k])):
+            k += 1
+        if k == 0 or any(_install_tool(p) for p in parts[k:]):
+            reasons.append(f"{where}: install RUN at line {install['start_line']} mixes the install with "
+                           "other commands")
+            continue
+        tool = _install_tool(command)
+        dest = (ctx_copy.get("value") or [])[-1]
+        if not dest.endswith("/"):
+            dest += "/"
+        sources = ["package*.json"]
+        lock = {"yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml", "npm": "npm-shrinkwrap.json"}[tool]
+        if files is not None:
+            ignored = [p for p in _dockerignore_patterns(ctx) if not p.startswith("!")]
+            sources += [f for f in MANIFEST_CANDIDATES
+                        if f in files and not any(_pattern_covers(p, f) for p in ignored)]
+        else:
+            sources.append(lock + "*")
+        manifest_present = any(_is_manifest_copy(i) for i in ins_list[:c_idx])
+        flags = [f for f in ctx_copy.get("flags") or [] if f.startswith(("--chown", "--chmod"))]
+        new = []
+        if not manifest_present:
+            new.append(edits.line(" ".join([doc.raw_keyword(ctx_copy), *flags, *sources, dest])))
+        keyword = doc.raw_keyword(install)
+        run_flags = " ".join(install.get("flags") or [])
+        prefix = keyword + (" " + run_flags if run_flags else "")
+        if wd_copy != wd_install:
+            new.append(edits.line("{} {}".format(doc.kw("WORKDIR"), wd_install)))
+        new.append(edits.line("{} {}".format(prefix, " && ".join(parts[:k]))))
+        edits.insert_before(ctx_copy["start_line"], new)
+        if k < len(parts):
+            edits.replace(install["start_line"], install["end_line"],
+                          [edits.line("{} {}".format(prefix, " && ".join(parts[k:])))])
+        else:
+            edits.replace(install["start_line"], install["end_line"], [])
+    if not edits:
+        if reasons:
+            return "skip", "; ".join(reasons)
+        return None, "dependencies are already installed before the source is copied"
+    return edits, ("; ".join(reasons) or None)

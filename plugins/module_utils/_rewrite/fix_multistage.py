@@ -1,0 +1,311 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fix ``split_multi_stage`` (NRA003): build, production-dependencies and runtime stages.
+
+Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
+from __future__ import annotations
+
+import re
+import shlex
+
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
+    _copied_entries,
+    _dockerignore_patterns,
+    _pattern_covers,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_layers import _install_tool, _split_and
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_process import _process_argv
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
+    _GLOBAL_INSTALL_RE,
+    _INIT_NAMES,
+    _body,
+    _Doc,
+    _Edits,
+    _ending,
+    _family,
+    _node_tag_parts,
+    _norm_path,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import PRODUCTION_RE, TOOLCHAIN_PACKAGES
+
+# --------------------------------------------------------------------------- fix: multi-stage
+
+_BUILD_CMD = re.compile(r"^(npm|yarn|pnpm|npx|node|tsc|bower|gulp|grunt|webpack|vite|nest|next|ng|corepack)\b")
+_APPDIR_CMD = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
+_NOOP_CMD = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
+                       r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
+_OS_PKG_SEGMENT = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b(.*\s)?(install|add)(\s|$)")
+_OS_HOUSEKEEPING = re.compile(r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
+                              r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
+
+
+def _run_command(ins: dict) -> str:
+    """The command of a RUN as one string (heredoc bodies appended)."""
+    value = list(ins.get("value") or [])
+    text = " ".join(shlex.quote(v) for v in value) if ins.get("json") else " ".join(value)
+    for doc in ins.get("heredocs") or []:
+        text += "\n" + str(doc.get("content") or "")
+    return text
+
+
+def _classify_run(command: str, appdir: str) -> str:
+    """``build`` (its result lives in the app directory), ``noop``, ``system`` or ``unknown``."""
+    parts = _split_and(command)
+    if parts is None:
+        return "unknown"
+    kinds = set()
+    for raw_part in parts:
+        part = re.sub(r"\s+", " ", raw_part.strip())
+        if _GLOBAL_INSTALL_RE.search(part):
+            kinds.add("system")
+        elif _BUILD_CMD.match(part):
+            kinds.add("build")
+        elif _NOOP_CMD.match(part) and ">" not in part:
+            kinds.add("noop")
+        elif _APPDIR_CMD.match(part):
+            paths = [w for w in part.split()[1:] if not w.startswith("-")]
+            if part.startswith(("chmod", "chown")):
+                paths = paths[1:]
+            inside = all(not p.startswith("/") or (_norm_path(p) + "/").startswith(appdir.rstrip("/") + "/")
+                         for p in paths)
+            kinds.add("build" if inside else "system")
+        else:
+            kinds.add("system")
+    kinds.discard("noop") if len(kinds) > 1 else None
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "unknown"
+
+
+_SYSTEM_SEGMENT = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper|useradd|groupadd|adduser|addgroup|"
+                             r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
+
+
+def _system_segments(command: str, appdir: str) -> list | None:
+    """For a RUN mixing build and system segments, the system ones (None when some are neither)."""
+    parts = _split_and(command)
+    if parts is None:
+        return None
+    system = []
+    for part in parts:
+        kind = _classify_run(part, appdir)
+        if kind == "system":
+            system.append(re.sub(r"\s+", " ", part.strip()))
+        elif kind not in ("build", "noop"):
+            return None
+    return system or None
+
+
+def _independent_of_app(command: str, appdir: str) -> bool:
+    """True when a RUN only installs OS packages or global tools, creates users or touches system paths."""
+    parts = _split_and(command)
+    if parts is None:
+        return False
+    for raw_part in parts:
+        part = re.sub(r"\s+", " ", raw_part.strip())
+        if _SYSTEM_SEGMENT.match(part) or _GLOBAL_INSTALL_RE.search(part) or _OS_HOUSEKEEPING.match(part):
+            continue
+        if _APPDIR_CMD.match(part) and part.split()[0] in ("mkdir", "chmod", "chown", "touch"):
+            paths = [w for w in part.split()[1:] if not w.startswith("-")]
+            if part.startswith(("chmod", "chown")):
+                paths = paths[1:]
+            if paths and all(p.startswith("/") and not (_norm_path(p) + "/").startswith(appdir.rstrip("/") + "/")
+                             for p in paths) and appdir != "/":
+                continue
+        return False
+    return True
+
+
+def _strip_toolchain(command: str) -> tuple:
+    """Remove toolchain packages from OS install segments: (new command or None to drop, changed)."""
+    parts = _split_and(command)
+    if parts is None:
+        return command, False
+    out, changed = [], False
+    for part in parts:
+        norm = re.sub(r"\s+", " ", part.strip())
+        if _OS_PKG_SEGMENT.match(norm):
+            words = norm.split(" ")
+            kept = [w for w in words if w not in TOOLCHAIN_PACKAGES]
+            if kept != words:
+                changed = True
+                idx = max(k for k, w in enumerate(kept) if w in ("install", "add"))
+                if not [w for w in kept[idx + 1:] if not w.startswith("-")]:
+                    continue
+                norm = " ".join(kept)
+        out.append(norm)
+    if not changed:
+        return command, False
+    if all(_OS_HOUSEKEEPING.match(p) for p in out):
+        return None, True
+    return " && ".join(out), True
+
+
+def _prune_command(tool: str, ctx: dict, doc: _Doc, stage: dict) -> str:
+    ref = stage["ref"] or {}
+    version, dummy = _node_tag_parts(ref.get("tag"))
+    major = _major_of(version, ctx)
+    if tool == "npm":
+        return "npm prune --production" if major is not None and major < 16 else "npm prune --omit=dev"
+    if tool == "pnpm":
+        return "pnpm prune --prod"
+    files = ctx.get("context_files") or []
+    text = "\n".join(_run_command(i) for i in stage["ins"] if i["cmd"] == "RUN")
+    berry = ".yarnrc.yml" in files or re.search(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])", text)
+    if berry:
+        return "yarn workspaces focus --all --production"
+    return "yarn install --production --ignore-scripts --prefer-offline"
+
+
+def _fix_split_multi_stage(doc: _Doc, ctx: dict):
+    if len(doc.stages) != 1:
+        final = doc.final
+        for st in doc.chain(final):
+            for ins in st["ins"]:
+                if ins["cmd"] != "RUN":
+                    continue
+                command = _run_command(ins)
+                dev = _install_tool(command) and not PRODUCTION_RE.search(command)
+                if dev or _BUILD_STEP_RE.search(command) or _toolchain_in(command):
+                    return "skip", (f"the build already has {len(doc.stages)} stages and the runtime stage "
+                                    f"still builds (RUN at line {ins['start_line']}); move that step to a build "
+                                    "stage by hand")
+        return None, f"the build already has {len(doc.stages)} stages"
+    stage = doc.stages[0]
+    ins_list = stage["ins"]
+    build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
+        (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
+        or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
+    if not build_runs:
+        return None, "the single stage installs no development dependencies, build tools or build steps"
+    family = _family(stage["ref"])
+    if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal"):
+        base = stage["base_resolved"] or stage["base_raw"]
+        return "skip", f"cannot tell what the runtime needs on base image {base!r}"
+    appdir = doc.workdir(stage) or "/"
+    has_build = any(_BUILD_STEP_RE.search(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
+    # mode B: no build step and no application directory: the runtime stage copies the sources
+    # from the context again and only node_modules from the pruned build.
+    mode_b = appdir == "/"
+    if mode_b and has_build:
+        return "skip", "no WORKDIR and a build step: cannot tell which files the build produces"
+    if mode_b and not any(_pattern_covers(p, "node_modules") for p in _dockerignore_patterns(ctx)
+                          if not p.startswith("!")) and (
+            "write_dockerignore" not in ctx.get("_requested", ()) or _copied_entries(doc, ["node_modules"])):
+        # write_dockerignore would add node_modules, unless a COPY takes it from the context by name
+        return "skip", "the runtime stage would copy the context again and .dockerignore does not exclude node_modules"
+    installs = [i for i in ins_list if i["cmd"] == "RUN" and _install_tool(_run_command(i))]
+    tool = _install_tool(_run_command(installs[0])) if installs else None
+    eff = doc.effective(stage)
+    for ins in (eff["entrypoint"], eff["cmd"]):
+        if ins is not None:
+            argv, dummy = _process_argv(doc, ins)
+            while argv and (argv[0].rsplit("/", 1)[-1] in _INIT_NAMES or argv[0] == "--"):
+                argv = argv[1:]
+            if argv and (argv[0] == "pnpm" or (argv[0] == "yarn" and family.startswith("ubi"))):
+                return "skip", f"the container starts with {argv[0]}, which only the build stage provides"
+    runtime = []
+    app_copied = False
+    chown = None
+    for ins in ins_list:
+        cmd = ins["cmd"]
+        raw = [_body(x) for x in doc.span(ins)]
+        if cmd in ("COPY", "ADD"):
+            flags = ins.get("flags") or []
+            value = ins.get("value") or []
+            if any(f.startswith("--from") for f in flags) or ins.get("heredocs"):
+                runtime.extend(raw)
+                continue
+            wd = doc.workdir(stage, ins["start_line"]) or "/"
+            dest = value[-1] if value else ""
+            absdest = _norm_path(dest if dest.startswith("/") else wd + "/" + dest)
+            if mode_b:
+                runtime.extend(raw)
+                app_copied = True
+                for f in flags:
+                    if f.startswith("--chown"):
+                        chown = f
+            elif (absdest + "/").startswith(appdir.rstrip("/") + "/"):
+                for f in flags:
+                    if f.startswith("--chown"):
+                        chown = f
+                if not app_copied:
+                    runtime.append(None)   # placeholder for the COPY --from=<prune stage>
+                    app_copied = True
+            else:
+                runtime.extend(raw)
+        elif cmd == "RUN":
+            command = _run_command(ins)
+            if ins.get("heredocs"):
+                return "skip", f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime"
+            if mode_b and _install_tool(command):
+                wd = doc.workdir(stage, ins["start_line"]) or "/"
+                modules = _norm_path(wd + "/node_modules")
+                runtime.append(" ".join([doc.kw("COPY"), "--from=production-dependencies"] + ([chown] if chown else [])
+                                        + [modules, modules]))
+            kind = _classify_run(command, appdir)
+            if kind in ("build", "noop"):
+                if mode_b and kind == "build" and not _install_tool(command) and not all(
+                        _APPDIR_CMD.match(p.strip()) for p in _split_and(command) or [command]):
+                    return "skip", f"cannot tell where RUN at line {ins['start_line']} writes"
+                if mode_b and kind == "build" and not _install_tool(command):
+                    runtime.extend(raw)
+                continue
+            if kind == "unknown":
+                system = _system_segments(command, appdir)
+                if system is None:
+                    return "skip", f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime"
+                command = " && ".join(system)
+                raw = None
+            if app_copied and not _independent_of_app(command, appdir):
+                return "skip", f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime"
+            new_command, changed = _strip_toolchain(command)
+            if not changed and raw is not None:
+                runtime.extend(raw)
+            elif new_command is not None:
+                flags = " ".join(ins.get("flags") or [])
+                runtime.append(" ".join(x for x in (doc.raw_keyword(ins), flags, new_command) if x))
+        elif cmd == "ONBUILD":
+            return "skip", f"ONBUILD at line {ins['start_line']}"
+        else:
+            runtime.extend(raw)
+    if not app_copied:
+        return "skip", "cannot tell which COPY brings the application in"
+    name = stage["name"] or "build"
+    source = name
+    from_ins = stage["from_ins"]
+    kw_from = doc.raw_keyword(from_ins)
+    platform = [f for f in from_ins.get("flags") or [] if f.startswith("--platform")]
+    edits = _Edits(doc)
+    if not stage["name"]:
+        first = doc.lines[from_ins["end_line"] - 1]
+        body = _body(first)
+        stripped = body.rstrip()
+        edits.replace(from_ins["end_line"], from_ins["end_line"],
+                      [stripped + " " + doc.kw("AS") + " " + name + body[len(stripped):] + _ending(first)])
+    new = [""]
+    if tool is not None:
+        source = "production-dependencies"
+        new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
+                "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
+    if mode_b and tool is None:
+        return "skip", "no WORKDIR and no dependency install: cannot tell what the runtime needs"
+    copy_line = " ".join([doc.kw("COPY"), "--from=" + source] + ([chown] if chown else []) + [appdir, appdir])
+    runtime = [copy_line if x is None else x for x in runtime]
+    new.append(" ".join([kw_from, *platform, stage["base_raw"], doc.kw("AS"), "runtime"]))
+    new.extend(runtime)
+    last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
+    edits.insert_after(last, [edits.line(x) for x in new])
+    return edits, None
+
+
+_BUILD_STEP_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
+                            r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
+                            r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")
+
+
+def _toolchain_in(command: str) -> bool:
+    parts = _split_and(command) or [command]
+    return any(_OS_PKG_SEGMENT.match(re.sub(r"\s+", " ", p.strip())) and
+               TOOLCHAIN_PACKAGES & set(p.split()) for p in parts)

@@ -1,0 +1,359 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixes of the process: ``replace_npm_start`` (NRA010), ``exec_form_cmd`` (NRA011), ``add_init_process`` (NRA007) and
+``set_heap_limit`` (NRA009).
+
+Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
+from __future__ import annotations
+
+import re
+import shlex
+
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
+    _INIT_NAMES,
+    _NODE_VALUE_FLAGS,
+    _SHELL_META,
+    _WARNING,
+    DEFAULT_MAX_NODE_MEMORY,
+    NODE_IMAGE_DEFAULTS,
+    _body,
+    _Doc,
+    _dumps_argv,
+    _Edits,
+    _family,
+    _kv_pairs,
+    _user_is_root,
+)
+
+# --------------------------------------------------------------------------- fix: npm start
+
+_RUNNERS = {"npm", "yarn", "pnpm"}
+#: JavaScript CLIs that serve an application in production: bin -> (package, required sub-command or None).
+#: A start script running one becomes ``node node_modules/.bin/<bin> ...`` when the package is a
+#: production dependency (the bin is a node script; node skips its ``#!`` line).
+PRODUCTION_CLIS = {
+    "next": ("next", ["start"]), "nuxt": ("nuxt", ["start"]), "nuxi": ("nuxi", ["start"]),
+    "remix-serve": ("@remix-run/serve", None), "strapi": ("@strapi/strapi", ["start"]),
+    "serve": ("serve", None), "http-server": ("http-server", None), "fastify": ("fastify-cli", ["start"]),
+    "probot": ("probot", ["run"]), "moleculer-runner": ("moleculer", None), "sails": ("sails", ["lift"]),
+}
+#: Development servers and watchers: never turned into the container's process.
+DEV_TOOLS = {"nodemon", "react-scripts", "vite", "webpack-dev-server", "ts-node-dev", "ng", "vue-cli-service",
+             "gatsby", "parcel", "browser-sync", "live-server", "supervisor", "node-dev"}
+_TOOL_REASON = "the %s script %r runs %r, not node; cannot replace it with a plain node command"
+
+
+def _cli_argv(words: list, name: str, script: str, ctx: dict) -> tuple:
+    """A script that runs a production CLI from node_modules/.bin -> ``node node_modules/.bin/<cli> ...``."""
+    tool = words[0]
+    if tool in DEV_TOOLS or (tool in PRODUCTION_CLIS and PRODUCTION_CLIS[tool][1]
+                             and words[1:2] != PRODUCTION_CLIS[tool][1][:1]):
+        return None, "the {} script {!r} runs a development tool ({})".format(name, script, " ".join(words[:2]))
+    if tool not in PRODUCTION_CLIS:
+        return None, _TOOL_REASON % (name, script, tool)
+    deps = ctx.get("package_dependencies")
+    if deps is None:
+        return None, f"the {name} script runs {tool} and the production dependencies are unknown"
+    package = PRODUCTION_CLIS[tool][0]
+    if package not in deps:
+        return None, f"the {name} script runs {tool} but {package} is not a production dependency"
+    return ["node", "node_modules/.bin/" + tool, *words[1:]], None
+
+
+def _node_argv_from_script(script: str, name: str, ctx: dict | None = None) -> tuple:
+    """Turn a package.json script into a node argv, or return (None, reason)."""
+    if _SHELL_META.search(script.replace("\\", "")) or "\\" in script:
+        return None, f"the {name} script {script!r} uses shell features"
+    try:
+        words = shlex.split(script)
+    except ValueError:
+        return None, f"the {name} script {script!r} cannot be split"
+    if not words:
+        return None, f"the {name} script is empty"
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        return None, f"the {name} script {script!r} sets environment variables"
+    if words[0] != "node":
+        return _cli_argv(words, name, script, ctx)
+    k = 1
+    while k < len(words) and words[k].startswith("-"):
+        flag = words[k]
+        if flag in ("-e", "--eval", "-p", "--print", "-i", "--interactive", "--watch", "--test"):
+            return None, f"the {name} script {script!r} uses node {flag}"
+        if flag in _NODE_VALUE_FLAGS:
+            k += 1
+        k += 1
+    if k >= len(words):
+        return None, f"the {name} script {script!r} names no entry file"
+    return words, None
+
+
+def _runner_script(argv: list) -> tuple:
+    """For an npm/yarn/pnpm argv return (script name, extra args) or (None, reason)."""
+    tool = argv[0].rsplit("/", 1)[-1]
+    rest = list(argv[1:])
+    extra = []
+    if "--" in rest:
+        idx = rest.index("--")
+        rest, extra = rest[:idx], rest[idx + 1:]
+    rest = [r for r in rest if r not in ("--silent", "-s", "--quiet", "-q")]
+    if any(r.startswith("-") for r in rest):
+        return None, f"{tool} is called with options {rest!r}"
+    if rest[:1] == ["start"] and len(rest) == 1:
+        return ("start", extra), None
+    if rest[:1] in (["run"], ["run-script"]) and len(rest) == 2:
+        return (rest[1], extra), None
+    if tool == "yarn" and len(rest) == 1 and rest[0] not in ("install", "build"):
+        return (rest[0], extra), None
+    if tool == "pnpm" and len(rest) == 1 and rest[0] not in ("install", "i"):
+        return (rest[0], extra), None
+    return None, "cannot tell which script {!r} runs".format(" ".join(argv))
+
+
+def _process_argv(doc: _Doc, ins: dict) -> tuple:
+    """(argv, form) of a CMD/ENTRYPOINT; shell form gives a best-effort split."""
+    value = list(ins.get("value") or [])
+    if ins.get("json"):
+        return value, "exec"
+    command = " ".join(value)
+    try:
+        return shlex.split(command), "shell"
+    except ValueError:
+        return command.split(), "shell"
+
+
+def _fix_replace_npm_start(doc: _Doc, ctx: dict):
+    stage = doc.final
+    if stage is None:
+        return "skip", "no FROM instruction"
+    eff = doc.effective(stage)
+    target = None
+    for ins in (eff["entrypoint"], eff["cmd"]):
+        if ins is None:
+            continue
+        argv, form = _process_argv(doc, ins)
+        k = 0
+        while k < len(argv) and (argv[k].rsplit("/", 1)[-1] in _INIT_NAMES or argv[k] == "--"):
+            k += 1
+        if k < len(argv) and argv[k].rsplit("/", 1)[-1] in _RUNNERS:
+            target = (ins, argv, form, k)
+            break
+    if target is None:
+        for ins in (eff["entrypoint"], eff["cmd"]):
+            if ins is not None and re.search(r"(^|[\s/\"'])(npm|yarn|pnpm)\s", " ".join(ins.get("value") or [])):
+                return "skip", f"{ins['cmd']} at line {ins['start_line']} runs a package manager inside a shell command"
+        return None, "the container is not started through npm, yarn or pnpm"
+    ins, argv, form, k = target
+    if form == "shell" and _SHELL_META.search(" ".join(ins.get("value") or [])):
+        return "skip", f"the {ins['cmd']} at line {ins['start_line']} uses shell features"
+    if ins["cmd"] == "ENTRYPOINT" and eff["cmd"] is not None and eff["cmd"] is not ins:
+        return "skip", f"ENTRYPOINT at line {ins['start_line']} runs {argv[k]} and CMD adds arguments to it"
+    script, reason = _runner_script(argv[k:])
+    if script is None:
+        return "skip", reason
+    name, extra = script
+    pkg = ctx.get("package_json") or {}
+    if not pkg or not pkg.get("exists", True) or pkg.get("error"):
+        return "skip", "package.json is not available, so the start script is unknown"
+    scripts = pkg.get("scripts") or {}
+    for hook in ("pre" + name, "post" + name):
+        if hook in scripts:
+            return "skip", f"package.json has a {hook!r} script that {argv[k]} {name} runs and node would not"
+    if name in scripts:
+        node_argv, reason = _node_argv_from_script(str(scripts[name]), name, ctx)
+        if node_argv is None:
+            return "skip", reason
+    elif name == "start" and pkg.get("main"):
+        node_argv = ["node", str(pkg["main"])]
+    else:
+        return "skip", "package.json has no {!r} script{}".format(name, " and no main" if name == "start" else "")
+    new_argv = argv[:k] + node_argv + extra
+    edits = _Edits(doc)
+    edits.replace(ins["start_line"], ins["end_line"],
+                  [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(new_argv)}")])
+    return edits, None
+
+
+# --------------------------------------------------------------------------- fix: exec form
+
+def _exec_argv(command: str) -> tuple:
+    command = command.strip()
+    if command.startswith("exec "):
+        command = command[5:].strip()
+    if not command:
+        return None, "the command is empty"
+    if _SHELL_META.search(command):
+        return None, "it uses shell features ({})".format(", ".join(sorted(set(_SHELL_META.findall(command)))))
+    for word in re.findall(r"^\s*(\w+)=", command):
+        return None, f"it sets the environment variable {word} for the command"
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None, "its quoting cannot be split"
+    return words, None
+
+
+def _fix_exec_form_cmd(doc: _Doc, ctx: dict):
+    stage = doc.final
+    if stage is None:
+        return "skip", "no FROM instruction"
+    eff = doc.effective(stage)
+    edits = _Edits(doc)
+    reasons = []
+    for ins in (eff["entrypoint"], eff["cmd"]):
+        if ins is None:
+            continue
+        value = list(ins.get("value") or [])
+        if ins.get("json"):
+            if len(value) == 3 and value[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash") and value[1] == "-c":
+                command = value[2]
+            else:
+                continue
+        else:
+            command = " ".join(value)
+        if ins["cmd"] == "ENTRYPOINT" and eff["cmd"] is not None and not ins.get("json"):
+            reasons.append(f"shell-form ENTRYPOINT at line {ins['start_line']} ignores CMD; "
+                           "in exec form CMD would be appended")
+            continue
+        argv, reason = _exec_argv(command)
+        if argv is None:
+            reasons.append(f"{ins['cmd']} at line {ins['start_line']}: {reason}")
+            continue
+        edits.replace(ins["start_line"], ins["end_line"],
+                      [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(argv)}")])
+    if not edits:
+        if reasons:
+            return "skip", "; ".join(reasons)
+        return None, "CMD and ENTRYPOINT are already in exec form"
+    return edits, ("; ".join(reasons) or None)
+
+
+# --------------------------------------------------------------------------- fix: init process
+
+def _init_install(family: str, tool: str) -> tuple:
+    """(install command, binary path) for ``tool`` on ``family``; (None, reason) when unknown."""
+    if family in ("node-debian", "debian"):
+        return (f"apt-get update && apt-get install -y --no-install-recommends {tool} && "
+                "rm -rf /var/lib/apt/lists/*", f"/usr/bin/{tool}")
+    if family in ("node-alpine", "alpine"):
+        return f"apk add --no-cache {tool}", ("/sbin/tini" if tool == "tini" else "/usr/bin/dumb-init")
+    if family in ("ubi-node-minimal", "ubi-minimal"):
+        return f"microdnf install -y {tool} && microdnf clean all", f"/usr/bin/{tool}"
+    if family in ("ubi-node", "ubi"):
+        return f"dnf install -y {tool} && dnf clean all", f"/usr/bin/{tool}"
+    return None, f"no package manager known for this base image ({family})"
+
+
+def _fix_add_init_process(doc: _Doc, ctx: dict):
+    stage = doc.final
+    if stage is None:
+        return "skip", "no FROM instruction"
+    tool = ctx.get("init_tool") or "tini"
+    if tool not in ("tini", "dumb-init"):
+        return "skip", f"unknown init tool {tool!r}"
+    eff = doc.effective(stage)
+    entry, cmd = eff["entrypoint"], eff["cmd"]
+    for ins in (entry, cmd):
+        if ins is not None:
+            argv, dummy = _process_argv(doc, ins)
+            if argv and argv[0].rsplit("/", 1)[-1] in _INIT_NAMES:
+                return None, "{} already runs {} as PID 1".format(ins["cmd"], argv[0])
+    family = _family(doc.root_ref(stage))
+    restate = None
+    if entry is None and cmd is None:
+        if family not in ("node-debian", "node-alpine"):
+            return "skip", "the Dockerfile sets no CMD or ENTRYPOINT and the base image's defaults are unknown"
+        # official node images: ENTRYPOINT ["docker-entrypoint.sh"] CMD ["node"]; keep them behind the init
+        restate = NODE_IMAGE_DEFAULTS
+    if entry is not None and not entry.get("json"):
+        return "skip", f"ENTRYPOINT at line {entry['start_line']} is in shell form"
+    if entry is None and cmd is not None and not cmd.get("json"):
+        return "skip", f"CMD at line {cmd['start_line']} is in shell form (exec_form_cmd could not convert it)"
+    install, path = _init_install(family, tool)
+    if install is None:
+        return "skip", path
+    edits = _Edits(doc)
+    pattern = re.compile(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(tool)}\b")
+    installed = any(pattern.search(" ".join(i.get("value") or []))
+                    for st in doc.chain(stage) for i in st["ins"] if i["cmd"] == "RUN")
+    if not installed:
+        lines = []
+        inherited = None
+        for st in doc.chain(stage)[:-1]:
+            for i in st["ins"]:
+                if i["cmd"] == "USER":
+                    inherited = " ".join(i.get("value") or [])
+        if inherited is None and family.startswith("ubi-node"):
+            inherited = "1001"
+        if inherited is not None and _user_is_root(inherited) is not True:
+            lines.append("{} 0".format(doc.kw("USER")))
+        lines.append("{} {}".format(doc.kw("RUN"), install))
+        if inherited is not None and _user_is_root(inherited) is not True:
+            lines.append("{} {}".format(doc.kw("USER"), inherited))
+        edits.insert_after(stage["from_ins"]["end_line"], [edits.line(x) for x in lines])
+    warning = None
+    if not installed and family.startswith("ubi"):
+        warning = (f"{_WARNING}{tool} is not in the UBI repositories; the install needs EPEL or a RHEL "
+                   "subscription in the build (the rebuild verifies it)")
+    prefix = [path, "--"]
+    if restate is not None:
+        last = stage["ins"][-1]["end_line"] if stage["ins"] else stage["from_ins"]["end_line"]
+        edits.insert_after(last, [edits.line("{} {}".format(doc.kw("ENTRYPOINT"), _dumps_argv(prefix + restate[0]))),
+                                  edits.line("{} {}".format(doc.kw("CMD"), _dumps_argv(restate[1])))])
+    elif entry is not None:
+        argv = list(entry.get("value") or [])
+        edits.replace(entry["start_line"], entry["end_line"],
+                      [edits.line(f"{doc.raw_keyword(entry)} {_dumps_argv(prefix + argv)}")])
+    else:
+        new = [edits.line("{} {}".format(doc.kw("ENTRYPOINT"), _dumps_argv(prefix)))]
+        if eff["cmd_stage"] is stage:
+            edits.insert_before(cmd["start_line"], new)
+        else:
+            # CMD is inherited from an earlier stage: ENTRYPOINT would reset it, so repeat it.
+            new += [edits.line(_body(x)) for x in doc.span(cmd)]
+            last = stage["ins"][-1]["end_line"] if stage["ins"] else stage["from_ins"]["end_line"]
+            edits.insert_after(last, new)
+    return edits, warning
+
+
+# --------------------------------------------------------------------------- fix: heap limit
+
+def _fix_set_heap_limit(doc: _Doc, ctx: dict):
+    stage = doc.final
+    if stage is None:
+        return "skip", "no FROM instruction"
+    variables = doc.stage_vars(stage)
+    eff = doc.effective(stage)
+    if "max-old-space-size" in variables.get("NODE_OPTIONS", ""):
+        return None, "NODE_OPTIONS already sets --max-old-space-size"
+    for ins in (eff["entrypoint"], eff["cmd"]):
+        if ins is not None and any("max-old-space-size" in v for v in ins.get("value") or []):
+            return "skip", (f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
+                            "make it read an environment variable by hand")
+    for st in doc.chain(stage):
+        for ins in st["ins"]:
+            if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):
+                if "max-old-space-size" in " ".join(ins.get("value") or []):
+                    return None, "NODE_OPTIONS already sets --max-old-space-size"
+    var = ctx.get("heap_variable") or "MAX_NODE_MEMORY"
+    default = str(ctx.get("max_node_memory") or DEFAULT_MAX_NODE_MEMORY)
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var) or not default.isdigit():
+        return "skip", "invalid heap_variable or max_node_memory option"
+    node_options = f"--max-old-space-size=${{{var}}}"
+    if "NODE_OPTIONS" in variables:
+        node_options = "${NODE_OPTIONS} " + node_options
+    edits = _Edits(doc)
+    lines = []
+    if var not in variables:
+        lines.append("{} {}={}".format(doc.kw("ARG"), var, default))
+        lines.append('{env} {var}=${{{var}}} NODE_OPTIONS="{opts}"'.format(
+            env=doc.kw("ENV"), var=var, opts=node_options))
+    else:
+        lines.append('{} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), node_options))
+    anchor = None
+    for ins in stage["ins"]:
+        if ins["cmd"] in ("RUN", "COPY", "ADD", "USER"):
+            anchor = ins["end_line"]
+    if anchor is None:
+        anchor = stage["from_ins"]["end_line"]
+    edits.insert_after(anchor, [edits.line(x) for x in lines])
+    return edits, None

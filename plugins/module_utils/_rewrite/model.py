@@ -1,0 +1,345 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rewriter's document and edit model: the parsed Dockerfile (``_Doc``: stages, chain, variables, effective
+user/process), line edits (``_Edits``) and how they are spliced (``_apply``), text helpers and the base image
+family.
+
+Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
+
+DEFAULT_PORT_MAP = {80: 8080, 443: 8443}
+DEFAULT_PORT_OFFSET = 8000
+DEFAULT_MAX_NODE_MEMORY = "1024"
+DEFAULT_DEBIAN_CODENAME = "bookworm"
+DEFAULT_USER_IDS = {
+    "node": {"uid": 1000, "gid": 1000},
+    "ubi": {"uid": 1001, "gid": 0},
+    "distroless": {"uid": 65532, "gid": 65532},
+    "other": {"uid": 10001, "gid": 10001},
+}
+#: ENTRYPOINT and CMD of the official node images (docker-library/node), restated behind the init process
+#: when a Dockerfile sets neither.
+NODE_IMAGE_DEFAULTS = (["docker-entrypoint.sh"], ["node"])
+DOCKERIGNORE_ENTRIES = ("node_modules", ".git", ".cache", "npm-debug.log")
+PORT_ENV_NAMES = {"PORT", "HTTP_PORT", "HTTPS_PORT", "APP_PORT", "SERVER_PORT", "LISTEN_PORT", "NODE_PORT"}
+MANIFEST_CANDIDATES = ("yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json", ".npmrc", ".yarnrc", ".yarnrc.yml")
+
+_SHELL_META = re.compile(r"[|&;<>()$`*?\[\]{}~\\\n#!]")
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_GLOBAL_INSTALL_RE = re.compile(r"\b(?:npm|pnpm)\s+(?:install|i|add)\b[^&;|]*\s(?:-g|--global)\b"
+                                r"|\byarn\s+global\s+add\b")
+_INIT_NAMES = {"tini", "dumb-init", "tini-static", "catatonit", "docker-init", "s6-svscan"}
+_NODE_VALUE_FLAGS = {"-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "-C",
+                     "--conditions", "--title", "--inspect-port"}
+
+
+_WARNING = "warning: "
+
+
+class RewriteError(ValueError):
+    """Raised when the input cannot be rewritten at all (no parser, unparsable text)."""
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _split_lines(text: str) -> list:
+    """Split keeping line endings; only ``\\n`` (and ``\\r\\n``) end a line."""
+    if not text:
+        return []
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _newline_of(lines: list) -> str:
+    crlf = sum(1 for line in lines if line.endswith("\r\n"))
+    lf = sum(1 for line in lines if line.endswith("\n")) - crlf
+    return "\r\n" if crlf > lf else "\n"
+
+
+def _body(line: str) -> str:
+    """A raw line without its line ending."""
+    if line.endswith("\r\n"):
+        return line[:-2]
+    if line.endswith("\n"):
+        return line[:-1]
+    return line
+
+
+def _ending(line: str) -> str:
+    return line[len(_body(line)):]
+
+
+def _dumps_argv(argv: list) -> str:
+    return json.dumps(list(argv), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- image refs
+
+def _family(ref: dict | None) -> str:
+    """Base image family: node-debian, node-alpine, ubi-node, ubi, alpine, debian, distroless, scratch, unknown."""
+    if ref is None:
+        return "unknown"
+    if ref["scratch"]:
+        return "scratch"
+    repo = ref["repository"].lower()
+    tag = (ref["tag"] or "").lower()
+    if repo in ("scratch", "library/scratch"):
+        return "scratch"
+    if "distroless" in repo or ref["registry"] == "cgr.dev":
+        return "distroless"
+    if repo == "library/node":
+        if "windows" in tag or "nanoserver" in tag or "servercore" in tag:
+            return "unknown"
+        return "node-alpine" if "alpine" in tag else "node-debian"
+    if re.search(r"(^|/)ubi\d*(-minimal)?/nodejs-\d+", repo) or (re.search(r"(^|/)nodejs-\d+(-minimal)?$", repo) and (
+            "redhat" in ref["registry"] or "ubi" in repo)):
+        return "ubi-node-minimal" if "minimal" in repo else "ubi-node"
+    if re.search(r"(^|/)ubi\d*(-minimal|-micro)?$", repo):
+        if repo.endswith("-micro"):
+            return "unknown"
+        return "ubi-minimal" if repo.endswith("-minimal") else "ubi"
+    if repo in ("library/alpine",) or "alpine" in tag:
+        return "alpine"
+    if repo in ("library/debian", "library/ubuntu") or re.search(r"(bookworm|bullseye|buster|jammy|noble|focal)", tag):
+        return "debian"
+    return "unknown"
+
+
+def _node_tag_parts(tag: str | None) -> tuple:
+    """Split an official node tag into (version, variant): ``20.11-alpine3.19`` -> (``20.11``, ``alpine3.19``)."""
+    if not tag:
+        return None, None
+    match = re.match(r"^(\d+(?:\.\d+){0,2}|lts|current|latest)(?:-(.+))?$", tag)
+    if match:
+        return match.group(1), match.group(2)
+    return None, tag
+
+
+# --------------------------------------------------------------------------- document model
+
+class _Doc:
+    """A parsed snapshot of the current text: lines, instructions and stages."""
+
+    def __init__(self, text: str, parse):
+        self.text = text
+        self.lines = _split_lines(text)
+        self.nl = _newline_of(self.lines)
+        parsed = parse(text)
+        self.escape = parsed.get("escape") or "\\"
+        self.problems = parsed.get("problems") or []
+        self.instructions = [dict(i) for i in parsed.get("instructions") or []]
+        self.global_args = {}
+        self.stages = []
+        current = None
+        for ins in self.instructions:
+            ins["cmd"] = (ins.get("cmd") or "").upper()
+            if ins["cmd"] == "FROM":
+                current = self._new_stage(ins)
+                self.stages.append(current)
+            elif current is None:
+                if ins["cmd"] == "ARG":
+                    for item in ins.get("value") or []:
+                        name, dummy, val = item.partition("=")
+                        self.global_args[name] = val if "=" in item else None
+            else:
+                current["ins"].append(ins)
+        lower = sum(1 for i in self.instructions if self.raw_keyword(i).islower())
+        self.lower = bool(self.instructions) and lower > len(self.instructions) / 2
+
+    # -- construction
+    def _new_stage(self, ins: dict) -> dict:
+        value = list(ins.get("value") or [])
+        raw = value[0] if value else ""
+        name = value[2] if len(value) >= 3 and value[1].lower() == "as" else None
+        resolved, unresolved = expand(raw, {k: v for k, v in self.global_args.items() if v is not None})
+        ok = not unresolved
+        from_stage = None
+        for st in self.stages:
+            if st["name"] and st["name"].lower() == resolved.lower():
+                from_stage = st["index"]
+        if from_stage is None and resolved.isdigit() and int(resolved) < len(self.stages):
+            from_stage = int(resolved)
+        ref = None
+        if from_stage is None and ok and resolved:
+            ref = image_ref_facts(resolved, resolved, False)
+            if None in (ref["registry"], ref["repository"]) and not ref["scratch"]:  # a "$" left: unknown image
+                ref = None
+        return {"index": len(self.stages), "name": name, "from_ins": ins, "ins": [], "base_raw": raw,
+                "base_resolved": resolved if ok else None, "from_stage": from_stage, "ref": ref}
+
+    # -- queries
+    def raw_keyword(self, ins: dict) -> str:
+        line = self.lines[ins["start_line"] - 1] if ins["start_line"] - 1 < len(self.lines) else ""
+        match = re.match(r"\s*(\S+)", line)
+        return match.group(1) if match else ins["cmd"]
+
+    def kw(self, word: str) -> str:
+        return word.lower() if self.lower else word.upper()
+
+    def span(self, ins: dict) -> list:
+        return self.lines[ins["start_line"] - 1:ins["end_line"]]
+
+    def chain(self, stage: dict) -> list:
+        """Stages from the external root to ``stage`` (following FROM <stage> links)."""
+        out = [stage]
+        seen = {stage["index"]}
+        while out[0]["from_stage"] is not None and out[0]["from_stage"] not in seen:
+            seen.add(out[0]["from_stage"])
+            out.insert(0, self.stages[out[0]["from_stage"]])
+        return out
+
+    @property
+    def final(self) -> dict | None:
+        return self.stages[-1] if self.stages else None
+
+    def root_ref(self, stage: dict) -> dict | None:
+        return self.chain(stage)[0]["ref"]
+
+    def stage_vars(self, stage: dict, upto_line: int | None = None) -> dict:
+        """ARG/ENV values visible in ``stage`` (through its chain) before ``upto_line``."""
+        variables = {}
+        for st in self.chain(stage):
+            for ins in st["ins"]:
+                if upto_line is not None and st is stage and ins["start_line"] >= upto_line:
+                    break
+                if ins["cmd"] in ("ARG", "ENV"):
+                    for name, val in _kv_pairs(ins):
+                        value = self.global_args.get(name) if val is None and ins["cmd"] == "ARG" else val
+                        if value is not None:
+                            variables[name] = expand(value, variables)[0]
+        return variables
+
+    def effective(self, stage: dict) -> dict:
+        """Effective USER, ENTRYPOINT and CMD instructions for ``stage`` (None = base default)."""
+        state = {"user": None, "entrypoint": None, "cmd": None, "cmd_stage": None}
+        for st in self.chain(stage):
+            cmd_set = False
+            for ins in st["ins"]:
+                if ins["cmd"] == "USER":
+                    state["user"] = ins
+                elif ins["cmd"] == "CMD":
+                    state["cmd"], state["cmd_stage"], cmd_set = ins, st, True
+                elif ins["cmd"] == "ENTRYPOINT":
+                    state["entrypoint"] = ins
+                    if not cmd_set:
+                        state["cmd"] = None
+        return state
+
+    def workdir(self, stage: dict, upto_line: int | None = None) -> str | None:
+        """Effective WORKDIR before ``upto_line`` (UBI Node.js images default to /opt/app-root/src)."""
+        wd = "/opt/app-root/src" if _family(self.root_ref(stage)).startswith("ubi-node") else None
+        variables = self.stage_vars(stage)
+        for st in self.chain(stage):
+            for ins in st["ins"]:
+                if upto_line is not None and st is stage and ins["start_line"] >= upto_line:
+                    break
+                if ins["cmd"] == "WORKDIR" and ins.get("value"):
+                    val = expand(ins["value"][0], variables)[0]
+                    wd = val if val.startswith("/") else (wd or "/").rstrip("/") + "/" + val
+        return _norm_path(wd) if wd else None
+
+
+def _kv_pairs(ins: dict) -> list:
+    """(name, value) pairs of an ARG/ENV instruction (binding value layout)."""
+    value = list(ins.get("value") or [])
+    out = []
+    if ins["cmd"] == "ENV":
+        for k in range(0, len(value) - 1, 2):
+            out.append((value[k], value[k + 1]))
+    else:
+        for item in value:
+            name, eq, val = item.partition("=")
+            out.append((name, val if eq else None))
+    return out
+
+
+def _norm_path(path: str) -> str:
+    parts = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def _user_is_root(raw: str) -> bool | None:
+    """True for root/0 (any group), False for another user, None when it uses a variable."""
+    if "$" in raw:
+        return None
+    name = raw.split(":", 1)[0].strip()
+    return name in ("root", "0")
+
+
+# --------------------------------------------------------------------------- edits
+
+class _Edits:
+    """Collect edits on one snapshot: replace lines [start, end] or insert before ``start``."""
+
+    def __init__(self, doc: _Doc):
+        self.doc = doc
+        self.items = []
+
+    def replace(self, start: int, end: int, new_lines: list) -> None:
+        self.items.append((start, end, list(new_lines)))
+
+    def insert_before(self, line: int, new_lines: list) -> None:
+        self.items.append((line, line - 1, list(new_lines)))
+
+    def insert_after(self, line: int, new_lines: list) -> None:
+        self.items.append((line + 1, line, list(new_lines)))
+
+    def line(self, body: str) -> str:
+        return body + self.doc.nl
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _apply(lines: list, origin: list, edits: _Edits) -> tuple:
+    """Apply edits bottom-up; return (lines, origin, touched original line numbers)."""
+    items = sorted(edits.items, key=lambda e: (e[0], e[1]))
+    for a, b in zip(items, items[1:], strict=False):  # noqa: RUF007 - Python 3.9 hosts lack pairwise
+        if a[1] >= b[0] and not (a[1] < a[0] and b[1] < b[0] and a[0] == b[0]):
+            raise RewriteError(f"internal error: overlapping edits at lines {a[0]} and {b[0]}")
+    lines, origin = list(lines), list(origin)
+    touched = set()
+    nl = _newline_of(lines)
+    order = {id(e): k for k, e in enumerate(edits.items)}
+    # bottom-up; at one position the edit added first ends up first
+    for start, end, replacement in sorted(items, key=lambda e: (e[0], e[1], order[id(e)]), reverse=True):
+        new = list(replacement)
+        if end >= start:
+            touched.update(o for o in origin[start - 1:end] if o is not None)
+            if end == len(lines) and not _ending(lines[-1]) and new and _ending(new[-1]):
+                new[-1] = _body(new[-1])
+        else:
+            anchor = origin[start - 2] if start - 2 >= 0 and start - 2 < len(origin) else None
+            if anchor is None and start - 1 < len(origin):
+                anchor = origin[start - 1]
+            if anchor is not None:
+                touched.add(anchor)
+            if start - 1 == len(lines) and lines and not _ending(lines[-1]):
+                lines[-1] = lines[-1] + nl
+                if origin[-1] is not None:
+                    touched.add(origin[-1])
+        lines[start - 1:end] = new
+        origin[start - 1:end] = [None] * len(new)
+    for k in range(len(lines) - 1):
+        if not _ending(lines[k]):   # a former last line that now has lines after it
+            lines[k] += nl
+            if origin[k] is not None:
+                touched.add(origin[k])
+    return lines, origin, touched
