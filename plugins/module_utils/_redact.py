@@ -157,22 +157,28 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 # Every alternative starts at a word boundary (look-behind), so a long run of
 # word characters is scanned once, not once per position (no quadratic time).
 _VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"';&|<>()`]+)"""
-_INLINE_RE = re.compile(
-    r"(?P<envl>(?P<envl_head>(?:^|(?<=\n))[ \t]*(?:env|arg|export|setenv|declare(?:[ \t]+-\w+)*)[ \t]+"
-    r"(?P<envl_name>[A-Za-z_][\w.-]*)[ \t]+)(?P<envl_val>[^\n]+))"
-    r"|(?P<cfg>(?P<cfg_head>(?:\bconfig(?:ure)?[ \t]+set|\b(?:npm|pnpm|yarn)[ \t]+set)[ \t]+(?:--?[\w-]+[ \t]+)*"
-    r"(?P<cfg_name>[^\s=]+)[ \t]+)(?P<cfg_val>" + _VALUE + r"))"
-    r"|(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))"
-    r"|(?P<hdr>(?P<hdr_head>\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest|negotiate|oauth|apikey)?"
-    r"\s*)(?P<hdr_val>[^\s'\"]+))"
-    r"|(?P<jf>(?P<jf_head>\"--?(?P<jf_name>[A-Za-z][\w-]*)\"[ \t]*,[ \t]*\")(?P<jf_val>(?:[^\"\\\n]|\\.)*))"
-    r"|(?P<js>(?P<js_head>(?P<js_q>\\?[\"'])(?P<js_name>[A-Za-z_][\w.-]*)(?P=js_q)[ \t]*:[ \t]*)"
-    r"(?P<js_val>\\?\"(?:[^\"\\\n]|\\[^\"\n])*\\?\"|'[^'\n]*'|[^\s,{}\[\]'\"]+))"
-    r"|(?P<yk>(?P<yk_head>(?:^|(?<=\n))[ \t]*(?P<yk_name>[A-Za-z_][\w.-]*):[ \t]+)(?P<yk_val>[^\s#]+))"
-    r"|(?P<flag>(?P<flag_head>(?<![\w-])--?(?P<flag_name>[A-Za-z][\w-]*)(?:=|[ \t]+))(?P<flag_val>" + _VALUE + r"))"
-    r"|(?P<kv>(?P<kv_head>(?<![\w.-])(?P<kv_name>[A-Za-z_][\w.-]*)=)(?P<kv_val>" + _VALUE + r"))",
-    re.IGNORECASE,
+_INLINE_PARTS = (
+    # (alternative, what any match of it needs in the lower-cased text: one needle of each group)
+    (r"(?P<envl>(?P<envl_head>(?:^|(?<=\n))[ \t]*(?:env|arg|export|setenv|declare(?:[ \t]+-\w+)*)[ \t]+"
+     r"(?P<envl_name>[A-Za-z_][\w.-]*)[ \t]+)(?P<envl_val>[^\n]+))", (("env", "arg", "export", "declare"),)),
+    (r"(?P<cfg>(?P<cfg_head>(?:\bconfig(?:ure)?[ \t]+set|\b(?:npm|pnpm|yarn)[ \t]+set)[ \t]+(?:--?[\w-]+[ \t]+)*"
+     r"(?P<cfg_name>[^\s=]+)[ \t]+)(?P<cfg_val>" + _VALUE + r"))", (("set",),)),
+    (r"(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))",
+     (("://",),)),
+    (r"(?P<hdr>(?P<hdr_head>\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest|negotiate|oauth|apikey)?"
+     r"\s*)(?P<hdr_val>[^\s'\"]+))", (("authorization",),)),
+    (r"(?P<jf>(?P<jf_head>\"--?(?P<jf_name>[A-Za-z][\w-]*)\"[ \t]*,[ \t]*\")(?P<jf_val>(?:[^\"\\\n]|\\.)*))",
+     (('"-',),)),
+    (r"(?P<js>(?P<js_head>(?P<js_q>\\?[\"'])(?P<js_name>[A-Za-z_][\w.-]*)(?P=js_q)[ \t]*:[ \t]*)"
+     r"(?P<js_val>\\?\"(?:[^\"\\\n]|\\[^\"\n])*\\?\"|'[^'\n]*'|[^\s,{}\[\]'\"]+))", ((":",), ('"', "'"))),
+    (r"(?P<yk>(?P<yk_head>(?:^|(?<=\n))[ \t]*(?P<yk_name>[A-Za-z_][\w.-]*):[ \t]+)(?P<yk_val>[^\s#]+))", ((":",),)),
+    (r"(?P<flag>(?P<flag_head>(?<![\w-])--?(?P<flag_name>[A-Za-z][\w-]*)(?:=|[ \t]+))(?P<flag_val>" + _VALUE + r"))",
+     (("-",),)),
+    (r"(?P<kv>(?P<kv_head>(?<![\w.-])(?P<kv_name>[A-Za-z_][\w.-]*)=)(?P<kv_val>" + _VALUE + r"))", (("=",),)),
 )
+_INLINE_RE = re.compile("|".join(part for part, dummy in _INLINE_PARTS), re.IGNORECASE)
+# _INLINE_RE without the alternatives that cannot match in a text, by the alternatives kept (see _inline_re)
+_INLINE_SUBSETS: dict = {}
 
 # Option names that hold a password although no name fragment says so (keytool, redis, openssl).
 _FLAG_EXTRA_RE = re.compile(r"^(?:store|key|srcstore|deststore|src|dest|new|old|master)?pass(?:word|wd|phrase)?$"
@@ -322,9 +328,34 @@ def _is_reference(value: str) -> bool:
 
 # -- spans --------------------------------------------------------------------------------------------
 
+def _inline_re(text: str) -> Optional[Pattern[str]]:
+    """``_INLINE_RE`` for ``text``: without the alternatives whose needles (``_INLINE_PARTS``) are all absent.
+
+    Such an alternative matches nowhere in the text, so the matches are the same; the regex tries every
+    alternative at every position, so each one dropped saves its share. None: no alternative can match.
+    Only for ASCII text (IGNORECASE folds a few other letters to ASCII ones: U+212A, U+017F).
+    """
+    if not text.isascii():
+        return _INLINE_RE
+    low = text.lower()
+    kept = tuple(i for i, (dummy, needs) in enumerate(_INLINE_PARTS)
+                 if all(any(n in low for n in group) for group in needs))
+    if len(kept) == len(_INLINE_PARTS):
+        return _INLINE_RE
+    if not kept:
+        return None
+    rx = _INLINE_SUBSETS.get(kept)
+    if rx is None:
+        rx = _INLINE_SUBSETS[kept] = re.compile("|".join(_INLINE_PARTS[i][0] for i in kept), re.IGNORECASE)
+    return rx
+
+
 def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None:
     """Spans (start, end) of ``text`` (offset by ``base``) that the by-name rules hide."""
-    for m in _INLINE_RE.finditer(text):
+    rx = _inline_re(text)
+    if rx is None:
+        return
+    for m in rx.finditer(text):
         kind = m.lastgroup
         if kind in ("envl", "cfg"):
             value = m.group(kind + "_val")
@@ -641,17 +672,17 @@ def _value_suspect(text: str, low: Optional[str] = None) -> bool:
             or (("-p" in low or "-a" in low or "-k" in low or "-u" in low)
                 and ("mysql" in low or "mariadb" in low or "mongo" in low or "sshpass" in low or "redis-cli" in low
                      or "zip" in low or "7z" in low or "openssl" in low or "smbclient" in low))
-            or "eyJ" in text or "Q~" in text):
+            # a rare character first (one memchr), the pair only where it shows
+            or ("J" in text and "eyJ" in text) or ("~" in text and "Q~" in text)):
         return True
     if ("?" in text or "&" in text) and "=" in text and _QUERY_RE.search(text) is not None:
         return True
-    for word in text.split():
-        # a long word has no blank in it: only blank-separated words of 20+ characters are scanned,
-        # each on its own (less context than the full rules see: more suspect, never less)
-        if len(word) >= 20:
-            for m in _LONG_RE.finditer(word):
-                if _secret_word(word, m.start(), m.end(), None):
-                    return True
+    # a long word has no blank in it: only blank-separated words of 20+ characters are scanned,
+    # each on its own (less context than the full rules see: more suspect, never less)
+    for word in [w for w in text.split() if len(w) >= 20]:
+        for m in _LONG_RE.finditer(word):
+            if _secret_word(word, m.start(), m.end(), None):
+                return True
     return False
 
 

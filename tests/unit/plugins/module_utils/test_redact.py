@@ -1,6 +1,8 @@
 """Secret redaction (plugins/module_utils/_redact.py)."""
 from __future__ import annotations
 
+import random
+
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils import _redact
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
@@ -190,3 +192,21 @@ def test_known_value_hidden_in_every_later_instruction():
     assert [o["original"] for o in out] == ["RUN make", f"ENV API_TOKEN={REDACTED}", "RUN echo one",
                                             f"RUN echo {REDACTED}", "RUN echo two", f"RUN printf %s {REDACTED}|wc"]
     assert out[2] == instrs[2] and out[4] == instrs[4]
+
+
+def test_inline_regex_without_impossible_alternatives_finds_the_same():
+    """_inline_re drops the alternatives whose needles are absent: the matches are those of the full regex."""
+    rng = random.Random(11)
+    pieces = ["ENV ", "export ", "npm config set ", "https://u:", "@h", "Authorization: Bearer ", '"--token", "',
+              '"pw": ', "key: ", "--pass ", "A=", "x", "Y_9", " ", "\n", "'", '"', ":", "-", "=", "\u212a", "caf\u00e9"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(800)]
+    texts += ["From registry.access.redhat.com/ubi9/nodejs-18:1-80", "RUN a=b c:d --x y", "plain words"]
+    dropped = 0
+    for text in texts:
+        rx = _redact._inline_re(text)
+        got = [(m.lastgroup, m.span()) for m in rx.finditer(text)] if rx is not None else []
+        assert got == [(m.lastgroup, m.span()) for m in _redact._INLINE_RE.finditer(text)], text
+        dropped += rx is not _redact._INLINE_RE
+    assert dropped > 200  # the smaller regexes were used (and agreed)
+    assert _redact._inline_re("plain words") is None
+    assert _redact._inline_re("caf\u00e9 a=b") is _redact._INLINE_RE  # not ASCII: the full regex
