@@ -139,7 +139,7 @@ _SECRET_NAME_LOWER_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS)
 
 # Every fragment above contains one of these lower-case literals: text without
 # any of them cannot hold a built-in secret name (a fast pre-check on the hot path).
-_NAME_LITERALS = ("pass", "pwd", "pw", "pat", "sas", "jwt", "psk", "secret", "token", "key", "credential", "auth",
+_NAME_LITERALS = ("pass", "pwd", "pw", "pat", "sas", "jwt", "psk", "secret", "token", "key", "cred", "auth",
                   "access", "connection", "webhook", "dsn", "cookie", "salt", "bearer")
 # the literals above that are common inside ordinary words (path, compat, sass):
 # they only count as a whole word, between characters that are not [a-z0-9] (see _word_literal)
@@ -630,8 +630,12 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
         low = text.lower()
     # spelled out (not any()/regex): this runs for every instruction of every file
     if ("key" in low or "token" in low or "secret" in low or "passw" in low or "auth" in low
-            or "pwd" in low or "credential" in low or "passphrase" in low or "dsn" in low or "cookie" in low
+            or "pwd" in low or "cred" in low or "passphrase" in low or "dsn" in low or "cookie" in low
             or "salt" in low or "bearer" in low or "webhook" in low or "access" in low or "connection" in low):
+        return True
+    # the option names of _FLAG_EXTRA_RE (keytool/jarsigner -storepass, openssl -passin, ...): after a dash
+    if "pass" in low and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
+                          or "destpass" in low or "newpass" in low or "oldpass" in low or "masterpass" in low):
         return True
     return _word_literal(low)
 
@@ -848,8 +852,9 @@ def _ends(texts: list, marks: list) -> list:
 
 
 # Every test of ``_has_name_literal`` and ``_user_flag`` needs one of these in the text itself (the first in
-# its lower-cased form, "passw"/"passphrase" through "pass"; the last two as they are): see _name_suspects
-_NAME_TRIGGERS = ("key", "token", "secret", "auth", "pwd", "credential", "dsn", "cookie", "salt", "bearer",
+# its lower-cased form, "passw"/"passphrase"/"storepass"/... through "pass"; the last two as they are):
+# see _name_suspects
+_NAME_TRIGGERS = ("key", "token", "secret", "auth", "pwd", "cred", "dsn", "cookie", "salt", "bearer",
                   "webhook", "access", "connection", "pass", "pw", "pat", "sas", "jwt", "psk")
 _FLAG_TRIGGERS = ("-u", "-U")
 

@@ -210,3 +210,15 @@ def test_inline_regex_without_impossible_alternatives_finds_the_same():
     assert dropped > 200  # the smaller regexes were used (and agreed)
     assert _redact._inline_re("plain words") is None
     assert _redact._inline_re("caf\u00e9 a=b") is _redact._INLINE_RE  # not ASCII: the full regex
+
+
+@pytest.mark.parametrize("form", ["RUN jarsigner -storepass {c} app.jar", "RUN tool --creds={c}", "RUN tool --cred {c}",
+                                  "RUN tool -passin {c}", "RUN tool -newpass {c}", "RUN x -deststorepass {c}",
+                                  'CMD ["tool", "-masterpass", "{c}"]'])
+def test_extra_password_options_pass_the_fast_precheck(form):
+    """The option names _FLAG_EXTRA_RE knows (no secret-name fragment in them) are not skipped as clean."""
+    text = form.format(c=CANARY)
+    assert CANARY not in redact_text(text)
+    value = ["tool", text.split('"')[3], CANARY] if text.startswith("CMD") else [text[4:]]
+    (out,) = Redactor().instructions([_ins(text[:3], text, value, json=text.startswith("CMD"))])
+    assert CANARY not in out["original"] and CANARY not in str(out["value"])
