@@ -93,7 +93,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_us
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _WARNING,
     MANIFEST_CANDIDATES,
+    FixContext,
+    NotNeeded,
     RewriteError,
+    Skip,
     _apply,
     _Doc,
     _split_lines,
@@ -210,10 +213,9 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         ``fix``, ``rule_id``, ``rule_ids`` and ``lines`` (original line numbers replaced or next
         to which lines were inserted), ``skipped`` items ``fix`` and ``reason``.
     """
-    context = dict(context or {})
     parse = parse or parse_dockerfile
     order, unknown = normalize_fixes(fixes)
-    context["_requested"] = list(order)
+    ctx = FixContext.of(context or {}, list(order))
     applied, skipped = [], []
     for item in unknown:
         skipped.append({"fix": item, "reason": "unknown fix or rule id"})
@@ -223,7 +225,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
     current = text
     for fix in order:
         rules = FIX_RULES[fix]
-        if fix == "write_dockerignore" and "dockerignore_text" not in context:
+        if fix == "write_dockerignore" and not ctx.dockerignore_read:
             skipped.append({"fix": fix, "reason": "the .dockerignore was not read (no build context given)"})
             continue
         try:
@@ -234,7 +236,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             raise RewriteError(f"cannot parse the Dockerfile: {exc}") from exc
         if fix == "write_dockerignore":
             # the Dockerfile as rewritten so far: what its COPYs take by name is not excluded
-            new, reason, touched, note = _fix_write_dockerignore(context.get("dockerignore_text"), context, doc)
+            new, reason, touched, note = _fix_write_dockerignore(ctx.dockerignore_text, ctx, doc)
             if new is None:
                 skipped.append({"fix": fix, "reason": reason or "not needed: .dockerignore already excludes "
                                 "node_modules, .git and .cache", "not_needed": reason is None})
@@ -246,13 +248,14 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         if not doc.stages:
             skipped.append({"fix": fix, "reason": "the Dockerfile has no FROM instruction"})
             continue
-        result, note = _FIXERS[fix](doc, context)
-        if result is None:
-            skipped.append({"fix": fix, "reason": "not needed: " + note, "not_needed": True})
+        result = _FIXERS[fix](doc, ctx)
+        if isinstance(result, NotNeeded):
+            skipped.append({"fix": fix, "reason": "not needed: " + result.reason, "not_needed": True})
             continue
-        if result == "skip":
-            skipped.append({"fix": fix, "reason": note})
+        if isinstance(result, Skip):
+            skipped.append({"fix": fix, "reason": result.reason})
             continue
+        note = result.note
         new_lines, new_origin, touched = _apply(lines, origin, result)
         new_text = "".join(new_lines)
         if new_text == current:

@@ -14,6 +14,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_la
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _VAR_RE,
     DEFAULT_DEBIAN_CODENAME,
+    FixContext,
+    NotNeeded,
+    Skip,
     _body,
     _Doc,
     _dumps_argv,
@@ -43,9 +46,9 @@ APK_TO_APT = {"python3": "python3", "make": "make", "g++": "g++", "gcc": "gcc", 
               "graphicsmagick": "graphicsmagick", "vips-dev": "libvips-dev", "chromium": "chromium"}
 
 
-def _new_node_tag(tag: str | None, ctx: dict) -> tuple:
+def _new_node_tag(tag: str | None, ctx: FixContext) -> tuple:
     """(new official node tag, None), (None, reason) or (None, None) when the tag is fine."""
-    codename = (ctx.get("base_image_table") or {}).get("debian_codename") or DEFAULT_DEBIAN_CODENAME
+    codename = (ctx.base_image_table or {}).get("debian_codename") or DEFAULT_DEBIAN_CODENAME
     version, variant = _node_tag_parts(tag)
     if version is None and variant is not None:
         head, dummy, rest = variant.partition("-")
@@ -81,7 +84,7 @@ def _name_as_written(ref: dict) -> str:
     return registry + repo
 
 
-def _new_base(ref: dict, ctx: dict) -> tuple:
+def _new_base(ref: dict, ctx: FixContext) -> tuple:
     """(new image reference, None), (None, reason) or (None, None) when the base is fine."""
     family = _family(ref)
     if family in ("node-debian", "node-alpine"):
@@ -107,7 +110,7 @@ def _new_base(ref: dict, ctx: dict) -> tuple:
         ref["registry"], ref["repository"])
 
 
-def _keep_alpine(ref: dict, new: str, ctx: dict) -> str | None:
+def _keep_alpine(ref: dict, new: str, ctx: FixContext) -> str | None:
     """The version-only change for an Alpine node image that cannot move to Debian (None = nothing)."""
     version = _node_tag_parts(ImageRef.parse(new).tag)[0]
     old_version, old_variant = _node_tag_parts(ref["tag"])
@@ -236,7 +239,7 @@ def _alpine_translations(doc: _Doc, stage: dict) -> tuple:
     return out, None
 
 
-def _fix_replace_base_image(doc: _Doc, ctx: dict):
+def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
     edits = _Edits(doc)
     reasons = []
     arg_edits = {}
@@ -316,9 +319,9 @@ def _fix_replace_base_image(doc: _Doc, ctx: dict):
         edits.replace(arg_ins["start_line"], arg_ins["end_line"], out)
     if not edits:
         if reasons:
-            return "skip", "; ".join(reasons)
-        return None, "base images already follow the recommendations"
-    return edits, ("; ".join(reasons) or None)
+            return Skip("; ".join(reasons))
+        return NotNeeded("base images already follow the recommendations")
+    return edits.noted("; ".join(reasons) or None)
 
 
 def _global_arg_ins(doc: _Doc, name: str) -> dict | None:

@@ -9,6 +9,7 @@ import fnmatch
 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     DOCKERIGNORE_ENTRIES,
+    FixContext,
     _body,
     _Doc,
     _ending,
@@ -31,13 +32,13 @@ def _pattern_covers(pattern: str, entry: str) -> bool:
     return any(fnmatch.fnmatchcase(entry, c) for c in candidates) or p in ("**", "*")
 
 
-def _dockerignore_patterns(ctx: dict) -> list:
+def _dockerignore_patterns(ctx: FixContext) -> list:
     """Patterns of the build context's .dockerignore (from its text, else from the facts)."""
-    text = ctx.get("dockerignore_text")
+    text = ctx.dockerignore_text
     if text is not None:
         bodies = (_body(x).strip() for x in _split_lines(text))
         return [b for b in bodies if b and not b.startswith("#")]
-    facts = ctx.get("dockerignore") or {}
+    facts = ctx.dockerignore or {}
     return list(facts.get("patterns") or [])
 
 
@@ -71,7 +72,7 @@ def _copied_entries(doc: _Doc, entries: list) -> dict:
     return found
 
 
-def _fix_write_dockerignore(doc_text: str | None, ctx: dict, doc: _Doc) -> tuple:
+def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext, doc: _Doc) -> tuple:
     """Return (new text or None, reason, touched line numbers, note on entries left out).
 
     ``doc`` is the Dockerfile as rewritten so far: entries its COPY/ADD instructions take from
@@ -84,7 +85,7 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: dict, doc: _Doc) -> tuple
         body = _body(line).strip()
         if body and not body.startswith("#"):
             patterns.append(body)
-    required = list(ctx.get("dockerignore_entries") or DOCKERIGNORE_ENTRIES)
+    required = list(ctx.dockerignore_entries or DOCKERIGNORE_ENTRIES)
     for pat in patterns:
         if pat.startswith("!"):
             inner = pat[1:].strip()

@@ -13,6 +13,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_do
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     MANIFEST_CANDIDATES,
+    FixContext,
+    NotNeeded,
+    Skip,
     _Doc,
     _Edits,
     _norm_path,
@@ -65,12 +68,12 @@ _INSTALL_SEGMENT = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+ins
                               r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
 
 
-def _fix_reorder_dependency_layers(doc: _Doc, ctx: dict):
+def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
     edits = _Edits(doc)
     reasons = []
-    pkg = ctx.get("package_json") or {}
+    pkg = ctx.package_json or {}
     scripts = (pkg.get("scripts") or {}) if pkg else {}
-    files = ctx.get("context_files")
+    files = ctx.context_files
     for stage in doc.stages:
         ins_list = stage["ins"]
         ctx_copy = next((i for i in ins_list if _is_context_all(i)), None)
@@ -163,6 +166,6 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: dict):
             edits.replace(install["start_line"], install["end_line"], [])
     if not edits:
         if reasons:
-            return "skip", "; ".join(reasons)
-        return None, "dependencies are already installed before the source is copied"
-    return edits, ("; ".join(reasons) or None)
+            return Skip("; ".join(reasons))
+        return NotNeeded("dependencies are already installed before the source is copied")
+    return edits.noted("; ".join(reasons) or None)

@@ -18,6 +18,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_pr
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _GLOBAL_INSTALL_RE,
     _INIT_NAMES,
+    FixContext,
+    NotNeeded,
+    Skip,
     _body,
     _Doc,
     _Edits,
@@ -142,7 +145,7 @@ def _strip_toolchain(command: str) -> tuple:
     return " && ".join(out), True
 
 
-def _prune_command(tool: str, ctx: dict, doc: _Doc, stage: dict) -> str:
+def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: dict) -> str:
     ref = stage["ref"] or {}
     version, dummy = _node_tag_parts(ref.get("tag"))
     major = _major_of(version, ctx)
@@ -150,7 +153,7 @@ def _prune_command(tool: str, ctx: dict, doc: _Doc, stage: dict) -> str:
         return "npm prune --production" if major is not None and major < 16 else "npm prune --omit=dev"
     if tool == "pnpm":
         return "pnpm prune --prod"
-    files = ctx.get("context_files") or []
+    files = ctx.context_files or []
     text = "\n".join(_run_command(i) for i in stage["ins"] if i["cmd"] == "RUN")
     berry = ".yarnrc.yml" in files or re.search(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])", text)
     if berry:
@@ -158,7 +161,7 @@ def _prune_command(tool: str, ctx: dict, doc: _Doc, stage: dict) -> str:
     return "yarn install --production --ignore-scripts --prefer-offline"
 
 
-def _fix_split_multi_stage(doc: _Doc, ctx: dict):
+def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     if len(doc.stages) != 1:
         final = doc.final
         for st in doc.chain(final):
@@ -168,33 +171,33 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
                 command = _run_command(ins)
                 dev = _install_tool(command) and not PRODUCTION_RE.search(command)
                 if dev or _BUILD_STEP_RE.search(command) or _toolchain_in(command):
-                    return "skip", (f"the build already has {len(doc.stages)} stages and the runtime stage "
+                    return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
                                     f"still builds (RUN at line {ins['start_line']}); move that step to a build "
                                     "stage by hand")
-        return None, f"the build already has {len(doc.stages)} stages"
+        return NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage["ins"]
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
         (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
         or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
     if not build_runs:
-        return None, "the single stage installs no development dependencies, build tools or build steps"
+        return NotNeeded("the single stage installs no development dependencies, build tools or build steps")
     family = _family(stage["ref"])
     if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal"):
         base = stage["base_resolved"] or stage["base_raw"]
-        return "skip", f"cannot tell what the runtime needs on base image {base!r}"
+        return Skip(f"cannot tell what the runtime needs on base image {base!r}")
     appdir = doc.workdir(stage) or "/"
     has_build = any(_BUILD_STEP_RE.search(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
     # mode B: no build step and no application directory: the runtime stage copies the sources
     # from the context again and only node_modules from the pruned build.
     mode_b = appdir == "/"
     if mode_b and has_build:
-        return "skip", "no WORKDIR and a build step: cannot tell which files the build produces"
+        return Skip("no WORKDIR and a build step: cannot tell which files the build produces")
     if mode_b and not any(_pattern_covers(p, "node_modules") for p in _dockerignore_patterns(ctx)
                           if not p.startswith("!")) and (
-            "write_dockerignore" not in ctx.get("_requested", ()) or _copied_entries(doc, ["node_modules"])):
+            "write_dockerignore" not in ctx.requested or _copied_entries(doc, ["node_modules"])):
         # write_dockerignore would add node_modules, unless a COPY takes it from the context by name
-        return "skip", "the runtime stage would copy the context again and .dockerignore does not exclude node_modules"
+        return Skip("the runtime stage would copy the context again and .dockerignore does not exclude node_modules")
     installs = [i for i in ins_list if i["cmd"] == "RUN" and _install_tool(_run_command(i))]
     tool = _install_tool(_run_command(installs[0])) if installs else None
     eff = doc.effective(stage)
@@ -204,7 +207,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
             while argv and (argv[0].rsplit("/", 1)[-1] in _INIT_NAMES or argv[0] == "--"):
                 argv = argv[1:]
             if argv and (argv[0] == "pnpm" or (argv[0] == "yarn" and family.startswith("ubi"))):
-                return "skip", f"the container starts with {argv[0]}, which only the build stage provides"
+                return Skip(f"the container starts with {argv[0]}, which only the build stage provides")
     runtime = []
     app_copied = False
     chown = None
@@ -238,7 +241,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
         elif cmd == "RUN":
             command = _run_command(ins)
             if ins.get("heredocs"):
-                return "skip", f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime"
+                return Skip(f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime")
             if mode_b and _install_tool(command):
                 wd = doc.workdir(stage, ins["start_line"]) or "/"
                 modules = _norm_path(wd + "/node_modules")
@@ -248,18 +251,18 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
             if kind in ("build", "noop"):
                 if mode_b and kind == "build" and not _install_tool(command) and not all(
                         _APPDIR_CMD.match(p.strip()) for p in _split_and(command) or [command]):
-                    return "skip", f"cannot tell where RUN at line {ins['start_line']} writes"
+                    return Skip(f"cannot tell where RUN at line {ins['start_line']} writes")
                 if mode_b and kind == "build" and not _install_tool(command):
                     runtime.extend(raw)
                 continue
             if kind == "unknown":
                 system = _system_segments(command, appdir)
                 if system is None:
-                    return "skip", f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime"
+                    return Skip(f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime")
                 command = " && ".join(system)
                 raw = None
             if app_copied and not _independent_of_app(command, appdir):
-                return "skip", f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime"
+                return Skip(f"cannot tell whether RUN at line {ins['start_line']} is needed at runtime")
             new_command, changed = _strip_toolchain(command)
             if not changed and raw is not None:
                 runtime.extend(raw)
@@ -267,11 +270,11 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
                 flags = " ".join(ins.get("flags") or [])
                 runtime.append(" ".join(x for x in (doc.raw_keyword(ins), flags, new_command) if x))
         elif cmd == "ONBUILD":
-            return "skip", f"ONBUILD at line {ins['start_line']}"
+            return Skip(f"ONBUILD at line {ins['start_line']}")
         else:
             runtime.extend(raw)
     if not app_copied:
-        return "skip", "cannot tell which COPY brings the application in"
+        return Skip("cannot tell which COPY brings the application in")
     name = stage["name"] or "build"
     source = name
     from_ins = stage["from_ins"]
@@ -290,14 +293,14 @@ def _fix_split_multi_stage(doc: _Doc, ctx: dict):
         new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
                 "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
     if mode_b and tool is None:
-        return "skip", "no WORKDIR and no dependency install: cannot tell what the runtime needs"
+        return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
     copy_line = " ".join([doc.kw("COPY"), "--from=" + source] + ([chown] if chown else []) + [appdir, appdir])
     runtime = [copy_line if x is None else x for x in runtime]
     new.append(" ".join([kw_from, *platform, stage["base_raw"], doc.kw("AS"), "runtime"]))
     new.extend(runtime)
     last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
     edits.insert_after(last, [edits.line(x) for x in new])
-    return edits, None
+    return edits
 
 
 _BUILD_STEP_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"

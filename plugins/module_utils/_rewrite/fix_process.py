@@ -16,6 +16,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _WARNING,
     DEFAULT_MAX_NODE_MEMORY,
     NODE_IMAGE_DEFAULTS,
+    FixContext,
+    NotNeeded,
+    Skip,
     _body,
     _Doc,
     _dumps_argv,
@@ -43,7 +46,7 @@ DEV_TOOLS = {"nodemon", "react-scripts", "vite", "webpack-dev-server", "ts-node-
 _TOOL_REASON = "the %s script %r runs %r, not node; cannot replace it with a plain node command"
 
 
-def _cli_argv(words: list, name: str, script: str, ctx: dict) -> tuple:
+def _cli_argv(words: list, name: str, script: str, ctx: FixContext) -> tuple:
     """A script that runs a production CLI from node_modules/.bin -> ``node node_modules/.bin/<cli> ...``."""
     tool = words[0]
     if tool in DEV_TOOLS or (tool in PRODUCTION_CLIS and PRODUCTION_CLIS[tool][1]
@@ -51,7 +54,7 @@ def _cli_argv(words: list, name: str, script: str, ctx: dict) -> tuple:
         return None, "the {} script {!r} runs a development tool ({})".format(name, script, " ".join(words[:2]))
     if tool not in PRODUCTION_CLIS:
         return None, _TOOL_REASON % (name, script, tool)
-    deps = ctx.get("package_dependencies")
+    deps = ctx.package_dependencies
     if deps is None:
         return None, f"the {name} script runs {tool} and the production dependencies are unknown"
     package = PRODUCTION_CLIS[tool][0]
@@ -60,7 +63,7 @@ def _cli_argv(words: list, name: str, script: str, ctx: dict) -> tuple:
     return ["node", "node_modules/.bin/" + tool, *words[1:]], None
 
 
-def _node_argv_from_script(script: str, name: str, ctx: dict | None = None) -> tuple:
+def _node_argv_from_script(script: str, name: str, ctx: FixContext | None = None) -> tuple:
     """Turn a package.json script into a node argv, or return (None, reason)."""
     if _SHELL_META.search(script.replace("\\", "")) or "\\" in script:
         return None, f"the {name} script {script!r} uses shell features"
@@ -121,10 +124,10 @@ def _process_argv(doc: _Doc, ins: dict) -> tuple:
         return command.split(), "shell"
 
 
-def _fix_replace_npm_start(doc: _Doc, ctx: dict):
+def _fix_replace_npm_start(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
+        return Skip("no FROM instruction")
     eff = doc.effective(stage)
     target = None
     for ins in (eff["entrypoint"], eff["cmd"]):
@@ -140,37 +143,37 @@ def _fix_replace_npm_start(doc: _Doc, ctx: dict):
     if target is None:
         for ins in (eff["entrypoint"], eff["cmd"]):
             if ins is not None and re.search(r"(^|[\s/\"'])(npm|yarn|pnpm)\s", " ".join(ins.get("value") or [])):
-                return "skip", f"{ins['cmd']} at line {ins['start_line']} runs a package manager inside a shell command"
-        return None, "the container is not started through npm, yarn or pnpm"
+                return Skip(f"{ins['cmd']} at line {ins['start_line']} runs a package manager inside a shell command")
+        return NotNeeded("the container is not started through npm, yarn or pnpm")
     ins, argv, form, k = target
     if form == "shell" and _SHELL_META.search(" ".join(ins.get("value") or [])):
-        return "skip", f"the {ins['cmd']} at line {ins['start_line']} uses shell features"
+        return Skip(f"the {ins['cmd']} at line {ins['start_line']} uses shell features")
     if ins["cmd"] == "ENTRYPOINT" and eff["cmd"] is not None and eff["cmd"] is not ins:
-        return "skip", f"ENTRYPOINT at line {ins['start_line']} runs {argv[k]} and CMD adds arguments to it"
+        return Skip(f"ENTRYPOINT at line {ins['start_line']} runs {argv[k]} and CMD adds arguments to it")
     script, reason = _runner_script(argv[k:])
     if script is None:
-        return "skip", reason
+        return Skip(reason)
     name, extra = script
-    pkg = ctx.get("package_json") or {}
+    pkg = ctx.package_json or {}
     if not pkg or not pkg.get("exists", True) or pkg.get("error"):
-        return "skip", "package.json is not available, so the start script is unknown"
+        return Skip("package.json is not available, so the start script is unknown")
     scripts = pkg.get("scripts") or {}
     for hook in ("pre" + name, "post" + name):
         if hook in scripts:
-            return "skip", f"package.json has a {hook!r} script that {argv[k]} {name} runs and node would not"
+            return Skip(f"package.json has a {hook!r} script that {argv[k]} {name} runs and node would not")
     if name in scripts:
         node_argv, reason = _node_argv_from_script(str(scripts[name]), name, ctx)
         if node_argv is None:
-            return "skip", reason
+            return Skip(reason)
     elif name == "start" and pkg.get("main"):
         node_argv = ["node", str(pkg["main"])]
     else:
-        return "skip", "package.json has no {!r} script{}".format(name, " and no main" if name == "start" else "")
+        return Skip("package.json has no {!r} script{}".format(name, " and no main" if name == "start" else ""))
     new_argv = argv[:k] + node_argv + extra
     edits = _Edits(doc)
     edits.replace(ins["start_line"], ins["end_line"],
                   [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(new_argv)}")])
-    return edits, None
+    return edits
 
 
 # --------------------------------------------------------------------------- fix: exec form
@@ -192,10 +195,10 @@ def _exec_argv(command: str) -> tuple:
     return words, None
 
 
-def _fix_exec_form_cmd(doc: _Doc, ctx: dict):
+def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
+        return Skip("no FROM instruction")
     eff = doc.effective(stage)
     edits = _Edits(doc)
     reasons = []
@@ -222,9 +225,9 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: dict):
                       [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(argv)}")])
     if not edits:
         if reasons:
-            return "skip", "; ".join(reasons)
-        return None, "CMD and ENTRYPOINT are already in exec form"
-    return edits, ("; ".join(reasons) or None)
+            return Skip("; ".join(reasons))
+        return NotNeeded("CMD and ENTRYPOINT are already in exec form")
+    return edits.noted("; ".join(reasons) or None)
 
 
 # --------------------------------------------------------------------------- fix: init process
@@ -243,34 +246,34 @@ def _init_install(family: str, tool: str) -> tuple:
     return None, f"no package manager known for this base image ({family})"
 
 
-def _fix_add_init_process(doc: _Doc, ctx: dict):
+def _fix_add_init_process(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
-    tool = ctx.get("init_tool") or "tini"
+        return Skip("no FROM instruction")
+    tool = ctx.init_tool or "tini"
     if tool not in ("tini", "dumb-init"):
-        return "skip", f"unknown init tool {tool!r}"
+        return Skip(f"unknown init tool {tool!r}")
     eff = doc.effective(stage)
     entry, cmd = eff["entrypoint"], eff["cmd"]
     for ins in (entry, cmd):
         if ins is not None:
             argv, dummy = _process_argv(doc, ins)
             if argv and argv[0].rsplit("/", 1)[-1] in _INIT_NAMES:
-                return None, "{} already runs {} as PID 1".format(ins["cmd"], argv[0])
+                return NotNeeded("{} already runs {} as PID 1".format(ins["cmd"], argv[0]))
     family = _family(doc.root_ref(stage))
     restate = None
     if entry is None and cmd is None:
         if family not in ("node-debian", "node-alpine"):
-            return "skip", "the Dockerfile sets no CMD or ENTRYPOINT and the base image's defaults are unknown"
+            return Skip("the Dockerfile sets no CMD or ENTRYPOINT and the base image's defaults are unknown")
         # official node images: ENTRYPOINT ["docker-entrypoint.sh"] CMD ["node"]; keep them behind the init
         restate = NODE_IMAGE_DEFAULTS
     if entry is not None and not entry.get("json"):
-        return "skip", f"ENTRYPOINT at line {entry['start_line']} is in shell form"
+        return Skip(f"ENTRYPOINT at line {entry['start_line']} is in shell form")
     if entry is None and cmd is not None and not cmd.get("json"):
-        return "skip", f"CMD at line {cmd['start_line']} is in shell form (exec_form_cmd could not convert it)"
+        return Skip(f"CMD at line {cmd['start_line']} is in shell form (exec_form_cmd could not convert it)")
     install, path = _init_install(family, tool)
     if install is None:
-        return "skip", path
+        return Skip(path)
     edits = _Edits(doc)
     pattern = re.compile(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(tool)}\b")
     installed = any(pattern.search(" ".join(i.get("value") or []))
@@ -312,32 +315,32 @@ def _fix_add_init_process(doc: _Doc, ctx: dict):
             new += [edits.line(_body(x)) for x in doc.span(cmd)]
             last = stage["ins"][-1]["end_line"] if stage["ins"] else stage["from_ins"]["end_line"]
             edits.insert_after(last, new)
-    return edits, warning
+    return edits.noted(warning)
 
 
 # --------------------------------------------------------------------------- fix: heap limit
 
-def _fix_set_heap_limit(doc: _Doc, ctx: dict):
+def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
+        return Skip("no FROM instruction")
     variables = doc.stage_vars(stage)
     eff = doc.effective(stage)
     if "max-old-space-size" in variables.get("NODE_OPTIONS", ""):
-        return None, "NODE_OPTIONS already sets --max-old-space-size"
+        return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is not None and any("max-old-space-size" in v for v in ins.get("value") or []):
-            return "skip", (f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
+            return Skip(f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
                             "make it read an environment variable by hand")
     for st in doc.chain(stage):
         for ins in st["ins"]:
             if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):
                 if "max-old-space-size" in " ".join(ins.get("value") or []):
-                    return None, "NODE_OPTIONS already sets --max-old-space-size"
-    var = ctx.get("heap_variable") or "MAX_NODE_MEMORY"
-    default = str(ctx.get("max_node_memory") or DEFAULT_MAX_NODE_MEMORY)
+                    return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
+    var = ctx.heap_variable or "MAX_NODE_MEMORY"
+    default = str(ctx.max_node_memory or DEFAULT_MAX_NODE_MEMORY)
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var) or not default.isdigit():
-        return "skip", "invalid heap_variable or max_node_memory option"
+        return Skip("invalid heap_variable or max_node_memory option")
     node_options = f"--max-old-space-size=${{{var}}}"
     if "NODE_OPTIONS" in variables:
         node_options = "${NODE_OPTIONS} " + node_options
@@ -356,4 +359,4 @@ def _fix_set_heap_limit(doc: _Doc, ctx: dict):
     if anchor is None:
         anchor = stage["from_ins"]["end_line"]
     edits.insert_after(anchor, [edits.line(x) for x in lines])
-    return edits, None
+    return edits

@@ -11,9 +11,11 @@ from ansible_collections.refarch.containers.plugins.module_utils._expand import 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _VAR_RE,
     DEFAULT_PORT_MAP,
-    DEFAULT_PORT_OFFSET,
     DEFAULT_USER_IDS,
     PORT_ENV_NAMES,
+    FixContext,
+    NotNeeded,
+    Skip,
     _body,
     _Doc,
     _Edits,
@@ -26,10 +28,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 
 # --------------------------------------------------------------------------- fix: non-root user
 
-def _fix_add_non_root_user(doc: _Doc, ctx: dict):
+def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
+        return Skip("no FROM instruction")
     eff = doc.effective(stage)
     family = _family(doc.root_ref(stage))
     user_ins = eff["user"]
@@ -41,17 +43,17 @@ def _fix_add_non_root_user(doc: _Doc, ctx: dict):
             resolved, unresolved = expand(raw, variables)
             ok = not unresolved
             if not ok:
-                return "skip", f"the final USER (line {user_ins['start_line']}) uses a variable that cannot be resolved"
+                return Skip(f"the final USER (line {user_ins['start_line']}) uses a variable that cannot be resolved")
             is_root = _user_is_root(resolved)
         if not is_root:
-            return None, f"the final stage already runs as a non-root user (line {user_ins['start_line']})"
+            return NotNeeded(f"the final stage already runs as a non-root user (line {user_ins['start_line']})")
     elif family.startswith("ubi-node"):
-        return None, "the UBI Node.js base image already runs as user 1001"
+        return NotNeeded("the UBI Node.js base image already runs as user 1001")
     elif family == "distroless" and "nonroot" in ((doc.root_ref(stage) or {}).get("tag") or ""):
-        return None, "the distroless :nonroot base runs as a non-root user"
+        return NotNeeded("the distroless :nonroot base runs as a non-root user")
 
     ids = dict(DEFAULT_USER_IDS)
-    ids.update(ctx.get("user_ids") or {})
+    ids.update(ctx.user_ids or {})
     create = []
     if family in ("node-debian", "node-alpine"):
         uid, gid = ids["node"]["uid"], ids["node"]["gid"]
@@ -67,8 +69,8 @@ def _fix_add_non_root_user(doc: _Doc, ctx: dict):
             create = [f"{doc.kw('RUN')} groupadd --system --gid {gid} app && "
                       f"useradd --system --uid {uid} --gid {gid} --no-create-home app"]
     else:
-        return "skip", "cannot tell how to create a user on base image {!r} ({})".format(
-            stage["base_resolved"] or stage["base_raw"], family)
+        return Skip("cannot tell how to create a user on base image {!r} ({})".format(
+            stage["base_resolved"] or stage["base_raw"], family))
     # the base image's own user (node, UBI default, distroless nonroot) keeps its passwd group;
     # a user created here is named with its group explicitly
     user_line = f"{doc.kw('USER')} {uid}:{gid}" if create else f"{doc.kw('USER')} {uid}"
@@ -103,7 +105,7 @@ def _fix_add_non_root_user(doc: _Doc, ctx: dict):
         match = re.match(r"(\s*\S+)", first)
         new_first = first[:match.end()] + " " + chown + first[match.end():]
         edits.replace(ins["start_line"], ins["start_line"], [new_first])
-    return edits, None
+    return edits
 
 
 # --------------------------------------------------------------------------- fix: ports
@@ -116,13 +118,13 @@ def _remap_port(port: int, port_map: dict, offset) -> int | None:
     return port + int(offset) if port + int(offset) < 65536 else None
 
 
-def _fix_remap_privileged_ports(doc: _Doc, ctx: dict):
+def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
-        return "skip", "no FROM instruction"
-    port_map = {int(k): int(v) for k, v in (ctx.get("port_map") or DEFAULT_PORT_MAP).items()}
-    offset = ctx.get("port_offset", DEFAULT_PORT_OFFSET)
-    floor = int(ctx.get("port_floor", 1024))
+        return Skip("no FROM instruction")
+    port_map = {int(k): int(v) for k, v in (ctx.port_map or DEFAULT_PORT_MAP).items()}
+    offset = ctx.port_offset
+    floor = int(ctx.port_floor)
     edits = _Edits(doc)
     problems = []
     env_changes = {}   # (line) -> list of (name)
@@ -199,6 +201,6 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: dict):
                 edits.replace(ins["start_line"], ins["end_line"], new_span)
     if not edits:
         if problems:
-            return "skip", "; ".join(problems)
-        return None, "no privileged port is exposed"
-    return edits, ("; ".join(problems) or None)
+            return Skip("; ".join(problems))
+        return NotNeeded("no privileged port is exposed")
+    return edits.noted("; ".join(problems) or None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any, NamedTuple
 
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
@@ -285,12 +286,60 @@ def _user_is_root(raw: str) -> bool | None:
 
 # --------------------------------------------------------------------------- edits
 
+class Skip(NamedTuple):
+    """A fix's answer when it cannot be applied: ``reason`` says why (reported as declined)."""
+
+    reason: str
+
+
+class NotNeeded(NamedTuple):
+    """A fix's answer when the file already complies: ``reason`` says why."""
+
+    reason: str
+
+
+class FixContext(NamedTuple):
+    """What a fix knows besides the Dockerfile (``rewrite``'s ``context``, see its docstring)."""
+
+    package_json: dict | None = None
+    package_dependencies: list | None = None
+    dockerignore: dict | None = None
+    dockerignore_text: str | None = None
+    #: whether the .dockerignore was read (``dockerignore_text`` given, None for a missing file)
+    dockerignore_read: bool = False
+    dockerignore_entries: list | None = None
+    context_files: list | None = None
+    evaluation_date: str | None = None
+    port_map: dict | None = None
+    port_offset: int | None = DEFAULT_PORT_OFFSET
+    port_floor: int | None = 1024
+    base_image_table: dict | None = None
+    user_ids: dict | None = None
+    init_tool: str | None = None
+    max_node_memory: Any = None
+    heap_variable: str | None = None
+    #: the fixes asked for, in FIX_ORDER
+    requested: tuple = ()
+
+    @classmethod
+    def of(cls, context: dict, requested: list) -> FixContext:
+        known = {k: context[k] for k in cls._fields if k in context and k not in ("dockerignore_read", "requested")}
+        return cls(**known, dockerignore_read="dockerignore_text" in context, requested=requested)
+
+
 class _Edits:
     """Collect edits on one snapshot: replace lines [start, end] or insert before ``start``."""
 
     def __init__(self, doc: _Doc):
         self.doc = doc
         self.items = []
+        #: What the report says beside the applied fix (a warning, the parts left undone), or None.
+        self.note = None
+
+    def noted(self, note: str | None) -> _Edits:
+        """These edits with ``note`` (what a fix returns when it changes the file)."""
+        self.note = note
+        return self
 
     def replace(self, start: int, end: int, new_lines: list) -> None:
         self.items.append((start, end, list(new_lines)))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext
+
 #: Fallback Node.js release table (major -> LTS start and end of life), mirroring
 #: ``policies/refarch/config/data.json`` ``node_releases``.  The controller passes the
 #: policy's own table; this one is only used when none is given.
@@ -26,13 +28,13 @@ DEFAULT_NODE_RELEASES = {
 _NODE_CODENAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14, "gallium": 16,
                    "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
 
-def _releases(ctx: dict) -> dict:
-    table = ctx.get("base_image_table") or {}
+def _releases(ctx: FixContext) -> dict:
+    table = ctx.base_image_table or {}
     releases = table.get("node_releases") if isinstance(table, dict) else None
     return releases or DEFAULT_NODE_RELEASES
 
 
-def _codenames(ctx: dict) -> dict:
+def _codenames(ctx: FixContext) -> dict:
     names = dict(_NODE_CODENAMES)
     for major, info in _releases(ctx).items():
         if isinstance(info, dict) and info.get("codename") and str(major).isdigit():
@@ -40,7 +42,7 @@ def _codenames(ctx: dict) -> dict:
     return names
 
 
-def _major_of(version: str | None, ctx: dict) -> int | None:
+def _major_of(version: str | None, ctx: FixContext) -> int | None:
     if not version:
         return None
     if version[0].isdigit():
@@ -48,12 +50,12 @@ def _major_of(version: str | None, ctx: dict) -> int | None:
     return _codenames(ctx).get(version.lower())
 
 
-def _eval_date(ctx: dict) -> str:
-    value = ctx.get("evaluation_date")
+def _eval_date(ctx: FixContext) -> str:
+    value = ctx.evaluation_date
     return str(value) if value else date.today().isoformat()
 
 
-def _lts_majors(ctx: dict) -> list:
+def _lts_majors(ctx: FixContext) -> list:
     today = _eval_date(ctx)
     out = []
     for major, info in _releases(ctx).items():
@@ -65,7 +67,7 @@ def _lts_majors(ctx: dict) -> list:
     return sorted(out)
 
 
-def _target_major(major: int | None, ctx: dict) -> int | None:
+def _target_major(major: int | None, ctx: FixContext) -> int | None:
     """The supported LTS major to move to: itself when fine, the lowest LTS above, or the newest."""
     supported = _lts_majors(ctx)
     if not supported:
