@@ -71,11 +71,11 @@ options:
     description: Also list the host's running containers with M(refarch.containers.container_info).
     type: bool
     default: false
-  container_runtime:
+  container_engine:
     description:
       - Container runtime (podman or docker) for O(images) and O(containers); not the policy engine.
-      - O(container_engine), the earlier name, is an alias.
-    aliases: [container_engine]
+      - O(container_runtime) is an alias that says so.
+    aliases: [container_runtime]
     type: str
     choices: [auto, podman, docker]
     default: auto
