@@ -17,8 +17,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLES = REPO / "policies" / "examples"
-# Files over the limit that this refactor did not split yet (ratchet: the list may only shrink).
-OVER_LIMIT = {"plugins/module_utils/_redact.py", "plugins/module_utils/_dockerfile_parser.py"}
+# Files over the limit not split yet (_redact.py is being changed by another task; the list may only shrink).
+OVER_LIMIT = {"plugins/module_utils/_redact.py"}
 
 
 def test_every_fix_answers_with_one_of_three_types():
