@@ -338,15 +338,20 @@ def _inline_re(text: str) -> Optional[Pattern[str]]:
     if not text.isascii():
         return _INLINE_RE
     low = text.lower()
-    kept = tuple(i for i, (dummy, needs) in enumerate(_INLINE_PARTS)
-                 if all(any(n in low for n in group) for group in needs))
-    if len(kept) == len(_INLINE_PARTS):
+    # _INLINE_PARTS' needles spelled out, one bit per alternative kept (hot: every text with a name literal)
+    kept = (("env" in low or "arg" in low or "export" in low or "declare" in low)
+            | ("set" in low) << 1 | ("://" in low) << 2 | ("authorization" in low) << 3 | ('"-' in low) << 4)
+    if ":" in low:
+        kept |= ('"' in low or "'" in low) << 5 | 64
+    kept |= ("-" in low) << 7 | ("=" in low) << 8
+    if kept == 511:
         return _INLINE_RE
     if not kept:
         return None
     rx = _INLINE_SUBSETS.get(kept)
     if rx is None:
-        rx = _INLINE_SUBSETS[kept] = re.compile("|".join(_INLINE_PARTS[i][0] for i in kept), re.IGNORECASE)
+        rx = _INLINE_SUBSETS[kept] = re.compile(
+            "|".join(part for i, (part, dummy) in enumerate(_INLINE_PARTS) if kept >> i & 1), re.IGNORECASE)
     return rx
 
 
@@ -637,7 +642,9 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
     if "pass" in low and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
                           or "destpass" in low or "newpass" in low or "oldpass" in low or "masterpass" in low):
         return True
-    return _word_literal(low)
+    if "pass" in low or "pw" in low or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
+        return _word_literal(low)
+    return False
 
 
 def _word_literal(low: str) -> bool:
@@ -826,10 +833,9 @@ def _kinds(joined: str, low: str) -> tuple:
 
 
 def _joined_texts(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
-    """``(joined, texts, marks)``: the texts ``_dirty_kinds`` tests, joined with newlines, the texts, and for
-    each instruction the number of texts up to its last (see ``_ends``); None when they are not all strings."""
+    """``(joined, texts)``: the texts ``_dirty_kinds`` tests, joined with newlines, and the texts (see ``_ends``);
+    None when they are not all strings."""
     texts: list = []
-    marks = []
     for instr in instrs:
         texts.append(instr["original"])
         if instr["json"]:
@@ -837,18 +843,23 @@ def _joined_texts(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
             texts += instr["flags"]
         for h in instr["heredocs"]:
             texts.append(h["content"])
-        marks.append(len(texts))
     texts += extra
     try:
-        return "\n".join(texts), texts, marks
+        return "\n".join(texts), texts
     except TypeError:
         return None
 
 
-def _ends(texts: list, marks: list) -> list:
-    """For each instruction, the offset in the joined texts where its own texts end (they are consecutive)."""
+def _ends(instrs: list, texts: list) -> list:
+    """For each instruction, the offset in the joined texts (``_joined_texts``) where its own texts end (they
+    are consecutive, in that order)."""
     after = list(accumulate(len(t) + 1 for t in texts))  # offset just past each text's newline
-    return [after[m - 1] - 1 if m else -1 for m in marks]
+    ends = []
+    k = 0
+    for instr in instrs:
+        k += 1 + (len(instr["value"]) + len(instr["flags"]) if instr["json"] else 0) + len(instr["heredocs"])
+        ends.append(after[k - 1] - 1)
+    return ends
 
 
 # Every test of ``_has_name_literal`` and ``_user_flag`` needs one of these in the text itself (the first in
@@ -1163,7 +1174,7 @@ class Redactor:
         names, values_dirty = kinds if kinds is not None else (True, True)
         # the instructions the by-name rules may concern, found in the joined text (the others need
         # no test of their own for names)
-        ends = _ends(tj[1], tj[2]) if tj is not None else None
+        ends = _ends(instrs, tj[1]) if tj is not None else None
         suspects = _name_suspects(tj[0], low, ends) if ends is not None and names else None
         clean = []
         values = []

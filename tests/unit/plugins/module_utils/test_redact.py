@@ -169,8 +169,8 @@ def test_name_suspects_hold_every_instruction_a_name_rule_concerns():
     instrs = _doc_instrs(lines)
     cmd = _ins("CMD", 'CMD ["app", "--\\u0074oken", "x"]', ["app", "--token", "x"], json=True)
     instrs.append(cmd)
-    joined, texts, marks = _redact._joined_texts(instrs)
-    suspects = _redact._name_suspects(joined, joined.lower(), _redact._ends(texts, marks))
+    joined, texts = _redact._joined_texts(instrs)
+    suspects = _redact._name_suspects(joined, joined.lower(), _redact._ends(instrs, texts))
     texts_of = [[ins["original"], *(ins["value"] if ins["json"] else [])] for ins in instrs]
     per_text = {i for i, ts in enumerate(texts_of) if not all(_redact._clean_kinds(t, True, False) for t in ts)}
     assert per_text == {1, 3, 4, 7}
@@ -178,8 +178,8 @@ def test_name_suspects_hold_every_instruction_a_name_rule_concerns():
     assert 0 not in suspects and 5 not in suspects
     # a lower-casing that changes the length: no positional test (each text is then tested on its own)
     odd = _doc_instrs(["RUN echo \u0130", "RUN echo x"])
-    joined, texts, marks = _redact._joined_texts(odd)
-    assert _redact._name_suspects(joined, joined.lower(), _redact._ends(texts, marks)) is None
+    joined, texts = _redact._joined_texts(odd)
+    assert _redact._name_suspects(joined, joined.lower(), _redact._ends(odd, texts)) is None
 
 
 def test_known_value_hidden_in_every_later_instruction():
@@ -207,6 +207,10 @@ def test_inline_regex_without_impossible_alternatives_finds_the_same():
         got = [(m.lastgroup, m.span()) for m in rx.finditer(text)] if rx is not None else []
         assert got == [(m.lastgroup, m.span()) for m in _redact._INLINE_RE.finditer(text)], text
         dropped += rx is not _redact._INLINE_RE
+        if text.isascii():  # the alternatives kept are those whose needles (_INLINE_PARTS) show
+            low = text.lower()
+            parts = [p for p, needs in _redact._INLINE_PARTS if all(any(n in low for n in g) for g in needs)]
+            assert (rx.pattern if rx is not None else "") == "|".join(parts)
     assert dropped > 200  # the smaller regexes were used (and agreed)
     assert _redact._inline_re("plain words") is None
     assert _redact._inline_re("caf\u00e9 a=b") is _redact._INLINE_RE  # not ASCII: the full regex
