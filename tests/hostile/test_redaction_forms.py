@@ -226,7 +226,7 @@ def _corpus_documents() -> list[dict]:
             if (case_dir / name).is_file():
                 side[key] = (case_dir / name).read_bytes()
         docs.append(_dockerfile_facts.dockerfile_facts(f"/srv/{case_dir.name}/Dockerfile", df.read_bytes(),
-                                            side.get("dockerignore"), side.get("package_json")))
+                                                       side.get("dockerignore"), side.get("package_json")))
     return docs
 
 

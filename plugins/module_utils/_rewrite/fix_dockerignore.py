@@ -19,6 +19,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 
 # --------------------------------------------------------------------------- fix: .dockerignore
 
+
 def _pattern_covers(pattern: str, entry: str) -> bool:
     p = pattern.strip()
     if p.startswith("/"):

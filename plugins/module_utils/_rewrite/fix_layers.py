@@ -23,6 +23,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 
 # --------------------------------------------------------------------------- fix: layering
 
+
 def _is_context_all(ins: dict) -> bool:
     value = ins.get("value") or []
     if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):

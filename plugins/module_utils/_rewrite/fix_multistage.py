@@ -172,8 +172,8 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                 dev = _install_tool(command) and not PRODUCTION_RE.search(command)
                 if dev or _BUILD_STEP_RE.search(command) or _toolchain_in(command):
                     return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
-                                    f"still builds (RUN at line {ins['start_line']}); move that step to a build "
-                                    "stage by hand")
+                                f"still builds (RUN at line {ins['start_line']}); move that step to a build "
+                                "stage by hand")
         return NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage["ins"]

@@ -331,7 +331,7 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is not None and any("max-old-space-size" in v for v in ins.get("value") or []):
             return Skip(f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
-                            "make it read an environment variable by hand")
+                        "make it read an environment variable by hand")
     for st in doc.chain(stage):
         for ins in st["ins"]:
             if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):

@@ -28,6 +28,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 
 # --------------------------------------------------------------------------- fix: non-root user
 
+
 def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:

@@ -28,6 +28,7 @@ DEFAULT_NODE_RELEASES = {
 _NODE_CODENAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14, "gallium": 16,
                    "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
 
+
 def _releases(ctx: FixContext) -> dict:
     table = ctx.base_image_table or {}
     releases = table.get("node_releases") if isinstance(table, dict) else None
