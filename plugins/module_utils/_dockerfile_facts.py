@@ -44,7 +44,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerignore i
     parse_dockerignore,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._expand import MAX_EXPANDED, expand
-from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import (
+    DOCKER_HUB_REGISTRIES,
+    image_ref_facts,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -737,7 +740,6 @@ _CONTEXT_SOURCES = frozenset({".", "./", "*", "./*", "./.", "/"})
 _UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
 _UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
 _NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
-_DOCKER_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
 def _context_copy(ins: dict) -> bool:
@@ -762,7 +764,7 @@ def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
     """The runtime base image as Node.js knowledge needs it: which family, which release line."""
     repo = ref.get("repository") or ""
     tag = ref.get("tag")
-    official = ref.get("registry") in _DOCKER_HUB and repo == "library/node"
+    official = ref.get("registry") in DOCKER_HUB_REGISTRIES and repo == "library/node"
     ubi = bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
     short = repo.rsplit("/", 1)[-1]
     node_line = None

@@ -17,7 +17,9 @@ import re
 from typing import Any, NamedTuple, Optional
 
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})
+_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})  # read as docker.io
+#: Registry names that are Docker Hub (registry-1.docker.io is its API host, kept as written).
+DOCKER_HUB_REGISTRIES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 # The distribution reference grammar (name components, optional registry with
 # port, tag, digest), written out here so references are checked before use.
