@@ -1,13 +1,15 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shell command knowledge: the one place that classifies what a RUN or a process command does.
+"""Shell command knowledge: what a RUN or a process command does.
 
 Package-manager installs (and the production-only ones), build steps, OS package installs,
 toolchain packages, shells, package managers and init wrappers of a process. The facts builder
-reports the classification (``analysis.runs``, ``analysis.process``) and the rewriter uses the
-same expressions and sets; the policy side's copy of :data:`TOOLCHAIN_PACKAGES`
-(``policies/refarch/lib/shellcmd/shellcmd.rego`` ``toolchain``) is tested equal to it.
-Standard library only (runs on managed hosts).
+reports the classification (``analysis.runs``, ``analysis.process``); the rewriter takes
+:data:`PRODUCTION_RE` and :data:`TOOLCHAIN_PACKAGES` from here (its segment patterns in
+``_rewrite/fix_layers.py`` and ``_rewrite/fix_multistage.py`` are still its own: they read
+Python's whitespace class and other tool lists, and unifying them changes what the fixes do). The policy
+side's copy of :data:`TOOLCHAIN_PACKAGES` (``policies/refarch/lib/shellcmd/shellcmd.rego``
+``toolchain``) is tested equal to it. Standard library only (runs on managed hosts).
 """
 from __future__ import annotations
 
