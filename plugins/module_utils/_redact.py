@@ -1185,11 +1185,11 @@ class Redactor:
             # there, the decoded values and the flags are checked as well.
             nm = names and (suspects is None or idx in suspects)
             c = builtin and ((not nm and not values_dirty) or (
-                 _clean_kinds(instr["original"], nm, values_dirty)
-                 and (not instr["json"] or (all(_clean_kinds(v, nm, values_dirty) for v in instr["value"])
-                                            and all(_clean_kinds(f, nm, values_dirty) for f in instr["flags"])))
-                 and (not instr["heredocs"]
-                      or all(_clean_kinds(h["content"], nm, values_dirty) for h in instr["heredocs"]))))
+                _clean_kinds(instr["original"], nm, values_dirty)
+                and (not instr["json"] or (all(_clean_kinds(v, nm, values_dirty) for v in instr["value"])
+                                           and all(_clean_kinds(f, nm, values_dirty) for f in instr["flags"])))
+                and (not instr["heredocs"]
+                     or all(_clean_kinds(h["content"], nm, values_dirty) for h in instr["heredocs"]))))
             clean.append(c)
             if c:
                 values.append(None)

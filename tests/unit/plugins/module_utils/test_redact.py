@@ -199,7 +199,7 @@ def test_inline_regex_without_impossible_alternatives_finds_the_same():
     rng = random.Random(11)
     pieces = ["ENV ", "export ", "npm config set ", "https://u:", "@h", "Authorization: Bearer ", '"--token", "',
               '"pw": ', "key: ", "--pass ", "A=", "x", "Y_9", " ", "\n", "'", '"', ":", "-", "=", "\u212a", "caf\u00e9"]
-    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(800)]
+    texts = ["".join(rng.choice(pieces) for dummy in range(rng.randint(0, 12))) for dummy2 in range(800)]
     texts += ["From registry.access.redhat.com/ubi9/nodejs-18:1-80", "RUN a=b c:d --x y", "plain words"]
     dropped = 0
     for text in texts:
