@@ -206,12 +206,46 @@ def _redact_side(di: Optional[dict], pj: Optional[dict], redactor: Redactor, val
     ``values`` False: the value rules are known to hide nothing in them (checked with the instructions).
     """
     if di and di["patterns"]:
-        di["patterns"] = [redactor.text(p, "", values) for p in di["patterns"]]  # an ignore line can hold a secret
+        di["patterns"] = _redact_texts(di["patterns"], redactor, values)  # an ignore line can hold a secret
     if pj:
         for key in ("name", "main", "type"):
             if pj[key]:
                 pj[key] = redactor.text(pj[key], "", values)
-        pj["scripts"] = {k: redactor.text(v, "", values) for k, v in pj["scripts"].items()}
+        scripts = _redact_texts(list(pj["scripts"].values()), redactor, values)
+        pj["scripts"] = {k: scripts[i] for i, k in enumerate(pj["scripts"])}
+
+
+def _redact_texts(texts: list[str], redactor: Redactor, values: bool) -> list[str]:
+    """``[redactor.text(t, "", values) for t in texts]``, the texts it leaves unchanged skipped in runs.
+
+    In order, a run of one-line texts is tested in one ``Redactor.clean``: when it holds, ``text`` would
+    return each of them unchanged and learn nothing from them (so the next texts see the same secret
+    values); otherwise the run is halved down to single texts, each redacted. Runs grow again after
+    a clean one. A text with a line break is always redacted on its own (its continuations are joined).
+    """
+    if redactor.names_re is not SECRET_NAME_RE:  # clean() holds for no text with user supplied names
+        return [redactor.text(t, "", values) for t in texts]
+    out = list(texts)
+    n = len(texts)
+    i = 0
+    run = 8
+    while i < n:
+        k = i
+        while k < i + run and k < n and "\n" not in texts[k]:
+            k += 1
+        if k == i:  # a text with a line break
+            out[i] = redactor.text(texts[i], "", values)
+            i += 1
+            continue
+        if redactor.clean(texts[i:k], values):
+            i = k
+            run *= 2
+        elif k - i == 1:
+            out[i] = redactor.text(texts[i], "", values)
+            i += 1
+        else:
+            run = max(1, (k - i) // 2)
+    return out
 
 
 def _dockerignore(path: Optional[str], data: Optional[bytes], error: Optional[dict],

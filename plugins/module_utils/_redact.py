@@ -634,9 +634,16 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
     if low is None:
         low = text.lower()
     # spelled out (not any()/regex): this runs for every instruction of every file
-    if ("key" in low or "token" in low or "secret" in low or "passw" in low or "auth" in low
+    if ("token" in low or "secret" in low or "passw" in low or "auth" in low
             or "pwd" in low or "cred" in low or "passphrase" in low or "dsn" in low or "cookie" in low
-            or "salt" in low or "bearer" in low or "webhook" in low or "access" in low or "connection" in low):
+            or "salt" in low or "bearer" in low or "webhook" in low):
+        return True
+    # "key", "access" and "connection" are common in ordinary text (apt-key, registry.access.redhat.com):
+    # they count only where a name fragment needs them (api_key, shared_access, connection_string, see
+    # _prefixed_name), or where a by-name rule that does not look at names may match (URL credentials,
+    # curl -u user:password) -- as they always did
+    if ("key" in low or "access" in low or "connection" in low) and (
+            _prefixed_name(low) or ("://" in low and "@" in low) or "-u" in low):
         return True
     # the option names of _FLAG_EXTRA_RE (keytool/jarsigner -storepass, openssl -passin, ...): after a dash
     if "pass" in low and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
@@ -644,6 +651,38 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
         return True
     if "pass" in low or "pw" in low or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
         return _word_literal(low)
+    return False
+
+
+# what precedes "key" (after one optional separator) in the name fragments that contain it
+_KEY_PREFIXES = ("api", "priv", "private", "access", "session", "signing", "encryption", "master", "license",
+                 "account")
+
+
+def _prefixed_name(low: str) -> bool:
+    """Whether one of the name fragments built around ``key``, ``access`` or ``connection``
+    (``api[_.-]?key`` ... ``account[_.-]?key``, ``shared[_.-]?access``, ``connection[_.-]?string``)
+    matches in ``low``; each occurrence is looked at with ``str.find``."""
+    i = low.find("key")
+    while i >= 0:
+        j = i - 1 if i and low[i - 1] in "_.-" else i
+        if low.endswith(_KEY_PREFIXES, 0, j):
+            return True
+        i = low.find("key", i + 1)
+    i = low.find("access")
+    while i >= 0:
+        j = i - 1 if i and low[i - 1] in "_.-" else i
+        if low.endswith("shared", 0, j):
+            return True
+        i = low.find("access", i + 1)
+    i = low.find("connection")
+    while i >= 0:
+        j = i + 10
+        if low[j:j + 1] in ("_", ".", "-") and low[j:j + 1]:
+            j += 1
+        if low.startswith("string", j):
+            return True
+        i = low.find("connection", i + 1)
     return False
 
 

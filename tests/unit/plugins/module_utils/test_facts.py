@@ -9,11 +9,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
+    _redact_texts,
     dockerfile_facts,
     error_document,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
-from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, compile_secret_names
+from ansible_collections.refarch.containers.plugins.module_utils._redact import (
+    REDACTED,
+    SECRET_NAME_RE,
+    Redactor,
+    compile_secret_names,
+)
 
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
@@ -472,3 +478,21 @@ def test_unknown_pragma_kind_is_bounded():
     doc = facts("# refarch:zz-leak-token NRA001\nFROM node:22\n")
     [problem] = [p for p in doc["problems"] if p["code"] == "invalid_pragma"]
     assert "zz-leak" not in problem["message"]
+
+
+def test_side_texts_redacted_in_runs_as_one_by_one():
+    """``_redact_texts`` (clean runs skipped in one test) gives what ``Redactor.text`` gives text by text, in
+    order: a secret one text reveals is hidden in the texts after it, and only there."""
+    secret = "Zq8vK2mN4pR7sT1u"
+    clean = [f"node_modules/{i}" for i in range(40)]
+    texts = [*clean[:3], f"echo {secret}",  # before the secret is known: kept
+             *clean[3:17], f"--password={secret}", f"echo {secret[:9]}...", *clean[17:], f"cat {secret}",
+             "a \\\n--token=" + secret + "x", "dist", *clean]
+    for names in (None, compile_secret_names(["node_mod"])):
+        for values in (True, False):
+            one, run = Redactor(names or SECRET_NAME_RE), Redactor(names or SECRET_NAME_RE)
+            expected = [one.text(t, "", values) for t in texts]
+            assert _redact_texts(texts, run, values) == expected
+            assert run.secret_values == one.secret_values
+    assert expected[3] == f"echo {secret}" and f"cat {REDACTED}" in expected
+    assert sum(t != e for t, e in zip(texts, expected, strict=True)) == 4

@@ -116,10 +116,28 @@ def test_redactor_does_not_touch_input():
 
 def test_fast_precheck_covers_every_builtin_fragment():
     for lit in _redact._NAME_LITERALS:
-        assert _redact._has_name_literal("X_" + lit.upper() + "_Y")
+        if lit not in ("key", "access", "connection"):  # these count only with what a fragment needs around them
+            assert _redact._has_name_literal("X_" + lit.upper() + "_Y")
     for name in ("NPM_TOKEN", "DB_PASSWORD", "API_KEY", "SENTRY_DSN", "BASIC_AUTH", "MYSQL_PWD", "SESSION_COOKIE",
-                 "PASSWORD_SALT", "BEARER", "GH_CREDENTIALS", "PASSPHRASE", "CLIENT_SECRET"):
+                 "PASSWORD_SALT", "BEARER", "GH_CREDENTIALS", "PASSPHRASE", "CLIENT_SECRET", "APIKEY", "X_API.KEY",
+                 "PRIVKEY", "PRIVATE-KEY", "AWS_ACCESS_KEY_ID", "SESSIONKEY", "SIGNING_KEY", "ENCRYPTION-KEY",
+                 "MASTER_KEY", "LICENSE.KEY", "STORAGE_ACCOUNT_KEY", "AZURE_SHARED_ACCESS", "SHAREDACCESS_X",
+                 "DB_CONNECTION_STRING", "CONNECTIONSTRING", "Connection-String"):
         assert is_secret_name(name) and _redact._has_name_literal(name), name
+
+
+@pytest.mark.parametrize("text", [
+    "RUN apt-key adv --keyserver keyserver.ubuntu.com --recv-keys 0x1234",
+    "FROM registry.access.redhat.com/ubi8/nodejs-16",
+    "ENV KEY_FILE=/etc/ssl/private/server.key MONKEY=1 keep_alive_connection=1",
+    "RUN chmod 600 ~/.ssh/id_ed25519.key && echo connection-pool",
+])
+def test_fast_precheck_key_access_connection_alone(text):
+    """``key``/``access``/``connection`` without a fragment's prefix or suffix: no by-name rule can hide anything
+    (kept only where a rule that does not look at names may match: URL credentials, ``-u user:password``)."""
+    assert not _redact._has_name_literal(text) and redact_text(text) == text
+    assert _redact._has_name_literal(text + " https://u:pw@h") and _redact._has_name_literal(text + " -U x:y")
+    assert redact_text(text + ' && curl -u "a b:pw12345" x') != text + ' && curl -u "a b:pw12345" x'
 
 
 @pytest.mark.parametrize("text", [
