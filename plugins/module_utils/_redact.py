@@ -633,9 +633,13 @@ def _merge(spans: list) -> list:
 def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
     if low is None:
         low = text.lower()
-    # spelled out (not any()/regex): this runs for every instruction of every file
-    if ("token" in low or "secret" in low or "passw" in low or "auth" in low
-            or "pwd" in low or "cred" in low or "passphrase" in low or "dsn" in low or "cookie" in low
+    # spelled out (not any()/regex): this runs for every instruction of every file. Each test scans the
+    # text: "pass" and "pw" first, their longer forms only where they show
+    has_pass = "pass" in low
+    has_pw = "pw" in low
+    if (has_pass and ("passw" in low or "passphrase" in low)) or (has_pw and "pwd" in low):
+        return True
+    if ("token" in low or "secret" in low or "auth" in low or "cred" in low or "dsn" in low or "cookie" in low
             or "salt" in low or "bearer" in low or "webhook" in low):
         return True
     # "key", "access" and "connection" are common in ordinary text (apt-key, registry.access.redhat.com):
@@ -646,10 +650,10 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
             _prefixed_name(low) or ("://" in low and "@" in low) or "-u" in low):
         return True
     # the option names of _FLAG_EXTRA_RE (keytool/jarsigner -storepass, openssl -passin, ...): after a dash
-    if "pass" in low and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
+    if has_pass and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
                           or "destpass" in low or "newpass" in low or "oldpass" in low or "masterpass" in low):
         return True
-    if "pass" in low or "pw" in low or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
+    if has_pass or has_pw or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
         return _word_literal(low)
     return False
 
