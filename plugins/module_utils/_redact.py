@@ -651,7 +651,7 @@ def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
         return True
     # the option names of _FLAG_EXTRA_RE (keytool/jarsigner -storepass, openssl -passin, ...): after a dash
     if has_pass and ("-pass" in low or "storepass" in low or "keypass" in low or "srcpass" in low
-                          or "destpass" in low or "newpass" in low or "oldpass" in low or "masterpass" in low):
+                     or "destpass" in low or "newpass" in low or "oldpass" in low or "masterpass" in low):
         return True
     if has_pass or has_pw or "pat" in low or "sas" in low or "jwt" in low or "psk" in low:
         return _word_literal(low)
