@@ -124,7 +124,8 @@ def test_filters_dangling_age_and_bound(apps):
     created = sorted((d["created_epoch"] for d in everything["images"]), reverse=True)
     # the engine lists creation times to the second: images built within one second tie
     assert [int(d["created_epoch"]) for d in newest["images"]] == [int(e) for e in created[:2]]
-    assert scan_images(dict(base, max_age="1s", now=time.time() + 3600))["images"] == []
+    # an hour from now every image is older than 1 s (``now`` is an argument, not a module option)
+    assert scan_images(dict(base, max_age="1s"), now=time.time() + 3600)["images"] == []
     assert scan_images(dict(base, min_age="30d"))["images"] == []
     only = scan_images({"engine": "podman", "dangling": "only", "names": []})
     assert all(d["dangling"] for d in only["images"])
