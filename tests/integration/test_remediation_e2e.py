@@ -211,8 +211,13 @@ def _smoke(ref: str) -> tuple[int, str]:
     assert argv, f"{ref} has neither ENTRYPOINT nor CMD"
     ctr = _run(["buildah", "from", "--pull=never", ref]).stdout.strip().splitlines()[-1]
     try:
-        proc = _run(["buildah", "run", "--isolation", "chroot", "--env", "REFARCH_SMOKE=1", ctr, "--", *argv],
-                    timeout=120, check=False)
+        for _attempt in range(2):
+            proc = _run(["buildah", "run", "--isolation", "chroot", "--env", "REFARCH_SMOKE=1", ctr, "--", *argv],
+                        timeout=120, check=False)
+            # buildah's chroot runner sometimes fails before the command starts ("Close_Fd sealing memfd copy:
+            # Device or resource busy"): that is buildah's, not the image's; the command never ran, so run it again
+            if proc.returncode == 0 or "sealing memfd" not in proc.stderr:
+                break
     finally:
         _run(["buildah", "rm", ctr], check=False)
     output = proc.stdout + proc.stderr
