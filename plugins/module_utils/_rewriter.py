@@ -236,14 +236,16 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             raise RewriteError(f"cannot parse the Dockerfile: {exc}") from exc
         if fix == "write_dockerignore":
             # the Dockerfile as rewritten so far: what its COPYs take by name is not excluded
-            new, reason, touched, note = _fix_write_dockerignore(ctx.dockerignore_text, ctx, doc)
-            if new is None:
-                skipped.append({"fix": fix, "reason": reason or "not needed: .dockerignore already excludes "
-                                "node_modules, .git and .cache", "not_needed": reason is None})
+            answer = _fix_write_dockerignore(ctx.dockerignore_text, ctx, doc)
+            if isinstance(answer, NotNeeded):
+                skipped.append({"fix": fix, "reason": "not needed: " + answer.reason, "not_needed": True})
+            elif isinstance(answer, Skip):
+                # this fix's declined entries have always said not_needed: false (the others' omit it)
+                skipped.append({"fix": fix, "reason": answer.reason, "not_needed": False})
             else:
-                dockerignore = new
-                _record(applied, skipped, {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": touched,
-                                           "file": ".dockerignore"}, note)
+                dockerignore = answer.text
+                _record(applied, skipped, {"fix": fix, "rule_id": rules[0], "rule_ids": rules,
+                                           "lines": answer.lines, "file": ".dockerignore"}, answer.note)
             continue
         if not doc.stages:
             skipped.append({"fix": fix, "reason": "the Dockerfile has no FROM instruction"})

@@ -6,10 +6,13 @@ Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library onl
 from __future__ import annotations
 
 import fnmatch
+from typing import NamedTuple
 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     DOCKERIGNORE_ENTRIES,
     FixContext,
+    NotNeeded,
+    Skip,
     _body,
     _Doc,
     _ending,
@@ -73,8 +76,23 @@ def _copied_entries(doc: _Doc, entries: list) -> dict:
     return found
 
 
-def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext, doc: _Doc) -> tuple:
-    """Return (new text or None, reason, touched line numbers, note on entries left out).
+#: What the fix says when every entry is already excluded (after ``not needed: ``).
+ALREADY_EXCLUDED = ".dockerignore already excludes node_modules, .git and .cache"
+
+
+class DockerignoreText(NamedTuple):
+    """The fix's answer when it writes the .dockerignore: its new ``text``, the ``lines`` touched
+    (1-based, in the new file) and a ``note`` on entries left out (or None)."""
+
+    text: str
+    lines: list
+    note: str | None = None
+
+
+def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext,
+                            doc: _Doc) -> DockerignoreText | Skip | NotNeeded:
+    """Return the new .dockerignore (:class:`DockerignoreText`), ``Skip(reason)`` when it must not be
+    changed (it re-includes an entry, or every missing entry is copied by name), or ``NotNeeded``.
 
     ``doc`` is the Dockerfile as rewritten so far: entries its COPY/ADD instructions take from
     the context by name are not excluded (see :func:`_copied_entries`).
@@ -92,10 +110,10 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext, doc: _Doc) ->
             inner = pat[1:].strip()
             for entry in required:
                 if _pattern_covers(inner, entry) or inner.lstrip("/").startswith(entry + "/"):
-                    return None, f"the .dockerignore re-includes {entry} with {pat!r}; not overriding it", [], None
+                    return Skip(f"the .dockerignore re-includes {entry} with {pat!r}; not overriding it")
     missing = [e for e in required if not any(_pattern_covers(p, e) for p in patterns if not p.startswith("!"))]
     if not missing:
-        return None, None, [], None
+        return NotNeeded(ALREADY_EXCLUDED)
     copied = _copied_entries(doc, missing)
     note = None
     if copied:
@@ -103,7 +121,7 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext, doc: _Doc) ->
                          for entry, line in copied.items())
         missing = [e for e in missing if e not in copied]
         if not missing:
-            return None, note, [], None
+            return Skip(note)
     nl = _newline_of(lines) if lines else "\n"
     out = list(lines)
     touched = []
@@ -111,4 +129,4 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext, doc: _Doc) ->
         out[-1] += nl
         touched.append(len(out))
     out += [e + nl for e in missing]
-    return "".join(out), None, touched or ([len(lines)] if lines else []), note
+    return DockerignoreText("".join(out), touched or ([len(lines)] if lines else []), note)
