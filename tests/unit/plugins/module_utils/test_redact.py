@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _redact
+from ansible_collections.refarch.containers.plugins.module_utils import _redact, _secret_names
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     Redactor,
@@ -115,7 +115,7 @@ def test_redactor_does_not_touch_input():
 
 
 def test_fast_precheck_covers_every_builtin_fragment():
-    for lit in _redact._NAME_LITERALS:
+    for lit in _secret_names._NAME_LITERALS:
         if lit not in ("key", "access", "connection"):  # these count only with what a fragment needs around them
             assert _redact._has_name_literal("X_" + lit.upper() + "_Y")
     for name in ("NPM_TOKEN", "DB_PASSWORD", "API_KEY", "SENTRY_DSN", "BASIC_AUTH", "MYSQL_PWD", "SESSION_COOKIE",
