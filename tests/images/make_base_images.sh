@@ -108,11 +108,18 @@ if [ ! -s "$ROOTFS_TAR" ]; then
 fi
 
 # --- 2. tini from Debian (cached .deb, unpacked) ----------------------------------------------------
-TINI_DEB=$(ls "$CACHE"/tini_*.deb 2>/dev/null | head -1 || true)
+first_tini_deb() {  # the first cached tini .deb, or nothing (a glob: no ls | head under pipefail)
+    local debs
+    debs=("$CACHE"/tini_*.deb)
+    [ -e "${debs[0]}" ] && printf '%s\n' "${debs[0]}"
+    return 0
+}
+TINI_DEB=$(first_tini_deb)
 if [ -z "$TINI_DEB" ]; then
     log "apt-get download tini ..."
     (cd "$CACHE" && apt-get download tini >/dev/null 2>&1) || die "apt-get download tini failed (run apt-get update?)"
-    TINI_DEB=$(ls "$CACHE"/tini_*.deb | head -1)
+    TINI_DEB=$(first_tini_deb)
+    [ -n "$TINI_DEB" ] || die "apt-get download tini left no tini_*.deb in $CACHE"
 fi
 TINI_ROOT=$CACHE/tini-root
 if [ ! -x "$TINI_ROOT/usr/bin/tini" ]; then
