@@ -8,7 +8,8 @@ describe.  Every key is always present.  Secrets are redacted in the parsed
 instructions first (``_redact.Redactor``) and everything else is derived from
 the redacted instructions, so no derived field can carry a secret.
 
-Build semantics follow BuildKit:
+Build semantics follow BuildKit (the stages, FROM resolution and the state a stage inherits are
+``_stages.Chain``, shared with the rewriter; this module renders them, redacted):
 
 * global ARGs (before the first FROM) are visible in FROM only; a stage sees
   one only after re-declaring it (``ARG NAME``), which takes the global default;
@@ -43,11 +44,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerignore i
     dockerignore_coverage,
     parse_dockerignore,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._expand import MAX_EXPANDED, expand
-from ansible_collections.refarch.containers.plugins.module_utils._image_ref import (
-    DOCKER_HUB_REGISTRIES,
-    image_ref_facts,
-)
+from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -60,9 +58,14 @@ from ansible_collections.refarch.containers.plugins.module_utils._shellcmd impor
     process_analysis,
     run_analysis,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._stages import (
+    DEFAULT_SHELL,
+    Chain,
+    Stage,
+    _flag_map,
+)
 
 SCHEMA_VERSION = "1.0"
-DEFAULT_SHELL = ["/bin/sh", "-c"]
 
 _RULE_ID_RE = re.compile(r"[A-Za-z]+[-_]?[0-9]+")
 _PORT_RE = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
@@ -73,26 +76,6 @@ _LINE_KEY_SET = frozenset(_LINE_KEYS)
 # only a problem: the parser still parses the text with replacement characters).
 _FATAL_CODES = ("binary", "too_large")
 _KNOWN_UPPER = frozenset(k.upper() for k in KNOWN_INSTRUCTIONS)
-
-
-def _bounded(result: tuple[str, bool], cut: list, name: str, line: int, problems: list) -> Optional[str]:
-    """The value of an ARG/ENV expansion, or None (unknown) when ``expand`` had to stop."""
-    text, _unresolved = result
-    if cut:
-        cut.clear()
-        problems.append({"line": line, "code": "expansion_too_long",
-                         "message": f"the value of {name} expands to more than {MAX_EXPANDED} characters; "
-                                    "it is treated as unknown"})
-        return None
-    return text
-
-
-# --------------------------------------------------------------------------
-# image references
-# --------------------------------------------------------------------------
-def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:
-    return {"raw": raw, "resolved": resolved, "registry": None, "repository": None, "tag": None,
-            "digest": None, "unresolved": False, "scratch": False}
 
 
 # --------------------------------------------------------------------------
@@ -106,14 +89,6 @@ def _uid(name: Optional[str]) -> Optional[int]:
     if name.isdigit():
         return int(name)
     return None
-
-
-def _flag_map(flags: list[str]) -> dict[str, Optional[str]]:
-    out: dict[str, Optional[str]] = {}
-    for f in flags or []:
-        key, sep, val = f.lstrip("-").partition("=")
-        out[key.lower()] = val if sep else None
-    return out
 
 
 def _shell_split(cmd: str) -> list[str]:
@@ -319,53 +294,19 @@ def _pragmas(comments: list[dict], instrs: list[dict], redactor: Redactor, probl
 # stages
 # --------------------------------------------------------------------------
 class _Stage:
-    """Mutable build state of one stage while walking the instructions."""
+    """What the facts record of one stage besides its place in the chain and its build state
+    (``stage``, a ``_stages.Stage``): rendered ENV/ARG entries, ports, HEALTHCHECK, copies, runs, lines."""
 
-    __slots__ = (
-        "args",
-        "base",
-        "cmd",
-        "cmd_set",
-        "copies",
-        "count",
-        "entrypoint",
-        "env_eff",
-        "env_own",
-        "exposed",
-        "from_stage",
-        "healthcheck",
-        "index",
-        "line",
-        "lines",
-        "name",
-        "parent",
-        "platform",
-        "runs",
-        "shell",
-        "user",
-        "user_line_src",
-        "vars",
-        "workdir",
-    )
+    __slots__ = ("args", "copies", "count", "env_eff", "env_own", "exposed", "healthcheck", "lines", "parent",
+                 "runs", "stage", "user")
 
-    def __init__(self, index: int, line: int, parent: Optional[_Stage]) -> None:
-        self.index = index
-        self.line = line
-        self.name: Optional[str] = None
-        self.platform: Optional[str] = None
-        self.base: dict[str, Any] = {}
-        self.from_stage: Optional[int] = None
+    def __init__(self, stage: Stage, parent: Optional[_Stage]) -> None:
+        self.stage = stage
         self.parent = parent
         self.env_eff: dict[str, dict] = dict(parent.env_eff) if parent else {}
         self.env_own: dict[str, dict] = {}
         self.args: dict[str, dict] = {}
-        self.vars: dict[str, Optional[str]] = {k: v["value"] for k, v in self.env_eff.items()}
-        self.user: Optional[dict] = None
-        self.workdir: Optional[str] = parent.workdir if parent else None
-        self.shell: list[str] = list(parent.shell) if parent else list(DEFAULT_SHELL)
-        self.entrypoint: Optional[dict] = parent.entrypoint if parent else None
-        self.cmd: Optional[dict] = parent.cmd if parent else None
-        self.cmd_set = False
+        self.user: Optional[dict] = None  # the USER of this stage itself
         self.healthcheck: Optional[dict] = parent.healthcheck if parent else None
         self.exposed: list[dict] = list(parent.exposed) if parent else []
         self.copies: list[dict] = []
@@ -411,9 +352,9 @@ def _run_entry(ins: dict) -> dict:
             "heredocs": ins.get("heredocs") or [], "flags": ins.get("flags") or []}
 
 
-def _copy_entry(cmd: str, ins: dict, st: _Stage, escape: str) -> dict:
+def _copy_entry(cmd: str, ins: dict, variables: dict[str, Optional[str]], escape: str) -> dict:
     flags = _flag_map(ins.get("flags") or [])
-    words = [expand(w, st.vars, escape)[0] if not ins.get("json") else w for w in (ins.get("value") or [])]
+    words = [expand(w, variables, escape)[0] if not ins.get("json") else w for w in (ins.get("value") or [])]
     sources = words[:-1] if len(words) > 1 else []
     dest = words[-1] if words else None
     link = "link" in flags and (flags["link"] in (None, "", "true", "1"))
@@ -428,42 +369,41 @@ def _env_entry(value: Optional[str], line: int, name: str, names_re: Pattern[str
     return {"value": value, "line": line, "redacted": redacted}
 
 
-def _effective_user(st: _Stage) -> dict:
-    node: Optional[_Stage] = st
-    source = "instruction"
-    while node is not None:
-        if node.user is not None:
-            u = node.user
-            return {"raw": u["raw"], "name": u["name"], "group": u["group"], "line": u["line"],
-                    "source": source, "uid": _uid(u["name"])}
-        node = node.parent
-        source = "stage"
-    return {"raw": None, "name": None, "group": None, "line": None, "source": "base", "uid": None}
+def _effective_user(stage: Stage) -> dict:
+    state = stage.state
+    if state.user is None:
+        return {"raw": None, "name": None, "group": None, "line": None, "source": "base", "uid": None}
+    u = _user_entry(state.user["value"][0], state.user_name or "", state.user["start_line"])
+    return {"raw": u["raw"], "name": u["name"], "group": u["group"], "line": u["line"],
+            "source": "instruction" if state.user_stage == stage.index else "stage", "uid": _uid(u["name"])}
 
 
-def _final_process(st: _Stage) -> Optional[dict]:
-    ep, cmd = st.entrypoint, st.cmd
+def _final_process(ep: Optional[dict], cmd: Optional[dict]) -> Optional[dict]:
     if ep is None and cmd is None:
         return None
     if ep is not None and ep["form"] == "shell":
-        return {"argv": [*st_shell(ep, st), ep["raw"]], "form": "shell", "shell_command": ep["raw"],
+        return {"argv": [*ep["_shell"], ep["raw"]], "form": "shell", "shell_command": ep["raw"],
                 "line": ep["line"]}
     if ep is not None:
         argv = list(ep["argv"])
         line = ep["line"]
         if cmd is not None:
-            argv += cmd["argv"] if cmd["form"] == "exec" else [*st_shell(cmd, st), cmd["raw"]]
+            argv += cmd["argv"] if cmd["form"] == "exec" else [*cmd["_shell"], cmd["raw"]]
             line = max(line, cmd["line"])
         return {"argv": argv, "form": "exec", "shell_command": None, "line": line}
     if cmd["form"] == "shell":
-        return {"argv": [*st_shell(cmd, st), cmd["raw"]], "form": "shell", "shell_command": cmd["raw"],
+        return {"argv": [*cmd["_shell"], cmd["raw"]], "form": "shell", "shell_command": cmd["raw"],
                 "line": cmd["line"]}
     return {"argv": list(cmd["argv"]), "form": "exec", "shell_command": None, "line": cmd["line"]}
 
 
-def st_shell(proc: dict, st: _Stage) -> list[str]:
-    """The shell a shell-form instruction ran with (SHELL in effect when it was written)."""
-    return list(proc.get("_shell") or st.shell)
+def _process_of(ins: Optional[dict], shell: Optional[list]) -> Optional[dict]:
+    """CMD or ENTRYPOINT as the facts show it, with the SHELL it was written under (``_shell``)."""
+    if ins is None:
+        return None
+    proc = _process(ins)
+    proc["_shell"] = list(shell or DEFAULT_SHELL)
+    return proc
 
 
 def _public_process(proc: Optional[dict]) -> Optional[dict]:
@@ -579,14 +519,18 @@ def dockerfile_facts(
         if p.get("code") in _FATAL_CODES and doc["error"] is None:
             doc["error"] = {"code": p["code"], "message": redactor.text(p.get("message") or p["code"])}
 
-    global_vars: dict[str, Optional[str]] = {}
     global_args: dict[str, Optional[str]] = {}
     stages: list[_Stage] = []
-    by_name: dict[str, int] = {}
     st: Optional[_Stage] = None
     out_instrs: list[dict] = []
-    cut: list[str] = []  # expansions stopped at MAX_EXPANDED (see expand)
 
+    def env_value(name: str, val: Optional[str], line: int) -> Optional[str]:
+        entry = _env_entry(val, line, name, names_re)  # ENV values are kept redacted in the variables too
+        st.env_own[name] = entry
+        st.env_eff[name] = entry
+        return entry["value"]
+
+    chain = Chain(escape, problems, env_value=env_value)
     for ins in instrs:
         cmd = ins["cmd"].upper()
         if cmd not in _KNOWN_UPPER:
@@ -597,20 +541,17 @@ def dockerfile_facts(
         line = ins["start_line"]
         value = ins["value"]
         if cmd == "FROM":
-            st = _from(ins, stages, by_name, global_vars, escape, problems)
-            ins["stage"] = st.index
+            stage, dummy = chain.add(ins)
+            st = _Stage(stage, stages[stage.from_stage] if stage.from_stage is not None else None)
+            stages.append(st)
+            ins["stage"] = stage.index
             out_instrs.append(ins)
             continue
-        ins["stage"] = st.index if st is not None else None
+        ins["stage"] = st.stage.index if st is not None else None
         out_instrs.append(ins)
         if st is None:
-            if cmd == "ARG":
-                for word in value:
-                    name, sep, default = word.partition("=")
-                    val = _bounded(expand(default, global_vars, escape, cut=cut), cut, name, line, problems) \
-                        if sep else None
-                    global_vars[name] = val
-                    global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
+            for name, val in chain.add(ins)[1]:
+                global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
             continue
         st.count += 1
         key = cmd.lower()
@@ -620,47 +561,16 @@ def dockerfile_facts(
                 st.lines[key] = [line]
             else:
                 lines_for.append(line)
+        bound = chain.add(ins)[1]
+        state = st.stage.state
         if cmd == "ARG":
-            for word in value:
-                name, sep, default = word.partition("=")
-                if sep:
-                    val = _bounded(expand(default, st.vars, escape, cut=cut), cut, name, line, problems)
-                else:
-                    val = global_vars.get(name)
+            for name, val in bound:
                 st.args[name] = _env_entry(val, line, name, names_re)
-                if name not in st.env_eff:
-                    st.vars[name] = val
-        elif cmd == "ENV":
-            snapshot = dict(st.vars)
-            for i in range(0, len(value) - 1, 2):
-                name = value[i]
-                val = _bounded(expand(value[i + 1], snapshot, escape, cut=cut), cut, name, line, problems)
-                entry = _env_entry(val, line, name, names_re)
-                st.env_own[name] = entry
-                st.env_eff[name] = entry
-                st.vars[name] = entry["value"]
         elif cmd == "USER" and value:
-            resolved, dummy = expand(value[0], st.vars, escape)
-            st.user = _user_entry(value[0], resolved, line)
-        elif cmd == "WORKDIR" and value:
-            wd, dummy = expand(value[0], st.vars, escape)
-            st.workdir = posixpath.normpath(posixpath.join(st.workdir or "/", wd)) if wd else st.workdir
+            st.user = _user_entry(value[0], state.user_name or "", line)
         elif cmd == "EXPOSE":
             for word in value:
-                st.exposed.extend(_ports(word, st.vars, escape, line, problems))
-        elif cmd == "SHELL":
-            if ins.get("json") and value:
-                st.shell = list(value)
-        elif cmd in ("CMD", "ENTRYPOINT"):
-            proc = _process(ins)
-            proc["_shell"] = list(st.shell)
-            if cmd == "CMD":
-                st.cmd = proc
-                st.cmd_set = True
-            else:
-                st.entrypoint = proc
-                if not st.cmd_set:
-                    st.cmd = None
+                st.exposed.extend(_ports(word, state.vars, escape, line, problems))
         elif cmd == "HEALTHCHECK" and value:
             kind = value[0].upper()
             if kind == "NONE":
@@ -673,20 +583,20 @@ def dockerfile_facts(
                       "flags": list(ins.get("flags") or [])}
             st.healthcheck = hc
         elif cmd in ("COPY", "ADD"):
-            st.copies.append(_copy_entry(cmd, ins, st, escape))
+            st.copies.append(_copy_entry(cmd, ins, state.vars, escape))
         elif cmd == "RUN":
             st.runs.append(_run_entry(ins))
 
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
-    doc["final_stage"] = _final_doc(stages[-1], stages) if stages else None
+    doc["final_stage"] = _final_doc(stages[-1], chain) if stages else None
     doc["pragmas"] = _pragmas(parsed.get("comments") or [], out_instrs, redactor, problems)
     for p in problems:
         if p.get("message"):
             p["message"] = redactor.text(p["message"])
         p.setdefault("line", None)
     doc["problems"] = problems
-    doc["analysis"] = analysis(doc, out_instrs)
+    doc["analysis"] = analysis(doc, out_instrs, {s.index for s in chain.chain(chain.stages[-1])} if stages else set())
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
 
@@ -701,65 +611,35 @@ def _mask_unknown(ins: dict) -> str:
     return shown
 
 
-def _from(ins: dict, stages:  # noqa: PLR0917 - internal helper
-           list[_Stage], by_name: dict[str, int], global_vars: dict[str, Optional[str]],
-          escape: str, problems: list[dict]) -> _Stage:
-    value = ins.get("value") or []
-    line = ins.get("start_line")
-    raw = value[0] if value else ""
-    name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else None
-    resolved, unresolved = expand(raw, global_vars, escape)
-    parent_idx = by_name.get(resolved.lower()) if not unresolved else None
-    parent = stages[parent_idx] if parent_idx is not None else None
-    st = _Stage(len(stages), line, parent)
-    st.name = name
-    st.from_stage = parent_idx
-    flags = _flag_map(ins.get("flags") or [])
-    if "platform" in flags and flags["platform"] is not None:
-        st.platform = expand(flags["platform"], global_vars, escape)[0]
-    if parent is not None:
-        st.base = _stage_ref(raw, resolved)
-    else:
-        st.base = image_ref_facts(raw, resolved, unresolved)
-        if unresolved:
-            problems.append({"line": line, "code": "unresolved_base",
-                             "message": f"FROM {raw!r} uses a variable with no known value on this host"})
-    if name:
-        if name in by_name:
-            problems.append({"line": line, "code": "duplicate_stage_name",
-                             "message": f"stage name {name!r} is used twice"})
-        by_name[name] = st.index
-    stages.append(st)
-    return st
-
-
 def _stage_doc(st: _Stage) -> dict:
-    return {"index": st.index, "name": st.name, "line": st.line, "platform": st.platform, "base": st.base,
-            "from_stage": st.from_stage, "user": st.user, "workdir": st.workdir, "env": st.env_own,
-            "args": st.args, "instruction_count": st.count}
+    stage = st.stage
+    return {"index": stage.index, "name": stage.key, "line": stage.line, "platform": stage.platform,
+            "base": stage.base, "from_stage": stage.from_stage, "user": st.user, "workdir": stage.state.workdir,
+            "env": st.env_own, "args": st.args, "instruction_count": st.count}
 
 
-def _final_doc(st: _Stage, stages: list[_Stage]) -> dict:
-    root = st
-    while root.parent is not None:
-        root = root.parent
-    lines: dict[str, Any] = {"from": st.line}
+def _final_doc(st: _Stage, chain: Chain) -> dict:
+    stage = st.stage
+    state = stage.state
+    lines: dict[str, Any] = {"from": stage.line}
     for key in _LINE_KEYS:
         lines[key] = st.lines.get(key, [])
+    entrypoint = _process_of(state.entrypoint, state.entrypoint_shell)
+    cmd = _process_of(state.cmd, state.cmd_shell)
     return {
-        "index": st.index,
-        "name": st.name,
-        "base": st.base,
-        "root_base": root.base,
-        "user": _effective_user(st),
+        "index": stage.index,
+        "name": stage.key,
+        "base": stage.base,
+        "root_base": chain.chain(stage)[0].base,
+        "user": _effective_user(stage),
         "exposed_ports": st.exposed,
         "env": st.env_eff,
         "args": st.args,
-        "workdir": st.workdir,
-        "shell": st.shell,
-        "entrypoint": _public_process(st.entrypoint),
-        "cmd": _public_process(st.cmd),
-        "process": _final_process(st),
+        "workdir": state.workdir,
+        "shell": state.shell,
+        "entrypoint": _public_process(entrypoint),
+        "cmd": _public_process(cmd),
+        "process": _final_process(entrypoint, cmd),
         "healthcheck": st.healthcheck,
         "copies": st.copies,
         "runs": st.runs,
@@ -818,32 +698,17 @@ def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
             "alpine": isinstance(tag, str) and "alpine" in tag}
 
 
-def _chain(stages: list[dict], final_index: int) -> set[int]:
-    """The final stage and every stage it is built FROM, transitively."""
-    by_index = {s["index"]: s for s in stages}
-    seen: set[int] = set()
-    todo = [final_index]
-    while todo:
-        i = todo.pop()
-        if i in seen or i not in by_index:
-            continue
-        seen.add(i)
-        if by_index[i].get("from_stage") is not None:
-            todo.append(by_index[i]["from_stage"])
-    return seen
-
-
-def analysis(doc: dict[str, Any], instructions: list[dict]) -> Optional[dict[str, Any]]:
+def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int]) -> Optional[dict[str, Any]]:
     """Policy-neutral observations over a Dockerfile document (``analysis`` key; None without a FROM).
 
     Pure. ``instructions`` are the document's (redacted) instructions, passed separately so the
-    analysis is complete even when the document itself leaves them out.
+    analysis is complete even when the document itself leaves them out. ``chain``: the indexes of the
+    final stage and of every stage it is built FROM, transitively (``_stages.Chain.chain``).
     """
     final = doc.get("final_stage")
     if not final:
         return None
     stages = doc.get("stages") or []
-    chain = _chain(stages, final["index"])
     root_line = next((s["line"] for s in stages if s["index"] in chain and s.get("from_stage") is None),
                      (final.get("instruction_lines") or {}).get("from"))
     runs = []
