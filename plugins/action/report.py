@@ -22,6 +22,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report_writer 
     load_previous,
     render_and_write,
 )
+from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import SEVERITIES_ASCENDING, SEVERITY_RANK
 
 ARGUMENT_SPEC: dict[str, Any] = dict(
     RENDER_OPTIONS,
@@ -36,6 +37,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     rules_catalog={"type": "raw"},
     judged_by={"type": "dict"},
     allow_incomplete={"type": "raw", "default": False},
+    fail_on={"type": "str", "default": "none", "choices": ["none", *SEVERITIES_ASCENDING]},
 )
 
 
@@ -74,8 +76,26 @@ class ActionModule(ActionBase):
         if warnings + more:
             result.setdefault("warnings", []).extend(warnings + more)
         result["judged_by"] = report["judged_by"]
-        result.update(self._outcome(report["summary"], args, result.get("files") or {}))
+        # in check mode nothing was written: the gate messages must not point at files
+        files = {"json": "report.json (not written: check mode)"} if self._task.check_mode \
+            else (result.get("files") or {})
+        result.update(self._outcome(report["summary"], args, files))
+        result["findings_gate_message"] = self._findings_gate(report["summary"], args, files)
         return result
+
+    @staticmethod
+    def _findings_gate(summary: dict[str, Any], args: dict[str, Any], files: dict[str, Any]) -> str:
+        """What the playbooks' gate fails with for open findings at or above ``fail_on`` ('' when none)."""
+        fail_on = args.get("fail_on") or "none"
+        if fail_on == "none":
+            return ""
+        by_severity = summary.get("findings_by_severity") or {}
+        count = sum(int(n or 0) for sev, n in by_severity.items()
+                    if sev in SEVERITY_RANK and SEVERITY_RANK[sev] >= SEVERITY_RANK[fail_on])
+        if not count:
+            return ""
+        where = files.get("html") or files.get("json") or "report.json"
+        return f"{count} open finding(s) at or above '{fail_on}'; see {where}"
 
     @staticmethod
     def _outcome(summary: dict[str, Any], args: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:

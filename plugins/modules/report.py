@@ -85,6 +85,16 @@ options:
         RV(incomplete_message) naming each reason not accepted, which the playbooks' gate fails with.
     type: raw
     default: false
+  fail_on:
+    description:
+      - The findings gate. When an open finding has this severity or higher, RV(findings_gate_message) says how many
+        and where the report is; V(none) never does. The task itself does not fail for it (the report is written
+        either way): the playbooks' last task fails with it, together with RV(incomplete_message).
+      - Severities are ordered V(info) < V(low) < V(medium) < V(high) < V(critical), the order the whole
+        collection uses.
+    type: str
+    default: none
+    choices: [none, info, low, medium, high, critical]
   judged_by:
     description:
       - What judged the findings (C(engine), C(backend), C(backend_version), C(policy_revision), C(opa_url),
@@ -280,6 +290,13 @@ incomplete_message:
   returned: always
   type: str
   sample: 'run incomplete: host_failed (web2); waivers_unusable (web1 and 3 more); details in /r/report.json'
+findings_gate_message:
+  description:
+    - Empty unless O(fail_on) is reached; else how many open findings are at or above it and the path of
+      C(report.html) (in check mode, that no report was written).
+  returned: always
+  type: str
+  sample: "12 open finding(s) at or above 'high'; see /r/report.html"
 text:
   description: A short plain-text summary (counts by severity, top rules, worst hosts, hosts not scanned).
   returned: always

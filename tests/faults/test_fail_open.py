@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -98,12 +99,16 @@ def estate_runs(tmp_path_factory):
         inventory = ssh.write_inventory(work / "inventory.json")
         runs = {}
         # strict: with the findings gate too (one message names both); allowed: partial runs accepted
-        for label, extra in (("strict", {"refarch_fail_on": "info"}), ("allowed", {"refarch_allow_incomplete": True})):
+        # check: the strict run in check mode (nothing written: the gate must not point at files)
+        for label, extra, args in (("strict", {"refarch_fail_on": "info"}, []),
+                                   ("allowed", {"refarch_allow_incomplete": True}, []),
+                                   ("check", {"refarch_fail_on": "info"}, ["--check"])):
             run_dir = work / label
             run_dir.mkdir()
             run = run_playbook("refarch.containers.scan", inventory, run_dir, timeout=300, env_extra={
                 "ANSIBLE_CALLBACKS_ENABLED": "refarch.containers.refarch_summary"}, extra_vars={
-                "refarch_report_dir": str(run_dir / "report"), "refarch_evaluation_date": "2026-11-28", **extra})
+                "refarch_report_dir": str(run_dir / "report"), "refarch_evaluation_date": "2026-11-28", **extra},
+                args=args)
             runs[label] = (run, _report(run_dir), run_dir)
         yield runs
 
@@ -149,6 +154,23 @@ def test_estate_report_formats_tell_the_same_story(open_case, estate_runs):
     # the findings gate (refarch_fail_on: info) is named in the same message as the incomplete run
     assert "open finding(s) at or above 'info'" in next(
         line for line in run.stdout.splitlines() if "run incomplete:" in line)
+
+
+def test_check_mode_gate_fails_and_points_at_no_file(open_case, estate_runs):
+    c = open_case("scan --check: incomplete estate with the findings gate",
+                  "rc != 0 as in a real run (same reasons, same findings count); nothing written; the gate's "
+                  "message says no report was written instead of naming files that do not exist")
+    run, report, work = estate_runs["check"]
+    strict_gate = _gate(estate_runs["strict"][0])
+    gate = _gate(run)
+    c.see(f"rc={run.returncode}; report dir exists={(work / 'report').exists()}; gate: {gate[:240]}")
+    assert run.returncode != 0 and report is None and not (work / "report").exists()
+    assert "host_failed (pybroken1)" in gate
+    assert gate.count("not written: check mode") == 2, gate  # the incomplete part and the findings part
+    assert str(work / "report") not in gate
+    # the same count of open findings as the real run
+    count = re.search(r"(\d+) open finding\(s\) at or above 'info'", gate)
+    assert count is not None and f"{count.group(1)} open finding(s) at or above 'info'" in strict_gate
 
 
 def test_allow_incomplete_exits_zero_and_still_says_incomplete(open_case, estate_runs):
