@@ -121,7 +121,7 @@ def main() -> int:
     if len(ids) < opts.images:
         print(f"only {len(ids)} images could be made", file=sys.stderr)
         return 1
-    params = {"engine": "podman", "podman_root": str(STORE), "podman_runroot": RUNROOT,
+    params = {"runtime": "podman", "podman_root": str(STORE), "podman_runroot": RUNROOT,
               "podman_storage_driver": DRIVER, "names": ["localhost/bench/*"], "max_images": opts.images}
     peer_times, our_times, norm_times = [], [], []
     docs = []

@@ -40,9 +40,9 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "allow_hardlinks": {"type": "bool"},
     "images": {"type": "bool", "default": False},
     "containers": {"type": "bool", "default": False},
-    # the container runtime (podman or docker), not the policy engine; container_runtime is the clearer name
-    "container_engine": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"],
-                         "aliases": ["container_runtime"]},
+    # the container runtime (podman or docker), not the policy engine; container_engine is its earlier name
+    "container_runtime": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"],
+                          "aliases": ["container_engine"]},
     "publish_facts": {"type": "bool", "default": False},
 }
 
@@ -97,7 +97,7 @@ class ActionModule(ActionBase):
             if not wanted:
                 continue
             try:
-                listed = self._execute_module(module_name=module, module_args={"engine": args["container_engine"]},
+                listed = self._execute_module(module_name=module, module_args={"runtime": args["container_runtime"]},
                                               task_vars=task_vars)
             except AnsibleConnectionFailure as exc:
                 # The host answered once and then went away: nothing it returned is trusted.

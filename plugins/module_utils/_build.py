@@ -23,7 +23,8 @@ LABEL_SHA = "io.refarch.containers.dockerfile.sha256"
 LABEL_PATH = "io.refarch.containers.dockerfile.path"
 LABEL_SOURCE = "io.refarch.containers.rebuilt-from"
 
-ENGINES = ("podman", "buildah", "docker")
+#: The container runtimes that build (the modules' option ``runtime``, alias ``engine``).
+RUNTIMES = ("podman", "buildah", "docker")
 
 _ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -71,17 +72,17 @@ def previous_reference(image: str, suffix: str = "-refarch-previous") -> str:
     return validate_reference("%s:%s%s" % (name, tag[: 128 - len(suffix)], suffix))
 
 
-def find_engine(preferred: str = "auto", executable: Optional[str] = None) -> Tuple[str, str]:
-    """Return (engine name, executable path) or raise BuildError."""
+def find_runtime(preferred: str = "auto", executable: Optional[str] = None) -> Tuple[str, str]:
+    """Return (container runtime name, executable path) or raise BuildError."""
     if executable:
         if not os.path.isabs(executable) or not os.access(executable, os.X_OK):
             raise BuildError("executable %r is not an absolute path to an executable file" % executable)
         name = os.path.basename(executable)
-        engine = preferred if preferred != "auto" else next((e for e in ENGINES if name.startswith(e)), "")
-        if engine not in ENGINES:
-            raise BuildError("cannot tell which engine %r is: set engine to podman, buildah or docker" % executable)
+        engine = preferred if preferred != "auto" else next((e for e in RUNTIMES if name.startswith(e)), "")
+        if engine not in RUNTIMES:
+            raise BuildError("cannot tell which runtime %r is: set runtime to podman, buildah or docker" % executable)
         return engine, executable
-    candidates = ENGINES if preferred == "auto" else (preferred,)
+    candidates = RUNTIMES if preferred == "auto" else (preferred,)
     for engine in candidates:
         path = shutil.which(engine)
         if path:

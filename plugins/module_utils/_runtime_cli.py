@@ -4,18 +4,19 @@
 
 "Runtime" here is what runs containers and stores images; the *policy engine* (OPA, the
 embedded regorus/regopy) is controller code in ``plugin_utils/_engine_*.py``. The modules'
-options and results keep their names (``engine``, ``engines``, ``engine_error``).
+options say so (``runtime``, ``require_runtime``; ``engine`` and ``require_engine`` remain as
+aliases); their results keep their names (``engines``, ``engine_error``, a document's ``engine``).
 
 Every command runs from an argument list (never a shell) with a timeout and a cap on
 the output kept in memory. Failures come back as :class:`RuntimeCommandError` with a short
 ``code`` (``not_installed``, ``daemon_unreachable``, ``permission_denied``,
 ``timeout``, ``bad_output``, ``command_failed``, ``output_too_large``) so a module can
-report a clear per-engine status instead of a traceback.
+report a clear per-runtime status instead of a traceback.
 
-What is engine specific lives here: how to find the executable, the global options
+What is runtime specific lives here: how to find the executable, the global options
 (``--host`` for docker; ``--root``/``--runroot``/``--storage-driver`` for podman and
 buildah, which is how the storage of another (rootless) user is read), and how to list
-images and containers. Normalizing what the engines return is ``_image_facts`` and
+images and containers. Normalizing what the runtimes return is ``_image_facts`` and
 ``_container_facts``' job.
 """
 
@@ -33,7 +34,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-ENGINE_NAMES = ("podman", "docker")
+RUNTIME_NAMES = ("podman", "docker")
 DEFAULT_TIMEOUT = 60
 DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024  # bytes of stdout kept from one command
 INSPECT_CHUNK = 500  # ids per inspect call: each call loads the whole store, so few big calls win
@@ -43,7 +44,7 @@ _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class RuntimeCommandError(Exception):
-    """A container engine command that could not give an answer."""
+    """A container runtime command that could not give an answer."""
 
     def __init__(self, code: str, message: str, argv: Optional[Sequence[str]] = None) -> None:
         super().__init__(message)
@@ -157,7 +158,7 @@ def _first_line(text: str, limit: int = 400) -> str:
 
 
 class ContainerRuntime:
-    """One engine's command line: executable, global options and environment."""
+    """One runtime's command line: executable, global options and environment."""
 
     def __init__(self, name: str, executable: str, *, global_args: Optional[list[str]] = None,
                  env: Optional[dict[str, str]] = None, timeout: float = DEFAULT_TIMEOUT,
@@ -225,7 +226,7 @@ class ContainerRuntime:
 
     # ------------------------------------------------------------------ status
     def probe(self) -> dict[str, Any]:
-        """Check that the engine answers; return ``{"version": ..., "server": bool}`` or raise RuntimeCommandError."""
+        """Check that the runtime answers; return ``{"version": ..., "server": bool}`` or raise RuntimeCommandError."""
         if self.name == "docker":
             data = self.run_json(["version", "--format", "{{json .}}"])
             server = data.get("Server") if isinstance(data, dict) else None
@@ -396,9 +397,9 @@ def podman_user_storage(user: str) -> tuple[str, str]:
             f"/run/user/{pw.pw_uid}/containers")
 
 
-def engine_status(name: str, executable: Optional[str], available: bool,
-                  error: Optional[RuntimeCommandError] = None,
-                  details: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def runtime_status(name: str, executable: Optional[str], available: bool,
+                   error: Optional[RuntimeCommandError] = None,
+                   details: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """One entry of the module's ``engines`` list."""
     entry: dict[str, Any] = {"name": name, "executable": executable, "available": available,
                              "version": None, "error": None, "error_code": None}
@@ -411,24 +412,24 @@ def engine_status(name: str, executable: Optional[str], available: bool,
     return entry
 
 
-def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, docker_host: Optional[str] = None,
-                   podman_root: Optional[str] = None, podman_runroot: Optional[str] = None,
-                   podman_storage_driver: Optional[str] = None, podman_user: Optional[str] = None,
-                   timeout: float = DEFAULT_TIMEOUT) -> tuple[list[ContainerRuntime], list[dict[str, Any]]]:
-    """Find the engines to use and check that they answer.
+def detect_runtimes(runtime: str = "auto", *, executable: Optional[str] = None, docker_host: Optional[str] = None,
+                    podman_root: Optional[str] = None, podman_runroot: Optional[str] = None,
+                    podman_storage_driver: Optional[str] = None, podman_user: Optional[str] = None,
+                    timeout: float = DEFAULT_TIMEOUT) -> tuple[list[ContainerRuntime], list[dict[str, Any]]]:
+    """Find the container runtimes to use and check that they answer.
 
-    ``engine``: ``auto`` (every engine found; absent ones are reported with ``not_installed``
+    ``runtime``: ``auto`` (every runtime found; absent ones are reported with ``not_installed``
     only when none is found at all), ``podman`` or ``docker``. ``executable`` overrides the
-    path of the chosen engine (with ``auto`` its basename picks the engine).
+    path of the chosen runtime (with ``auto`` its basename picks the runtime).
 
-    Returns ``(usable engines, status entries)``; never raises for an engine problem.
+    Returns ``(usable runtimes, status entries)``; never raises for a runtime problem.
     """
-    if engine not in ("auto", *ENGINE_NAMES):
-        raise ValueError(f"engine must be auto, podman or docker, not {engine!r}")
-    wanted: list[str] = list(ENGINE_NAMES) if engine == "auto" else [engine]
-    if engine == "auto" and executable:
+    if runtime not in ("auto", *RUNTIME_NAMES):
+        raise ValueError(f"runtime must be auto, podman or docker, not {runtime!r}")
+    wanted: list[str] = list(RUNTIME_NAMES) if runtime == "auto" else [runtime]
+    if runtime == "auto" and executable:
         base = os.path.basename(executable)
-        wanted = [n for n in ENGINE_NAMES if n in base] or list(ENGINE_NAMES)
+        wanted = [n for n in RUNTIME_NAMES if n in base] or list(RUNTIME_NAMES)
     usable: list[ContainerRuntime] = []
     status: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
@@ -437,7 +438,7 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
         if not path:
             err = RuntimeCommandError("not_installed", f"{name} not found (looked for {executable or name!r} on PATH "
                                       f"and in {', '.join(_EXTRA_PATHS)})")
-            missing.append(engine_status(name, executable, False, err))
+            missing.append(runtime_status(name, executable, False, err))
             continue
         global_args: list[str] = []
         env: dict[str, str] = {}
@@ -452,7 +453,7 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
                 try:
                     user_root, user_runroot = podman_user_storage(podman_user)
                 except ValueError as exc:
-                    status.append(engine_status(name, path, False, RuntimeCommandError("bad_option", str(exc))))
+                    status.append(runtime_status(name, path, False, RuntimeCommandError("bad_option", str(exc))))
                     continue
                 root = root or user_root
                 runroot = runroot or user_runroot
@@ -466,14 +467,14 @@ def detect_engines(engine: str = "auto", *, executable: Optional[str] = None, do
         try:
             details = eng.probe()
         except RuntimeCommandError as exc:
-            status.append(engine_status(name, path, False, exc))
+            status.append(runtime_status(name, path, False, exc))
             continue
         usable.append(eng)
-        status.append(engine_status(name, path, True, None, details))
-    if engine != "auto" or not status:
+        status.append(runtime_status(name, path, True, None, details))
+    if runtime != "auto" or not status:
         status.extend(missing)
     else:
-        # auto: a missing engine is worth a line, but it is not an error for the host
+        # auto: a missing runtime is worth a line, but it is not an error for the host
         for entry in missing:
             entry["error_code"] = "not_installed"
             status.append(entry)

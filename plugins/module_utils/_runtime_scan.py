@@ -30,16 +30,19 @@ from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli im
     DEFAULT_TIMEOUT,
     ContainerRuntime,
     RuntimeCommandError,
-    detect_engines,
+    detect_runtimes,
     parse_duration,
     select_images,
 )
 
 
-def engine_argument_spec() -> dict[str, Any]:
-    """The options both modules share (engine selection and storage)."""
+def runtime_argument_spec() -> dict[str, Any]:
+    """The options both modules share (container runtime selection and storage).
+
+    ``runtime`` and ``require_runtime`` were called ``engine`` and ``require_engine``; the old names stay
+    as aliases (the "engine" of this collection is the policy engine)."""
     return dict(
-        engine=dict(type="str", default="auto", choices=["auto", "podman", "docker"]),
+        runtime=dict(type="str", default="auto", choices=["auto", "podman", "docker"], aliases=["engine"]),
         executable=dict(type="path"),
         docker_host=dict(type="str"),
         podman_root=dict(type="path"),
@@ -47,14 +50,14 @@ def engine_argument_spec() -> dict[str, Any]:
         podman_storage_driver=dict(type="str"),
         podman_user=dict(type="str"),
         timeout=dict(type="float", default=float(DEFAULT_TIMEOUT)),
-        require_engine=dict(type="bool", default=False),
+        require_runtime=dict(type="bool", default=False, aliases=["require_engine"]),
         redact_names=dict(type="list", elements="str", default=[]),
     )
 
 
 def image_argument_spec() -> dict[str, Any]:
     """``image_info`` options."""
-    spec = engine_argument_spec()
+    spec = runtime_argument_spec()
     spec.update(
         names=dict(type="list", elements="str", default=[]),
         dangling=dict(type="str", default="include", choices=["include", "exclude", "only"]),
@@ -72,7 +75,7 @@ def image_argument_spec() -> dict[str, Any]:
 
 def container_argument_spec() -> dict[str, Any]:
     """``container_info`` options."""
-    spec = engine_argument_spec()
+    spec = runtime_argument_spec()
     spec.update(
         names=dict(type="list", elements="str", default=[]),
         all=dict(type="bool", default=False),
@@ -85,11 +88,11 @@ def _engines(params: dict[str, Any]):
     timeout = params.get("timeout") or DEFAULT_TIMEOUT
     if timeout <= 0:
         raise ValueError("timeout must be positive")
-    return detect_engines(engine=params.get("engine") or "auto", executable=params.get("executable"),
-                          docker_host=params.get("docker_host"), podman_root=params.get("podman_root"),
-                          podman_runroot=params.get("podman_runroot"),
-                          podman_storage_driver=params.get("podman_storage_driver"),
-                          podman_user=params.get("podman_user"), timeout=timeout)
+    return detect_runtimes(runtime=params.get("runtime") or "auto", executable=params.get("executable"),
+                           docker_host=params.get("docker_host"), podman_root=params.get("podman_root"),
+                           podman_runroot=params.get("podman_runroot"),
+                           podman_storage_driver=params.get("podman_storage_driver"),
+                           podman_user=params.get("podman_user"), timeout=timeout)
 
 
 def _mark_failed(status: list[dict[str, Any]], eng: ContainerRuntime, exc: RuntimeCommandError) -> None:
@@ -191,7 +194,7 @@ def scan_images(params: dict[str, Any], now: Optional[float] = None) -> dict[str
                                                names[0] if names else None))
     result = {"changed": False, "images": images, "matched": matched, "truncated": truncated,
               "image_count": len(images)}
-    return _finish(result, engines, status, bool(params.get("require_engine")), started)
+    return _finish(result, engines, status, bool(params.get("require_runtime")), started)
 
 
 def scan_containers(params: dict[str, Any]) -> dict[str, Any]:
@@ -240,4 +243,4 @@ def scan_containers(params: dict[str, Any]) -> dict[str, Any]:
                                                        err["error"]["message"]))
     result = {"changed": False, "containers": containers, "matched": matched, "truncated": truncated,
               "container_count": len(containers)}
-    return _finish(result, engines, status, bool(params.get("require_engine")), started)
+    return _finish(result, engines, status, bool(params.get("require_runtime")), started)

@@ -17,21 +17,24 @@ description:
     limit (C(--max-old-space-size) from the command or C(NODE_OPTIONS)) and whether it exceeds the memory limit,
     published ports, the privileged flag and the restart policy. ENV and label values that look secret are
     redacted on the host.
-  - Engine problems (none installed, daemon down, socket permission) are reported in RV(engines), as in
+  - Container runtime problems (none installed, daemon down, socket permission) are reported in RV(engines), as in
     M(refarch.containers.image_info).
+  - O(runtime) and O(require_runtime) were called C(engine) and C(require_engine); the old names remain as aliases.
+    The results keep their names.
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
   - refarch.containers.attributes
   - refarch.containers.attributes.INFO_MODULE
 options:
-  engine:
-    description: Which engine to read; V(auto) reads every engine that is installed and answers.
+  runtime:
+    description: Which container runtime to read; V(auto) reads every runtime that is installed and answers.
+    aliases: [engine]
     type: str
     default: auto
     choices: [auto, podman, docker]
   executable:
-    description: Path (or name) of the engine executable. With O(engine=auto) its name picks the engine.
+    description: Path (or name) of the runtime's executable. With O(runtime=auto) its name picks the runtime.
     type: path
   docker_host:
     description: Docker daemon address, passed as C(--host). A bare path means C(unix://PATH).
@@ -49,11 +52,12 @@ options:
     description: Read the rootless podman storage of this user (see M(refarch.containers.image_info)).
     type: str
   timeout:
-    description: Seconds each engine command may take.
+    description: Seconds each runtime command may take.
     type: float
     default: 60
-  require_engine:
-    description: Fail when no engine can be used.
+  require_runtime:
+    description: Fail when no container runtime can be used.
+    aliases: [require_engine]
     type: bool
     default: false
   redact_names:
@@ -92,7 +96,7 @@ EXAMPLES = r"""
 
 - name: Containers of a docker daemon on a non-default socket, stopped ones too
   refarch.containers.container_info:
-    engine: docker
+    runtime: docker
     docker_host: /srv/docker/docker.sock
     all: true
 """
@@ -120,12 +124,12 @@ containers:
       privileged: false
       restart_policy: {name: on-failure, maximum_retry_count: 3}
 engines:
-  description: What each engine did on this host (same entries as M(refarch.containers.image_info)).
+  description: What each container runtime did on this host (same entries as M(refarch.containers.image_info)).
   returned: always
   type: list
   elements: dict
 engine_error:
-  description: Set when no engine could be used at all; null otherwise.
+  description: Set when no container runtime could be used at all; null otherwise.
   returned: always
   type: str
 matched:
@@ -141,7 +145,7 @@ truncated:
   returned: always
   type: bool
 commands:
-  description: The engine commands run (argument lists, first 200).
+  description: The runtime commands run (argument lists, first 200).
   returned: always
   type: list
   elements: list

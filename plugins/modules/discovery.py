@@ -71,11 +71,11 @@ options:
     description: Also list the host's running containers with M(refarch.containers.container_info).
     type: bool
     default: false
-  container_engine:
+  container_runtime:
     description:
       - Container runtime (podman or docker) for O(images) and O(containers); not the policy engine.
-      - O(container_runtime) is an alias that says so.
-    aliases: [container_runtime]
+      - C(container_engine), its earlier name, remains as an alias.
+    aliases: [container_engine]
     type: str
     choices: [auto, podman, docker]
     default: auto
@@ -138,7 +138,7 @@ containers:
   type: list
   elements: dict
 engines:
-  description: What M(refarch.containers.image_info) found out about the container engines; empty unless O(images).
+  description: What M(refarch.containers.image_info) found out about the container runtimes; empty unless O(images).
   returned: success
   type: list
   elements: dict

@@ -44,13 +44,16 @@ options:
     description: The image reference the build is for (V(registry/name:tag)). The candidate is tagged from it.
     type: str
     required: true
-  engine:
-    description: Container engine. V(auto) uses the first of podman, buildah, docker found on the host.
+  runtime:
+    description:
+      - Container runtime that builds. V(auto) uses the first of podman, buildah, docker found on the host.
+      - Called C(engine) before (the policy engine is another thing); that name remains as an alias.
+    aliases: [engine]
     type: str
     choices: [auto, podman, buildah, docker]
     default: auto
   executable:
-    description: Absolute path of the engine executable, when it is not on C(PATH).
+    description: Absolute path of the runtime's executable, when it is not on C(PATH).
     type: path
   build_args:
     description: Build arguments. Values are treated as secrets and never returned.
@@ -86,7 +89,7 @@ options:
     type: bool
     default: false
 notes:
-  - Use with C(async) for long builds; the module's own O(timeout) bounds the engine process.
+  - Use with C(async) for long builds; the module's own O(timeout) bounds the runtime's process.
 seealso:
   - module: refarch.containers.image_promote
   - module: refarch.containers.image_info
@@ -123,7 +126,7 @@ dockerfile_sha256:
   returned: always
   type: str
 engine:
-  description: The engine used.
+  description: The container runtime used (the result keeps the key's earlier name).
   returned: always
   type: str
   sample: podman
@@ -142,7 +145,7 @@ stdout_tail:
   type: str
 retried:
   description:
-    - How many times the build was run again because the engine's storage changed under it (another job removed a
+    - How many times the build was run again because the runtime's storage changed under it (another job removed a
       layer or image the build was using, C(layer not known)). Such a failure says nothing about the Dockerfile.
   returned: when a build was retried
   type: int
@@ -160,7 +163,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._build import (
     BuildError,
     build_argv,
     candidate_reference,
-    find_engine,
+    find_runtime,
     inspect_argv,
     masked,
     run,
@@ -203,7 +206,8 @@ def main():
             dockerfile=dict(type="path", required=True),
             context=dict(type="path"),
             image=dict(type="str", required=True),
-            engine=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"]),
+            runtime=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"],
+                         aliases=["engine"]),
             executable=dict(type="path"),
             build_args=dict(type="dict", default={}, no_log=True),
             target=dict(type="str"),
@@ -226,7 +230,7 @@ def main():
         if not os.path.isfile(dockerfile):
             raise BuildError("Dockerfile %s does not exist or is not a regular file" % dockerfile)
         sha = _sha256(dockerfile)
-        engine, executable = find_engine(params["engine"], params["executable"])
+        engine, executable = find_runtime(params["runtime"], params["executable"])
         candidate = candidate_reference(params["image"], sha)
         labels = dict(params["labels"])
         labels[LABEL_SHA] = sha

@@ -19,24 +19,28 @@ description:
     version (C(NODE_VERSION)/C(NODEJS_VERSION) ENV, labels, or a probe when asked), the base image named by
     the C(org.opencontainers.image.base.name) annotation or label, and the Dockerfile (path and sha256) the
     image was built from when the C(io.refarch.containers.dockerfile.*) labels say so.
-  - Engines are driven through their command line with argument lists (no shell) and a timeout per command.
-    A host without an engine, a daemon that is down or a socket it may not open is reported in RV(engines);
-    the module does not fail for it unless O(require_engine=true).
+  - Container runtimes are driven through their command line with argument lists (no shell) and a timeout per
+    command. A host without a runtime, a daemon that is down or a socket it may not open is reported in
+    RV(engines); the module does not fail for it unless O(require_runtime=true).
+  - O(runtime) and O(require_runtime) were called C(engine) and C(require_engine) (the policy engine is another
+    thing); the old names remain as aliases. The results keep their names (RV(engines), RV(engine_error), the
+    C(engine) field of each document).
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
   - refarch.containers.attributes
   - refarch.containers.attributes.INFO_MODULE
 options:
-  engine:
+  runtime:
     description:
-      - Which engine to read. V(auto) reads every engine that is installed and answers.
+      - Which container runtime to read. V(auto) reads every runtime that is installed and answers.
+    aliases: [engine]
     type: str
     default: auto
     choices: [auto, podman, docker]
   executable:
     description:
-      - Path (or name) of the engine executable. With O(engine=auto) its name picks the engine.
+      - Path (or name) of the runtime's executable. With O(runtime=auto) its name picks the runtime.
     type: path
   docker_host:
     description:
@@ -60,11 +64,12 @@ options:
       - Needs read access to that storage, normally root (C(become)).
     type: str
   timeout:
-    description: Seconds each engine command may take.
+    description: Seconds each runtime command may take.
     type: float
     default: 60
-  require_engine:
-    description: Fail when no engine can be used (otherwise the host reports the reasons in RV(engines)).
+  require_runtime:
+    description: Fail when no container runtime can be used (otherwise the host reports the reasons in RV(engines)).
+    aliases: [require_engine]
     type: bool
     default: false
   redact_names:
@@ -125,7 +130,7 @@ options:
     type: int
     default: 1000
 notes:
-  - The same image seen by two engines appears twice, once per engine (see the C(engine) field of each document
+  - The same image seen by two runtimes appears twice, once per runtime (see the C(engine) field of each document
     in RV(images)).
   - The base images the test suite builds locally carry C(io.refarch.containers.test-base) labels; they are
     ordinary images to this module.
@@ -141,7 +146,7 @@ EXAMPLES = r"""
 
 - name: Node images built in the last week, through a non-default docker socket
   refarch.containers.image_info:
-    engine: docker
+    runtime: docker
     docker_host: unix:///srv/docker/docker.sock
     names: ['*node*', 'registry.example.com/apps/*']
     max_age: 7d
@@ -149,7 +154,7 @@ EXAMPLES = r"""
 
 - name: A rootless user's podman images, with the Node.js version checked by running the binary
   refarch.containers.image_info:
-    engine: podman
+    runtime: podman
     podman_user: builder
     node_version_probe: missing
   become: true
@@ -180,16 +185,16 @@ images:
       node: {version: 20.20.2, major: 20, source: env, source_key: NODE_VERSION, probe: null}
       dockerfile: {path: /srv/app/Dockerfile, sha256: "3b1f...", source: label, valid: true}
 engines:
-  description: What each engine did on this host.
+  description: What each container runtime did on this host (the key keeps its earlier name).
   returned: always
   type: list
   elements: dict
   contains:
     name: {description: V(podman) or V(docker)., type: str, returned: always}
     executable: {description: The executable used (null when none was found)., type: str, returned: always}
-    available: {description: Whether the engine answered and listed its images., type: bool, returned: always}
-    version: {description: Engine (server) version., type: str, returned: always}
-    error: {description: Why the engine could not be used., type: str, returned: always}
+    available: {description: Whether the runtime answered and listed its images., type: bool, returned: always}
+    version: {description: Runtime (server) version., type: str, returned: always}
+    error: {description: Why the runtime could not be used., type: str, returned: always}
     error_code:
       description: >-
         V(not_installed), V(daemon_unreachable), V(permission_denied), V(timeout), V(bad_output),
@@ -202,7 +207,7 @@ engines:
             error: "docker version failed (rc=1): Cannot connect to the Docker daemon ...",
             error_code: daemon_unreachable}]
 engine_error:
-  description: Set when no engine could be used at all (the reasons joined); null otherwise.
+  description: Set when no container runtime could be used at all (the reasons joined); null otherwise.
   returned: always
   type: str
 matched:
@@ -218,7 +223,7 @@ truncated:
   returned: always
   type: bool
 commands:
-  description: The engine commands run (argument lists, first 200), for auditing.
+  description: The runtime commands run (argument lists, first 200), for auditing.
   returned: always
   type: list
   elements: list

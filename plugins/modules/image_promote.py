@@ -47,13 +47,16 @@ options:
     description: Tag suffix that keeps the image O(image) pointed at before the promotion.
     type: str
     default: -refarch-previous
-  engine:
-    description: Container engine.
+  runtime:
+    description:
+      - Container runtime holding the images.
+      - Called C(engine) before (the policy engine is another thing); that name remains as an alias.
+    aliases: [engine]
     type: str
     choices: [auto, podman, buildah, docker]
     default: auto
   executable:
-    description: Absolute path of the engine executable.
+    description: Absolute path of the runtime's executable.
     type: path
 seealso:
   - module: refarch.containers.image_build
@@ -93,7 +96,7 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._build import (
     BuildError,
-    find_engine,
+    find_runtime,
     inspect_argv,
     previous_reference,
     run,
@@ -122,7 +125,8 @@ def main():
             candidate=dict(type="str", required=True),
             state=dict(type="str", default="promoted", choices=["promoted", "discarded"]),
             previous_suffix=dict(type="str", default="-refarch-previous"),
-            engine=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"]),
+            runtime=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"],
+                         aliases=["engine"]),
             executable=dict(type="path"),
         ),
         supports_check_mode=True,
@@ -132,7 +136,7 @@ def main():
     try:
         validate_reference(p["image"])
         validate_reference(p["candidate"])
-        engine, executable = find_engine(p["engine"], p["executable"])
+        engine, executable = find_runtime(p["runtime"], p["executable"])
         previous = previous_reference(p["image"], p["previous_suffix"])
     except BuildError as exc:
         module.fail_json(msg=str(exc), **result)

@@ -124,7 +124,7 @@ def test_image_build_timeout(case, podman, tmp_path, capsys):
     start = time.monotonic()
     try:
         with patch_module_args({"dockerfile": str(app / "Dockerfile"), "image": "localhost/refarch-faults/app:1",
-                                "timeout": 2, "force": True, "engine": "podman"}), pytest.raises(SystemExit):
+                                "timeout": 2, "force": True, "runtime": "podman"}), pytest.raises(SystemExit):
             image_build.main()
         took = time.monotonic() - start
         result = json.loads(capsys.readouterr().out)

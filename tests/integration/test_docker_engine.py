@@ -143,7 +143,7 @@ def daemon(tmp_path_factory):
 
 def test_images_through_docker(daemon):
     d, built = daemon
-    result = scan_images({"engine": "docker", "docker_host": str(d.sock), "include_history": True})
+    result = scan_images({"runtime": "docker", "docker_host": str(d.sock), "include_history": True})
     (status,) = result["engines"]
     assert status["available"] is True and status["version"], status
     by_ref = {doc["image"]: doc for doc in result["images"]}
@@ -174,7 +174,7 @@ def test_images_through_docker(daemon):
 
 def test_running_containers_through_docker(daemon):
     d, built = daemon
-    result = scan_containers({"engine": "docker", "docker_host": d.host})
+    result = scan_containers({"runtime": "docker", "docker_host": d.host})
     by_name = {c["name"]: c for c in result["containers"]}
     assert set(by_name) >= {"web-limited", "web-plain", "web-heap"}, by_name.keys()
     for doc in result["containers"]:
@@ -208,7 +208,7 @@ def test_permission_denied_on_the_real_socket(daemon, tmp_path):
     wrapper = tmp_path / "docker-as-nobody"
     wrapper.write_text(f'#!/bin/sh\nexec runuser -u nobody -- {d.docker} "$@"\n')
     wrapper.chmod(0o755)
-    result = scan_images({"engine": "docker", "executable": str(wrapper), "docker_host": d.host})
+    result = scan_images({"runtime": "docker", "executable": str(wrapper), "docker_host": d.host})
     (status,) = result["engines"]
     assert status["available"] is False and status["error_code"] == "permission_denied", status
     assert result["images"] == [] and "permission denied" in result["engine_error"].lower()
@@ -220,7 +220,7 @@ def test_daemon_stopped_midway_is_reported(daemon):
     try:
         other.start(_dockerd())
         other.stop()
-        result = scan_containers({"engine": "docker", "docker_host": other.host, "timeout": 20})
+        result = scan_containers({"runtime": "docker", "docker_host": other.host, "timeout": 20})
         (status,) = result["engines"]
         assert status["available"] is False and status["error_code"] == "daemon_unreachable"
     finally:

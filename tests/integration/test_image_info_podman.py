@@ -60,7 +60,7 @@ def apps(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scanned(apps):
-    result = scan_images({"engine": "podman", "names": [PATTERN], "include_history": True, "dangling": "exclude"})
+    result = scan_images({"runtime": "podman", "names": [PATTERN], "include_history": True, "dangling": "exclude"})
     return result, {doc["image"]: doc for doc in result["images"]}
 
 
@@ -117,7 +117,7 @@ def test_each_app_image(apps, scanned, name):
 
 
 def test_filters_dangling_age_and_bound(apps):
-    base = {"engine": "podman", "names": [PATTERN]}
+    base = {"runtime": "podman", "names": [PATTERN]}
     everything = scan_images(base)
     newest = scan_images(dict(base, max_images=2))
     assert newest["truncated"] is True and newest["image_count"] == 2 and newest["matched"] == everything["matched"]
@@ -127,7 +127,7 @@ def test_filters_dangling_age_and_bound(apps):
     # an hour from now every image is older than 1 s (``now`` is an argument, not a module option)
     assert scan_images(dict(base, max_age="1s"), now=time.time() + 3600)["images"] == []
     assert scan_images(dict(base, min_age="30d"))["images"] == []
-    only = scan_images({"engine": "podman", "dangling": "only", "names": []})
+    only = scan_images({"runtime": "podman", "dangling": "only", "names": []})
     assert all(d["dangling"] for d in only["images"])
 
 
@@ -138,11 +138,11 @@ def test_dangling_image_after_retag(apps, tmp_path):
                         prefix=PREFIX)
     second = S.build_app(changed, tmp_path / "two")  # takes the tag: the first image is now dangling
     try:
-        only = scan_images({"engine": "podman", "dangling": "only", "names": [first.image_id[:12]]})
+        only = scan_images({"runtime": "podman", "dangling": "only", "names": [first.image_id[:12]]})
         assert [d["dangling"] for d in only["images"]] == [True]
         assert only["images"][0]["tags"] == []
         _valid(only["images"][0])
-        excluded = scan_images({"engine": "podman", "dangling": "exclude", "names": [first.image_id[:12]]})
+        excluded = scan_images({"runtime": "podman", "dangling": "exclude", "names": [first.image_id[:12]]})
         assert excluded["images"] == []
     finally:
         S.build_app(case, tmp_path / "three")  # the layer cache gives the first image (and the tag) back
@@ -151,7 +151,7 @@ def test_dangling_image_after_retag(apps, tmp_path):
 
 def test_node_version_probe_through_buildah(apps):
     ref = apps["root-user"].case.ref
-    result = scan_images({"engine": "podman", "names": [ref], "node_version_probe": "always", "max_probes": 1})
+    result = scan_images({"runtime": "podman", "names": [ref], "node_version_probe": "always", "max_probes": 1})
     (doc,) = result["images"]
     host = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip().lstrip("v")
     probe = doc["node"]["probe"]
@@ -171,13 +171,15 @@ def test_the_module_through_ansible(apps):
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1")
     ref = apps["tini"].case.ref
     proc = subprocess.run([str(ansible), "localhost", "-c", "local", "-m", "refarch.containers.image_info",
-                           "-a", json.dumps({"names": [ref], "engine": "auto"})],
+                           # engine: the option's earlier name, kept as an alias of runtime
+                           "-a", json.dumps({"names": [ref], "engine": "podman"})],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     head, sep, body = proc.stdout.partition("=> ")
     assert sep and "SUCCESS" in head, proc.stdout[-3000:]
     res = json.loads(body)
     assert res["changed"] is False and res["engine_error"] is None
+    assert [e["name"] for e in res["engines"]] == ["podman"], res["engines"]  # auto would list docker too
     (doc,) = [d for d in res["images"] if d["engine"] == "podman"]
     _valid(doc)
     assert doc["image"] == ref and doc["process"]["init"] == "tini"

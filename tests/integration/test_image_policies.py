@@ -196,14 +196,14 @@ def documents(built, created) -> dict[str, dict[str, Any]]:
         scan_containers,
         scan_images,
     )
-    images = scan_images({"engine": "podman", "names": [f"{PREFIX}/*"], "dangling": "exclude"})
+    images = scan_images({"runtime": "podman", "names": [f"{PREFIX}/*"], "dangling": "exclude"})
     assert images["engine_error"] is None, images["engine_error"]
     by_ref = {d["image"]: d for d in images["images"]}
     docs = {}
     for case in CASES:
         assert case.ref in by_ref or any(case.ref in d["tags"] for d in images["images"]), sorted(by_ref)
         docs[case.name] = next(d for d in images["images"] if case.ref in d["tags"])
-    ctrs = scan_containers({"engine": "podman", "all": True, "names": [CONTAINER_PREFIX + "*"]})
+    ctrs = scan_containers({"runtime": "podman", "all": True, "names": [CONTAINER_PREFIX + "*"]})
     assert ctrs["engine_error"] is None, ctrs["engine_error"]
     by_name = {d["name"]: d for d in ctrs["containers"]}
     for c in CONTAINERS:

@@ -118,7 +118,7 @@ def test_a_bad_host_variable_fails_that_host_only(scans):
     assert hosts["baddepth1"]["status"] == "failed"
     assert "max_depth" in hosts["baddepth1"]["message"], hosts["baddepth1"]["message"]
     assert hosts["badengine1"]["status"] == "failed"
-    assert "container_engine" in hosts["badengine1"]["message"], hosts["badengine1"]["message"]
+    assert "container_runtime" in hosts["badengine1"]["message"], hosts["badengine1"]["message"]
     for name in ("baddepth1", "badengine1"):
         assert hosts[name]["targets"] == [], "a host whose discovery failed is never read as compliant"
     assert report["summary"]["hosts_by_status"] == {"ok": 3, "unreachable": 0, "failed": 2}

@@ -77,12 +77,12 @@ def test_masked_hides_build_arg_values_everywhere():
     assert "TOKEN=********" in out
 
 
-def test_find_engine_reports_what_it_looked_for(monkeypatch):
+def test_find_runtime_reports_what_it_looked_for(monkeypatch):
     monkeypatch.setattr(b.shutil, "which", lambda name: None)
     with pytest.raises(b.BuildError, match="podman, buildah, docker"):
-        b.find_engine("auto")
+        b.find_runtime("auto")
     with pytest.raises(b.BuildError, match="absolute"):
-        b.find_engine("auto", "podman")
+        b.find_runtime("auto", "podman")
 
 
 def test_tag_and_untag_argv():

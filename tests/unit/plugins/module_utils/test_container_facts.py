@@ -111,14 +111,14 @@ def test_privileged_npm(created):
 
 def test_scan_containers_lists_created_ones_with_all(created):
     _data, names, _image = created
-    running = scan_containers({"engine": "podman", "names": list(names.values())})
+    running = scan_containers({"runtime": "podman", "names": list(names.values())})
     assert running["containers"] == []  # created, not running
-    everything = scan_containers({"engine": "podman", "all": True, "names": list(names.values())})
+    everything = scan_containers({"runtime": "podman", "all": True, "names": list(names.values())})
     assert sorted(c["name"] for c in everything["containers"]) == sorted(names.values())
     for doc in everything["containers"]:
         _valid(doc)
         assert doc["image_facts"]["image"].endswith("node:20-bookworm-slim")
-    capped = scan_containers({"engine": "podman", "all": True, "names": list(names.values()), "max_containers": 1})
+    capped = scan_containers({"runtime": "podman", "all": True, "names": list(names.values()), "max_containers": 1})
     assert len(capped["containers"]) == 1 and capped["truncated"] is True and capped["matched"] == 3
 
 

@@ -79,7 +79,7 @@ def _script(tmp_path: Path, name: str, body: str) -> str:
 
 
 def test_missing_executable_is_reported_not_raised(tmp_path):
-    engines, status = E.detect_engines("podman", executable=str(tmp_path / "nope" / "podman"))
+    engines, status = E.detect_runtimes("podman", executable=str(tmp_path / "nope" / "podman"))
     assert engines == []
     assert status[0]["available"] is False and status[0]["error_code"] == "not_installed"
 
@@ -88,7 +88,7 @@ def test_docker_daemon_down_with_the_real_cli(tmp_path):
     docker = E.find_executable("docker")
     if not docker:
         pytest.skip("no docker CLI on this machine (Debian package docker.io or docker-ce-cli)")
-    result = scan_images({"engine": "docker", "docker_host": str(tmp_path / "none.sock"), "timeout": 20})
+    result = scan_images({"runtime": "docker", "docker_host": str(tmp_path / "none.sock"), "timeout": 20})
     assert result["images"] == []
     (entry,) = result["engines"]
     assert entry["available"] is False and entry["error_code"] == "daemon_unreachable"
@@ -98,19 +98,19 @@ def test_docker_daemon_down_with_the_real_cli(tmp_path):
 
 def test_require_engine_raises_engine_error(tmp_path):
     with pytest.raises(E.RuntimeCommandError) as exc:
-        scan_containers({"engine": "podman", "executable": str(tmp_path / "podman"), "require_engine": True})
+        scan_containers({"runtime": "podman", "executable": str(tmp_path / "podman"), "require_runtime": True})
     assert exc.value.code == "no_engine"
 
 
 def test_fake_engine_that_hangs_times_out(tmp_path):
     fake = _script(tmp_path, "fake-docker-hang", "sleep 30")
-    engines, status = E.detect_engines("docker", executable=fake, timeout=0.5)
+    engines, status = E.detect_runtimes("docker", executable=fake, timeout=0.5)
     assert engines == [] and status[0]["error_code"] == "timeout"
 
 
 def test_fake_engine_printing_garbage_is_bad_output(tmp_path):
     fake = _script(tmp_path, "fake-docker-garbage", 'echo "this is not json"')
-    engines, status = E.detect_engines("docker", executable=fake)
+    engines, status = E.detect_runtimes("docker", executable=fake)
     assert engines == [] and status[0]["error_code"] == "bad_output"
 
 
@@ -119,7 +119,7 @@ def test_fake_engine_permission_message_is_classified(tmp_path):
                    'echo "permission denied while trying to connect to the Docker daemon socket at '
                    'unix:///var/run/docker.sock: dial unix /var/run/docker.sock: connect: permission denied" >&2; '
                    "exit 1")
-    engines, status = E.detect_engines("docker", executable=fake)
+    engines, status = E.detect_runtimes("docker", executable=fake)
     assert engines == [] and status[0]["error_code"] == "permission_denied"
     assert "permission denied" in status[0]["error"]
 
@@ -145,13 +145,13 @@ def test_real_podman_with_an_empty_storage_root():
         pytest.skip("needs podman as root")
     short = Path(tempfile.mkdtemp(prefix="rf-", dir="/tmp"))  # podman refuses a runroot over 50 characters
     try:
-        result = scan_images({"engine": "podman", "podman_root": str(short / "root"),
+        result = scan_images({"runtime": "podman", "podman_root": str(short / "root"),
                               "podman_runroot": str(short / "run"), "podman_storage_driver": "vfs"})
         (entry,) = result["engines"]
         assert entry["available"] is True, entry["error"]
         assert entry["graph_root"] == str(short / "root")
         assert result["images"] == [] and result["matched"] == 0
-        long_run = scan_images({"engine": "podman", "podman_root": str(short / "root"),
+        long_run = scan_images({"runtime": "podman", "podman_root": str(short / "root"),
                                 "podman_runroot": str(short / ("r" * 60)), "podman_storage_driver": "vfs"})
         assert long_run["engines"][0]["available"] is False
         assert "runroot" in long_run["engines"][0]["error"]
@@ -161,17 +161,17 @@ def test_real_podman_with_an_empty_storage_root():
 
 def test_bad_options_raise_value_error():
     with pytest.raises(ValueError):
-        scan_images({"engine": "podman", "max_age": "soon"})
+        scan_images({"runtime": "podman", "max_age": "soon"})
     with pytest.raises(ValueError):
-        scan_images({"engine": "podman", "max_images": -1})
+        scan_images({"runtime": "podman", "max_images": -1})
     with pytest.raises(ValueError):
-        E.detect_engines("containerd")
+        E.detect_runtimes("containerd")
 
 
 def test_unknown_podman_user_is_a_bad_option_status():
     if not E.find_executable("podman"):
         pytest.skip("podman is not installed")
-    result = scan_images({"engine": "podman", "podman_user": "no-such-user-refarch"})
+    result = scan_images({"runtime": "podman", "podman_user": "no-such-user-refarch"})
     (entry,) = result["engines"]
     assert entry["available"] is False and entry["error_code"] == "bad_option"
     assert "no-such-user-refarch" in entry["error"]
