@@ -1,17 +1,25 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Short human summary of ``report.json`` for the terminal (controller side, pure).
+"""The findings summary, rendered for report.txt and for the console (controller side, pure).
 
 Counts by severity, the rules that fail most, the worst hosts, hosts that
 could not be scanned and the change since the previous report.  Every value
 from data is shown on one line with its control characters escaped
 (``\\x1b[2J``, ``\\u2028``: module_utils/_printable.py), so a hostile path cannot
 repaint the operator's terminal and still shows what is really there.
+
+The parts both texts show are computed here once: a host's open findings by severity
+(:func:`open_counts`), the rules that fail most (:func:`ranked_rules`), the worst hosts
+(:func:`worst_hosts`), what judged the run (:func:`judged_lines`), the run outcome
+(:func:`completeness_lines`) and the severity lists. Two layouts put them on lines:
+:func:`render_text` (report.txt and the report module's ``text``) and :func:`format_summary`
+(the refarch_summary callback's end-of-run lines, compact and indented under its head line;
+it only knows the report's ``summary`` and what it saw of each host during the run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
@@ -72,6 +80,42 @@ def worst_key(counts: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(-counts.get(s, 0) for s in SEVERITIES)
 
 
+def open_counts(findings: Iterable[Any]) -> dict[str, int]:
+    """Open (not waived) findings by severity, every severity, most severe first; a finding counts with those
+    folded into it (``weight``)."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        if isinstance(finding, Mapping) and is_open(finding):
+            counts[normalize_severity(finding.get("severity"))] += weight(finding)
+    return counts
+
+
+def ranked_rules(by_rule: Mapping[str, Any], rules: Mapping[str, Any] | None = None) -> list[tuple[str, Any]]:
+    """``(rule id, open findings)``, most findings first; ties by severity when ``rules`` (the report's rule
+    catalog) gives it, then by rule id."""
+    catalog = rules or {}
+    return sorted(by_rule.items(), key=lambda item: (
+        -int(item[1]), severity_rank((catalog.get(item[0]) or {}).get("severity")), str(item[0])))
+
+
+def worst_hosts(tallies: Iterable[tuple[str, Mapping[str, int]]]) -> list[tuple[str, int, Mapping[str, int]]]:
+    """``(host, open findings, counts by severity)`` of the hosts with open findings, worst first
+    (:func:`worst_key`, then by name); ``tallies`` is ``(host, counts by severity)`` pairs."""
+    worst = [(worst_key(counts), name, sum(counts.values()), counts) for name, counts in tallies]
+    worst = [entry for entry in worst if entry[2]]
+    worst.sort(key=lambda entry: (entry[0], entry[1]))
+    return [(name, total, counts) for _key, name, total, counts in worst]
+
+
+def judged_lines(judged: Any, label: str, indent: str = "") -> list[str]:
+    """What judged the run (engine, backend, versions; :func:`_provenance.describe`) and its warnings, or nothing
+    when ``judged`` is not the report's ``judged_by``."""
+    if not isinstance(judged, Mapping):
+        return []
+    return [f"{indent}{label}: {_c(describe(judged), 300)}",
+            *(f"{indent}WARNING: {_c(w, 400)}" for w in judged.get("warnings") or [])]
+
+
 def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     """Render a few lines of plain text (no colour) summarizing a report."""
     summary = report.get("summary") or {}
@@ -94,10 +138,7 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         + severity_list(sev)
         + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
     ]
-    judged = report.get("judged_by")
-    if isinstance(judged, Mapping):
-        lines.insert(1, f"Judged by: {_c(describe(judged), 300)}")
-        lines[2:2] = [f"WARNING: {_c(w, 400)}" for w in judged.get("warnings") or []]
+    lines[1:1] = judged_lines(report.get("judged_by"), "Judged by")
     if summary.get("folded_findings"):
         lines.append(f"Folded: {summary['folded_findings']:,} finding(s) counted above but not listed in the reports "
                      "(beyond max_findings_per_rule per rule and target)")
@@ -109,35 +150,26 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
                      + f"; {remediation.get('rules_fixed', 0)} rule finding(s) fixed on disk")
     by_rule = summary.get("findings_by_rule") or {}
     if by_rule:
-        ranked = sorted(
-            by_rule.items(), key=lambda i: (-i[1], severity_rank((rules.get(i[0]) or {}).get("severity")), i[0])
-        )
         lines.append("Top rules:")
-        for rule_id, count in ranked[:top]:
+        for rule_id, count in ranked_rules(by_rule, rules)[:top]:
             rule = rules.get(rule_id) or {}
             lines.append(
                 f"  {_c(rule_id, 40):<8} {count:>5}  {normalize_severity(rule.get('severity')):<8} "
                 f"{_c(rule.get('title') or '', 70)}"
             )
-    worst = []
     down = []
+    tallies = []
     for name, host in (report.get("hosts") or {}).items():
         if host.get("status") != "ok":
             down.append(
                 f"  {_c(name, 60)}: {_c(host.get('status'), 20)}: {shortened(host.get('message') or 'no message', 300)}"
             )
-        counts = {s: 0 for s in SEVERITIES}
-        for target in host.get("targets") or []:
-            for finding in target.get("findings") or []:
-                if is_open(finding):
-                    counts[normalize_severity(finding.get("severity"))] += weight(finding)
-        total = sum(counts.values())
-        if total:
-            worst.append((worst_key(counts), name, total, counts))
+        tallies.append((name, open_counts(f for target in host.get("targets") or []
+                                          for f in target.get("findings") or [])))
+    worst = worst_hosts(tallies)
     if worst:
-        worst.sort(key=lambda w: (w[0], w[1]))
         lines.append("Worst hosts:")
-        for _key, name, total, counts in worst[:top]:
+        for name, total, counts in worst[:top]:
             detail = severity_detail(counts)
             lines.append(f"  {_c(name, 60):<24} {total:>5}  ({detail})")
     targets = []
@@ -214,8 +246,9 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
 
     ``summary`` has the shape of report.json's ``summary`` (hosts_by_status, targets, compliant_targets,
     findings, findings_by_severity, findings_by_rule, waived ...); ``hosts`` maps a host name to
-    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run; ``judged`` is
-    the report's ``judged_by`` (engine, backend, versions, warnings). Pure.
+    ``{"status": str, "message": str, "open": {severity: count}}`` as seen during the run (``open`` as
+    :func:`open_counts` makes it); ``judged`` is the report's ``judged_by`` (engine, backend, versions,
+    warnings). The callback prints these lines as they are. Pure.
     """
     by_status = summary.get("hosts_by_status") or {}
     if not by_status and hosts:
@@ -234,9 +267,7 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
         # the run outcome, the same story as the exit status (report.json summary.complete)
         where = (files or {}).get("json") if isinstance(files, Mapping) else None
         lines += ["  " + t for t in completeness_lines(summary, top=top, where=_c(where or "report.json", 300))]
-    if isinstance(judged, Mapping):
-        lines.append(f"  judged by: {_c(describe(judged), 300)}")
-        lines += [f"  WARNING: {_c(w, 400)}" for w in judged.get("warnings") or []]
+    lines += judged_lines(judged, "judged by", "  ")
     severity = summary.get("findings_by_severity") or {}
     lines.append(
         f"  open findings: {summary.get('findings', sum(severity.values()))} ("
@@ -245,19 +276,14 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
     )
     by_rule = summary.get("findings_by_rule") or {}
     if by_rule:
-        ranked = sorted(by_rule.items(), key=lambda item: (-int(item[1]), str(item[0])))[:top]
-        lines.append("  top rules: " + ", ".join(f"{_c(rule, 40)} {count}" for rule, count in ranked))
-    worst = []
-    for name, entry in hosts.items():
-        counts = entry.get("open") or {}
-        total = sum(counts.values())
-        if total:
-            worst.append((worst_key(counts), str(name), total, counts))
+        # no rule catalog here: ties go by rule id
+        lines.append("  top rules: " + ", ".join(f"{_c(rule, 40)} {count}"
+                                                 for rule, count in ranked_rules(by_rule)[:top]))
+    worst = worst_hosts((str(name), entry.get("open") or {}) for name, entry in hosts.items())
     if worst:
-        worst.sort()
         lines.append("  worst hosts: " + ", ".join(
             f"{_c(name, 60)} {total}" + (f" ({severity_detail(counts)})" if severity_detail(counts) else "")
-            for _key, name, total, counts in worst[:top]))
+            for name, total, counts in worst[:top]))
     down = sorted((str(n), e) for n, e in hosts.items() if e.get("status") not in (None, "ok"))
     if down:
         shown = ", ".join(f"{_c(name, 60)} ({_c(entry.get('status'), 20)})" for name, entry in down[:10])

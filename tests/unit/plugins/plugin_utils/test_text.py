@@ -69,3 +69,31 @@ def test_text_summary_has_a_remediation_line_only_for_a_remediation_run():
                                   generated_at="2026-11-28T11:00:00Z", rules_catalog=samples.CATALOG)
     text = _text.render_text(report)
     assert "Remediation: 2 Dockerfile(s) (promoted 1, refused 1); 2 rule finding(s) fixed on disk" in text
+
+
+def test_report_text_and_console_show_the_same_worst_hosts_and_top_rules():
+    """One tally, one ranking: with the report's own host tallies the console lists the worst hosts and (ties
+    aside, the console has no rule catalog) the top rules in report.txt's order."""
+    results = samples.host_results()
+    results["web2"]["findings"][0]["folded"] = 7
+    report = _report.build_report(results, engine="embedded", policy_revision="rev-1",
+                                  generated_at="2026-11-28T11:00:00Z", rules_catalog=samples.CATALOG)
+    text = _text.render_text(report, top=10)
+    hosts = {name: {"status": host["status"], "message": host.get("message") or "",
+                    "open": _text.open_counts(f for t in host["targets"] for f in t["findings"])}
+             for name, host in report["hosts"].items()}
+    console = _text.format_summary(report["summary"], hosts, top=10)
+    rows = [re.fullmatch(r"  (.*?) +(\d+)  \((.*)\)", line).groups()
+            for line in text.split("Worst hosts:\n")[1].split("Worst targets:")[0].splitlines()]
+    [worst] = [line for line in console if line.startswith("  worst hosts: ")]
+    assert len(rows) == 3 and worst == "  worst hosts: " + ", ".join(f"{name} {total} ({detail})"
+                                                                     for name, total, detail in rows)
+    # the tallies count folded findings as the summary's total does
+    assert sum(sum(host["open"].values()) for host in hosts.values()) == report["summary"]["findings"]
+    by_rule = report["summary"]["findings_by_rule"]
+    [top] = [line for line in console if line.startswith("  top rules: ")]
+    assert [entry.split()[0] for entry in top[len("  top rules: "):].split(", ")] == [
+        rule for rule, _count in _text.ranked_rules(by_rule)]
+    text_rules = [line.split()[0] for line in text.split("Top rules:\n")[1].split("Worst hosts:")[0].splitlines()]
+    assert text_rules == [rule for rule, _count in _text.ranked_rules(by_rule, report["rules"])]
+    assert sorted(text_rules) == sorted(by_rule)
