@@ -95,10 +95,10 @@ from ansible.plugins.callback import CallbackBase  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._text import (  # noqa: E402
     format_summary,
+    open_counts,
     severity_detail,
     shortened,
 )
-from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import SEVERITIES  # noqa: E402
 
 DISCOVERY_ACTIONS = frozenset({"dockerfile_info", "discovery"})
 EVALUATION_ACTIONS = frozenset({"policy_check"})
@@ -134,16 +134,6 @@ def _discovery_counts(data: Mapping[str, Any]) -> tuple[int, int]:
     if not isinstance(dockerfiles, list):
         return 0, 0
     return len(dockerfiles), sum(1 for d in dockerfiles if isinstance(d, Mapping) and d.get("error"))
-
-
-def _severity_counts(findings: Any) -> dict[str, int]:
-    counts = dict.fromkeys(SEVERITIES, 0)
-    for finding in findings if isinstance(findings, list) else []:
-        if not isinstance(finding, Mapping) or finding.get("waived"):
-            continue
-        severity = str(finding.get("severity") or "info").lower()
-        counts[severity if severity in counts else "info"] += 1
-    return counts
 
 
 def _detail(counts: Mapping[str, int]) -> str:
@@ -269,7 +259,9 @@ class CallbackModule(CallbackBase):
             elif self._progress():
                 self._emit(f"{self._counter(self._evaluated, host)} {host} not evaluated: {clean(status, 40)}")
             return
-        counts = _severity_counts(data.get("findings"))
+        findings = data.get("findings")
+        # the report's tally: folded findings count, severities spelled as the report reads them
+        counts = open_counts(findings if isinstance(findings, list) else [])
         self._host(host)["open"] = counts
         targets = data.get("targets")
         ntargets = len(targets) if isinstance(targets, list) else 0

@@ -177,3 +177,16 @@ def test_summary_lists_the_roots_scanned_and_missing_per_host(callback):
     lines = callback._display.lines
     assert "  roots scanned: /srv, /opt on web1, web2; /srv, /home on web3" in lines, lines
     assert "  roots missing or unusable: /home on web1, web2; /opt (permission_denied) on web3" in lines, lines
+
+
+def test_progress_and_worst_hosts_count_folded_findings_as_the_report_does(callback):
+    """A finding with ``folded`` stands for itself and the ones folded into it (max_findings_per_rule), and a
+    severity is read as the report reads it: the console's per-host numbers add up to the report's."""
+    callback.v2_playbook_on_play_start(_play(["web1"]))
+    callback.v2_runner_on_ok(_result("web1", "refarch.containers.policy_check", {
+        "targets": [{}],
+        "findings": [{"severity": "high", "folded": 19}, {"severity": "warning"}, {"severity": "low", "waived": True}],
+    }))
+    assert callback._display.lines == ["[1/1] web1 evaluated: 1 target, 21 open findings (high 20, medium 1)"]
+    callback.v2_playbook_on_stats(SimpleNamespace(custom={"_run": {"refarch_summary": {"hosts": 1, "findings": 21}}}))
+    assert "  worst hosts: web1 21 (high 20, medium 1)" in callback._display.lines
