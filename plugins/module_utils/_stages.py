@@ -81,7 +81,7 @@ class Stage:
     reference as the facts hold it (:func:`image_ref_facts`; for a stage parent only raw and resolved).
     """
 
-    __slots__ = ("base", "base_raw", "from_ins", "from_stage", "index", "ins", "key", "line", "name", "parent",
+    __slots__ = ("_ref", "base", "base_raw", "from_ins", "from_stage", "index", "ins", "key", "line", "name", "parent",
                  "platform", "resolved", "state", "unresolved")
 
     def __init__(self, index: int, from_ins: dict) -> None:
@@ -99,6 +99,7 @@ class Stage:
         self.platform: Optional[str] = None
         self.base: dict[str, Any] = {}
         self.state = State()
+        self._ref: Any = False  # not computed yet
 
     @property
     def base_resolved(self) -> Optional[str]:
@@ -107,13 +108,16 @@ class Stage:
 
     @property
     def ref(self) -> Optional[dict[str, Any]]:
-        """The base image when it is one and known (registry and repository, or scratch), else None."""
-        base = self.base
-        if self.parent is not None or self.unresolved or not self.resolved:
-            return None
-        if None in (base["registry"], base["repository"]) and not base["scratch"]:  # a "$" left: unknown image
-            return None
-        return base
+        """The base image as resolved (``raw`` too: the name as the build reads it) when it is an image and
+        known (registry and repository, or scratch), else None."""
+        if self._ref is False:
+            ref = None
+            if self.parent is None and not self.unresolved and self.resolved:
+                ref = image_ref_facts(self.resolved, self.resolved, False)
+                if None in (ref["registry"], ref["repository"]) and not ref["scratch"]:  # a "$" left: unknown
+                    ref = None
+            self._ref = ref
+        return self._ref
 
 
 def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:

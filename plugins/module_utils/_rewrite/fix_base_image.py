@@ -32,6 +32,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_r
     _major_of,
     _target_major,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 # --------------------------------------------------------------------------- fix: base image
 
@@ -217,13 +218,13 @@ def _translate_busybox_user(words: list) -> str | None:
     return " ".join(out)
 
 
-def _alpine_translations(doc: _Doc, stage: dict) -> tuple:
+def _alpine_translations(doc: _Doc, stage: Stage) -> tuple:
     """Edits moving the stages based on ``stage`` from Alpine to Debian tools: (list, None) or (None, reason)."""
     out = []
     for st in doc.stages:
-        if stage["index"] not in [c["index"] for c in doc.chain(st)]:
+        if stage.index not in [c.index for c in doc.chain(st)]:
             continue
-        for ins in st["ins"]:
+        for ins in st.ins:
             text = " ".join(ins.get("value") or [])
             if ins["cmd"] == "RUN" and re.search(r"\b(apk|adduser|addgroup|wget)\b", text):
                 if ins.get("json") or ins.get("heredocs"):
@@ -244,14 +245,14 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
     reasons = []
     arg_edits = {}
     for stage in doc.stages:
-        if stage["from_stage"] is not None:
+        if stage.from_stage is not None:
             continue
-        raw = stage["base_raw"]
-        line_no = stage["from_ins"]["start_line"]
-        if stage["base_resolved"] is None:
+        raw = stage.base_raw
+        line_no = stage.from_ins["start_line"]
+        if stage.base_resolved is None:
             reasons.append(f"FROM at line {line_no} uses an unresolved variable")
             continue
-        ref = stage["ref"]
+        ref = stage.ref
         if ref is None or _family(ref) == "scratch":
             continue
         new, reason = _new_base(ref, ctx)
@@ -289,7 +290,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
             else:
                 nv, nvar = _node_tag_parts(ImageRef.parse(new).tag)
                 ov, dummy = _node_tag_parts(ref["tag"])
-                resolved = ImageRef.parse(stage["base_resolved"]).tagged
+                resolved = ImageRef.parse(stage.base_resolved).tagged
                 if ov != value or nv is None or not resolved.endswith(":" + ref["tag"]):
                     reasons.append(f"FROM at line {line_no}: cannot tell which part of {raw!r} ARG {name} holds")
                     continue

@@ -76,7 +76,7 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
     scripts = (pkg.get("scripts") or {}) if pkg else {}
     files = ctx.context_files
     for stage in doc.stages:
-        ins_list = stage["ins"]
+        ins_list = stage.ins
         ctx_copy = next((i for i in ins_list if _is_context_all(i)), None)
         if ctx_copy is None:
             continue
@@ -90,11 +90,11 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
             continue
         r_idx = ins_list.index(install)
         if any(i["cmd"] == "RUN" and _install_tool(" ".join(i.get("value") or [])) for i in ins_list[:c_idx]):
-            reasons.append(f"stage at line {stage['from_ins']['start_line']}: the install at line "
+            reasons.append(f"stage at line {stage.from_ins['start_line']}: the install at line "
                            f"{install['start_line']} repeats the install done before the source copy; "
                            "remove or move it by hand")
             continue
-        where = f"stage at line {stage['from_ins']['start_line']}"
+        where = f"stage at line {stage.from_ins['start_line']}"
         hooks = [h for h in ("preinstall", "install", "postinstall", "prepare") if h in scripts]
         if hooks:
             reasons.append("{}: package.json has {} script(s) that may need the source".format(where, ", ".join(hooks)))

@@ -31,6 +31,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import PRODUCTION_RE, TOOLCHAIN_PACKAGES
+from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 # --------------------------------------------------------------------------- fix: multi-stage
 
@@ -145,8 +146,8 @@ def _strip_toolchain(command: str) -> tuple:
     return " && ".join(out), True
 
 
-def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: dict) -> str:
-    ref = stage["ref"] or {}
+def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: Stage) -> str:
+    ref = stage.ref or {}
     version, dummy = _node_tag_parts(ref.get("tag"))
     major = _major_of(version, ctx)
     if tool == "npm":
@@ -154,7 +155,7 @@ def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: dict) -> str:
     if tool == "pnpm":
         return "pnpm prune --prod"
     files = ctx.context_files or []
-    text = "\n".join(_run_command(i) for i in stage["ins"] if i["cmd"] == "RUN")
+    text = "\n".join(_run_command(i) for i in stage.ins if i["cmd"] == "RUN")
     berry = ".yarnrc.yml" in files or re.search(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])", text)
     if berry:
         return "yarn workspaces focus --all --production"
@@ -165,7 +166,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     if len(doc.stages) != 1:
         final = doc.final
         for st in doc.chain(final):
-            for ins in st["ins"]:
+            for ins in st.ins:
                 if ins["cmd"] != "RUN":
                     continue
                 command = _run_command(ins)
@@ -176,15 +177,15 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                                 "stage by hand")
         return NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
-    ins_list = stage["ins"]
+    ins_list = stage.ins
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
         (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
         or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
     if not build_runs:
         return NotNeeded("the single stage installs no development dependencies, build tools or build steps")
-    family = _family(stage["ref"])
+    family = _family(stage.ref)
     if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal"):
-        base = stage["base_resolved"] or stage["base_raw"]
+        base = stage.base_resolved or stage.base_raw
         return Skip(f"cannot tell what the runtime needs on base image {base!r}")
     appdir = doc.workdir(stage) or "/"
     has_build = any(_BUILD_STEP_RE.search(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
@@ -275,13 +276,13 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             runtime.extend(raw)
     if not app_copied:
         return Skip("cannot tell which COPY brings the application in")
-    name = stage["name"] or "build"
+    name = stage.name or "build"
     source = name
-    from_ins = stage["from_ins"]
+    from_ins = stage.from_ins
     kw_from = doc.raw_keyword(from_ins)
     platform = [f for f in from_ins.get("flags") or [] if f.startswith("--platform")]
     edits = _Edits(doc)
-    if not stage["name"]:
+    if not stage.name:
         first = doc.lines[from_ins["end_line"] - 1]
         body = _body(first)
         stripped = body.rstrip()
@@ -296,7 +297,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
     copy_line = " ".join([doc.kw("COPY"), "--from=" + source] + ([chown] if chown else []) + [appdir, appdir])
     runtime = [copy_line if x is None else x for x in runtime]
-    new.append(" ".join([kw_from, *platform, stage["base_raw"], doc.kw("AS"), "runtime"]))
+    new.append(" ".join([kw_from, *platform, stage.base_raw, doc.kw("AS"), "runtime"]))
     new.extend(runtime)
     last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
     edits.insert_after(last, [edits.line(x) for x in new])

@@ -277,12 +277,12 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
     edits = _Edits(doc)
     pattern = re.compile(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(tool)}\b")
     installed = any(pattern.search(" ".join(i.get("value") or []))
-                    for st in doc.chain(stage) for i in st["ins"] if i["cmd"] == "RUN")
+                    for st in doc.chain(stage) for i in st.ins if i["cmd"] == "RUN")
     if not installed:
         lines = []
         inherited = None
         for st in doc.chain(stage)[:-1]:
-            for i in st["ins"]:
+            for i in st.ins:
                 if i["cmd"] == "USER":
                     inherited = " ".join(i.get("value") or [])
         if inherited is None and family.startswith("ubi-node"):
@@ -292,14 +292,14 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
         lines.append("{} {}".format(doc.kw("RUN"), install))
         if inherited is not None and _user_is_root(inherited) is not True:
             lines.append("{} {}".format(doc.kw("USER"), inherited))
-        edits.insert_after(stage["from_ins"]["end_line"], [edits.line(x) for x in lines])
+        edits.insert_after(stage.from_ins["end_line"], [edits.line(x) for x in lines])
     warning = None
     if not installed and family.startswith("ubi"):
         warning = (f"{_WARNING}{tool} is not in the UBI repositories; the install needs EPEL or a RHEL "
                    "subscription in the build (the rebuild verifies it)")
     prefix = [path, "--"]
     if restate is not None:
-        last = stage["ins"][-1]["end_line"] if stage["ins"] else stage["from_ins"]["end_line"]
+        last = stage.ins[-1]["end_line"] if stage.ins else stage.from_ins["end_line"]
         edits.insert_after(last, [edits.line("{} {}".format(doc.kw("ENTRYPOINT"), _dumps_argv(prefix + restate[0]))),
                                   edits.line("{} {}".format(doc.kw("CMD"), _dumps_argv(restate[1])))])
     elif entry is not None:
@@ -313,7 +313,7 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
         else:
             # CMD is inherited from an earlier stage: ENTRYPOINT would reset it, so repeat it.
             new += [edits.line(_body(x)) for x in doc.span(cmd)]
-            last = stage["ins"][-1]["end_line"] if stage["ins"] else stage["from_ins"]["end_line"]
+            last = stage.ins[-1]["end_line"] if stage.ins else stage.from_ins["end_line"]
             edits.insert_after(last, new)
     return edits.noted(warning)
 
@@ -333,7 +333,7 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
             return Skip(f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
                         "make it read an environment variable by hand")
     for st in doc.chain(stage):
-        for ins in st["ins"]:
+        for ins in st.ins:
             if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):
                 if "max-old-space-size" in " ".join(ins.get("value") or []):
                     return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
@@ -353,10 +353,10 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
     else:
         lines.append('{} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), node_options))
     anchor = None
-    for ins in stage["ins"]:
+    for ins in stage.ins:
         if ins["cmd"] in ("RUN", "COPY", "ADD", "USER"):
             anchor = ins["end_line"]
     if anchor is None:
-        anchor = stage["from_ins"]["end_line"]
+        anchor = stage.from_ins["end_line"]
     edits.insert_after(anchor, [edits.line(x) for x in lines])
     return edits

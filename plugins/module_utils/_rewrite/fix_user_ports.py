@@ -70,16 +70,16 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
             create = [f"{doc.kw('RUN')} groupadd --system --gid {gid} app && "
                       f"useradd --system --uid {uid} --gid {gid} --no-create-home app"]
     else:
-        return Skip("cannot tell how to create a user on base image {!r} ({})".format(
-            stage["base_resolved"] or stage["base_raw"], family))
+        base = stage.base_resolved or stage.base_raw
+        return Skip(f"cannot tell how to create a user on base image {base!r} ({family})")
     # the base image's own user (node, UBI default, distroless nonroot) keeps its passwd group;
     # a user created here is named with its group explicitly
     user_line = f"{doc.kw('USER')} {uid}:{gid}" if create else f"{doc.kw('USER')} {uid}"
 
     edits = _Edits(doc)
-    build_steps = [i for i in stage["ins"] if i["cmd"] in ("RUN", "COPY", "ADD")]
-    last_build = build_steps[-1]["end_line"] if build_steps else stage["from_ins"]["end_line"]
-    root_users = [i for i in stage["ins"] if i["cmd"] == "USER" and i is user_ins]
+    build_steps = [i for i in stage.ins if i["cmd"] in ("RUN", "COPY", "ADD")]
+    last_build = build_steps[-1]["end_line"] if build_steps else stage.from_ins["end_line"]
+    root_users = [i for i in stage.ins if i["cmd"] == "USER" and i is user_ins]
     if root_users and root_users[0]["start_line"] > last_build:
         ins = root_users[0]
         edits.replace(ins["start_line"], ins["end_line"], [edits.line(x) for x in [*create, user_line]])
@@ -87,7 +87,7 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
         edits.insert_after(last_build, [edits.line(x) for x in [*create, user_line]])
     # --chown on copies into the application directory
     chown = f"--chown={uid}:{gid}"
-    for ins in stage["ins"]:
+    for ins in stage.ins:
         if ins["cmd"] not in ("COPY", "ADD"):
             continue
         if any(f.lower().startswith("--chown") for f in ins.get("flags") or []):
@@ -131,7 +131,7 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
     env_changes = {}   # (line) -> list of (name)
     for st in doc.chain(stage):
         variables = doc.stage_vars(st)
-        for ins in st["ins"]:
+        for ins in st.ins:
             if ins["cmd"] == "EXPOSE":
                 new_span = doc.span(ins)
                 changed = False
@@ -174,7 +174,7 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
                     edits.replace(ins["start_line"], ins["end_line"], new_span)
     # ENV/ARG PORT values (and variables an EXPOSE refers to)
     for st in doc.chain(stage):
-        for ins in st["ins"]:
+        for ins in st.ins:
             if ins["cmd"] not in ("ENV", "ARG"):
                 continue
             new_span = doc.span(ins)

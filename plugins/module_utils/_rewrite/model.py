@@ -11,8 +11,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
-from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._stages import Chain, Stage
 
 DEFAULT_PORT_MAP = {80: 8080, 443: 8443}
 DEFAULT_PORT_OFFSET = 8000
@@ -128,7 +127,8 @@ def _node_tag_parts(tag: str | None) -> tuple:
 # --------------------------------------------------------------------------- document model
 
 class _Doc:
-    """A parsed snapshot of the current text: lines, instructions and stages."""
+    """A parsed snapshot of the current text: lines, instructions and stages (the one stage chain,
+    ``_stages.Chain``, over the instructions as written: values the fixes write back are the file's own)."""
 
     def __init__(self, text: str, parse):
         self.text = text
@@ -138,44 +138,15 @@ class _Doc:
         self.escape = parsed.get("escape") or "\\"
         self.problems = parsed.get("problems") or []
         self.instructions = [dict(i) for i in parsed.get("instructions") or []]
-        self.global_args = {}
-        self.stages = []
-        current = None
+        self._chain = Chain(self.escape, base_workdir=_image_workdir)
         for ins in self.instructions:
             ins["cmd"] = (ins.get("cmd") or "").upper()
-            if ins["cmd"] == "FROM":
-                current = self._new_stage(ins)
-                self.stages.append(current)
-            elif current is None:
-                if ins["cmd"] == "ARG":
-                    for item in ins.get("value") or []:
-                        name, dummy, val = item.partition("=")
-                        self.global_args[name] = val if "=" in item else None
-            else:
-                current["ins"].append(ins)
+            self._chain.add(ins)
+        self.stages: list[Stage] = self._chain.stages
+        #: global ARG defaults as written (None: no default)
+        self.global_args = self._chain.global_defaults
         lower = sum(1 for i in self.instructions if self.raw_keyword(i).islower())
         self.lower = bool(self.instructions) and lower > len(self.instructions) / 2
-
-    # -- construction
-    def _new_stage(self, ins: dict) -> dict:
-        value = list(ins.get("value") or [])
-        raw = value[0] if value else ""
-        name = value[2] if len(value) >= 3 and value[1].lower() == "as" else None
-        resolved, unresolved = expand(raw, {k: v for k, v in self.global_args.items() if v is not None})
-        ok = not unresolved
-        from_stage = None
-        for st in self.stages:
-            if st["name"] and st["name"].lower() == resolved.lower():
-                from_stage = st["index"]
-        if from_stage is None and resolved.isdigit() and int(resolved) < len(self.stages):
-            from_stage = int(resolved)
-        ref = None
-        if from_stage is None and ok and resolved:
-            ref = image_ref_facts(resolved, resolved, False)
-            if None in (ref["registry"], ref["repository"]) and not ref["scratch"]:  # a "$" left: unknown image
-                ref = None
-        return {"index": len(self.stages), "name": name, "from_ins": ins, "ins": [], "base_raw": raw,
-                "base_resolved": resolved if ok else None, "from_stage": from_stage, "ref": ref}
 
     # -- queries
     def raw_keyword(self, ins: dict) -> str:
@@ -189,64 +160,36 @@ class _Doc:
     def span(self, ins: dict) -> list:
         return self.lines[ins["start_line"] - 1:ins["end_line"]]
 
-    def chain(self, stage: dict) -> list:
+    def chain(self, stage: Stage) -> list:
         """Stages from the external root to ``stage`` (following FROM <stage> links)."""
-        out = [stage]
-        seen = {stage["index"]}
-        while out[0]["from_stage"] is not None and out[0]["from_stage"] not in seen:
-            seen.add(out[0]["from_stage"])
-            out.insert(0, self.stages[out[0]["from_stage"]])
-        return out
+        return self._chain.chain(stage)
 
     @property
-    def final(self) -> dict | None:
+    def final(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
 
-    def root_ref(self, stage: dict) -> dict | None:
-        return self.chain(stage)[0]["ref"]
+    def root_ref(self, stage: Stage) -> dict | None:
+        return self.chain(stage)[0].ref
 
-    def stage_vars(self, stage: dict, upto_line: int | None = None) -> dict:
-        """ARG/ENV values visible in ``stage`` (through its chain) before ``upto_line``."""
-        variables = {}
-        for st in self.chain(stage):
-            for ins in st["ins"]:
-                if upto_line is not None and st is stage and ins["start_line"] >= upto_line:
-                    break
-                if ins["cmd"] in ("ARG", "ENV"):
-                    for name, val in _kv_pairs(ins):
-                        value = self.global_args.get(name) if val is None and ins["cmd"] == "ARG" else val
-                        if value is not None:
-                            variables[name] = expand(value, variables)[0]
-        return variables
+    def stage_vars(self, stage: Stage, upto_line: int | None = None) -> dict:
+        """ARG/ENV values known in ``stage`` before ``upto_line`` (None: at its end)."""
+        return self._chain.state_at(stage, upto_line).known_vars()
 
-    def effective(self, stage: dict) -> dict:
+    def effective(self, stage: Stage) -> dict:
         """Effective USER, ENTRYPOINT and CMD instructions for ``stage`` (None = base default)."""
-        state = {"user": None, "entrypoint": None, "cmd": None, "cmd_stage": None}
-        for st in self.chain(stage):
-            cmd_set = False
-            for ins in st["ins"]:
-                if ins["cmd"] == "USER":
-                    state["user"] = ins
-                elif ins["cmd"] == "CMD":
-                    state["cmd"], state["cmd_stage"], cmd_set = ins, st, True
-                elif ins["cmd"] == "ENTRYPOINT":
-                    state["entrypoint"] = ins
-                    if not cmd_set:
-                        state["cmd"] = None
-        return state
+        state = stage.state
+        return {"user": state.user, "entrypoint": state.entrypoint, "cmd": state.cmd,
+                "cmd_stage": self.stages[state.cmd_stage] if state.cmd is not None else None}
 
-    def workdir(self, stage: dict, upto_line: int | None = None) -> str | None:
+    def workdir(self, stage: Stage, upto_line: int | None = None) -> str | None:
         """Effective WORKDIR before ``upto_line`` (UBI Node.js images default to /opt/app-root/src)."""
-        wd = "/opt/app-root/src" if _family(self.root_ref(stage)).startswith("ubi-node") else None
-        variables = self.stage_vars(stage)
-        for st in self.chain(stage):
-            for ins in st["ins"]:
-                if upto_line is not None and st is stage and ins["start_line"] >= upto_line:
-                    break
-                if ins["cmd"] == "WORKDIR" and ins.get("value"):
-                    val = expand(ins["value"][0], variables)[0]
-                    wd = val if val.startswith("/") else (wd or "/").rstrip("/") + "/" + val
+        wd = self._chain.state_at(stage, upto_line).workdir
         return _norm_path(wd) if wd else None
+
+
+def _image_workdir(stage: Stage) -> str | None:
+    """The WORKDIR the base image of a root stage sets, where the rewriter knows it."""
+    return "/opt/app-root/src" if _family(stage.ref).startswith("ubi-node") else None
 
 
 def _kv_pairs(ins: dict) -> list:
