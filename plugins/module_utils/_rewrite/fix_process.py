@@ -280,11 +280,8 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
                     for st in doc.chain(stage) for i in st.ins if i["cmd"] == "RUN")
     if not installed:
         lines = []
-        inherited = None
-        for st in doc.chain(stage)[:-1]:
-            for i in st.ins:
-                if i["cmd"] == "USER":
-                    inherited = " ".join(i.get("value") or [])
+        parent_user = stage.parent.state.user if stage.parent is not None else None  # USER at the end of the parent
+        inherited = " ".join(parent_user["value"]) if parent_user is not None else None
         if inherited is None and family.startswith("ubi-node"):
             inherited = "1001"
         if inherited is not None and _user_is_root(inherited) is not True:
