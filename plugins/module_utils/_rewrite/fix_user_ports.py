@@ -40,8 +40,8 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
         raw = " ".join(user_ins.get("value") or [])
         is_root = _user_is_root(raw)
         if is_root is None:
-            variables = doc.stage_vars(stage)
-            resolved, unresolved = expand(raw, variables)
+            variables = doc.stage_vars(eff["user_stage"], user_ins["start_line"])  # as the USER line reads them
+            resolved, unresolved = expand(raw, variables, doc.escape)
             ok = not unresolved
             if not ok:
                 return Skip(f"the final USER (line {user_ins['start_line']}) uses a variable that cannot be resolved")
@@ -130,7 +130,6 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
     problems = []
     env_changes = {}   # (line) -> list of (name)
     for st in doc.chain(stage):
-        variables = doc.stage_vars(st)
         for ins in st.ins:
             if ins["cmd"] == "EXPOSE":
                 new_span = doc.span(ins)
@@ -138,7 +137,8 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
                 for token in ins.get("value") or []:
                     port_s = token.partition("/")[0]
                     if "$" in port_s:
-                        resolved, unresolved = expand(port_s, variables)
+                        # the variables as the EXPOSE line reads them
+                        resolved, unresolved = expand(port_s, doc.stage_vars(st, ins["start_line"]), doc.escape)
                         ok = not unresolved
                         if ok and resolved.isdigit() and int(resolved) < floor:
                             names = [m.group(1) or m.group(4) for m in _VAR_RE.finditer(port_s)]

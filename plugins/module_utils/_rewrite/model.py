@@ -176,9 +176,11 @@ class _Doc:
         return self._chain.state_at(stage, upto_line).known_vars()
 
     def effective(self, stage: Stage) -> dict:
-        """Effective USER, ENTRYPOINT and CMD instructions for ``stage`` (None = base default)."""
+        """Effective USER, ENTRYPOINT and CMD instructions for ``stage`` (None = base default) and the stages
+        that wrote the USER and the CMD."""
         state = stage.state
         return {"user": state.user, "entrypoint": state.entrypoint, "cmd": state.cmd,
+                "user_stage": self.stages[state.user_stage] if state.user is not None else None,
                 "cmd_stage": self.stages[state.cmd_stage] if state.cmd is not None else None}
 
     def workdir(self, stage: Stage, upto_line: int | None = None) -> str | None:

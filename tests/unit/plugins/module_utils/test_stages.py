@@ -134,3 +134,15 @@ def test_rewriter_env_wins_over_arg_of_the_same_name():
 def test_rewriter_arg_of_the_parent_stage_is_not_inherited():
     out = rewrite('FROM node:22 AS b\nARG MAX_NODE_MEMORY=2048\nFROM b\nCMD ["node", "s.js"]\n')
     assert 'ARG MAX_NODE_MEMORY=1024\nENV MAX_NODE_MEMORY=${MAX_NODE_MEMORY} NODE_OPTIONS=' in out["text"]
+
+
+def test_rewriter_reads_user_and_expose_variables_at_their_line():
+    out = rewrite('FROM node:22\nUSER ${U}\nENV U=1000\nCMD ["node", "s.js"]\n')
+    reasons = {s["fix"]: s["reason"] for s in out["skipped"]}
+    assert reasons["add_non_root_user"] == "the final USER (line 2) uses a variable that cannot be resolved"
+    out = rewrite('FROM node:22\nEXPOSE $P\nENV P=80\nUSER node\nCMD ["node", "s.js"]\n')
+    reasons = {s["fix"]: s["reason"] for s in out["skipped"]}
+    assert reasons["remap_privileged_ports"] == "EXPOSE $P (line 2) uses an unresolved variable"
+    assert "ENV P=80\n" in out["text"]
+    out = rewrite('FROM node:22\nENV P=80\nEXPOSE $P\nUSER node\nCMD ["node", "s.js"]\n')
+    assert "ENV P=8080\n" in out["text"]
