@@ -89,7 +89,7 @@ options:
     description:
       - The findings gate. When an open finding has this severity or higher, RV(findings_gate_message) says how many
         and where the report is; V(none) never does. The task itself does not fail for it (the report is written
-        either way): the playbooks' last task fails with it, together with RV(incomplete_message).
+        either way); the last task of the playbooks fails with it, together with RV(incomplete_message).
       - Severities are ordered V(info) < V(low) < V(medium) < V(high) < V(critical), the order the whole
         collection uses.
     type: str
