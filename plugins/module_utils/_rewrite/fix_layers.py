@@ -24,13 +24,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 # --------------------------------------------------------------------------- fix: layering
 
 
-def _is_context_all(ins: dict) -> bool:
-    value = ins.get("value") or []
-    if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
-        return False
-    return len(value) >= 2 and any(s in (".", "./", "*", "./*") for s in value[:-1])
-
-
 def _is_manifest_copy(ins: dict) -> bool:
     value = ins.get("value") or []
     if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
@@ -75,9 +68,11 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
     pkg = ctx.package_json or {}
     scripts = (pkg.get("scripts") or {}) if pkg else {}
     files = ctx.context_files
+    # the first COPY of the whole build context in each stage, as NRA005 finds it (the facts' analysis)
+    context_copies = {c["stage"]: c["line"] for c in (doc.facts["analysis"] or {}).get("context_copies") or []}
     for stage in doc.stages:
         ins_list = stage.ins
-        ctx_copy = next((i for i in ins_list if _is_context_all(i)), None)
+        ctx_copy = next((i for i in ins_list if i["start_line"] == context_copies.get(stage.index)), None)
         if ctx_copy is None:
             continue
         c_idx = ins_list.index(ctx_copy)

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Chain, Stage
 
 DEFAULT_PORT_MAP = {80: 8080, 443: 8443}
@@ -147,6 +148,17 @@ class _Doc:
         self.global_args = self._chain.global_defaults
         lower = sum(1 for i in self.instructions if self.raw_keyword(i).islower())
         self.lower = bool(self.instructions) and lower > len(self.instructions) / 2
+        self._facts: dict | None = None
+
+    @property
+    def facts(self) -> dict:
+        """The facts document of this text (``dockerfile_facts``, built on first use): the fixes decide with
+        what it holds (its analysis, as the rules that report the findings read it). It is redacted, so the
+        text a fix writes comes from ``lines`` and the instructions, never from it."""
+        if self._facts is None:
+            self._facts = dockerfile_facts("Dockerfile", self.text.encode("utf-8", "surrogateescape"),
+                                           include_instructions=False)
+        return self._facts
 
     # -- queries
     def raw_keyword(self, ins: dict) -> str:

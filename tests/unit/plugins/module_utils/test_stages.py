@@ -146,3 +146,13 @@ def test_rewriter_reads_user_and_expose_variables_at_their_line():
     assert "ENV P=80\n" in out["text"]
     out = rewrite('FROM node:22\nENV P=80\nEXPOSE $P\nUSER node\nCMD ["node", "s.js"]\n')
     assert "ENV P=8080\n" in out["text"]
+
+
+@pytest.mark.parametrize("source", [".", "./.", "/", "*"])
+def test_rewriter_reorders_every_context_copy_nra005_reports(source):
+    text = f'FROM node:22\nWORKDIR /app\nCOPY {source} .\nRUN npm ci\nUSER node\nCMD ["node", "s.js"]\n'
+    facts = dockerfile_facts("/srv/Dockerfile", text.encode())
+    assert facts["analysis"]["context_copies"] == [{"stage": 0, "line": 3}]
+    out = rewrite(text)
+    assert "reorder_dependency_layers" in [a["fix"] for a in out["applied"]]
+    assert f"WORKDIR /app\nCOPY package*.json npm-shrinkwrap.json* ./\nRUN npm ci\nCOPY {source} .\nUSER" in out["text"]
