@@ -541,7 +541,8 @@ def dockerfile_facts(
         line = ins["start_line"]
         value = ins["value"]
         if cmd == "FROM":
-            stage, dummy = chain.add(ins)
+            chain.add(ins)
+            stage = chain.current
             st = _Stage(stage, stages[stage.from_stage] if stage.from_stage is not None else None)
             stages.append(st)
             ins["stage"] = stage.index
@@ -550,7 +551,7 @@ def dockerfile_facts(
         ins["stage"] = st.stage.index if st is not None else None
         out_instrs.append(ins)
         if st is None:
-            for name, val in chain.add(ins)[1]:
+            for name, val in chain.add(ins):
                 global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
             continue
         st.count += 1
@@ -561,7 +562,7 @@ def dockerfile_facts(
                 st.lines[key] = [line]
             else:
                 lines_for.append(line)
-        bound = chain.add(ins)[1]
+        bound = chain.add(ins)
         state = st.stage.state
         if cmd == "ARG":
             for name, val in bound:

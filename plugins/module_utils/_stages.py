@@ -28,6 +28,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._expand import 
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
+_NOTHING: list = []  # no bindings (never changed)
+_STATE_CMDS = frozenset({"ARG", "ENV", "USER", "WORKDIR", "SHELL", "CMD", "ENTRYPOINT"})  # what _apply reads
 
 
 class State:
@@ -98,7 +100,7 @@ class Stage:
         self.parent: Optional[Stage] = None
         self.platform: Optional[str] = None
         self.base: dict[str, Any] = {}
-        self.state = State()
+        self.state: State = None  # type: ignore[assignment]  # set by Chain._from
         self._ref: Any = False  # not computed yet
 
     @property
@@ -154,17 +156,21 @@ class Chain:
         #: global ARG defaults as written (None: no default)
         self.global_defaults: dict[str, Optional[str]] = {}
         self.stages: list[Stage] = []
+        #: the stage of the last instruction taken (None before the first FROM)
+        self.current: Optional[Stage] = None
         self.by_name: dict[str, int] = {}
         self._cut: list[str] = []  # expansions stopped at MAX_EXPANDED (see expand)
 
     # -- walking
-    def add(self, ins: dict) -> tuple[Optional[Stage], list]:
-        """Take the next instruction (``cmd`` upper case): (its stage or None before the first FROM,
-        the ARG/ENV ``(name, value)`` pairs it bound, values expanded, None unknown)."""
+    def add(self, ins: dict) -> list:
+        """Take the next instruction (``cmd`` upper case; its stage is then :attr:`current`, None before the
+        first FROM); return the ARG/ENV ``(name, value)`` pairs it bound (values expanded, None unknown)."""
         cmd = ins["cmd"]
         if cmd == "FROM":
-            return self._from(ins), []
-        if not self.stages:
+            self.current = self._from(ins)
+            return _NOTHING
+        st = self.current
+        if st is None:
             bound = []
             if cmd == "ARG":
                 for word in ins.get("value") or []:
@@ -174,10 +180,11 @@ class Chain:
                     self.global_vars[name] = val
                     self.global_defaults[name] = default if sep else None
                     bound.append((name, val))
-            return None, bound
-        st = self.stages[-1]
+            return bound
         st.ins.append(ins)
-        return st, self._apply(st.state, st.index, ins)
+        if cmd in _STATE_CMDS:
+            return self._apply(st.state, st.index, ins)
+        return _NOTHING
 
     def _bounded(self, result: tuple[str, bool], name: str, line: int, report: bool = True) -> Optional[str]:
         """The value of an ARG/ENV expansion, or None (unknown) when ``expand`` had to stop."""
