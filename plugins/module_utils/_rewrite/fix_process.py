@@ -24,7 +24,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _dumps_argv,
     _Edits,
     _family,
-    _kv_pairs,
     _user_is_root,
 )
 
@@ -323,17 +322,14 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
         return Skip("no FROM instruction")
     variables = doc.stage_vars(stage)
     eff = doc.effective(stage)
-    if "max-old-space-size" in variables.get("NODE_OPTIONS", ""):
+    # the NODE_OPTIONS the container runs with (ENV in effect in the final stage), as NRA009 reads it
+    node_options = ((doc.facts["analysis"] or {}).get("process") or {}).get("node_options")
+    if node_options and node_options["heap_limit"]:
         return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is not None and any("max-old-space-size" in v for v in ins.get("value") or []):
             return Skip(f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
                         "make it read an environment variable by hand")
-    for st in doc.chain(stage):
-        for ins in st.ins:
-            if ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins)):
-                if "max-old-space-size" in " ".join(ins.get("value") or []):
-                    return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
     var = ctx.heap_variable or "MAX_NODE_MEMORY"
     default = str(ctx.max_node_memory or DEFAULT_MAX_NODE_MEMORY)
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var) or not default.isdigit():

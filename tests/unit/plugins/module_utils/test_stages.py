@@ -11,6 +11,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_par
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import _Doc
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Chain
+from ansible_collections.refarch.containers.plugins.plugin_utils import _bundle
+from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import EmbeddedEngine
 
 REPO = Path(__file__).resolve().parents[4]
 CORPUS = REPO.parent / "shared" / "corpus" / "cases"
@@ -107,6 +109,18 @@ def test_facts_and_rewriter_read_the_stages_alike(text):
         assert (final["workdir"] and final["workdir"].replace("//", "/")) == doc.workdir(doc.final)
 
 
+_ENGINE: list = []
+
+
+def _findings(text: str) -> list:
+    """The shipped rules' findings on ``text`` (embedded regorus engine, one instance for the module)."""
+    if not _ENGINE:
+        bundle = _bundle.load_bundle(include_default=False, paths=[str(REPO / "policies")])
+        _ENGINE.append(EmbeddedEngine(bundle, backend="regorus"))
+    found = _ENGINE[0].evaluate([dockerfile_facts("/srv/Dockerfile", text.encode())], "2026-06-01")[0]
+    return found if isinstance(found, list) else found["findings"]
+
+
 def rewrite(text: str) -> dict:
     return _rewriter.rewrite(text, ["all"], {"evaluation_date": "2026-06-01", "package_json": {
         "exists": True, "scripts": {"start": "node server.js"}, "main": "server.js"}})
@@ -156,3 +170,16 @@ def test_rewriter_reorders_every_context_copy_nra005_reports(source):
     out = rewrite(text)
     assert "reorder_dependency_layers" in [a["fix"] for a in out["applied"]]
     assert f"WORKDIR /app\nCOPY package*.json npm-shrinkwrap.json* ./\nRUN npm ci\nCOPY {source} .\nUSER" in out["text"]
+
+
+@pytest.mark.parametrize(("lines", "needed"), [
+    ('ENV NODE_OPTIONS="--max-old-space-size=512"\n', False),
+    ('ENV NODE_OPTIONS="--max-old-space-size=512"\nENV NODE_OPTIONS=--enable-source-maps\n', True),
+    ("ARG NODE_OPTIONS=--max-old-space-size=512\n", True),   # an ARG is not in the container's environment
+])
+def test_rewriter_heap_limit_reads_the_node_options_nra009_reads(lines, needed):
+    text = f'FROM node:22\n{lines}USER node\nCMD ["node", "s.js"]\n'
+    rules = {f["rule_id"] for f in _findings(text)}
+    out = rewrite(text)
+    assert ("NRA009" in rules) is needed
+    assert ("set_heap_limit" in [a["fix"] for a in out["applied"]]) is needed
