@@ -45,10 +45,12 @@ from re import Pattern
 from typing import Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
+from ansible_collections.refarch.containers.plugins.module_utils._secret_checks import _maybe
 from ansible_collections.refarch.containers.plugins.module_utils._secret_forms import (
     _LOGIN_CMDS,
     _MYSQL_CMDS,
     _SHORT_PW,
+    _long_word_suspect,
     _value_spans,
     _value_suspect,
 )
@@ -316,6 +318,8 @@ def _clean(text: str) -> bool:
     """True when ``redact_text`` (built-in names) would certainly leave ``text`` unchanged."""
     # the same tests as redact_text's fast path: name fragments, -u user:password, value rules
     low = text.lower()
+    if not _maybe(text, low):
+        return not _long_word_suspect(text)
     return not _has_name_literal(text, low) and not _user_flag(text) and not _value_suspect(text, low)
 
 
@@ -346,6 +350,8 @@ def _dirty_kinds(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
 
 def _kinds(joined: str, low: str) -> tuple:
     """``_dirty_kinds`` of texts already joined (``low``: ``joined`` lower-cased)."""
+    if not _maybe(joined, low):
+        return False, _long_word_suspect(joined)
     return (_has_name_literal(joined, low) or _user_flag(joined)), _value_suspect(joined, low)
 
 
@@ -370,12 +376,12 @@ def _joined_texts(instrs: list, extra: Iterable[str] = ()) -> Optional[tuple]:
 def _ends(instrs: list, texts: list) -> list:
     """For each instruction, the offset in the joined texts (``_joined_texts``) where its own texts end (they
     are consecutive, in that order)."""
-    after = list(accumulate(len(t) + 1 for t in texts))  # offset just past each text's newline
+    lengths = list(accumulate(map(len, texts)))  # the texts' lengths so far; the k-th text ends k newlines later
     ends = []
     k = 0
     for instr in instrs:
         k += 1 + (len(instr["value"]) + len(instr["flags"]) if instr["json"] else 0) + len(instr["heredocs"])
-        ends.append(after[k - 1] - 1)
+        ends.append(lengths[k - 1] + k - 1)
     return ends
 
 
@@ -416,6 +422,8 @@ def _clean_kinds(text: str, names: bool, values: bool) -> bool:
     if not names and not values:
         return True
     low = text.lower()
+    if not _maybe(text, low):
+        return not (values and _long_word_suspect(text))
     return (not (names and (_has_name_literal(text, low) or _user_flag(text)))
             and not (values and _value_suspect(text, low)))
 

@@ -103,13 +103,19 @@ _WEBHOOK_RE = re.compile(
     r"(?P<head>https?://(?:(?:[\w-]+\.)*(?:hooks\.slack\.com|[\w-]*\.?webhook\.office\.com|hooks\.zapier\.com|"
     r"maker\.ifttt\.com|chat\.googleapis\.com)|[\w.-]+(?::\d+)?(?:/[^\s/'\"?#<>]+)*?/(?:api/)?(?:webhooks?b?\d*|hooks|"
     r"trigger/[\w-]+/with/key)|api\.telegram\.org(?=/bot))/)(?P<val>[^\s'\"<>`]+)", re.IGNORECASE)
-_QUERY_RE = re.compile(r"[?&](?:sig|signature|code|key|x-amz-signature|x-amz-credential|x-goog-signature|"
-                       r"x-goog-credential|client_secret|access_token|token|auth|apikey|api_key)="
-                       r"(?P<val>[^&\s'\"#<>]+)", re.IGNORECASE)
+# the signed query parameters' names, after "?" or "&" (also in _secret_checks' trigger regex)
+_QUERY_NAMES = (r"(?:sig|signature|code|key|x-amz-signature|x-amz-credential|x-goog-signature|"
+                r"x-goog-credential|client_secret|access_token|token|auth|apikey|api_key)=")
+_QUERY_RE = re.compile(r"[?&]" + _QUERY_NAMES + r"(?P<val>[^&\s'\"#<>]+)", re.IGNORECASE)
 _HOOK_LITERALS = ("hook", "telegram", "ifttt", "chat.googleapis")
 
 # words the value rules judge: 20+ characters of the base64 / URL-safe alphabet
 _LONG_RE = re.compile(r"[A-Za-z0-9+/_-]{20,}=*")
+# _LONG_RE's alphabet as "a", every other ASCII character as a blank: a text whose translation has no run of
+# 20 "a" has no long word (str.translate with an ASCII table is one pass in C)
+_LONG_CLASS = str.maketrans({chr(i): "a" if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/_-") else " "
+                             for i in range(128)})
+_LONG_RUN = "a" * 20
 _KNOWN_TOKEN_RE = re.compile(
     r"(?:A(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
     r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}"
@@ -368,6 +374,22 @@ def _value_suspect(text: str, low: Optional[str] = None) -> bool:
         return True
     if ("?" in text or "&" in text) and "=" in text and _QUERY_RE.search(text) is not None:
         return True
+    return _long_word_suspect(text)
+
+
+# What each test of _value_suspect but the last (the long words) needs in the lower-cased text: one of these
+# literals ("-H", "eyJ", "Q~" lower-cased; of two literals a test needs together, the second, rarer one: "@" or
+# a webhook's name for "://", a command's name for its password option) or "?"/"&" and _QUERY_NAMES (for
+# _QUERY_RE, case-insensitive on the text, only known to hold in an ASCII text). See _secret_checks._TRIGGER_RE.
+VALUE_TRIGGERS = ("-----begin", "-h", "header", "bearer", "basic", "pass", "@", "hook", "telegram", "ifttt",
+                  "chat.googleapis", "login", "mc ", "mysql", "mariadb", "mongo", "sshpass", "redis-cli", "zip", "7z",
+                  "openssl", "smbclient", "eyj", "q~")
+
+
+def _long_word_suspect(text: str) -> bool:
+    """The last test of ``_value_suspect``: a long word of ``text`` may be a secret by its value."""
+    if _LONG_RUN not in text.translate(_LONG_CLASS):
+        return False  # no 20 characters of _LONG_RE's alphabet in a row: no word below has a match
     # a long word has no blank in it: only blank-separated words of 20+ characters are scanned,
     # each on its own (less context than the full rules see: more suspect, never less)
     for word in [w for w in text.split() if len(w) >= 20]:

@@ -67,6 +67,11 @@ _SECRET_NAME_LOWER_RE: Pattern[str] = re.compile("|".join(SECRET_NAME_FRAGMENTS)
 # any of them cannot hold a built-in secret name (a fast pre-check on the hot path).
 _NAME_LITERALS = ("pass", "pwd", "pw", "pat", "sas", "jwt", "psk", "secret", "token", "key", "cred", "auth",
                   "access", "connection", "webhook", "dsn", "cookie", "salt", "bearer")
+# What each test of _has_name_literal (and of _redact._user_flag: "-u") needs in the lower-cased text: one of
+# these literals, one of _WORD_LITERALS as a whole word, or a name of _prefixed_name ("key", "access" and
+# "connection" count only with one of those, "@" or "-u"). See _secret_checks._TRIGGER_RE.
+NAME_TRIGGERS = ("pass", "pwd", "token", "secret", "auth", "cred", "dsn", "cookie", "salt", "bearer", "webhook", "-u",
+                 "@")
 # the literals above that are common inside ordinary words (path, compat, sass):
 # they only count as a whole word, between characters that are not [a-z0-9] (see _word_literal)
 _WORD_LITERALS = ("pass", "pw", "pat", "sas", "jwt", "psk")
@@ -99,10 +104,21 @@ def compile_secret_names(extra: Optional[Iterable[str]] = None) -> Pattern[str]:
     return re.compile("|".join(list(SECRET_NAME_FRAGMENTS) + [f"(?:{e})" for e in extra]), re.IGNORECASE)
 
 
+# is_secret_name's answers for built-in names (the same few recur in every file: PATH, NODE_ENV, HOME, ...),
+# for short names and up to a bound
+_NAME_MEMO: dict = {}
+
+
 def is_secret_name(name: str, names_re: Pattern[str] = SECRET_NAME_RE) -> bool:
     """True when a variable/flag name looks like it holds a secret."""
     if names_re is SECRET_NAME_RE:
-        return bool(name) and _SECRET_NAME_LOWER_RE.search(name.lower()) is not None
+        memo = type(name) is str and len(name) <= 64
+        known = _NAME_MEMO.get(name) if memo else None
+        if known is None:
+            known = bool(name) and _SECRET_NAME_LOWER_RE.search(name.lower()) is not None
+            if memo and len(_NAME_MEMO) < 4096:
+                _NAME_MEMO[name] = known
+        return known
     return bool(name) and names_re.search(name) is not None
 
 

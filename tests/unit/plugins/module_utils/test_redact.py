@@ -1,10 +1,16 @@
-"""Secret redaction (plugins/module_utils/_redact.py)."""
+"""Secret redaction (plugins/module_utils/_redact.py, _secret_names.py, _secret_forms.py, _secret_checks.py)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _redact, _secret_names
+from ansible_collections.refarch.containers.plugins.module_utils import (
+    _redact,
+    _secret_checks,
+    _secret_forms,
+    _secret_names,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     Redactor,
@@ -244,3 +250,86 @@ def test_extra_password_options_pass_the_fast_precheck(form):
     value = ["tool", text.split('"')[3], CANARY] if text.startswith("CMD") else [text[4:]]
     (out,) = Redactor().instructions([_ins(text[:3], text, value, json=text.startswith("CMD"))])
     assert CANARY not in out["original"] and CANARY not in str(out["value"])
+
+
+# -- the one-pass pre-checks (_NAME_TRIGGER_RE, _VALUE_TRIGGER_RE) against the tests they stand for ----------
+
+CORPUS = Path(__file__).resolve().parents[5] / "shared" / "corpus" / "cases"
+
+
+def _long_words(text: str) -> bool:
+    """_long_word_suspect without its translate test."""
+    return any(_secret_forms._secret_word(w, m.start(), m.end(), None)
+               for w in text.split() if len(w) >= 20 for m in _secret_forms._LONG_RE.finditer(w))
+
+
+def _gate_texts() -> list:
+    rng = random.Random(18)
+    lits = list(_secret_names.NAME_TRIGGERS + _secret_forms.VALUE_TRIGGERS + _secret_names._WORD_LITERALS)
+    lits += [p + s + "key" for p in _secret_names._KEY_PREFIXES for s in ("", "_", ".", "-", "/")]
+    lits += ["shared_access", "sharedaccess", "connection-string", "connectionstring", "connection string",
+             "?sig=", "&code=", "?X-Amz-Signature=", "?\u017fig=", "://", "-U x:y", "--user=a:b", "-H", "eyJ", "Q~",
+             "docker login -p", "mysql -pX", "pass:", "--password-stdin", "keyserver", "apt-key", "compat", "path",
+             "sass", "passes", "bypass", "ssh", "tok", "en", "pa", "ss", "ke", "y", "-p", "-a", "-k", " -p ", " -k "]
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/_-="
+    pieces = ["RUN ", "ENV ", " ", "\n", "-", "_", ".", "=", "/", ":", "@", "?", "&", "'", '"', "[", "]", "\u212a",
+              "\u017f", "\u0130", "caf\u00e9", "npm ci", "apt-get install -y", "WORKDIR /app"]
+    texts = []
+    for dummy in range(4000):
+        parts: list = []
+        count = rng.randint(1, 8)
+        while len(parts) < count:
+            kind = rng.random()
+            if kind < 0.35:
+                lit = rng.choice(lits)
+                parts.append("".join(c.upper() if rng.random() < 0.3 else c for c in lit))
+            elif kind < 0.5:
+                parts.append("".join(rng.choice(alphabet) for dummy3 in range(rng.randint(15, 26))))
+            else:
+                parts.append(rng.choice(pieces))
+        texts.append("".join(parts))
+    texts += [f"RUN x {lit} y" for lit in lits] + [f"RUN curl https://h/x {lit}" for lit in lits]  # each alone
+    texts += [f"RUN {cmd} {flag} x" for cmd in ("mysql", "mariadb", "mongo", "sshpass", "redis-cli", "zip", "7z",
+                                                "openssl", "smbclient") for flag in ("-p", "-a", "-k", "-u", "-x")]
+    if CORPUS.is_dir():  # real Dockerfiles: whole and line by line
+        for path in sorted(CORPUS.rglob("Dockerfile")):
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            texts.append(text)
+            texts += text.splitlines()
+    return texts
+
+
+def test_one_pass_precheck_decides_as_the_tests_it_stands_for():
+    """Where _maybe says "certainly clean", every name and value pre-check is False (the long words aside), so
+    _kinds, _clean_kinds and _clean, which trust it, decide as the pre-checks spelled out do; the translate
+    test of the long words decides as the word loop does."""
+    cleared = 0
+    for text in _gate_texts():
+        low = text.lower()
+        names = _secret_names._has_name_literal(text, low) or _redact._user_flag(text)
+        values = _secret_forms._value_suspect(text, low)
+        assert _secret_forms._long_word_suspect(text) == _long_words(text), text
+        if not _secret_checks._maybe(text, low):
+            cleared += 1
+            assert not names and values == _long_words(text), text
+        assert _redact._kinds(text, low) == (names, values), text
+        assert _redact._clean(text) is (not names and not values), text
+        for n in (True, False):
+            for v in (True, False):
+                assert _redact._clean_kinds(text, n, v) is (not (n and names) and not (v and values)), text
+    assert cleared > 500, cleared  # the one-pass test did clear texts (and each agreed)
+
+
+def test_one_pass_precheck_finds_every_trigger():
+    """Each literal the pre-checks need is found, alone and inside other text; the whole words only as words."""
+    for lit in _secret_names.NAME_TRIGGERS + _secret_forms.VALUE_TRIGGERS:
+        for text in (lit, "x" + lit + "y", "a\n" + lit + "\n"):
+            assert _secret_checks._maybe(text, text), text
+    for lit in _secret_names._WORD_LITERALS:
+        assert _secret_checks._maybe(f"a {lit}.b", f"a {lit}.b") and _secret_checks._maybe(lit, lit)
+    for text in ("env path=/x compat sass", "run apt-key adv --keyserver k", "from registry.access.redhat.com/x"):
+        assert not _secret_checks._maybe(text, text), text
+    for text in ("aws_access.key", "sharedaccess", "shared-access", "connectionstring", "x?sig=1"):
+        assert _secret_checks._maybe(text, text), text
+    assert not _secret_checks._maybe("?SIG=", "?SIG=")
+    assert _secret_checks._maybe("\u212a", "k")  # not ASCII: always "maybe"
