@@ -24,6 +24,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _dumps_argv,
     _Edits,
     _family,
+    _kv_pairs,
     _user_is_root,
 )
 
@@ -347,7 +348,9 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
         lines.append('{} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), node_options))
     anchor = None
     for ins in stage.ins:
-        if ins["cmd"] in ("RUN", "COPY", "ADD", "USER"):
+        # after the build steps, and after an ENV NODE_OPTIONS of the stage, which would override it
+        if ins["cmd"] in ("RUN", "COPY", "ADD", "USER") or (
+                ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins))):
             anchor = ins["end_line"]
     if anchor is None:
         anchor = stage.from_ins["end_line"]
