@@ -253,7 +253,10 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
             reasons.append(f"FROM at line {line_no} uses an unresolved variable")
             continue
         ref = stage.ref
-        if ref is None or _family(ref) == "scratch":
+        if ref is None:  # a variable left in its registry or repository: the rules cannot read it either
+            reasons.append(f"FROM at line {line_no}: the base image {stage.resolved!r} cannot be read")
+            continue
+        if _family(ref) == "scratch":
             continue
         new, reason = _new_base(ref, ctx)
         if new is None:

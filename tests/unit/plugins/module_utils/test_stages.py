@@ -183,3 +183,11 @@ def test_rewriter_heap_limit_reads_the_node_options_nra009_reads(lines, needed):
     out = rewrite(text)
     assert ("NRA009" in rules) is needed
     assert ("set_heap_limit" in [a["fix"] for a in out["applied"]]) is needed
+
+
+def test_rewriter_base_image_with_a_variable_left_is_not_called_fine():
+    text = 'ARG V=$D/x\nFROM node:${V}\nUSER node\nCMD ["node", "s.js"]\n'
+    assert {"NRA012", "NRA014"} <= {f["rule_id"] for f in _findings(text)}
+    skipped = {s["fix"]: s for s in rewrite(text)["skipped"]}
+    assert skipped["replace_base_image"] == {
+        "fix": "replace_base_image", "reason": "FROM at line 2: the base image 'node:$D/x' cannot be read"}
