@@ -590,14 +590,15 @@ def dockerfile_facts(
 
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
-    doc["final_stage"] = _final_doc(stages[-1], chain) if stages else None
+    final_chain = chain.chain(stages[-1].stage) if stages else []  # the final stage and the ones it is built FROM
+    doc["final_stage"] = _final_doc(stages[-1], final_chain[0]) if stages else None
     doc["pragmas"] = _pragmas(parsed.get("comments") or [], out_instrs, redactor, problems)
     for p in problems:
         if p.get("message"):
             p["message"] = redactor.text(p["message"])
         p.setdefault("line", None)
     doc["problems"] = problems
-    doc["analysis"] = analysis(doc, out_instrs, {s.index for s in chain.chain(chain.stages[-1])} if stages else set())
+    doc["analysis"] = analysis(doc, out_instrs, {s.index for s in final_chain})
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
 
@@ -619,7 +620,7 @@ def _stage_doc(st: _Stage) -> dict:
             "env": st.env_own, "args": st.args, "instruction_count": st.count}
 
 
-def _final_doc(st: _Stage, chain: Chain) -> dict:
+def _final_doc(st: _Stage, root: Stage) -> dict:
     stage = st.stage
     state = stage.state
     lines: dict[str, Any] = {"from": stage.line}
@@ -631,7 +632,7 @@ def _final_doc(st: _Stage, chain: Chain) -> dict:
         "index": stage.index,
         "name": stage.key,
         "base": stage.base,
-        "root_base": chain.chain(stage)[0].base,
+        "root_base": root.base,
         "user": _effective_user(stage),
         "exposed_ports": st.exposed,
         "env": st.env_eff,
