@@ -11,10 +11,11 @@ BuildKit's rules:
   it (``ARG NAME``), which takes the global default; ARG defaults are expanded as they are declared;
 * a FROM names an earlier stage by its name (case-insensitive; the last stage of that name), else an
   image; ``FROM <index>`` names an image, not a stage (an index only works in ``COPY --from``);
-* ENV overrides ARG of the same name (Docker's documented rule, which the facts have always followed;
-  BuildKit's dispatcher lets a *later* ARG with a value replace an ENV for the build-time expansions,
-  and an ``ARG NAME`` without a default keeps a value the stage already gave NAME; neither is modelled
-  here: changing it changes facts and findings); the values of one ENV are expanded with the variables
+* ENV overrides ARG of the same name (Docker's documented rule, which the facts have always followed and
+  buildah 1.28 builds by; BuildKit's dispatcher code lets a *later* ARG with a value replace an ENV for
+  the build-time expansions). An ``ARG NAME`` without a default and without a global one keeps the value
+  the stage already gave NAME in both builders; here it is unknown (None), the cautious reading. Either
+  change would change facts and findings; the values of one ENV are expanded with the variables
   as they were *before* the instruction; through ``FROM <stage>`` a stage inherits ENV (not ARG), USER,
   WORKDIR, SHELL, ENTRYPOINT and CMD;
 * ENTRYPOINT resets a CMD inherited from the parent stage.
