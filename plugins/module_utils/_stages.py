@@ -10,7 +10,8 @@ BuildKit's rules:
 * global ARGs (before the first FROM) are visible in FROM only; a stage sees one only after re-declaring
   it (``ARG NAME``), which takes the global default; ARG defaults are expanded as they are declared;
 * a FROM names an earlier stage by its name (case-insensitive; the last stage of that name), else an
-  image; ``FROM <index>`` names an image, not a stage (an index only works in ``COPY --from``);
+  image; ``FROM <index>`` names an image, not a stage (BuildKit matches FROM against stage names only;
+  an index works in ``COPY --from``; buildah 1.28 reads ``FROM 0`` as stage 0);
 * ENV overrides ARG of the same name (Docker's documented rule, which the facts have always followed and
   buildah 1.28 builds by; BuildKit's dispatcher code lets a *later* ARG with a value replace an ENV for
   the build-time expansions). An ``ARG NAME`` without a default and without a global one keeps the value
