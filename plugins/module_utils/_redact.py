@@ -112,7 +112,6 @@ _USER_FLAG_RE = re.compile(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)
 _CONTINUATION_RE = re.compile(r"\\[ \t]*\r?\n")
 
 
-
 def _is_reference(value: str) -> bool:
     """True when a value carries no secret (kept for the callers that use the old name): ``is_placeholder``."""
     return is_placeholder(value)
@@ -201,6 +200,7 @@ def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None
 def _may_nest(value: str) -> bool:
     """Whether a value can hold another by-name match (each needs ``=``, ``:``, ``-`` or a line break)."""
     return "=" in value or ":" in value or "-" in value or "\n" in value
+
 
 def _merge(spans: list) -> list:
     spans.sort()

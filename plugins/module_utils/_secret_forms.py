@@ -349,7 +349,6 @@ def _value_spans(text: str, names_re: Pattern[str], base: int, out: list, ctx: O
             out.append((base + s, base + e))
 
 
-
 def _value_suspect(text: str, low: Optional[str] = None) -> bool:
     """Whether a value rule may hide something in ``text`` (False: it certainly hides nothing).
 

@@ -112,7 +112,7 @@ _NAME_MEMO: dict = {}
 def is_secret_name(name: str, names_re: Pattern[str] = SECRET_NAME_RE) -> bool:
     """True when a variable/flag name looks like it holds a secret."""
     if names_re is SECRET_NAME_RE:
-        memo = type(name) is str and len(name) <= 64
+        memo = isinstance(name, str) and len(name) <= 64
         known = _NAME_MEMO.get(name) if memo else None
         if known is None:
             known = bool(name) and _SECRET_NAME_LOWER_RE.search(name.lower()) is not None
@@ -145,7 +145,6 @@ def is_placeholder(value: str) -> bool:
             or "redacted" in low or "your" in low or "xxxx" in low or "***" in low):
         return _PLACEHOLDER_RE.search(v) is not None
     return False
-
 
 
 def _has_name_literal(text: str, low: Optional[str] = None) -> bool:
