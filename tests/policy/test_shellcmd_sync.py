@@ -7,9 +7,10 @@ import subprocess
 import pytest
 from policy_paths import POLICIES, REPO
 
+LISTS = [("toolchain", "TOOLCHAIN_PACKAGES"), ("build_clis", "BUILD_CLI_PACKAGES")]
 
-@pytest.mark.parametrize("rego_name,python_name", [("toolchain", "TOOLCHAIN_PACKAGES"),
-                                                     ("build_clis", "BUILD_CLI_PACKAGES")])
+
+@pytest.mark.parametrize("rego_name,python_name", LISTS)
 def test_rego_list_equals_the_host_side_set(opa_bin: str, facts_module, rego_name: str, python_name: str) -> None:
     from ansible_collections.refarch.containers.plugins.module_utils import _shellcmd  # noqa: PLC0415
     rego = POLICIES / "refarch" / "lib" / "shellcmd" / "shellcmd.rego"

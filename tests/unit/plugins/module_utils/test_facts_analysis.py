@@ -294,7 +294,7 @@ def test_node_env_unknown_is_not_production():
 @pytest.mark.parametrize("command,packages", [
     ("npm install undici@6.27.0", [{"name": "undici", "global": False}]),
     ("npm i -g typescript @nestjs/cli@10.1.0", [{"name": "@nestjs/cli", "global": True},
-                                                 {"name": "typescript", "global": True}]),
+                                                {"name": "typescript", "global": True}]),
     ("npm i npm@latest -g", [{"name": "npm", "global": True}]),
     ("yarn global add @angular/cli && yarn add lodash --dev",
      [{"name": "@angular/cli", "global": True}, {"name": "lodash", "global": False}]),
