@@ -50,6 +50,7 @@ _INSTALL_SHORT_RE = re.compile(rf"(npm|pnpm|yarn)({_WS}+[a-z]+)?")
 _DEV_FLAG_RE = re.compile(rf"--include[= ]dev|--production[= ]false|(^|{_WS})--prod[= ]false|--dev({_WS}|$)")
 _YARN_ADD_RE = re.compile(rf"(^|[\t\n\f\r /])yarn{_WS}+(global{_WS}+)?add({_WS}|$)")
 _FETCH_RE = re.compile(rf"(^|[\t\n\f\r /])pnpm{_WS}+fetch({_WS}|$)")
+_PACKAGE_NAME_RE = re.compile(r"@[^/@\s]+/[^@\s]+|[^@\s]+")  # an npm package spec up to its version
 _INSTALL_VERBS = frozenset({"install", "i", "ci", "add", "isntall"})
 _ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REDIRECT_RE = re.compile(r"^[0-9]*[<>&]|^#")
@@ -137,12 +138,10 @@ def _install_args(words: list[str]) -> tuple[Optional[str], list[str]]:
 def _package_name(spec: str) -> str:
     """``@nestjs/cli@10.1`` -> ``@nestjs/cli``; ``typescript@~5`` -> ``typescript``; paths and URLs as written."""
     spec = spec.strip("\"'")
-    if spec.startswith("@"):
-        scope, sep, rest = spec.partition("/")
-        return scope + sep + rest.split("@", 1)[0] if sep else spec
-    if "/" in spec or ":" in spec:
+    if not spec.startswith("@") and ("/" in spec or ":" in spec):
         return spec
-    return spec.split("@", 1)[0]
+    m = _PACKAGE_NAME_RE.match(spec)
+    return m.group(0) if m else spec
 
 
 #: files that say which dependencies a Node.js project installs (bind-mounted, they let an install run
