@@ -523,6 +523,7 @@ def dockerfile_facts(
     stages: list[_Stage] = []
     st: Optional[_Stage] = None
     out_instrs: list[dict] = []
+    node_envs: dict[int, Optional[str]] = {}  # RUN line -> NODE_ENV in force (ENV/ARG of the stage)
 
     def env_value(name: str, val: Optional[str], line: int) -> Optional[str]:
         entry = _env_entry(val, line, name, names_re)  # ENV values are kept redacted in the variables too
@@ -587,6 +588,7 @@ def dockerfile_facts(
             st.copies.append(_copy_entry(cmd, ins, state.vars, escape))
         elif cmd == "RUN":
             st.runs.append(_run_entry(ins))
+            node_envs[line] = state.vars.get("NODE_ENV")
 
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
@@ -598,7 +600,7 @@ def dockerfile_facts(
             p["message"] = redactor.text(p["message"])
         p.setdefault("line", None)
     doc["problems"] = problems
-    doc["analysis"] = analysis(doc, out_instrs, {s.index for s in final_chain})
+    doc["analysis"] = analysis(doc, out_instrs, {s.index for s in final_chain}, node_envs)
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
 
@@ -700,12 +702,29 @@ def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
             "alpine": isinstance(tag, str) and "alpine" in tag}
 
 
-def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int]) -> Optional[dict[str, Any]]:
+def _cached_before(stages: list[dict], runs: list[dict], stage: int, line: int) -> list[int]:
+    """Lines of the RUNs that prepare the project's dependencies from the manifests alone before the
+    context copy at ``line`` of ``stage`` (earlier in that stage, or in a stage it is built FROM,
+    transitively): ``pnpm fetch``, or an install whose manifests are bind-mounted."""
+    parent = {s["index"]: s.get("from_stage") for s in stages}
+    ancestors: set[int] = set()
+    p = parent.get(stage)
+    while p is not None and p not in ancestors:
+        ancestors.add(p)
+        p = parent.get(p)
+    return [r["line"] for r in runs
+            if (r["fetches_dependencies"] or (r["installs_dependencies"] and r["manifest_mounts"]))
+            and (r["stage"] in ancestors or (r["stage"] == stage and r["line"] < line))]
+
+
+def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
+             node_envs: Optional[dict[int, Optional[str]]] = None) -> Optional[dict[str, Any]]:
     """Policy-neutral observations over a Dockerfile document (``analysis`` key; None without a FROM).
 
     Pure. ``instructions`` are the document's (redacted) instructions, passed separately so the
     analysis is complete even when the document itself leaves them out. ``chain``: the indexes of the
     final stage and of every stage it is built FROM, transitively (``_stages.Chain.chain``).
+    ``node_envs``: RUN start line -> the NODE_ENV in force when it runs (None: unset or unknown).
     """
     final = doc.get("final_stage")
     if not final:
@@ -722,7 +741,7 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int]) -> 
             continue
         cmd = ins["cmd"]
         if cmd == "RUN":
-            runs.append(run_analysis(ins, stage in chain))
+            runs.append(run_analysis(ins, stage in chain, (node_envs or {}).get(ins["start_line"])))
         elif cmd == "LABEL" and stage in chain:
             for raw_key in (ins.get("value") or [])[0::2]:
                 key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key
@@ -734,7 +753,8 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int]) -> 
         "base": _base_analysis(final["root_base"], root_line),
         "final_chain": sorted(chain),
         "runs": runs,
-        "context_copies": [{"stage": s, "line": ln} for s, ln in sorted(copy_lines.items())],
+        "context_copies": [{"stage": s, "line": ln, "cached_dependencies": _cached_before(stages, runs, s, ln)}
+                           for s, ln in sorted(copy_lines.items())],
         "labels": labels,
         "process": process_analysis(doc),
         "dockerignore": dockerignore_coverage((doc.get("dockerignore") or {}).get("patterns") or []),

@@ -5,11 +5,19 @@
 Package-manager installs (and the production-only ones), build steps, OS package installs,
 toolchain packages, shells, package managers and init wrappers of a process. The facts builder
 reports the classification (``analysis.runs``, ``analysis.process``); the rewriter takes
-:data:`PRODUCTION_RE` and :data:`TOOLCHAIN_PACKAGES` from here (its segment patterns in
+:data:`PRODUCTION_RE`, :data:`TOOLCHAIN_PACKAGES` and :func:`build_cli_installs` from here (its segment patterns in
 ``_rewrite/fix_layers.py`` and ``_rewrite/fix_multistage.py`` are still its own: they read
 Python's whitespace class and other tool lists, and unifying them changes what the fixes do). The policy
 side's copy of :data:`TOOLCHAIN_PACKAGES` (``policies/refarch/lib/shellcmd/shellcmd.rego``
-``toolchain``) is tested equal to it. Standard library only (runs on managed hosts).
+``toolchain``) is tested equal to it, and so is its copy of :data:`BUILD_CLI_PACKAGES` (``build_clis``).
+Standard library only (runs on managed hosts).
+
+npm semantics the dependency-install reading follows: ``npm``/``pnpm``/``yarn`` install the project's
+dependencies without devDependencies when ``NODE_ENV=production`` is in force (ENV or ARG of the stage,
+an ``export``/assignment earlier in the same RUN, or a prefix assignment) or a production flag is given,
+unless ``--include=dev``/``--production=false`` asks for them; an install that names packages
+(``npm install undici@6``, ``yarn add x``, ``npm i -g typescript``) installs those packages, not the
+project's dependencies (``package_installs``); ``pnpm fetch`` only fills the store from the lockfile.
 """
 from __future__ import annotations
 
@@ -19,6 +27,13 @@ from typing import Any, Optional
 #: OS packages that make a compiler toolchain (NRA003: they belong in a build stage).
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "gcc", "g++", "gcc-c++", "make", "clang", "python",
                                 "python2", "python3", "musl-dev", "libc6-dev"})
+
+#: npm packages whose command builds or compiles an application (NRA003: installed in the runtime image,
+#: by name or globally, they ship a build toolchain).
+BUILD_CLI_PACKAGES = frozenset({"typescript", "ts-node", "@nestjs/cli", "@angular/cli", "@vue/cli", "@ionic/cli",
+                                "webpack", "webpack-cli", "esbuild", "rollup", "parcel", "vite", "@babel/cli",
+                                "@babel/core", "@swc/cli", "@swc/core", "tsup", "@vercel/ncc", "gulp", "gulp-cli",
+                                "grunt-cli", "node-gyp", "nx", "lerna", "turbo"})
 
 # Whitespace as RE2 (the policy engines' regex dialect) reads \s: no Unicode spaces, no \v.
 _WS = "[\t\n\f\r ]"
@@ -31,6 +46,23 @@ _GLOBAL_RE = re.compile(rf"(^|{_WS})(-g|--global|--location[= ]global)({_WS}|$)"
 PRODUCTION_RE = re.compile(
     rf"--omit[= ]dev|--production|--only[= ]prod|(^|{_WS})--prod({_WS}|$)|NODE_ENV=production")
 _INSTALL_SHORT_RE = re.compile(rf"(npm|pnpm|yarn)({_WS}+[a-z]+)?")
+# asks for devDependencies whatever NODE_ENV says
+_DEV_FLAG_RE = re.compile(rf"--include[= ]dev|--production[= ]false|(^|{_WS})--prod[= ]false|--dev({_WS}|$)")
+_YARN_ADD_RE = re.compile(rf"(^|[\t\n\f\r /])yarn{_WS}+(global{_WS}+)?add({_WS}|$)")
+_FETCH_RE = re.compile(rf"(^|[\t\n\f\r /])pnpm{_WS}+fetch({_WS}|$)")
+_PACKAGE_NAME_RE = re.compile(r"@[^/@\s]+/[^@\s]+|[^@\s]+")  # an npm package spec up to its version
+_INSTALL_VERBS = frozenset({"install", "i", "ci", "add", "isntall"})
+_ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT_RE = re.compile(r"^[0-9]*[<>&]|^#")
+# options of npm/pnpm/yarn install that take the next word as their value (``--prefix /app``)
+_VALUE_OPTIONS = {
+    "npm": frozenset({"--prefix", "--registry", "--cache", "--loglevel", "--userconfig", "--workspace", "-w",
+                      "--omit", "--include", "--only", "--tag", "--location", "--install-strategy", "-C"}),
+    "pnpm": frozenset({"--filter", "-F", "--dir", "-C", "--registry", "--store-dir", "--virtual-store-dir",
+                       "--loglevel", "--reporter", "--lockfile-dir", "--modules-dir", "--network-concurrency"}),
+    "yarn": frozenset({"--cwd", "--modules-folder", "--cache-folder", "--network-timeout", "--mutex",
+                       "--registry", "--global-folder", "--link-folder"}),
+}
 _BUILD_RE = re.compile(
     rf"(^|[\t\n\f\r /])("
     rf"(npm|pnpm){_WS}+run(-script)?{_WS}+build[A-Za-z:_-]*|yarn{_WS}+(run{_WS}+)?build[A-Za-z:_-]*|"
@@ -52,18 +84,142 @@ def _segments(cmdline: str) -> list[str]:
     return out
 
 
-def run_analysis(ins: dict, final_chain: bool) -> dict[str, Any]:
-    """What one RUN instruction does for Node.js: dependency installs, build steps, OS packages."""
+def _assignments(words: list[str], start: int) -> tuple[int, Optional[str], bool]:
+    """Leading ``NAME=value`` words (after ``export``/``env``) from ``words[start]``: (index of the first
+    other word, the NODE_ENV they set or "" when they set none, whether that value is known)."""
+    i = start
+    value, known = "", True
+    while i < len(words):
+        w = words[i]
+        if w in ("export", "env") and i == start:
+            i += 1
+            continue
+        if not _ASSIGN_RE.match(w):
+            break
+        name, dummy, val = w.partition("=")
+        if name == "NODE_ENV":
+            val = val.strip("\"'")
+            value, known = val, "$" not in val and "`" not in val
+        i += 1
+    return i, value, known
+
+
+def _install_args(words: list[str]) -> tuple[Optional[str], list[str]]:
+    """The package manager of an install segment and the package words it names (``npm i -g a b@1`` ->
+    ``("npm", ["a", "b@1"])``); words after a redirection or comment are not arguments."""
+    for k, w in enumerate(words):
+        tool = w.rsplit("/", 1)[-1]
+        if tool in _VALUE_OPTIONS and k + 1 < len(words):
+            break
+    else:
+        return None, []
+    values = _VALUE_OPTIONS[tool]
+    rest = words[k + 1:]
+    if tool == "yarn" and rest[:1] == ["global"]:
+        rest = rest[1:]
+    if rest[:1] and rest[0] in _INSTALL_VERBS:
+        rest = rest[1:]
+    named: list[str] = []
+    skip = False
+    for w in rest:
+        if skip:
+            skip = False
+            continue
+        if _REDIRECT_RE.match(w):
+            break
+        if w.startswith("-"):
+            skip = w in values
+            continue
+        if w not in (".", "./") and not w.startswith("$"):  # a variable may hold options: not a name
+            named.append(w)
+    return tool, named
+
+
+def _package_name(spec: str) -> str:
+    """``@nestjs/cli@10.1`` -> ``@nestjs/cli``; ``typescript@~5`` -> ``typescript``; paths and URLs as written."""
+    spec = spec.strip("\"'")
+    if not spec.startswith("@") and ("/" in spec or ":" in spec):
+        return spec
+    m = _PACKAGE_NAME_RE.match(spec)
+    return m.group(0) if m else spec
+
+
+#: files that say which dependencies a Node.js project installs (bind-mounted, they let an install run
+#: before the source is copied).
+MANIFEST_FILES = frozenset({"package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
+                            "pnpm-workspace.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml"})
+
+
+def _manifest_mounts(flags: list) -> list[str]:
+    """Sources of ``RUN --mount=type=bind,source=...`` (bind is the default type) that are package manifests."""
+    out = []
+    for f in flags or []:
+        if not isinstance(f, str) or not f.startswith("--mount="):
+            continue
+        opts = {}
+        for part in f[len("--mount="):].split(","):
+            key, dummy, val = part.partition("=")
+            opts[key.strip().lower()] = val.strip()
+        source = opts.get("source", opts.get("src"))
+        if opts.get("type", "bind") == "bind" and source and source.rsplit("/", 1)[-1] in MANIFEST_FILES:
+            out.append(source)
+    return sorted(set(out))
+
+
+def _named_install(seg: str, yarn_add: Any) -> tuple[bool, list[str]]:
+    """(global install, package names) of an install segment; no names: the project's dependencies."""
+    global_ = bool(_GLOBAL_RE.search(seg)) or (bool(yarn_add) and yarn_add.group(2) is not None)
+    dummy, packages = _install_args(_WORD_SPLIT_RE.split(seg))
+    return global_, [_package_name(p) for p in packages]
+
+
+def build_cli_installs(command: str) -> list[str]:
+    """The :data:`BUILD_CLI_PACKAGES` that the npm/pnpm/yarn installs of a shell command name, sorted
+    (``npm i -g typescript`` -> ``["typescript"]``): what the rewriter cannot move by itself."""
+    found = set()
+    for s in _segments(command):
+        yarn_add = "yarn" in s and "add" in s and _YARN_ADD_RE.search(s)
+        if ("npm" in s and _NPM_INSTALL_RE.search(s)) or yarn_add:
+            found.update(p for p in _named_install(s, yarn_add)[1] if p in BUILD_CLI_PACKAGES)
+    return sorted(found)
+
+
+def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -> dict[str, Any]:
+    """What one RUN instruction does for Node.js: dependency installs, build steps, OS packages.
+
+    ``node_env``: the NODE_ENV in force when the RUN starts (the stage's ENV/ARG; None: not set or not
+    known on the host)."""
     parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
     parts += [h.get("content") for h in ins.get("heredocs") or [] if isinstance(h.get("content"), str)]
     segs = _segments(" ".join(parts))
-    # the substring tests only skip searches that cannot match (each regex needs that literal)
-    installs = [s for s in segs if (("npm" in s and _NPM_INSTALL_RE.search(s))
-                                    or ("yarn" in s and _YARN_INSTALL_RE.search(s)))
-                and not _GLOBAL_RE.search(s)]
+    env_now = node_env
+    installs: list[str] = []
     dev: list[str] = []
-    for s in installs:
-        if not PRODUCTION_RE.search(s):
+    named: set[tuple[str, bool]] = set()
+    fetches = False
+    for s in segs:
+        seg_env = env_now
+        if "NODE_ENV" in s:
+            words = _WORD_SPLIT_RE.split(s)
+            first, value, known = _assignments(words, 0)
+            if value or not known:
+                seg_env = value if known else None
+                if first == len(words):  # only assignments: they stay for the rest of the RUN
+                    env_now = seg_env
+        # the substring tests only skip searches that cannot match (each regex needs that literal)
+        if "pnpm" in s and "fetch" in s and _FETCH_RE.search(s):
+            fetches = True
+        yarn_add = "yarn" in s and "add" in s and _YARN_ADD_RE.search(s)
+        if not (("npm" in s and _NPM_INSTALL_RE.search(s)) or yarn_add
+                or ("yarn" in s and _YARN_INSTALL_RE.search(s))):
+            continue
+        global_, packages = _named_install(s, yarn_add)
+        if global_ or packages:
+            named.update((p, global_) for p in packages)
+            continue
+        installs.append(s)
+        production = (seg_env == "production" or PRODUCTION_RE.search(s)) and not _DEV_FLAG_RE.search(s)
+        if not production:
             m = _INSTALL_SHORT_RE.search(s)
             short = m.group(0) if m else s
             if short not in dev:
@@ -82,7 +238,10 @@ def run_analysis(ins: dict, final_chain: bool) -> dict[str, Any]:
                        if w and not w.startswith("-")})
     return {"line": ins["start_line"], "stage": ins.get("stage"), "final_chain": final_chain,
             "installs_dependencies": bool(installs), "dev_dependency_installs": sorted(dev),
-            "build_steps": sorted(builds), "os_packages": packages}
+            "build_steps": sorted(builds), "os_packages": packages,
+            "node_env": node_env, "fetches_dependencies": fetches,
+            "manifest_mounts": _manifest_mounts(ins.get("flags")),
+            "package_installs": [{"name": n, "global": g} for n, g in sorted(named)]}
 
 
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
@@ -167,12 +326,16 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
         for i, x in enumerate(argv))))
     line = proc.get("line") if proc and isinstance(proc.get("line"), int) else (
         (final.get("instruction_lines") or {}).get("from"))
+    # the instruction that decides PID 1: the ENTRYPOINT when there is one (CMD only adds arguments)
+    pid1 = next((p["line"] for p in (final.get("entrypoint"), final.get("cmd"))
+                 if isinstance(p, dict) and isinstance(p.get("line"), int)), line)
     opts = (final.get("env") or {}).get("NODE_OPTIONS") or {}
     value = opts.get("value")
     node_options = {"value": value, "words": _words(value), **_heap(value)} if isinstance(value, str) else None
     scripts = (doc.get("package_json") or {}).get("scripts") or {}
     return {
-        "line": line, "argv": argv, "first": _base(argv[0]) if argv else None, "tokens": tokens, "text": text,
+        "line": line, "pid1_line": pid1, "argv": argv, "first": _base(argv[0]) if argv else None, "tokens": tokens,
+        "text": text,
         "through_shell": shell, **_heap(text), "node_options": node_options,
         "package_manager_calls": [{"word": tokens[i], "next": tokens[i + 1]} for i in range(1, len(tokens) - 1)
                                   if _base(tokens[i]) in _PACKAGE_MANAGERS],

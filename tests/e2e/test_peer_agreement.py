@@ -28,16 +28,19 @@ BASE_DEFAULT_ROOT = ("the final stage sets no USER, so it runs as its base image
                      "and official node images); the peer only flags an explicit USER root")
 NO_FROM_HEALTHCHECK = ("a fragment without FROM builds no image (we report no_from), and HEALTHCHECK CMD is a probe, "
                        "not the process that must receive signals, so NRA011 does not cover it")
+FLOATING_CODENAME = ("a tag that names only a codename or a variant (debian:jessie) pins no version, so NRA014 "
+                     "reports it as floating (issue 15); DL3007 only flags :latest")
 
 KNOWN: dict[str, str] = {
     "trivy-DS001-test_with_variables_allowed": ARG_SCOPE,
-    "trivy-DS001-test_deny_global_arg_is_overrided_to_latest": ARG_SCOPE,
     "trivy-DS001-test_allow_tag_ref_to_global_arg_without_default_value": UNRESOLVED,
     "trivy-DS001-test_allow_from_with_only_arg_without_default_value": UNRESOLVED,
     "hadolint-DL3006-L20": UNRESOLVED,
     "hadolint-DL3002-L68": EVERY_STAGE_USER,
     "hadolint-DL3002-L79": BASE_DEFAULT_ROOT,
     "hadolint-DL3025-L44": NO_FROM_HEALTHCHECK,
+    "hadolint-DL3007-L17": FLOATING_CODENAME,
+    "hadolint-DL3007-L28": FLOATING_CODENAME,
 }
 
 

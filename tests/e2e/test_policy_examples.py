@@ -44,6 +44,8 @@ def test_example(entry, results):
     findings = results[entry["path"]]
     got = sorted({f["rule_id"] for f in findings})
     assert got == sorted(entry["expect"]), json.dumps(findings, indent=1)[:3000]
+    for rule, lines in entry.get("lines", {}).items():  # the instruction each finding points at
+        assert sorted(f["line"] for f in findings if f["rule_id"] == rule) == lines, json.dumps(findings, indent=1)
     for finding in findings:
         assert finding["severity"] in {"info", "low", "medium", "high", "critical"}
         assert finding["title"] and finding["message"] and finding["fix"]

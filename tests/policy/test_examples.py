@@ -81,6 +81,8 @@ def test_example_fires_exactly_the_expected_rules(index: int, opa_results: list[
     got = sorted({f["rule_id"] for f in findings})
     detail = "\n".join(f"  {f['rule_id']} line {f['line']}: {f['message']}" for f in findings)
     assert got == example["expect"], f"{example['path']}: expected {example['expect']}, got {got}\n{detail}"
+    for rule, lines in example.get("lines", {}).items():
+        assert sorted(f["line"] for f in findings if f["rule_id"] == rule) == lines, f"{example['path']}:\n{detail}"
     for finding in findings:
         assert finding["message"], "empty message"
         assert finding["line"] is None or isinstance(finding["line"], int)

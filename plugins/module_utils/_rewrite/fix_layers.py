@@ -69,7 +69,10 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
     scripts = (pkg.get("scripts") or {}) if pkg else {}
     files = ctx.context_files
     # the first COPY of the whole build context in each stage, as NRA005 finds it (the facts' analysis)
-    context_copies = {c["stage"]: c["line"] for c in (doc.facts["analysis"] or {}).get("context_copies") or []}
+    # (a copy after which the dependencies were prepared from the manifests alone, pnpm fetch or an install from
+    # bind-mounted manifests, is the cached pattern NRA005 accepts: nothing to reorder)
+    context_copies = {c["stage"]: c["line"] for c in (doc.facts["analysis"] or {}).get("context_copies") or []
+                      if not c.get("cached_dependencies")}
     for stage in doc.stages:
         ins_list = stage.ins
         ctx_copy = next((i for i in ins_list if i["start_line"] == context_copies.get(stage.index)), None)

@@ -30,7 +30,11 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _norm_path,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
-from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import PRODUCTION_RE, TOOLCHAIN_PACKAGES
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    PRODUCTION_RE,
+    TOOLCHAIN_PACKAGES,
+    build_cli_installs,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 # --------------------------------------------------------------------------- fix: multi-stage
@@ -175,12 +179,16 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                     return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
                                 f"still builds (RUN at line {ins['start_line']}); move that step to a build "
                                 "stage by hand")
-        return NotNeeded(f"the build already has {len(doc.stages)} stages")
+        skip = _build_cli_skip(doc.chain(final))
+        return skip or NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage.ins
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
         (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
         or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
+    skip = _build_cli_skip([stage])
+    if skip is not None:
+        return skip
     if not build_runs:
         return NotNeeded("the single stage installs no development dependencies, build tools or build steps")
     family = _family(stage.ref)
@@ -307,6 +315,19 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
 _BUILD_STEP_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
                             r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
                             r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")
+
+
+def _build_cli_skip(stages: list) -> Skip | None:
+    """A Skip when a RUN of ``stages`` installs a build CLI by name (``npm i -g typescript``): the split
+    moves dependency installs and build steps, not tools installed by name."""
+    for st in stages:
+        for ins in st.ins:
+            clis = build_cli_installs(_run_command(ins)) if ins["cmd"] == "RUN" else []
+            if clis:
+                return Skip(f"RUN at line {ins['start_line']} installs build tooling ({', '.join(clis)}) in the "
+                            "runtime image; the split does not move tools installed by name: install them in a "
+                            "build stage by hand")
+    return None
 
 
 def _toolchain_in(command: str) -> bool:

@@ -56,3 +56,51 @@ _floating_words := {
 	"latest", "current", "slim", "alpine", "bookworm", "bullseye", "buster", "stretch", "trixie", "jessie",
 	"alpine3.18", "alpine3.19", "alpine3.20", "alpine3.21", "alpine3.22",
 }
+
+# Why a tag does not pin a version of the image (undefined when it does): the configured unpinned
+# tags (`unpinned_tags`), and every tag none of whose dash-separated words starts with a version
+# number: `lts`, `current`, `alpine`, `slim`, `lts-alpine3.20`, `bookworm-slim`. A Node.js release
+# codename (`iron`, `jod-slim`) names a release line as a major version does, on node images.
+floating_tag_reason(repository, tag, unpinned) := _floating_why(lower(tag)) if {
+	is_string(tag)
+	_floating(repository, tag, unpinned)
+}
+
+_floating(_, tag, unpinned) if tag in unpinned
+
+_floating(repository, tag, _) if {
+	words := split(lower(tag), "-")
+	not _versioned(words)
+	not _node_codename(repository, words)
+}
+
+_versioned(words) if {
+	some w in words
+	regex.match(`^v?[0-9]`, w)
+}
+
+_node_codename(repository, words) if {
+	is_string(repository)
+	_node_repository(repository)
+	some w in words
+	settings.codenames[w] # regal ignore:external-reference
+}
+
+_node_repository("library/node") := true
+
+_node_repository(repository) if endswith(repository, "/node")
+
+_node_repository(repository) if endswith(repository, "/nodejs")
+
+_floating_why(tag) := why if {
+	word := split(tag, "-")[0]
+	why := _moving[word]
+}
+
+else := "it names no version, only a variant or a distribution, so it follows every new release"
+
+_moving := {
+	"latest": "latest follows every new release",
+	"current": "current follows every new release",
+	"lts": "lts moves to each new LTS release line",
+}

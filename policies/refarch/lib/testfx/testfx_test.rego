@@ -13,7 +13,8 @@ import data.refarch.testlib as fx
 run(line, stage, final_chain, patch) := object.union(
 	{
 		"line": line, "stage": stage, "final_chain": final_chain, "installs_dependencies": false,
-		"dev_dependency_installs": [], "build_steps": [], "os_packages": [],
+		"dev_dependency_installs": [], "build_steps": [], "os_packages": [], "node_env": null,
+		"fetches_dependencies": false, "manifest_mounts": [], "package_installs": [],
 	},
 	patch,
 )

@@ -2,9 +2,13 @@
 # title: Use multi-stage builds
 # description: |
 #   Dependency installs that include development dependencies, build steps
-#   (npm run build, tsc, webpack ...) and compiler toolchains belong in a build
-#   stage; the runtime image should only receive the results (COPY --from). This
-#   rule looks at the final stage and the stages it is built FROM.
+#   (npm run build, tsc, webpack ...), compiler toolchains and build CLIs
+#   (npm i -g typescript, @nestjs/cli) belong in a build stage; the runtime image
+#   should only receive the results (COPY --from). This rule looks at the final
+#   stage and the stages it is built FROM; an install is a development install
+#   unless NODE_ENV=production is in force when that RUN executes or it asks for
+#   production dependencies only, and `npm install <named packages>` installs
+#   those packages, not the project's dependencies.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#use-multi-stage-builds
 #     description: Use multi-stage builds
@@ -36,7 +40,7 @@ _runtime_build_steps(doc) := {_f(r.line, msg) |
 	single := count(doc.stages) == 1
 	some r in doc.analysis.runs
 	r.final_chain
-	some what in ((_dev_install(doc, r) | _build_script(r)) | _toolchain(r))
+	some what in (((_dev_install(doc, r) | _build_script(r)) | _toolchain(r)) | _build_cli(r))
 	msg := concat("", ["RUN at line ", text.str(r.line), " ", what, " in ", _where(single)])
 }
 
@@ -44,12 +48,27 @@ _where(true) := "the only stage, so it ships in the runtime image; do it in a bu
 
 _where(false) := "the final (runtime) stage; do it in a build stage and COPY --from the result"
 
+# The host reads each install with the NODE_ENV in force when the RUN executes (r.node_env).
 _dev_install(doc, r) := {concat("", ["installs development dependencies (", m, ")"]) |
-	not _node_env_production(doc)
+	not _legacy_production(doc, r)
 	some m in r.dev_dependency_installs
 }
 
-_node_env_production(doc) if doc.final_stage.env.NODE_ENV.value == "production"
+# Facts from collections before per-RUN NODE_ENV (a run without node_env) classified installs
+# without it: for them the final stage's NODE_ENV stands for every RUN, as it did.
+_legacy_production(doc, r) if {
+	object.get(r, "node_env", 0) == 0
+	doc.final_stage.env.NODE_ENV.value == "production"
+}
+
+_build_cli(r) := {concat("", ["installs build tooling (", concat(", ", m), ")"]) |
+	m := sort({_cli_shown(p) | some p in object.get(r, "package_installs", []); p.name in shellcmd.build_clis})
+	count(m) > 0
+}
+
+_cli_shown(p) := concat("", [p.name, " globally"]) if p.global == true
+
+else := p.name
 
 _build_script(r) := {concat("", ["runs a build step (", m, ")"]) | some m in r.build_steps}
 

@@ -33,3 +33,20 @@ test_good_no_install_after_copy if {
 	doc := ax.single([ax.run(3, 0, true, {"installs_dependencies": true}), ax.run(6, 0, true, {})], [{"stage": 0, "line": 4}])
 	count(nra005.findings(doc, fx.ctx)) == 0
 }
+
+test_good_cached_dependencies_before_the_copy if {
+	# pnpm fetch after copying the lockfile, or an install from bind-mounted manifests, before COPY . .
+	doc := ax.single(
+		[ax.run(3, 0, true, {"fetches_dependencies": true}), ax.run(5, 0, true, {"installs_dependencies": true})],
+		[{"stage": 0, "line": 4, "cached_dependencies": [3]}],
+	)
+	count(nra005.findings(doc, fx.ctx)) == 0
+}
+
+test_bad_no_cached_dependencies if {
+	doc := ax.single(
+		[ax.run(3, 0, true, {"installs_dependencies": true}), ax.run(5, 0, true, {"installs_dependencies": true})],
+		[{"stage": 0, "line": 4, "cached_dependencies": []}],
+	)
+	fx.lines(nra005.findings(doc, fx.ctx)) == {4}
+}

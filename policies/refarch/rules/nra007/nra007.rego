@@ -37,10 +37,11 @@ findings(doc, ctx) := {f |
 # their own name (one function defined across two files trips up some Rego engines).
 findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
-_finding(doc) := {_f(p.line, msg)} if {
+_finding(doc) := {_f(line, msg)} if {
 	p := process.entry(doc)
+	line := _pid1_line(doc, p)
 	msg := concat("", [
-		"PID 1 is ", text.str(_first(p)), " (line ", text.str(p.line),
+		"PID 1 is ", text.str(_first(p)), " (line ", text.str(line),
 		"), not an init process: run it under tini or dumb-init, or document that the container runs with --init",
 	])
 }
@@ -48,6 +49,10 @@ _finding(doc) := {_f(p.line, msg)} if {
 else := {_f(facts.final_from_line(doc), msg)} if {
 	msg := "the final stage has no ENTRYPOINT or CMD: the base image's command runs as PID 1 without an init process"
 }
+
+# The instruction that sets PID 1: the ENTRYPOINT when there is one, else the CMD (the host's reading;
+# facts without it give the process line).
+_pid1_line(doc, p) := object.get(doc, ["analysis", "process", "pid1_line"], p.line)
 
 _first(p) := concat("", ["`", text.str(p.argv[0]), "`"]) if count(p.argv) > 0
 

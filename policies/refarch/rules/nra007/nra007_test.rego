@@ -42,3 +42,14 @@ test_bad_no_process if {
 	f.line == 8
 	contains(f.message, "no ENTRYPOINT or CMD")
 }
+
+test_bad_points_at_the_entrypoint if {
+	# ENTRYPOINT ["docker-entrypoint.sh"] at line 12, CMD at 18: PID 1 is set by the ENTRYPOINT
+	doc := object.union(
+		fx.with_process(["docker-entrypoint.sh", "node", "server.js"], "exec", 18),
+		{"analysis": {"process": {"pid1_line": 12}}},
+	)
+	some f in nra007.findings(doc, fx.ctx)
+	f.line == 12
+	contains(f.message, "PID 1 is `docker-entrypoint.sh` (line 12)")
+}

@@ -37,19 +37,37 @@ findings(doc, _) := {f |
 findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
 _shell_form(doc) := {_f(x.line, msg) |
-	some name in ["entrypoint", "cmd"]
+	some name in _judged(doc)
 	x := doc.final_stage[name]
 	is_object(x)
 	x.form == "shell"
 	not _execs(x.raw)
 	msg := concat("", [
-		text.str(upper(name)), " in shell form at line ", text.str(x.line),
-		": /bin/sh -c runs as PID 1 and does not pass SIGTERM to node; use the exec (JSON array) form",
+		text.str(upper(name)), " in shell form at line ", text.str(x.line), _shell_effect(doc, name),
+		"; use the exec (JSON array) form",
 	])
 }
 
+# What decides the process: a shell-form ENTRYPOINT ignores CMD, so only the ENTRYPOINT is judged.
+_judged(doc) := ["entrypoint"] if doc.final_stage.entrypoint.form == "shell"
+
+else := ["entrypoint", "cmd"]
+
+# A CMD under an exec-form ENTRYPOINT is its arguments: the ENTRYPOINT's program is PID 1.
+_shell_effect(doc, name) := msg if {
+	name == "cmd"
+	ep := doc.final_stage.entrypoint
+	is_object(ep)
+	msg := concat("", [
+		": the ENTRYPOINT (line ", text.str(ep.line), ") runs it as /bin/sh -c, ",
+		"and the shell between PID 1 and node does not pass SIGTERM on",
+	])
+}
+
+else := ": /bin/sh -c runs as PID 1 and does not pass SIGTERM to node"
+
 _sh_wrapper(doc) := {_f(x.line, msg) |
-	some name in ["entrypoint", "cmd"]
+	some name in _judged(doc)
 	x := doc.final_stage[name]
 	is_object(x)
 	x.form == "exec"

@@ -1,10 +1,14 @@
 # METADATA
 # title: Pin the base image
 # description: |
-#   Every FROM that pulls an external image must name a tag other than latest, or
-#   a digest, after ARG resolution. FROM scratch and FROM an earlier stage are not
-#   pulls and are not checked; a FROM whose ARG cannot be resolved is reported
-#   because its tag cannot be verified.
+#   Every FROM that pulls an external image must name a version tag or a digest,
+#   after ARG resolution. Floating tags do not pin: latest, current, lts, and tags
+#   that name only a variant or a distribution (alpine, slim, lts-alpine,
+#   bookworm-slim); a tag pins when one of its dash-separated words starts with a
+#   version number, or, on node images, is a Node.js release codename (iron,
+#   jod). FROM scratch and FROM an earlier stage are not pulls and are not
+#   checked; a FROM whose ARG cannot be resolved is reported because its tag
+#   cannot be verified.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/functional-components/nodejs-versions-images/#container-images
 #     description: Node.js Versions and Container Images, Container images
@@ -57,9 +61,10 @@ else := msg if {
 else := msg if {
 	ref.scratch != true
 	ref.digest == null
-	ref.tag in settings.unpinned_tags
+	why := image.floating_tag_reason(ref.repository, ref.tag, settings.unpinned_tags)
 	msg := concat("", [
-		"FROM ", text.str(image.display(ref)), " at line ", text.str(line), " uses the ", text.str(ref.tag),
-		" tag; pin a version tag or a digest",
+		"FROM ", text.str(image.display(ref)), " at line ", text.str(line), " uses the floating tag ",
+		text.str(ref.tag), " (", why, "), so the same FROM pulls a different image over time; ",
+		"pin a version tag or a digest",
 	])
 }

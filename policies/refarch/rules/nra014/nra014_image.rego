@@ -8,6 +8,7 @@
 # started by image id is pinned.
 package refarch.rules.nra014
 
+import data.refarch.lib.image
 import data.refarch.lib.imagefacts
 
 # image_findings(doc, ctx) for images.
@@ -18,7 +19,7 @@ image_findings(doc, ctx) := fs if {
 		ref := doc.base.ref
 		_img_floating(ref, ctx.config)
 		msg := concat("", [
-			imagefacts.subject(doc), " was built from ", imagefacts.ref_display(ref), _img_tag_note(ref),
+			imagefacts.subject(doc), " was built from ", imagefacts.ref_display(ref), _img_tag_note(ref, ctx.config),
 			"; pin the base image to a version tag or a digest",
 		])
 	}
@@ -31,7 +32,7 @@ image_findings(doc, ctx) := fs if {
 		ref := imagefacts.parse_ref(doc.image)
 		_img_floating(ref, ctx.config)
 		msg := concat("", [
-			imagefacts.subject(doc), " was started from ", imagefacts.ref_display(ref), _img_tag_note(ref),
+			imagefacts.subject(doc), " was started from ", imagefacts.ref_display(ref), _img_tag_note(ref, ctx.config),
 			"; run a version tag or a digest",
 		])
 	}
@@ -44,10 +45,14 @@ _img_floating(ref, _) if {
 
 _img_floating(ref, settings) if {
 	ref.digest == null
-	ref.tag in settings.unpinned_tags
+	image.floating_tag_reason(ref.repository, ref.tag, settings.unpinned_tags)
 }
 
-_img_tag_note(ref) := " (no tag: latest)" if ref.tag == null
+_img_tag_note(ref, settings) := " (no tag: latest)" if ref.tag == null
+
+else := concat("", [" (the floating tag ", ref.tag, ": ", why, ")"]) if {
+	why := image.floating_tag_reason(ref.repository, ref.tag, settings.unpinned_tags)
+}
 
 else := concat("", [" (the ", ref.tag, " tag)"])
 

@@ -11,7 +11,7 @@ test_img_good_image_and_container if {
 test_img_bad_image_latest_base if {
 	r := ifx.ref("registry.access.redhat.com/ubi9/nodejs-20:latest", "registry.access.redhat.com", "ubi9/nodejs-20", "latest", null)
 	doc := object.union(ifx.image, {"base": {"ref": r}})
-	{f.message | some f in nra014.findings(doc, ifx.ctx)} == {"image localhost/app:1 was built from registry.access.redhat.com/ubi9/nodejs-20:latest (the latest tag); pin the base image to a version tag or a digest"}
+	{f.message | some f in nra014.findings(doc, ifx.ctx)} == {"image localhost/app:1 was built from registry.access.redhat.com/ubi9/nodejs-20:latest (the floating tag latest: latest follows every new release); pin the base image to a version tag or a digest"}
 }
 
 test_img_good_image_base_by_digest_or_unknown if {
@@ -27,5 +27,15 @@ test_img_bad_container_untagged if {
 
 test_img_good_container_by_id if {
 	doc := object.union(ifx.container, {"image": "sha256:1111111111111111111111111111111111111111111111111111111111111111"})
+	count(nra014.findings(doc, ifx.ctx)) == 0
+}
+
+test_img_bad_container_floating_tag if {
+	doc := object.union(ifx.container, {"image": "node:lts-alpine"})
+	{f.message | some f in nra014.findings(doc, ifx.ctx)} == {"container web (node:lts-alpine) was started from node:lts-alpine (the floating tag lts-alpine: lts moves to each new LTS release line); run a version tag or a digest"}
+}
+
+test_img_good_container_version_tag if {
+	doc := object.union(ifx.container, {"image": "node:22-alpine"})
 	count(nra014.findings(doc, ifx.ctx)) == 0
 }

@@ -54,7 +54,17 @@ def test_no_from_has_no_analysis():
     ("yarn", True, ["yarn"]),
     ("yarn install --frozen-lockfile", True, ["yarn install"]),
     ("yarn install --production", True, []),
-    ("pnpm add lodash; echo ok", True, ["pnpm add"]),
+    ("pnpm add lodash; echo ok", False, []),  # names a package: a package install (test_package_installs)
+    ("pnpm add; echo ok", True, ["pnpm add"]),
+    ("npm ci --prefix /app 2>&1 >/dev/null", True, ["npm ci"]),  # an option value, redirections: no names
+    ("pnpm i --filter api --frozen-lockfile", True, ["pnpm i"]),
+    ("npm install $NPM_FLAGS", True, ["npm install"]),  # a variable may hold options: not a package name
+    ("npm ci --production=false", True, ["npm ci"]),
+    ("NODE_ENV=production npm ci --include=dev", True, ["npm ci"]),
+    ("NODE_ENV=development npm ci", True, ["npm ci"]),
+    ("export NODE_ENV=production && npm ci", True, []),
+    ("export NODE_ENV=production; npm ci; export NODE_ENV=development && yarn", True, ["yarn"]),
+    ("NODE_ENV=production echo x && npm ci", True, ["npm ci"]),  # a prefix assignment is for its command only
     ("cd /app && /usr/local/bin/npm ci", True, ["npm ci"]),
     ("echo npm", False, []),
     ("apt-get install -y curl", False, []),
@@ -103,7 +113,8 @@ def test_final_chain_and_stages():
 def test_context_copies_first_per_stage():
     a = analysis("FROM node:22 AS b\nCOPY package.json ./\nCOPY . .\nADD ./ /app\nRUN npm ci\n"
                  "FROM node:22\nCOPY --from=b /app .\nCOPY * /app/\n")
-    assert a["context_copies"] == [{"stage": 0, "line": 3}, {"stage": 1, "line": 8}]
+    assert a["context_copies"] == [{"stage": 0, "line": 3, "cached_dependencies": []},
+                                   {"stage": 1, "line": 8, "cached_dependencies": []}]
 
 
 def test_labels_of_the_final_chain_unquoted():
@@ -248,3 +259,93 @@ def test_dockerignore_reincluded_by():
     cov = analysis("FROM node:22\n", dockerignore=b"node_modules\n!node_modules/keep-me\n!src\n")["dockerignore"]
     assert cov["node_modules"] == {"excluded": False, "reincluded_by": ["node_modules/keep-me"]}
     assert cov[".git"] == {"excluded": False, "reincluded_by": []}
+
+
+# --------------------------------------------------------------------------- NODE_ENV in force (issue 15)
+def test_node_env_in_force_when_each_run_executes():
+    a = analysis("FROM node:22\nRUN npm install\nENV NODE_ENV=production\nRUN npm ci\n"
+                 "ENV NODE_ENV=development\nRUN npm ci\n")
+    by_line = {r["line"]: r for r in a["runs"]}
+    assert by_line[2]["node_env"] is None and by_line[2]["dev_dependency_installs"] == ["npm install"]
+    assert by_line[4]["node_env"] == "production" and by_line[4]["dev_dependency_installs"] == []
+    assert by_line[6]["node_env"] == "development" and by_line[6]["dev_dependency_installs"] == ["npm ci"]
+
+
+def test_node_env_from_arg_and_through_the_stage_chain():
+    # ARG values are in the environment of RUN; ENV (not ARG) is inherited through FROM <stage>;
+    # a global ARG is not visible in a stage that does not declare it
+    a = analysis("ARG NODE_ENV=production\nFROM node:22 AS base\nRUN npm ci\nARG NODE_ENV\nRUN npm ci\n"
+                 "ENV NODE_ENV=$NODE_ENV\nFROM base AS app\nRUN npm ci\nFROM node:22 AS other\n"
+                 "ARG NODE_ENV=production\nFROM other\nRUN npm ci\n")
+    by_line = {r["line"]: r for r in a["runs"]}
+    assert by_line[3]["node_env"] is None and by_line[3]["dev_dependency_installs"] == ["npm ci"]
+    assert by_line[5]["node_env"] == "production" and by_line[5]["dev_dependency_installs"] == []
+    assert by_line[8]["node_env"] == "production" and by_line[8]["dev_dependency_installs"] == []
+    assert by_line[12]["node_env"] is None and by_line[12]["dev_dependency_installs"] == ["npm ci"]
+
+
+def test_node_env_unknown_is_not_production():
+    r = run_of("FROM node:22\nARG NODE_ENV\nRUN npm ci\n", line=3)
+    assert r["node_env"] is None and r["dev_dependency_installs"] == ["npm ci"]
+    r = run_of("FROM node:22\nENV NODE_ENV=production\nRUN NODE_ENV=$MODE npm ci\n", line=3)
+    assert r["dev_dependency_installs"] == ["npm ci"]
+
+
+@pytest.mark.parametrize("command,packages", [
+    ("npm install undici@6.27.0", [{"name": "undici", "global": False}]),
+    ("npm i -g typescript @nestjs/cli@10.1.0", [{"name": "@nestjs/cli", "global": True},
+                                                {"name": "typescript", "global": True}]),
+    ("npm i npm@latest -g", [{"name": "npm", "global": True}]),
+    ("yarn global add @angular/cli && yarn add lodash --dev",
+     [{"name": "@angular/cli", "global": True}, {"name": "lodash", "global": False}]),
+    ("npm install -g ./pnpm.tgz", [{"name": "./pnpm.tgz", "global": True}]),
+    ("pnpm add -D esbuild", [{"name": "esbuild", "global": False}]),
+    ("npm install -g", []),
+    ("npm ci", []),
+])
+def test_package_installs(command, packages):
+    r = run_of(f"FROM node:22\nRUN {command}\n")
+    assert r["package_installs"] == packages
+    assert r["installs_dependencies"] is (command == "npm ci")
+    assert r["dev_dependency_installs"] == (["npm ci"] if command == "npm ci" else [])
+
+
+def test_pnpm_fetch_and_manifest_mounts():
+    r = run_of("FROM node:22\nRUN pnpm fetch --prod\n")
+    assert r["fetches_dependencies"] is True and r["installs_dependencies"] is False
+    r = run_of("FROM node:22\nRUN --mount=type=bind,source=package.json,target=package.json "
+               "--mount=type=bind,src=app/package-lock.json,target=package-lock.json "
+               "--mount=type=cache,target=/root/.npm --mount=source=README.md,target=/r npm ci\n")
+    assert r["manifest_mounts"] == ["app/package-lock.json", "package.json"]
+    assert r["fetches_dependencies"] is False
+    assert run_of("FROM node:22\nRUN --mount=type=cache,source=package.json,target=/x npm ci\n")[
+        "manifest_mounts"] == []
+
+
+def test_cached_dependencies_before_the_context_copy():
+    a = analysis("FROM node:22 AS deps\nCOPY pnpm-lock.yaml ./\nRUN pnpm fetch\nFROM deps AS app\n"
+                 "COPY . .\nRUN pnpm install --offline\n")
+    assert a["context_copies"] == [{"stage": 1, "line": 5, "cached_dependencies": [3]}]
+    a = analysis("FROM node:22\nRUN --mount=type=bind,source=package.json,target=package.json npm ci\n"
+                 "COPY . .\nRUN npm ci\nRUN pnpm fetch\n")
+    assert a["context_copies"] == [{"stage": 0, "line": 3, "cached_dependencies": [2]}]
+    # a plain install before the copy is not the cached pattern: the install after it redoes the work
+    a = analysis("FROM node:22\nCOPY package*.json ./\nRUN npm install\nCOPY . .\n"
+                 "RUN rm -rf node_modules && npm install\n")
+    assert a["context_copies"] == [{"stage": 0, "line": 4, "cached_dependencies": []}]
+    # another stage's fetch (not one this stage is built FROM) does not count
+    a = analysis("FROM node:22 AS a\nRUN pnpm fetch\nFROM node:22\nCOPY . .\nRUN pnpm i\n")
+    assert a["context_copies"] == [{"stage": 1, "line": 4, "cached_dependencies": []}]
+
+
+@pytest.mark.parametrize("text,line,pid1", [
+    ('FROM node:22\nENTRYPOINT ["tini", "--"]\nCMD ["node", "a.js"]\n', 3, 2),
+    ('FROM node:22\nCMD ["node", "a.js"]\nENTRYPOINT ["docker-entrypoint.sh"]\n', 3, 3),
+    ('FROM node:22\nCMD ["node", "a.js"]\n', 2, 2),
+    ('FROM node:22 AS b\nENTRYPOINT ["dumb-init"]\nFROM b\nCMD ["node", "a.js"]\n', 4, 2),
+    ("FROM node:22\nENTRYPOINT node a.js\nCMD x\n", 2, 2),
+    ("FROM node:22\nUSER node\n", 1, 1),
+])
+def test_pid1_line_is_the_entrypoint_when_there_is_one(text, line, pid1):
+    p = analysis(text)["process"]
+    assert (p["line"], p["pid1_line"]) == (line, pid1)

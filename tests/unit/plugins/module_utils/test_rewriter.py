@@ -392,6 +392,28 @@ def test_split_skips():
                       "split_multi_stage")
 
 
+def test_reorder_not_needed_for_the_cached_dependency_patterns():
+    # NRA005 accepts them (issue 15): pnpm fetch from the lockfile, an install from bind-mounted manifests
+    for text in ("FROM node:22\nWORKDIR /a\nCOPY pnpm-lock.yaml ./\nRUN pnpm fetch\nCOPY . .\n"
+                 "RUN pnpm install --offline\n",
+                 "FROM node:22\nWORKDIR /a\nRUN --mount=type=bind,source=package.json,target=package.json npm i\n"
+                 "COPY . .\nRUN npm ci\n"):
+        assert not_needed(rw(text, "reorder_dependency_layers"), "reorder_dependency_layers")
+    res = rw("FROM node:22\nWORKDIR /a\nCOPY . .\nRUN pnpm install\n", "reorder_dependency_layers")
+    assert [a["fix"] for a in res["applied"]] == ["reorder_dependency_layers"]
+
+
+def test_split_skips_a_build_cli_installed_by_name():
+    # NRA003 reports a global build CLI in the runtime image (issue 15); the split does not move it
+    res = rw("FROM node:22\nWORKDIR /a\nENV NODE_ENV=production\nCOPY . .\nRUN npm ci\n"
+             "RUN npm i -g @nestjs/cli@10 pm2\n", "split_multi_stage")
+    assert "RUN at line 6 installs build tooling (@nestjs/cli)" in skip_reason(res, "split_multi_stage")
+    res = rw("FROM node:22 AS b\nRUN npm ci\nFROM node:22\nRUN yarn global add typescript\nCOPY --from=b /a /a\n",
+             "split_multi_stage")
+    assert "RUN at line 4 installs build tooling (typescript)" in skip_reason(res, "split_multi_stage")
+    assert not_needed(rw("FROM node:22\nWORKDIR /a\nRUN npm i -g pm2\n", "split_multi_stage"), "split_multi_stage")
+
+
 # --------------------------------------------------------------------------- write_dockerignore
 
 def test_dockerignore_created_and_extended():

@@ -166,7 +166,7 @@ def test_rewriter_reads_user_and_expose_variables_at_their_line():
 def test_rewriter_reorders_every_context_copy_nra005_reports(source):
     text = f'FROM node:22\nWORKDIR /app\nCOPY {source} .\nRUN npm ci\nUSER node\nCMD ["node", "s.js"]\n'
     facts = dockerfile_facts("/srv/Dockerfile", text.encode())
-    assert facts["analysis"]["context_copies"] == [{"stage": 0, "line": 3}]
+    assert facts["analysis"]["context_copies"] == [{"stage": 0, "line": 3, "cached_dependencies": []}]
     out = rewrite(text)
     assert "reorder_dependency_layers" in [a["fix"] for a in out["applied"]]
     assert f"WORKDIR /app\nCOPY package*.json npm-shrinkwrap.json* ./\nRUN npm ci\nCOPY {source} .\nUSER" in out["text"]

@@ -1,0 +1,13 @@
+# npm ci runs before ENV NODE_ENV=production, so it installs the devDependencies too
+FROM node:22.11.0-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-old-space-size=384 --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/diag"
+COPY --chown=node:node dist ./dist
+USER node
+EXPOSE 8080
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/server.js"]
