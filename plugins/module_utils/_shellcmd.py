@@ -245,7 +245,10 @@ def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -
 
 
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
-_PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm"})
+#: Node.js package managers (a process started through one runs a package.json script).
+PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm"})
+#: init programs the rewriter recognises in front of a process (argv[0] base name).
+INIT_PROGRAMS = frozenset({"tini", "dumb-init", "tini-static", "catatonit", "docker-init", "s6-svscan"})
 _SHELL_C_RE = re.compile(r"-[a-z]*c")
 _HEAP_RE = re.compile(r"--max[-_]old[-_]space[-_]size")
 _HEAP_VAR_RE = re.compile(r"--max[-_]old[-_]space[-_]size[= ]?\$\{?[A-Za-z_]")
@@ -301,7 +304,7 @@ def _heap(text: str) -> dict[str, bool]:
 def _process_view(cmd: list[str], scripts: dict) -> dict[str, Any]:
     """The program a process runs and the package.json script it starts through npm/yarn/pnpm."""
     script = None
-    if len(cmd) >= 2 and _base(cmd[0]) in _PACKAGE_MANAGERS:
+    if len(cmd) >= 2 and _base(cmd[0]) in PACKAGE_MANAGERS:
         name = _script_name(cmd)
         text = scripts.get(name) if name is not None else None
         if isinstance(text, str):
@@ -338,7 +341,144 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
         "text": text,
         "through_shell": shell, **_heap(text), "node_options": node_options,
         "package_manager_calls": [{"word": tokens[i], "next": tokens[i + 1]} for i in range(1, len(tokens) - 1)
-                                  if _base(tokens[i]) in _PACKAGE_MANAGERS],
+                                  if _base(tokens[i]) in PACKAGE_MANAGERS],
         "direct": _process_view(_peel(argv), scripts),
         "as_init": _process_view(_peel(_after_flags(argv[1:])) if argv else [], scripts),
     }
+
+
+# --------------------------------------------------------------------------- the rewriter's reading
+# What the fixes ask of a RUN before they move or drop it. They read ``&&`` chains the way they write them
+# back (Python's whitespace class, segments normalised to single spaces), so these patterns are their own
+# dialect of the classification above; the sets they name are the ones the fixes may move or keep.
+
+_AND_OTHER_OPERATORS_RE = re.compile(r"\|\||;|\||`|\$\(")
+_ANY_SEGMENT_SPLIT_RE = re.compile(r"&&|\|\||;|\||\n")
+_DEPS_NPM_INSTALL_RE = re.compile(r"(^|[\s/])(npm|pnpm)\s+(install|i|ci|add)(\s|$)")
+_DEPS_YARN_INSTALL_RE = re.compile(r"(^|[\s/])yarn(\s+(install|add))?(\s+-{1,2}[A-Za-z-]+(=\S*)?)*\s*$")
+_GLOBAL_FLAG_RE = re.compile(r"(^|\s)(-g|--global|--location[= ]global)(\s|$)")
+_GLOBAL_INSTALL_RE = re.compile(r"\b(?:npm|pnpm)\s+(?:install|i|add)\b[^&;|]*\s(?:-g|--global)\b"
+                                r"|\byarn\s+global\s+add\b")
+_INSTALL_ONLY_SEGMENT_RE = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
+                                      r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
+                                      r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
+_BUILD_TOOL_SEGMENT_RE = re.compile(
+    r"^(npm|yarn|pnpm|npx|node|tsc|bower|gulp|grunt|webpack|vite|nest|next|ng|corepack)\b")
+_APPDIR_SEGMENT_RE = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
+_NOOP_SEGMENT_RE = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
+                              r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
+_OS_PKG_SEGMENT_RE = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b(.*\s)?(install|add)(\s|$)")
+_OS_HOUSEKEEPING_RE = re.compile(
+    r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
+    r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
+_SYSTEM_SEGMENT_RE = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper|useradd|groupadd|adduser|addgroup|"
+                                r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
+_BUILD_STEP_PY_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
+                               r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
+                               r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")
+_RUNS_PACKAGE_MANAGER_RE = re.compile(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
+_YARN_BERRY_RE = re.compile(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
+_ALPINE_TOOLS_RE = re.compile(r"\b(apk|adduser|addgroup|wget)\b")
+_ALPINE_ONLY_RE = re.compile(r"\b(apk|wget)\b")
+_APK_CACHE_RE = re.compile(r"/var/cache/apk")
+_APK_CACHE_CLEAN_RE = re.compile(r"^rm -[rf]+ /var/cache/apk")
+
+
+def split_and(command: str) -> Optional[list[str]]:
+    """Split a shell command on top-level ``&&``; None when it has other control operators."""
+    if _AND_OTHER_OPERATORS_RE.search(command.replace("&&", "")):
+        return None
+    return [part.strip() for part in command.split("&&")]
+
+
+def install_tool(command: str) -> Optional[str]:
+    """The package manager (``npm``, ``pnpm`` or ``yarn``) a shell command uses to install the project's
+    dependencies, global installs excluded; None when it installs none."""
+    for raw_seg in _ANY_SEGMENT_SPLIT_RE.split(command):
+        seg = raw_seg.strip()
+        if _GLOBAL_FLAG_RE.search(seg):
+            continue
+        match = _DEPS_NPM_INSTALL_RE.search(seg)
+        if match:
+            return match.group(2)
+        if _DEPS_YARN_INSTALL_RE.search(seg):
+            return "yarn"
+    return None
+
+
+def is_install_only_segment(segment: str) -> bool:
+    """Whether a single-spaced ``&&`` segment only installs the project's dependencies or cleans the package
+    manager's cache (what may move with the manifests before the source copy)."""
+    return bool(_INSTALL_ONLY_SEGMENT_RE.match(segment))
+
+
+def is_global_install(segment: str) -> bool:
+    """Whether a segment installs npm packages globally (``npm i -g x``, ``yarn global add x``)."""
+    return bool(_GLOBAL_INSTALL_RE.search(segment))
+
+
+def is_build_tool_segment(segment: str) -> bool:
+    """Whether a single-spaced segment starts with a Node.js tool (its result lives in the app directory)."""
+    return bool(_BUILD_TOOL_SEGMENT_RE.match(segment))
+
+
+def is_appdir_segment(segment: str) -> bool:
+    """Whether a segment starts with a file command (chmod, chown, mkdir, rm, cp, mv, ln, touch)."""
+    return bool(_APPDIR_SEGMENT_RE.match(segment))
+
+
+def is_noop_segment(segment: str) -> bool:
+    """Whether a single-spaced segment only prints or queries (``ls``, ``echo``, ``node -v``...)."""
+    return bool(_NOOP_SEGMENT_RE.match(segment))
+
+
+def is_os_package_install(segment: str) -> bool:
+    """Whether a single-spaced segment installs OS packages (apt-get/apt/apk/yum/dnf/microdnf/zypper)."""
+    return bool(_OS_PKG_SEGMENT_RE.match(segment))
+
+
+def is_os_housekeeping(segment: str) -> bool:
+    """Whether a single-spaced segment only refreshes or cleans the OS package index."""
+    return bool(_OS_HOUSEKEEPING_RE.match(segment))
+
+
+def is_system_segment(segment: str) -> bool:
+    """Whether a single-spaced segment changes the system, not the application (OS packages, users, CA
+    certificates, time zone)."""
+    return bool(_SYSTEM_SEGMENT_RE.match(segment))
+
+
+def has_build_step(command: str) -> bool:
+    """Whether a shell command runs a build step the multi-stage split moves to the build stage."""
+    return bool(_BUILD_STEP_PY_RE.search(command))
+
+
+def installs_os_package(command: str, package: str) -> bool:
+    """Whether a shell command names ``package`` after an OS package manager (apt-get, apk, dnf...)."""
+    return bool(re.search(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(package)}\b", command))
+
+
+def runs_package_manager(text: str) -> bool:
+    """Whether a command line (shell form) calls npm, yarn or pnpm somewhere in it."""
+    return bool(_RUNS_PACKAGE_MANAGER_RE.search(text))
+
+
+def uses_yarn_berry(text: str) -> bool:
+    """Whether shell text pins Yarn 2+ (``yarn@3``, ``yarn set version berry``)."""
+    return bool(_YARN_BERRY_RE.search(text))
+
+
+def uses_alpine_tools(command: str) -> bool:
+    """Whether a shell command uses tools that differ on Alpine (apk, busybox adduser/addgroup, wget)."""
+    return bool(_ALPINE_TOOLS_RE.search(command))
+
+
+def relies_on_alpine(segment: str) -> bool:
+    """Whether a segment that is not itself an apk/adduser/wget call still relies on them or on apk's cache."""
+    first = re.sub(r"\s+", " ", segment.strip()).split(" ")[0]
+    return bool(_ALPINE_ONLY_RE.search(segment)) or (bool(_APK_CACHE_RE.search(segment)) and not first == "rm")
+
+
+def is_apk_cache_clean(segment: str) -> bool:
+    """Whether a single-spaced segment removes apk's cache."""
+    return bool(_APK_CACHE_CLEAN_RE.match(segment))

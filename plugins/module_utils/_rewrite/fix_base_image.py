@@ -10,7 +10,6 @@ import shlex
 
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_layers import _split_and
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _VAR_RE,
     DEFAULT_DEBIAN_CODENAME,
@@ -31,6 +30,12 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_r
     _eval_date,
     _major_of,
     _target_major,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    is_apk_cache_clean,
+    relies_on_alpine,
+    split_and,
+    uses_alpine_tools,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
@@ -126,7 +131,7 @@ def _keep_alpine(ref: dict, new: str, ctx: FixContext) -> str | None:
 
 def _translate_alpine_run(command: str) -> tuple:
     """Translate a RUN command from Alpine to Debian tools: (new command, None) or (None, reason)."""
-    parts = _split_and(command)
+    parts = split_and(command)
     if parts is None:
         return None, "it uses shell operators other than &&"
     out, needs = [], []
@@ -161,9 +166,9 @@ def _translate_alpine_run(command: str) -> tuple:
         elif words[0] == "wget" and "wget" not in needs:
             needs.append("wget")
             out.append(" ".join(words))
-        elif re.search(r"\b(apk|wget)\b", part) or (re.search(r"/var/cache/apk", part) and not words[0] == "rm"):
+        elif relies_on_alpine(part):
             return None, f"`{part.strip()}` relies on Alpine tools"
-        elif re.match(r"^rm -[rf]+ /var/cache/apk", " ".join(words)):
+        elif is_apk_cache_clean(" ".join(words)):
             continue
         else:
             out.append(part.strip())
@@ -226,7 +231,7 @@ def _alpine_translations(doc: _Doc, stage: Stage) -> tuple:
             continue
         for ins in st.ins:
             text = " ".join(ins.get("value") or [])
-            if ins["cmd"] == "RUN" and re.search(r"\b(apk|adduser|addgroup|wget)\b", text):
+            if ins["cmd"] == "RUN" and uses_alpine_tools(text):
                 if ins.get("json") or ins.get("heredocs"):
                     return None, f"RUN at line {ins['start_line']} uses Alpine tools"
                 new, reason = _translate_alpine_run(text)

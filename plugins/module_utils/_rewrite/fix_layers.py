@@ -20,6 +20,11 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Edits,
     _norm_path,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    install_tool,
+    is_install_only_segment,
+    split_and,
+)
 
 # --------------------------------------------------------------------------- fix: layering
 
@@ -29,37 +34,6 @@ def _is_manifest_copy(ins: dict) -> bool:
     if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
         return False
     return len(value) >= 2 and any(re.match(r"^(\./)?package[^/]*\.json$|^(\./)?package\*", s) for s in value[:-1])
-
-
-_NPM_INSTALL_SEG = re.compile(r"(^|[\s/])(npm|pnpm)\s+(install|i|ci|add)(\s|$)")
-_YARN_INSTALL_SEG = re.compile(r"(^|[\s/])yarn(\s+(install|add))?(\s+-{1,2}[A-Za-z-]+(=\S*)?)*\s*$")
-_GLOBAL_FLAG = re.compile(r"(^|\s)(-g|--global|--location[= ]global)(\s|$)")
-
-
-def _install_tool(command: str) -> str | None:
-    """The package manager a RUN uses to install project dependencies (global installs excluded)."""
-    for raw_seg in re.split(r"&&|\|\||;|\||\n", command):
-        seg = raw_seg.strip()
-        if _GLOBAL_FLAG.search(seg):
-            continue
-        match = _NPM_INSTALL_SEG.search(seg)
-        if match:
-            return match.group(2)
-        if _YARN_INSTALL_SEG.search(seg):
-            return "yarn"
-    return None
-
-
-def _split_and(command: str) -> list | None:
-    """Split a shell command on top-level ``&&``; None when it has other control operators."""
-    if re.search(r"\|\||;|\||`|\$\(", command.replace("&&", "")):
-        return None
-    return [part.strip() for part in command.split("&&")]
-
-
-_INSTALL_SEGMENT = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
-                              r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
-                              r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
 
 
 def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
@@ -81,13 +55,13 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
         c_idx = ins_list.index(ctx_copy)
         install = None
         for i in ins_list[c_idx + 1:]:
-            if i["cmd"] == "RUN" and not i.get("json") and _install_tool(" ".join(i.get("value") or [])):
+            if i["cmd"] == "RUN" and not i.get("json") and install_tool(" ".join(i.get("value") or [])):
                 install = i
                 break
         if install is None:
             continue
         r_idx = ins_list.index(install)
-        if any(i["cmd"] == "RUN" and _install_tool(" ".join(i.get("value") or [])) for i in ins_list[:c_idx]):
+        if any(i["cmd"] == "RUN" and install_tool(" ".join(i.get("value") or [])) for i in ins_list[:c_idx]):
             reasons.append(f"stage at line {stage.from_ins['start_line']}: the install at line "
                            f"{install['start_line']} repeats the install done before the source copy; "
                            "remove or move it by hand")
@@ -123,18 +97,18 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
                            "WORKDIR")
             continue
         command = " ".join(install.get("value") or [])
-        parts = _split_and(command)
+        parts = split_and(command)
         if parts is None:
             reasons.append(f"{where}: install RUN at line {install['start_line']} uses shell operators other than &&")
             continue
         k = 0
-        while k < len(parts) and _INSTALL_SEGMENT.match(re.sub(r"\s+", " ", parts[k])):
+        while k < len(parts) and is_install_only_segment(re.sub(r"\s+", " ", parts[k])):
             k += 1
-        if k == 0 or any(_install_tool(p) for p in parts[k:]):
+        if k == 0 or any(install_tool(p) for p in parts[k:]):
             reasons.append(f"{where}: install RUN at line {install['start_line']} mixes the install with "
                            "other commands")
             continue
-        tool = _install_tool(command)
+        tool = install_tool(command)
         dest = (ctx_copy.get("value") or [])[-1]
         if not dest.endswith("/"):
             dest += "/"

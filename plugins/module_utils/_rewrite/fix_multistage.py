@@ -13,11 +13,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_do
     _dockerignore_patterns,
     _pattern_covers,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_layers import _install_tool, _split_and
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_process import _process_argv
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
-    _GLOBAL_INSTALL_RE,
-    _INIT_NAMES,
     FixContext,
     NotNeeded,
     Skip,
@@ -31,22 +28,25 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    INIT_PROGRAMS,
     PRODUCTION_RE,
     TOOLCHAIN_PACKAGES,
     build_cli_installs,
+    has_build_step,
+    install_tool,
+    is_appdir_segment,
+    is_build_tool_segment,
+    is_global_install,
+    is_noop_segment,
+    is_os_housekeeping,
+    is_os_package_install,
+    is_system_segment,
+    split_and,
+    uses_yarn_berry,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 # --------------------------------------------------------------------------- fix: multi-stage
-
-_BUILD_CMD = re.compile(r"^(npm|yarn|pnpm|npx|node|tsc|bower|gulp|grunt|webpack|vite|nest|next|ng|corepack)\b")
-_APPDIR_CMD = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
-_NOOP_CMD = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
-                       r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
-_OS_PKG_SEGMENT = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b(.*\s)?(install|add)(\s|$)")
-_OS_HOUSEKEEPING = re.compile(r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
-                              r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
-
 
 def _run_command(ins: dict) -> str:
     """The command of a RUN as one string (heredoc bodies appended)."""
@@ -59,19 +59,19 @@ def _run_command(ins: dict) -> str:
 
 def _classify_run(command: str, appdir: str) -> str:
     """``build`` (its result lives in the app directory), ``noop``, ``system`` or ``unknown``."""
-    parts = _split_and(command)
+    parts = split_and(command)
     if parts is None:
         return "unknown"
     kinds = set()
     for raw_part in parts:
         part = re.sub(r"\s+", " ", raw_part.strip())
-        if _GLOBAL_INSTALL_RE.search(part):
+        if is_global_install(part):
             kinds.add("system")
-        elif _BUILD_CMD.match(part):
+        elif is_build_tool_segment(part):
             kinds.add("build")
-        elif _NOOP_CMD.match(part) and ">" not in part:
+        elif is_noop_segment(part) and ">" not in part:
             kinds.add("noop")
-        elif _APPDIR_CMD.match(part):
+        elif is_appdir_segment(part):
             paths = [w for w in part.split()[1:] if not w.startswith("-")]
             if part.startswith(("chmod", "chown")):
                 paths = paths[1:]
@@ -86,13 +86,9 @@ def _classify_run(command: str, appdir: str) -> str:
     return "unknown"
 
 
-_SYSTEM_SEGMENT = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper|useradd|groupadd|adduser|addgroup|"
-                             r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
-
-
 def _system_segments(command: str, appdir: str) -> list | None:
     """For a RUN mixing build and system segments, the system ones (None when some are neither)."""
-    parts = _split_and(command)
+    parts = split_and(command)
     if parts is None:
         return None
     system = []
@@ -107,14 +103,14 @@ def _system_segments(command: str, appdir: str) -> list | None:
 
 def _independent_of_app(command: str, appdir: str) -> bool:
     """True when a RUN only installs OS packages or global tools, creates users or touches system paths."""
-    parts = _split_and(command)
+    parts = split_and(command)
     if parts is None:
         return False
     for raw_part in parts:
         part = re.sub(r"\s+", " ", raw_part.strip())
-        if _SYSTEM_SEGMENT.match(part) or _GLOBAL_INSTALL_RE.search(part) or _OS_HOUSEKEEPING.match(part):
+        if is_system_segment(part) or is_global_install(part) or is_os_housekeeping(part):
             continue
-        if _APPDIR_CMD.match(part) and part.split()[0] in ("mkdir", "chmod", "chown", "touch"):
+        if is_appdir_segment(part) and part.split()[0] in ("mkdir", "chmod", "chown", "touch"):
             paths = [w for w in part.split()[1:] if not w.startswith("-")]
             if part.startswith(("chmod", "chown")):
                 paths = paths[1:]
@@ -127,13 +123,13 @@ def _independent_of_app(command: str, appdir: str) -> bool:
 
 def _strip_toolchain(command: str) -> tuple:
     """Remove toolchain packages from OS install segments: (new command or None to drop, changed)."""
-    parts = _split_and(command)
+    parts = split_and(command)
     if parts is None:
         return command, False
     out, changed = [], False
     for part in parts:
         norm = re.sub(r"\s+", " ", part.strip())
-        if _OS_PKG_SEGMENT.match(norm):
+        if is_os_package_install(norm):
             words = norm.split(" ")
             kept = [w for w in words if w not in TOOLCHAIN_PACKAGES]
             if kept != words:
@@ -145,7 +141,7 @@ def _strip_toolchain(command: str) -> tuple:
         out.append(norm)
     if not changed:
         return command, False
-    if all(_OS_HOUSEKEEPING.match(p) for p in out):
+    if all(is_os_housekeeping(p) for p in out):
         return None, True
     return " && ".join(out), True
 
@@ -160,7 +156,7 @@ def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: Stage) -> str:
         return "pnpm prune --prod"
     files = ctx.context_files or []
     text = "\n".join(_run_command(i) for i in stage.ins if i["cmd"] == "RUN")
-    berry = ".yarnrc.yml" in files or re.search(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])", text)
+    berry = ".yarnrc.yml" in files or uses_yarn_berry(text)
     if berry:
         return "yarn workspaces focus --all --production"
     return "yarn install --production --ignore-scripts --prefer-offline"
@@ -174,8 +170,8 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                 if ins["cmd"] != "RUN":
                     continue
                 command = _run_command(ins)
-                dev = _install_tool(command) and not PRODUCTION_RE.search(command)
-                if dev or _BUILD_STEP_RE.search(command) or _toolchain_in(command):
+                dev = install_tool(command) and not PRODUCTION_RE.search(command)
+                if dev or has_build_step(command) or _toolchain_in(command):
                     return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
                                 f"still builds (RUN at line {ins['start_line']}); move that step to a build "
                                 "stage by hand")
@@ -184,8 +180,8 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     stage = doc.stages[0]
     ins_list = stage.ins
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
-        (_install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
-        or _BUILD_STEP_RE.search(_run_command(i)) or _toolchain_in(_run_command(i)))]
+        (install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
+        or has_build_step(_run_command(i)) or _toolchain_in(_run_command(i)))]
     skip = _build_cli_skip([stage])
     if skip is not None:
         return skip
@@ -196,7 +192,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         base = stage.base_resolved or stage.base_raw
         return Skip(f"cannot tell what the runtime needs on base image {base!r}")
     appdir = doc.workdir(stage) or "/"
-    has_build = any(_BUILD_STEP_RE.search(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
+    has_build = any(has_build_step(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
     # mode B: no build step and no application directory: the runtime stage copies the sources
     # from the context again and only node_modules from the pruned build.
     mode_b = appdir == "/"
@@ -207,13 +203,13 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             "write_dockerignore" not in ctx.requested or _copied_entries(doc, ["node_modules"])):
         # write_dockerignore would add node_modules, unless a COPY takes it from the context by name
         return Skip("the runtime stage would copy the context again and .dockerignore does not exclude node_modules")
-    installs = [i for i in ins_list if i["cmd"] == "RUN" and _install_tool(_run_command(i))]
-    tool = _install_tool(_run_command(installs[0])) if installs else None
+    installs = [i for i in ins_list if i["cmd"] == "RUN" and install_tool(_run_command(i))]
+    tool = install_tool(_run_command(installs[0])) if installs else None
     eff = doc.effective(stage)
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is not None:
             argv, dummy = _process_argv(doc, ins)
-            while argv and (argv[0].rsplit("/", 1)[-1] in _INIT_NAMES or argv[0] == "--"):
+            while argv and (argv[0].rsplit("/", 1)[-1] in INIT_PROGRAMS or argv[0] == "--"):
                 argv = argv[1:]
             if argv and (argv[0] == "pnpm" or (argv[0] == "yarn" and family.startswith("ubi"))):
                 return Skip(f"the container starts with {argv[0]}, which only the build stage provides")
@@ -251,17 +247,17 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             command = _run_command(ins)
             if ins.get("heredocs"):
                 return Skip(f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime")
-            if mode_b and _install_tool(command):
+            if mode_b and install_tool(command):
                 wd = doc.workdir(stage, ins["start_line"]) or "/"
                 modules = _norm_path(wd + "/node_modules")
                 runtime.append(" ".join([doc.kw("COPY"), "--from=production-dependencies"] + ([chown] if chown else [])
                                         + [modules, modules]))
             kind = _classify_run(command, appdir)
             if kind in ("build", "noop"):
-                if mode_b and kind == "build" and not _install_tool(command) and not all(
-                        _APPDIR_CMD.match(p.strip()) for p in _split_and(command) or [command]):
+                if mode_b and kind == "build" and not install_tool(command) and not all(
+                        is_appdir_segment(p.strip()) for p in split_and(command) or [command]):
                     return Skip(f"cannot tell where RUN at line {ins['start_line']} writes")
-                if mode_b and kind == "build" and not _install_tool(command):
+                if mode_b and kind == "build" and not install_tool(command):
                     runtime.extend(raw)
                 continue
             if kind == "unknown":
@@ -312,11 +308,6 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     return edits
 
 
-_BUILD_STEP_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
-                            r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
-                            r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")
-
-
 def _build_cli_skip(stages: list) -> Skip | None:
     """A Skip when a RUN of ``stages`` installs a build CLI by name (``npm i -g typescript``): the split
     moves dependency installs and build steps, not tools installed by name."""
@@ -331,6 +322,6 @@ def _build_cli_skip(stages: list) -> Skip | None:
 
 
 def _toolchain_in(command: str) -> bool:
-    parts = _split_and(command) or [command]
-    return any(_OS_PKG_SEGMENT.match(re.sub(r"\s+", " ", p.strip())) and
+    parts = split_and(command) or [command]
+    return any(is_os_package_install(re.sub(r"\s+", " ", p.strip())) and
                TOOLCHAIN_PACKAGES & set(p.split()) for p in parts)

@@ -10,7 +10,6 @@ import re
 import shlex
 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
-    _INIT_NAMES,
     _NODE_VALUE_FLAGS,
     _SHELL_META,
     _WARNING,
@@ -27,10 +26,15 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _kv_pairs,
     _user_is_root,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    INIT_PROGRAMS,
+    PACKAGE_MANAGERS,
+    installs_os_package,
+    runs_package_manager,
+)
 
 # --------------------------------------------------------------------------- fix: npm start
 
-_RUNNERS = {"npm", "yarn", "pnpm"}
 #: JavaScript CLIs that serve an application in production: bin -> (package, required sub-command or None).
 #: A start script running one becomes ``node node_modules/.bin/<bin> ...`` when the package is a
 #: production dependency (the bin is a node script; node skips its ``#!`` line).
@@ -135,14 +139,14 @@ def _fix_replace_npm_start(doc: _Doc, ctx: FixContext):
             continue
         argv, form = _process_argv(doc, ins)
         k = 0
-        while k < len(argv) and (argv[k].rsplit("/", 1)[-1] in _INIT_NAMES or argv[k] == "--"):
+        while k < len(argv) and (argv[k].rsplit("/", 1)[-1] in INIT_PROGRAMS or argv[k] == "--"):
             k += 1
-        if k < len(argv) and argv[k].rsplit("/", 1)[-1] in _RUNNERS:
+        if k < len(argv) and argv[k].rsplit("/", 1)[-1] in PACKAGE_MANAGERS:
             target = (ins, argv, form, k)
             break
     if target is None:
         for ins in (eff["entrypoint"], eff["cmd"]):
-            if ins is not None and re.search(r"(^|[\s/\"'])(npm|yarn|pnpm)\s", " ".join(ins.get("value") or [])):
+            if ins is not None and runs_package_manager(" ".join(ins.get("value") or [])):
                 return Skip(f"{ins['cmd']} at line {ins['start_line']} runs a package manager inside a shell command")
         return NotNeeded("the container is not started through npm, yarn or pnpm")
     ins, argv, form, k = target
@@ -258,7 +262,7 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
     for ins in (entry, cmd):
         if ins is not None:
             argv, dummy = _process_argv(doc, ins)
-            if argv and argv[0].rsplit("/", 1)[-1] in _INIT_NAMES:
+            if argv and argv[0].rsplit("/", 1)[-1] in INIT_PROGRAMS:
                 return NotNeeded("{} already runs {} as PID 1".format(ins["cmd"], argv[0]))
     family = _family(doc.root_ref(stage))
     restate = None
@@ -275,8 +279,7 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
     if install is None:
         return Skip(path)
     edits = _Edits(doc)
-    pattern = re.compile(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(tool)}\b")
-    installed = any(pattern.search(" ".join(i.get("value") or []))
+    installed = any(installs_os_package(" ".join(i.get("value") or []), tool)
                     for st in doc.chain(stage) for i in st.ins if i["cmd"] == "RUN")
     if not installed:
         lines = []

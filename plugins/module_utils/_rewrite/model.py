@@ -33,9 +33,6 @@ MANIFEST_CANDIDATES = ("yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json", ".n
 
 _SHELL_META = re.compile(r"[|&;<>()$`*?\[\]{}~\\\n#!]")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-_GLOBAL_INSTALL_RE = re.compile(r"\b(?:npm|pnpm)\s+(?:install|i|add)\b[^&;|]*\s(?:-g|--global)\b"
-                                r"|\byarn\s+global\s+add\b")
-_INIT_NAMES = {"tini", "dumb-init", "tini-static", "catatonit", "docker-init", "s6-svscan"}
 _NODE_VALUE_FLAGS = {"-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "-C",
                      "--conditions", "--title", "--inspect-port"}
 
