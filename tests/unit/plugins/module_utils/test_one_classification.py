@@ -1,0 +1,71 @@
+"""Command classification lives in one place (``module_utils/_shellcmd.py``): no module of the rewriter
+compiles a regular expression that names a package manager or a build tool (found with ``ast``)."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[4]
+MODULE_UTILS = REPO / "plugins" / "module_utils"
+REWRITE = MODULE_UTILS / "_rewrite"
+
+#: package managers and build tools whose names say a pattern classifies commands
+TOOLS = ("npm", "npx", "yarn", "pnpm", "corepack", "apt-get", "apt", "apk", "dnf", "microdnf", "yum", "zypper",
+         "tsc", "webpack", "vite", "esbuild", "rollup", "babel", "parcel", "gulp", "grunt", "node-gyp", "wget")
+_TOOL_RE = re.compile(r"(?<![A-Za-z0-9_])({})(?![A-Za-z0-9_])".format("|".join(re.escape(t) for t in TOOLS)))
+_RE_FUNCTIONS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
+
+
+def _text(node: ast.AST, names: dict) -> str:
+    """The literal text a pattern argument is built from (string constants, f-string parts, ``+``, and
+    module-level names bound to such text)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_text(v, names) for v in node.values)
+    if isinstance(node, ast.FormattedValue):
+        return _text(node.value, names)
+    if isinstance(node, ast.BinOp):
+        return _text(node.left, names) + " " + _text(node.right, names)
+    if isinstance(node, ast.Name):
+        return names.get(node.id, "")
+    if isinstance(node, ast.Call):  # "|".join([...]), str.format(...)
+        return " ".join(_text(a, names) for a in [*node.args, getattr(node.func, "value", node.func)])
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return " ".join(_text(e, names) for e in node.elts)
+    return ""
+
+
+def tool_patterns(source: str) -> list[tuple[int, str]]:
+    """(line, tool name) of every ``re.<function>(pattern, ...)`` call whose pattern names a tool, in order."""
+    tree = ast.parse(source)
+    names: dict = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            names[node.targets[0].id] = _text(node.value, names)
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _RE_FUNCTIONS
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.args):
+            # regex escapes (\b, \s) are not letters of a name
+            m = _TOOL_RE.search(re.sub(r"\\[A-Za-z]", " ", _text(node.args[0], names)))
+            if m:
+                found.append((node.lineno, m.group(1)))
+    return sorted(found)
+
+
+def test_the_detector_finds_tool_patterns():
+    sample = ('import re\nX = r"apk"\nA = re.compile(r"^(npm|yarn)\\b")\nB = re.search(rf"\\b{X}\\b", s)\n'
+              'C = re.match(r"^(ls|cat)\\b", s)\n')
+    assert tool_patterns(sample) == [(3, "npm"), (4, "apk")]
+    # and on the real place where the classification lives
+    assert len(tool_patterns((MODULE_UTILS / "_shellcmd.py").read_text(encoding="utf-8"))) >= 10
+
+
+def test_no_rewriter_module_classifies_commands_itself():
+    modules = sorted(REWRITE.glob("*.py"))
+    assert len(modules) >= 8
+    offenders = {str(p.relative_to(REPO)): hits for p in modules
+                 if (hits := tool_patterns(p.read_text(encoding="utf-8")))}
+    assert offenders == {}, f"move these patterns into module_utils/_shellcmd.py: {offenders}"
