@@ -34,6 +34,7 @@ import shlex
 from re import Pattern
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import base_analysis
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import (
     KNOWN_INSTRUCTIONS,
     keyword_shaped,
@@ -45,7 +46,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerignore i
     parse_dockerignore,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
-from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -655,9 +655,6 @@ def _final_doc(st: _Stage, root: Stage) -> dict:
 # analysis: policy-neutral observations the rules would otherwise derive with string work
 # --------------------------------------------------------------------------
 _CONTEXT_SOURCES = frozenset({".", "./", "*", "./*", "./.", "/"})
-_UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
-_UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
-_NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
 
 
 def _context_copy(ins: dict) -> bool:
@@ -676,30 +673,6 @@ def _unquote(s: str) -> str:
             s = s[1:]
             return s[:-1] if s.endswith(q) else s
     return s
-
-
-def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
-    """The runtime base image as Node.js knowledge needs it: which family, which release line."""
-    repo = ref.get("repository") or ""
-    tag = ref.get("tag")
-    official = ref.get("registry") in DOCKER_HUB_REGISTRIES and repo == "library/node"
-    ubi = bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
-    short = repo.rsplit("/", 1)[-1]
-    node_line = None
-    tag_word = None
-    if ubi:
-        m = _UBI_LINE_RE.search(short)
-        node_line = m.group(1) if m else None
-    elif isinstance(tag, str):
-        m = _NUMERIC_TAG_RE.match(tag)
-        if m:
-            node_line = m.group(1)
-        else:
-            tag_word = tag.split("-")[0]
-    return {"line": line, "official_node": official, "ubi_nodejs": ubi,
-            "node_image": official or ubi or short in ("node", "nodejs"),
-            "node_line": node_line, "tag_word": tag_word, "tag_missing": tag is None,
-            "alpine": isinstance(tag, str) and "alpine" in tag}
 
 
 def _cached_before(stages: list[dict], runs: list[dict], stage: int, line: int) -> list[int]:
@@ -750,7 +723,7 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
         elif cmd in ("COPY", "ADD") and stage not in copy_lines and _context_copy(ins):
             copy_lines[stage] = ins["start_line"]
     return {
-        "base": _base_analysis(final["root_base"], root_line),
+        "base": base_analysis(final["root_base"], root_line),
         "final_chain": sorted(chain),
         "runs": runs,
         "context_copies": [{"stage": s, "line": ln, "cached_dependencies": _cached_before(stages, runs, s, ln)}

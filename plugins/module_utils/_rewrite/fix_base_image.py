@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
@@ -21,7 +22,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _dumps_argv,
     _Edits,
     _ending,
-    _family,
     _kv_pairs,
     _node_tag_parts,
 )
@@ -92,7 +92,7 @@ def _name_as_written(ref: dict) -> str:
 
 def _new_base(ref: dict, ctx: FixContext) -> tuple:
     """(new image reference, None), (None, reason) or (None, None) when the base is fine."""
-    family = _family(ref)
+    family = image_family(ref)
     if family in ("node-debian", "node-alpine"):
         tag, reason = _new_node_tag(ref["tag"], ctx)
         if tag is None:
@@ -261,7 +261,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
         if ref is None:  # a variable left in its registry or repository: the rules cannot read it either
             reasons.append(f"FROM at line {line_no}: the base image {stage.resolved!r} cannot be read")
             continue
-        if _family(ref) == "scratch":
+        if image_family(ref) == "scratch":
             continue
         new, reason = _new_base(ref, ctx)
         if new is None:
@@ -269,7 +269,7 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
                 reasons.append(f"FROM at line {line_no}: {reason}")
             continue
         translations = []
-        if _family(ref) == "node-alpine" and "alpine" not in new:
+        if image_family(ref) == "node-alpine" and "alpine" not in new:
             translations, reason = _alpine_translations(doc, stage)
             if translations is None:
                 reasons.append(f"FROM at line {line_no}: moving from Alpine to Debian needs a manual change ({reason})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
     _copied_entries,
     _dockerignore_patterns,
@@ -22,7 +23,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _Edits,
     _ending,
-    _family,
     _node_tag_parts,
     _norm_path,
 )
@@ -187,7 +187,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         return skip
     if not build_runs:
         return NotNeeded("the single stage installs no development dependencies, build tools or build steps")
-    family = _family(stage.ref)
+    family = image_family(stage.ref)
     if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal"):
         base = stage.base_resolved or stage.base_raw
         return Skip(f"cannot tell what the runtime needs on base image {base!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _NODE_VALUE_FLAGS,
     _SHELL_META,
@@ -22,7 +23,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _dumps_argv,
     _Edits,
-    _family,
     _kv_pairs,
     _user_is_root,
 )
@@ -264,7 +264,7 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
             argv, dummy = _process_argv(doc, ins)
             if argv and argv[0].rsplit("/", 1)[-1] in INIT_PROGRAMS:
                 return NotNeeded("{} already runs {} as PID 1".format(ins["cmd"], argv[0]))
-    family = _family(doc.root_ref(stage))
+    family = image_family(doc.root_ref(stage))
     restate = None
     if entry is None and cmd is None:
         if family not in ("node-debian", "node-alpine"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _VAR_RE,
@@ -20,7 +21,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _Edits,
     _ending,
-    _family,
     _kv_pairs,
     _norm_path,
     _user_is_root,
@@ -34,7 +34,7 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     if stage is None:
         return Skip("no FROM instruction")
     eff = doc.effective(stage)
-    family = _family(doc.root_ref(stage))
+    family = image_family(doc.root_ref(stage))
     user_ins = eff["user"]
     if user_ins is not None:
         raw = " ".join(user_ins.get("value") or [])

@@ -1,8 +1,8 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rewriter's document and edit model: the parsed Dockerfile (``_Doc``: stages, chain, variables, effective
-user/process), line edits (``_Edits``) and how they are spliced (``_apply``), text helpers and the base image
-family.
+user/process), line edits (``_Edits``) and how they are spliced (``_apply``), text helpers (the base
+image family is ``_base_image.image_family``).
 
 Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Chain, Stage
 
@@ -81,36 +82,6 @@ def _dumps_argv(argv: list) -> str:
 
 
 # --------------------------------------------------------------------------- image refs
-
-def _family(ref: dict | None) -> str:
-    """Base image family: node-debian, node-alpine, ubi-node, ubi, alpine, debian, distroless, scratch, unknown."""
-    if ref is None:
-        return "unknown"
-    if ref["scratch"]:
-        return "scratch"
-    repo = ref["repository"].lower()
-    tag = (ref["tag"] or "").lower()
-    if repo in ("scratch", "library/scratch"):
-        return "scratch"
-    if "distroless" in repo or ref["registry"] == "cgr.dev":
-        return "distroless"
-    if repo == "library/node":
-        if "windows" in tag or "nanoserver" in tag or "servercore" in tag:
-            return "unknown"
-        return "node-alpine" if "alpine" in tag else "node-debian"
-    if re.search(r"(^|/)ubi\d*(-minimal)?/nodejs-\d+", repo) or (re.search(r"(^|/)nodejs-\d+(-minimal)?$", repo) and (
-            "redhat" in ref["registry"] or "ubi" in repo)):
-        return "ubi-node-minimal" if "minimal" in repo else "ubi-node"
-    if re.search(r"(^|/)ubi\d*(-minimal|-micro)?$", repo):
-        if repo.endswith("-micro"):
-            return "unknown"
-        return "ubi-minimal" if repo.endswith("-minimal") else "ubi"
-    if repo in ("library/alpine",) or "alpine" in tag:
-        return "alpine"
-    if repo in ("library/debian", "library/ubuntu") or re.search(r"(bookworm|bullseye|buster|jammy|noble|focal)", tag):
-        return "debian"
-    return "unknown"
-
 
 def _node_tag_parts(tag: str | None) -> tuple:
     """Split an official node tag into (version, variant): ``20.11-alpine3.19`` -> (``20.11``, ``alpine3.19``)."""
@@ -200,7 +171,7 @@ class _Doc:
 
 def _image_workdir(stage: Stage) -> str | None:
     """The WORKDIR the base image of a root stage sets, where the rewriter knows it."""
-    return "/opt/app-root/src" if _family(stage.ref).startswith("ubi-node") else None
+    return "/opt/app-root/src" if image_family(stage.ref).startswith("ubi-node") else None
 
 
 def _kv_pairs(ins: dict) -> list:

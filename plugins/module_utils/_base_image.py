@@ -1,0 +1,74 @@
+# Copyright: contributors to refarch.containers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base image knowledge: what a FROM image is, for the facts builder and the rewriter.
+
+:func:`base_analysis` is the facts' ``analysis.base`` (which Node.js image, which release line);
+:func:`image_family` is the family the rewriter's fixes choose their commands by (package manager, default
+user and working directory). Both read an image reference as the facts hold it
+(``_image_ref.image_ref_facts``). Standard library only (runs on managed hosts).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES
+
+_UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
+_UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
+_NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
+
+
+def base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
+    """The runtime base image as Node.js knowledge needs it: which family, which release line."""
+    repo = ref.get("repository") or ""
+    tag = ref.get("tag")
+    official = ref.get("registry") in DOCKER_HUB_REGISTRIES and repo == "library/node"
+    ubi = bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
+    short = repo.rsplit("/", 1)[-1]
+    node_line = None
+    tag_word = None
+    if ubi:
+        m = _UBI_LINE_RE.search(short)
+        node_line = m.group(1) if m else None
+    elif isinstance(tag, str):
+        m = _NUMERIC_TAG_RE.match(tag)
+        if m:
+            node_line = m.group(1)
+        else:
+            tag_word = tag.split("-")[0]
+    return {"line": line, "official_node": official, "ubi_nodejs": ubi,
+            "node_image": official or ubi or short in ("node", "nodejs"),
+            "node_line": node_line, "tag_word": tag_word, "tag_missing": tag is None,
+            "alpine": isinstance(tag, str) and "alpine" in tag}
+
+
+def image_family(ref: Optional[dict]) -> str:
+    """Base image family: node-debian, node-alpine, ubi-node, ubi-node-minimal, ubi, ubi-minimal, alpine,
+    debian, distroless, scratch, unknown."""
+    if ref is None:
+        return "unknown"
+    if ref["scratch"]:
+        return "scratch"
+    repo = ref["repository"].lower()
+    tag = (ref["tag"] or "").lower()
+    if repo in ("scratch", "library/scratch"):
+        return "scratch"
+    if "distroless" in repo or ref["registry"] == "cgr.dev":
+        return "distroless"
+    if repo == "library/node":
+        if "windows" in tag or "nanoserver" in tag or "servercore" in tag:
+            return "unknown"
+        return "node-alpine" if "alpine" in tag else "node-debian"
+    if re.search(r"(^|/)ubi\d*(-minimal)?/nodejs-\d+", repo) or (re.search(r"(^|/)nodejs-\d+(-minimal)?$", repo) and (
+            "redhat" in ref["registry"] or "ubi" in repo)):
+        return "ubi-node-minimal" if "minimal" in repo else "ubi-node"
+    if re.search(r"(^|/)ubi\d*(-minimal|-micro)?$", repo):
+        if repo.endswith("-micro"):
+            return "unknown"
+        return "ubi-minimal" if repo.endswith("-minimal") else "ubi"
+    if repo in ("library/alpine",) or "alpine" in tag:
+        return "alpine"
+    if repo in ("library/debian", "library/ubuntu") or re.search(r"(bookworm|bullseye|buster|jammy|noble|focal)", tag):
+        return "debian"
+    return "unknown"
