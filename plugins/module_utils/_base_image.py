@@ -19,12 +19,24 @@ _UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
 _NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
 
 
+def is_official_node(ref: dict) -> bool:
+    """Whether the reference names Docker Hub's official ``node`` image (``node``, ``docker.io/library/node``)."""
+    return ref.get("registry") in DOCKER_HUB_REGISTRIES and ref.get("repository") == "library/node"
+
+
+def is_ubi_nodejs(ref: dict) -> bool:
+    """Whether the reference names a Red Hat UBI/RHEL Node.js image (``ubi9/nodejs-20``,
+    ``rhel8/nodejs-18-minimal``)."""
+    repo = ref.get("repository")
+    return bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
+
+
 def base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
     """The runtime base image as Node.js knowledge needs it: which family, which release line."""
     repo = ref.get("repository") or ""
     tag = ref.get("tag")
-    official = ref.get("registry") in DOCKER_HUB_REGISTRIES and repo == "library/node"
-    ubi = bool(_UBI_NODEJS_RE.match(repo)) if isinstance(repo, str) else False
+    official = is_official_node(ref)
+    ubi = is_ubi_nodejs(ref)
     short = repo.rsplit("/", 1)[-1]
     node_line = None
     tag_word = None
@@ -45,7 +57,11 @@ def base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
 
 def image_family(ref: Optional[dict]) -> str:
     """Base image family: node-debian, node-alpine, ubi-node, ubi-node-minimal, ubi, ubi-minimal, alpine,
-    debian, distroless, scratch, unknown."""
+    debian, distroless, scratch, unknown.
+
+    The node and UBI Node.js families are exactly the images :func:`base_analysis` calls ``official_node``
+    and ``ubi_nodejs`` (the policy's ``imagefacts.official_node_ref``/``ubi_nodejs_ref`` read the same):
+    a fix only relies on what it knows of those images where the rules know them too."""
     if ref is None:
         return "unknown"
     if ref["scratch"]:
@@ -56,12 +72,11 @@ def image_family(ref: Optional[dict]) -> str:
         return "scratch"
     if "distroless" in repo or ref["registry"] == "cgr.dev":
         return "distroless"
-    if repo == "library/node":
+    if is_official_node(ref):
         if "windows" in tag or "nanoserver" in tag or "servercore" in tag:
             return "unknown"
         return "node-alpine" if "alpine" in tag else "node-debian"
-    if re.search(r"(^|/)ubi\d*(-minimal)?/nodejs-\d+", repo) or (re.search(r"(^|/)nodejs-\d+(-minimal)?$", repo) and (
-            "redhat" in ref["registry"] or "ubi" in repo)):
+    if is_ubi_nodejs(ref):
         return "ubi-node-minimal" if "minimal" in repo else "ubi-node"
     if re.search(r"(^|/)ubi\d*(-minimal|-micro)?$", repo):
         if repo.endswith("-micro"):
