@@ -373,9 +373,6 @@ _OS_HOUSEKEEPING_RE = re.compile(
     r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
 _SYSTEM_SEGMENT_RE = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper|useradd|groupadd|adduser|addgroup|"
                                 r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
-_BUILD_STEP_PY_RE = re.compile(r"(^|[\s/])((npm|pnpm)\s+run(-script)?\s+build[A-Za-z:_-]*"
-                               r"|yarn\s+(run\s+)?build[A-Za-z:_-]*"
-                               r"|(npx\s+)?(tsc|webpack|vite\s+build|next\s+build|ng\s+build|nest\s+build))(\s|$)")
 _RUNS_PACKAGE_MANAGER_RE = re.compile(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
 _YARN_BERRY_RE = re.compile(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
 _ALPINE_TOOLS_RE = re.compile(r"\b(apk|adduser|addgroup|wget)\b")
@@ -446,11 +443,6 @@ def is_system_segment(segment: str) -> bool:
     """Whether a single-spaced segment changes the system, not the application (OS packages, users, CA
     certificates, time zone)."""
     return bool(_SYSTEM_SEGMENT_RE.match(segment))
-
-
-def has_build_step(command: str) -> bool:
-    """Whether a shell command runs a build step the multi-stage split moves to the build stage."""
-    return bool(_BUILD_STEP_PY_RE.search(command))
 
 
 def installs_os_package(command: str, package: str) -> bool:

@@ -29,10 +29,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     INIT_PROGRAMS,
-    PRODUCTION_RE,
     TOOLCHAIN_PACKAGES,
     build_cli_installs,
-    has_build_step,
     install_tool,
     is_appdir_segment,
     is_build_tool_segment,
@@ -165,13 +163,10 @@ def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: Stage) -> str:
 def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     if len(doc.stages) != 1:
         final = doc.final
+        building = _building_runs(doc)
         for st in doc.chain(final):
             for ins in st.ins:
-                if ins["cmd"] != "RUN":
-                    continue
-                command = _run_command(ins)
-                dev = install_tool(command) and not PRODUCTION_RE.search(command)
-                if dev or has_build_step(command) or _toolchain_in(command):
+                if ins["cmd"] == "RUN" and ins["start_line"] in building:
                     return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
                                 f"still builds (RUN at line {ins['start_line']}); move that step to a build "
                                 "stage by hand")
@@ -179,9 +174,8 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         return skip or NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage.ins
-    build_runs = [i for i in ins_list if i["cmd"] == "RUN" and (
-        (install_tool(_run_command(i)) and not PRODUCTION_RE.search(_run_command(i)))
-        or has_build_step(_run_command(i)) or _toolchain_in(_run_command(i)))]
+    building = _building_runs(doc)
+    build_runs = [i for i in ins_list if i["cmd"] == "RUN" and i["start_line"] in building]
     skip = _build_cli_skip([stage])
     if skip is not None:
         return skip
@@ -192,7 +186,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         base = stage.base_resolved or stage.base_raw
         return Skip(f"cannot tell what the runtime needs on base image {base!r}")
     appdir = doc.workdir(stage) or "/"
-    has_build = any(has_build_step(_run_command(i)) for i in ins_list if i["cmd"] == "RUN")
+    has_build = any(r["build_steps"] for r in building.values())
     # mode B: no build step and no application directory: the runtime stage copies the sources
     # from the context again and only node_modules from the pruned build.
     mode_b = appdir == "/"
@@ -308,6 +302,15 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     return edits
 
 
+def _building_runs(doc: _Doc) -> dict:
+    """RUN start line -> the facts' reading of the RUN (``analysis.runs``), for the RUNs that do what NRA003
+    reports in a runtime image: install development dependencies, run a build step or install toolchain
+    packages. The fix decides with what the rule reads, so it splits what the rule reports."""
+    runs = ((doc.facts.get("analysis") or {}).get("runs")) or []
+    return {r["line"]: r for r in runs
+            if r["dev_dependency_installs"] or r["build_steps"] or TOOLCHAIN_PACKAGES & set(r["os_packages"])}
+
+
 def _build_cli_skip(stages: list) -> Skip | None:
     """A Skip when a RUN of ``stages`` installs a build CLI by name (``npm i -g typescript``): the split
     moves dependency installs and build steps, not tools installed by name."""
@@ -319,9 +322,3 @@ def _build_cli_skip(stages: list) -> Skip | None:
                             "runtime image; the split does not move tools installed by name: install them in a "
                             "build stage by hand")
     return None
-
-
-def _toolchain_in(command: str) -> bool:
-    parts = split_and(command) or [command]
-    return any(is_os_package_install(re.sub(r"\s+", " ", p.strip())) and
-               TOOLCHAIN_PACKAGES & set(p.split()) for p in parts)

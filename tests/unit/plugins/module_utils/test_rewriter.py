@@ -713,6 +713,17 @@ def test_production_install_reads_whitespace_as_the_facts_do():
     # one expression for "production-only install" (_shellcmd.PRODUCTION_RE): a vertical tab is no blank to the
     # facts (RE2's \s), so "npm ci\v--prod" is a development install to the rewriter too
     from ansible_collections.refarch.containers.plugins.module_utils import _shellcmd  # noqa: PLC0415
-    from ansible_collections.refarch.containers.plugins.module_utils._rewrite import fix_multistage  # noqa: PLC0415
-    assert fix_multistage.PRODUCTION_RE is _shellcmd.PRODUCTION_RE
     assert not _shellcmd.PRODUCTION_RE.search("npm ci\v--prod") and _shellcmd.PRODUCTION_RE.search("npm ci --prod")
+
+
+def test_split_multi_stage_splits_what_nra003_reads():
+    # the fix reads the facts' analysis.runs (as NRA003 does): NODE_ENV=production in force makes `npm ci` a
+    # production install (nothing to split); esbuild is a build step (a build stage is needed)
+    head = "FROM node:22\nWORKDIR /app\nCOPY . .\n"
+    out = R.rewrite(head + "ENV NODE_ENV=production\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n", ["split_multi_stage"],
+                    {"evaluation_date": "2026-11-28"})
+    assert out["applied"] == [] and out["skipped"][0].get("not_needed"), out
+    out = R.rewrite(head + "RUN npm ci --omit=dev\nRUN npx esbuild src/a.js --bundle --outfile=dist/a.js\n"
+                    "CMD [\"node\", \"dist/a.js\"]\n", ["split_multi_stage"], {"evaluation_date": "2026-11-28"})
+    assert [a["fix"] for a in out["applied"]] == ["split_multi_stage"], out
+    assert "FROM node:22 AS runtime\n" in out["text"] and "esbuild" not in out["text"].split("AS runtime")[1]
