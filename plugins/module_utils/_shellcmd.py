@@ -4,10 +4,10 @@
 
 Package-manager installs (and the production-only ones), build steps, OS package installs,
 toolchain packages, shells, package managers and init wrappers of a process. The facts builder
-reports the classification (``analysis.runs``, ``analysis.process``); the rewriter takes
-:data:`PRODUCTION_RE`, :data:`TOOLCHAIN_PACKAGES` and :func:`build_cli_installs` from here (its segment patterns in
-``_rewrite/fix_layers.py`` and ``_rewrite/fix_multistage.py`` are still its own: they read
-Python's whitespace class and other tool lists, and unifying them changes what the fixes do). The policy
+reports the classification (``analysis.runs``, ``analysis.process``) and the rewriter reads it there; what a
+fix needs beyond it (which package manager installs, the kind of each ``&&`` segment it moves or keeps) is
+here too, below "the rewriter's reading": no module of ``_rewrite/`` holds a command pattern of its own
+(tests/unit/plugins/module_utils/test_one_classification.py). The policy
 side's copy of :data:`TOOLCHAIN_PACKAGES` (``policies/refarch/lib/shellcmd/shellcmd.rego``
 ``toolchain``) is tested equal to it, and so is its copy of :data:`BUILD_CLI_PACKAGES` (``build_clis``).
 Standard library only (runs on managed hosts).
@@ -348,17 +348,12 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the rewriter's reading
-# What the fixes ask of a RUN before they move or drop it. They read ``&&`` chains the way they write them
-# back (Python's whitespace class, segments normalised to single spaces), so these patterns are their own
-# dialect of the classification above; the sets they name are the ones the fixes may move or keep.
+# What the fixes ask of a RUN before they move or drop it, beyond what ``run_analysis`` reports: which package
+# manager installs the dependencies (the patterns above), and what kind of step each ``&&`` segment is, read
+# the way the fixes write segments back (whitespace runs normalised to one space), so they can move, keep or
+# drop it. Whether a RUN builds at all the fixes read from the facts (``analysis.runs``).
 
 _AND_OTHER_OPERATORS_RE = re.compile(r"\|\||;|\||`|\$\(")
-_ANY_SEGMENT_SPLIT_RE = re.compile(r"&&|\|\||;|\||\n")
-_DEPS_NPM_INSTALL_RE = re.compile(r"(^|[\s/])(npm|pnpm)\s+(install|i|ci|add)(\s|$)")
-_DEPS_YARN_INSTALL_RE = re.compile(r"(^|[\s/])yarn(\s+(install|add))?(\s+-{1,2}[A-Za-z-]+(=\S*)?)*\s*$")
-_GLOBAL_FLAG_RE = re.compile(r"(^|\s)(-g|--global|--location[= ]global)(\s|$)")
-_GLOBAL_INSTALL_RE = re.compile(r"\b(?:npm|pnpm)\s+(?:install|i|add)\b[^&;|]*\s(?:-g|--global)\b"
-                                r"|\byarn\s+global\s+add\b")
 _INSTALL_ONLY_SEGMENT_RE = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
                                       r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
                                       r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
@@ -391,14 +386,13 @@ def split_and(command: str) -> Optional[list[str]]:
 def install_tool(command: str) -> Optional[str]:
     """The package manager (``npm``, ``pnpm`` or ``yarn``) a shell command uses to install the project's
     dependencies, global installs excluded; None when it installs none."""
-    for raw_seg in _ANY_SEGMENT_SPLIT_RE.split(command):
-        seg = raw_seg.strip()
-        if _GLOBAL_FLAG_RE.search(seg):
+    for seg in _segments(command):
+        if _GLOBAL_RE.search(seg):
             continue
-        match = _DEPS_NPM_INSTALL_RE.search(seg)
+        match = _NPM_INSTALL_RE.search(seg)
         if match:
             return match.group(2)
-        if _DEPS_YARN_INSTALL_RE.search(seg):
+        if _YARN_INSTALL_RE.search(seg):
             return "yarn"
     return None
 
@@ -411,7 +405,8 @@ def is_install_only_segment(segment: str) -> bool:
 
 def is_global_install(segment: str) -> bool:
     """Whether a segment installs npm packages globally (``npm i -g x``, ``yarn global add x``)."""
-    return bool(_GLOBAL_INSTALL_RE.search(segment))
+    yarn_add = "yarn" in segment and "add" in segment and _YARN_ADD_RE.search(segment)
+    return bool((_NPM_INSTALL_RE.search(segment) or yarn_add) and _named_install(segment, yarn_add)[0])
 
 
 def is_build_tool_segment(segment: str) -> bool:

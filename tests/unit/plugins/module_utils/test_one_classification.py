@@ -69,3 +69,23 @@ def test_no_rewriter_module_classifies_commands_itself():
     offenders = {str(p.relative_to(REPO)): hits for p in modules
                  if (hits := tool_patterns(p.read_text(encoding="utf-8")))}
     assert offenders == {}, f"move these patterns into module_utils/_shellcmd.py: {offenders}"
+
+
+def test_the_rewriter_reads_installs_with_the_facts_patterns():
+    from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (  # noqa: PLC0415
+        install_tool,
+        is_global_install,
+        run_analysis,
+    )
+    # (command, the package manager installing the project's dependencies, what the facts see it install)
+    for command, tool, facts_see in [
+            ("npm ci", "npm", "dependencies"), ("cd /app && pnpm i --frozen-lockfile", "pnpm", "dependencies"),
+            ("yarn", "yarn", "dependencies"), ("npm isntall", "npm", "dependencies"), ("npm\vci", None, None),
+            ("npm i -g typescript", None, "packages"), ("npm i --location=global nx", None, "packages"),
+            ("apt-get install -y make", None, None)]:
+        assert install_tool(command) == tool, command
+        facts = run_analysis({"start_line": 1, "value": [command]}, True)
+        seen = "dependencies" if facts["installs_dependencies"] else "packages" if facts["package_installs"] else None
+        assert seen == facts_see, command
+    assert is_global_install("npm i --location=global nx") and is_global_install("yarn global add nx")
+    assert not is_global_install("npm install --global=false") and not is_global_install("npm ci")
