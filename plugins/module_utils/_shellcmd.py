@@ -69,8 +69,10 @@ _BUILD_RE = re.compile(
     rf"(npx{_WS}+)?(tsc|webpack|vite{_WS}+build|next{_WS}+build|ng{_WS}+build|nest{_WS}+build|babel|esbuild|"
     rf"rollup|parcel{_WS}+build|node-gyp{_WS}+rebuild)"
     rf")({_WS}|$)")
-_OS_INSTALL_RE = re.compile(
-    rf"(^|[\t\n\f\r /])(apt-get|apt|apk|yum|dnf|microdnf|zypper){_WS}+(.*{_WS})?(install|add)({_WS}|$)")
+#: OS package managers (their ``install``/``add`` installs OS packages).
+OS_PACKAGE_MANAGERS = ("apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper")
+_OS_PM = "|".join(OS_PACKAGE_MANAGERS)
+_OS_INSTALL_RE = re.compile(rf"(^|[\t\n\f\r /])({_OS_PM}){_WS}+(.*{_WS})?(install|add)({_WS}|$)")
 _WORD_SPLIT_RE = re.compile(rf"{_WS}+")
 
 
@@ -362,11 +364,10 @@ _BUILD_TOOL_SEGMENT_RE = re.compile(
 _APPDIR_SEGMENT_RE = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
 _NOOP_SEGMENT_RE = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
                               r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
-_OS_PKG_SEGMENT_RE = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper)\b(.*\s)?(install|add)(\s|$)")
 _OS_HOUSEKEEPING_RE = re.compile(
     r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
     r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
-_SYSTEM_SEGMENT_RE = re.compile(r"^(apt-get|apt|apk|yum|dnf|microdnf|zypper|useradd|groupadd|adduser|addgroup|"
+_SYSTEM_SEGMENT_RE = re.compile(rf"^({_OS_PM}|useradd|groupadd|adduser|addgroup|"
                                 r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
 _RUNS_PACKAGE_MANAGER_RE = re.compile(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
 _YARN_BERRY_RE = re.compile(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
@@ -425,8 +426,8 @@ def is_noop_segment(segment: str) -> bool:
 
 
 def is_os_package_install(segment: str) -> bool:
-    """Whether a single-spaced segment installs OS packages (apt-get/apt/apk/yum/dnf/microdnf/zypper)."""
-    return bool(_OS_PKG_SEGMENT_RE.match(segment))
+    """Whether a segment installs OS packages (:data:`OS_PACKAGE_MANAGERS`), as ``run_analysis`` reads it."""
+    return bool(_OS_INSTALL_RE.match(segment))
 
 
 def is_os_housekeeping(segment: str) -> bool:
@@ -441,8 +442,8 @@ def is_system_segment(segment: str) -> bool:
 
 
 def installs_os_package(command: str, package: str) -> bool:
-    """Whether a shell command names ``package`` after an OS package manager (apt-get, apk, dnf...)."""
-    return bool(re.search(rf"\b(apt-get|apk|dnf|microdnf|yum)\b.*\b{re.escape(package)}\b", command))
+    """Whether a shell command names ``package`` after an OS package manager (:data:`OS_PACKAGE_MANAGERS`)."""
+    return bool(re.search(rf"\b({_OS_PM})\b.*\b{re.escape(package)}\b", command))
 
 
 def runs_package_manager(text: str) -> bool:

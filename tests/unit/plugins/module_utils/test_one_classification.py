@@ -89,3 +89,18 @@ def test_the_rewriter_reads_installs_with_the_facts_patterns():
         assert seen == facts_see, command
     assert is_global_install("npm i --location=global nx") and is_global_install("yarn global add nx")
     assert not is_global_install("npm install --global=false") and not is_global_install("npm ci")
+
+
+def test_one_list_of_os_package_managers():
+    from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (  # noqa: PLC0415
+        OS_PACKAGE_MANAGERS,
+        installs_os_package,
+        is_os_package_install,
+        is_system_segment,
+        run_analysis,
+    )
+    for pm in OS_PACKAGE_MANAGERS:
+        segment = f"{pm} install -y tini"
+        assert is_os_package_install(segment) and is_system_segment(segment) and installs_os_package(segment, "tini")
+        assert "tini" in run_analysis({"start_line": 1, "value": [segment]}, True)["os_packages"]
+    assert not is_os_package_install("npm install tini") and not installs_os_package("npm i tini", "tini")
