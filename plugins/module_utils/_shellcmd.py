@@ -359,8 +359,11 @@ _AND_OTHER_OPERATORS_RE = re.compile(r"\|\||;|\||`|\$\(")
 _INSTALL_ONLY_SEGMENT_RE = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
                                       r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
                                       r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
-_BUILD_TOOL_SEGMENT_RE = re.compile(
-    r"^(npm|yarn|pnpm|npx|node|tsc|bower|gulp|grunt|webpack|vite|nest|next|ng|corepack)\b")
+#: programs a build runs in the application directory: Node.js itself, its package managers and the build tools
+#: whose steps ``run_analysis`` reports (``build_steps``)
+NODE_BUILD_PROGRAMS = ("npm", "yarn", "pnpm", "npx", "node", "corepack", "tsc", "bower", "gulp", "grunt", "webpack",
+                       "vite", "nest", "next", "ng", "babel", "esbuild", "rollup", "parcel", "node-gyp")
+_BUILD_TOOL_SEGMENT_RE = re.compile(r"^({})\b".format("|".join(NODE_BUILD_PROGRAMS)))
 _APPDIR_SEGMENT_RE = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
 _NOOP_SEGMENT_RE = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
                               r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")

@@ -727,3 +727,8 @@ def test_split_multi_stage_splits_what_nra003_reads():
                     "CMD [\"node\", \"dist/a.js\"]\n", ["split_multi_stage"], {"evaluation_date": "2026-11-28"})
     assert [a["fix"] for a in out["applied"]] == ["split_multi_stage"], out
     assert "FROM node:22 AS runtime\n" in out["text"] and "esbuild" not in out["text"].split("AS runtime")[1]
+    # babel and rollup are build programs too: their RUN stays in the build stage
+    out = R.rewrite(head + "RUN npm ci\nRUN babel src -d dist && rollup -c\nCMD [\"node\", \"dist/a.js\"]\n",
+                    ["split_multi_stage"], {"evaluation_date": "2026-11-28"})
+    assert [a["fix"] for a in out["applied"]] == ["split_multi_stage"], out
+    assert "babel" not in out["text"].split("AS runtime")[1]
