@@ -175,17 +175,6 @@ def _named_install(seg: str, yarn_add: Any) -> tuple[bool, list[str]]:
     return global_, [_package_name(p) for p in packages]
 
 
-def build_cli_installs(command: str) -> list[str]:
-    """The :data:`BUILD_CLI_PACKAGES` that the npm/pnpm/yarn installs of a shell command name, sorted
-    (``npm i -g typescript`` -> ``["typescript"]``): what the rewriter cannot move by itself."""
-    found = set()
-    for s in _segments(command):
-        yarn_add = "yarn" in s and "add" in s and _YARN_ADD_RE.search(s)
-        if ("npm" in s and _NPM_INSTALL_RE.search(s)) or yarn_add:
-            found.update(p for p in _named_install(s, yarn_add)[1] if p in BUILD_CLI_PACKAGES)
-    return sorted(found)
-
-
 def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -> dict[str, Any]:
     """What one RUN instruction does for Node.js: dependency installs, build steps, OS packages.
 

@@ -28,9 +28,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    BUILD_CLI_PACKAGES,
     INIT_PROGRAMS,
     TOOLCHAIN_PACKAGES,
-    build_cli_installs,
     install_tool,
     is_appdir_segment,
     is_build_tool_segment,
@@ -170,13 +170,13 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                     return Skip(f"the build already has {len(doc.stages)} stages and the runtime stage "
                                 f"still builds (RUN at line {ins['start_line']}); move that step to a build "
                                 "stage by hand")
-        skip = _build_cli_skip(doc.chain(final))
+        skip = _build_cli_skip(doc, doc.chain(final))
         return skip or NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage.ins
     building = _building_runs(doc)
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and i["start_line"] in building]
-    skip = _build_cli_skip([stage])
+    skip = _build_cli_skip(doc, [stage])
     if skip is not None:
         return skip
     if not build_runs:
@@ -311,12 +311,16 @@ def _building_runs(doc: _Doc) -> dict:
             if r["dev_dependency_installs"] or r["build_steps"] or TOOLCHAIN_PACKAGES & set(r["os_packages"])}
 
 
-def _build_cli_skip(stages: list) -> Skip | None:
-    """A Skip when a RUN of ``stages`` installs a build CLI by name (``npm i -g typescript``): the split
-    moves dependency installs and build steps, not tools installed by name."""
+def _build_cli_skip(doc: _Doc, stages: list) -> Skip | None:
+    """A Skip when a RUN of ``stages`` installs a build CLI by name (``npm i -g typescript``; the facts'
+    ``package_installs``, as NRA003 reads them): the split moves dependency installs and build steps, not
+    tools installed by name."""
+    runs = {r["line"]: r for r in ((doc.facts.get("analysis") or {}).get("runs")) or []}
     for st in stages:
         for ins in st.ins:
-            clis = build_cli_installs(_run_command(ins)) if ins["cmd"] == "RUN" else []
+            run = runs.get(ins["start_line"]) if ins["cmd"] == "RUN" else None
+            clis = sorted({p["name"] for p in (run or {}).get("package_installs") or []
+                           if p["name"] in BUILD_CLI_PACKAGES})
             if clis:
                 return Skip(f"RUN at line {ins['start_line']} installs build tooling ({', '.join(clis)}) in the "
                             "runtime image; the split does not move tools installed by name: install them in a "
