@@ -46,6 +46,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._stages import 
 
 # --------------------------------------------------------------------------- fix: multi-stage
 
+
 def _run_command(ins: dict) -> str:
     """The command of a RUN as one string (heredoc bodies appended)."""
     value = list(ins.get("value") or [])
