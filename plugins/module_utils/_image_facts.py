@@ -38,6 +38,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
     redact_text,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import INIT_PROGRAMS
 
 SCHEMA_VERSION = "1.0"
 DEFAULT_HISTORY_LIMIT = 50
@@ -51,7 +52,7 @@ NODE_VERSION_LABELS = ("org.nodejs.version", "io.nodejs.version", "nodejs.versio
                        "node_version", "NODE_VERSION")
 NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
-INITS = frozenset(("tini", "tini-static", "dumb-init", "catatonit", "docker-init", "podman-init", "s6-svscan"))
+INITS = INIT_PROGRAMS
 ENTRYPOINT_WRAPPERS = frozenset(("docker-entrypoint.sh", "docker-entrypoint", "entrypoint.sh"))
 # init options that take a value (tini: -p -e -l? ; dumb-init: -r/--rewrite)
 _INIT_VALUE_OPTS = frozenset(("-p", "-e", "-r", "--rewrite"))

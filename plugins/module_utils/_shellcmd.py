@@ -238,8 +238,8 @@ def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
 #: Node.js package managers (a process started through one runs a package.json script).
 PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm"})
-#: init programs the rewriter recognises in front of a process (argv[0] base name).
-INIT_PROGRAMS = frozenset({"tini", "dumb-init", "tini-static", "catatonit", "docker-init", "s6-svscan"})
+#: init programs recognised in front of a process (argv[0] base name) by the rewriter and the image facts.
+INIT_PROGRAMS = frozenset({"tini", "tini-static", "dumb-init", "catatonit", "docker-init", "podman-init", "s6-svscan"})
 _SHELL_C_RE = re.compile(r"-[a-z]*c")
 _HEAP_RE = re.compile(r"--max[-_]old[-_]space[-_]size")
 _HEAP_VAR_RE = re.compile(r"--max[-_]old[-_]space[-_]size[= ]?\$\{?[A-Za-z_]")

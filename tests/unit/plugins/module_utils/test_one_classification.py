@@ -104,3 +104,12 @@ def test_one_list_of_os_package_managers():
         assert is_os_package_install(segment) and is_system_segment(segment) and installs_os_package(segment, "tini")
         assert "tini" in run_analysis({"start_line": 1, "value": [segment]}, True)["os_packages"]
     assert not is_os_package_install("npm install tini") and not installs_os_package("npm i tini", "tini")
+
+
+def test_one_list_of_init_programs():
+    from ansible_collections.refarch.containers.plugins.module_utils import _image_facts, _rewriter  # noqa: PLC0415
+    from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import INIT_PROGRAMS  # noqa: PLC0415
+    assert _image_facts.INITS is INIT_PROGRAMS
+    out = _rewriter.rewrite('FROM node:22\nENTRYPOINT ["/usr/bin/podman-init", "--"]\nCMD ["node", "a.js"]\n',
+                            ["add_init_process"], {"evaluation_date": "2026-11-28"})
+    assert out["applied"] == [] and out["skipped"][0].get("not_needed"), out
