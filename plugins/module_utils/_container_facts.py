@@ -35,6 +35,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
     scrub_values,
     user_entry,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._redact import SECRET_NAME_RE
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 
@@ -134,7 +135,7 @@ def container_facts(inspect: Any, engine: str = "podman", image: Optional[dict[s
     node = dict(image.get("node")) if image and isinstance(image.get("node"), dict) else {
         "version": None, "major": None, "source": None, "source_key": None, "probe": None}
     is_node = _is_node(command, image, env)
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "kind": "container",
         "engine": engine,
@@ -182,10 +183,13 @@ def container_facts(inspect: Any, engine: str = "podman", image: Optional[dict[s
         "problems": problems,
         "error": None,
     }
+    doc["node_scope"] = image_node_scope(doc, image)
+    return doc
 
 
 def container_error_document(container_id: Optional[str], engine: str, code: str, message: str) -> dict[str, Any]:
     """A ``kind: container`` document for a container that could not be inspected."""
     doc = container_facts({"Id": container_id}, engine)
     doc["error"] = {"code": code, "message": message}
+    doc["node_scope"] = image_node_scope(doc)
     return doc

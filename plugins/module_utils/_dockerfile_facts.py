@@ -46,6 +46,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerignore i
     parse_dockerignore,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
+from ansible_collections.refarch.containers.plugins.module_utils._node_scope import (
+    dockerfile_node_scope,
+    unknown_node_scope,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -65,7 +69,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._stages import 
     _flag_map,
 )
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 _RULE_ID_RE = re.compile(r"[A-Za-z]+[-_]?[0-9]+")
 _PORT_RE = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
@@ -76,6 +80,7 @@ _LINE_KEY_SET = frozenset(_LINE_KEYS)
 # only a problem: the parser still parses the text with replacement characters).
 _FATAL_CODES = ("binary", "too_large")
 _KNOWN_UPPER = frozenset(k.upper() for k in KNOWN_INSTRUCTIONS)
+_STAGE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")  # BuildKit's stage name grammar (any case)
 
 
 # --------------------------------------------------------------------------
@@ -438,6 +443,8 @@ def _empty_document(path: str) -> dict[str, Any]:
         "pragmas": [],
         "problems": [],
         "analysis": None,
+        "target": None,
+        "node_scope": unknown_node_scope("the Dockerfile could not be read or has no FROM"),
     }
 
 
@@ -467,6 +474,7 @@ def dockerfile_facts(
     secret_names: Optional[Pattern[str]] = None,
     include_instructions: bool = True,
     parsed: Optional[dict] = None,
+    target: Optional[str] = None,
 ) -> dict[str, Any]:
     """Build the ``kind: dockerfile`` facts document for one Dockerfile.
 
@@ -479,6 +487,8 @@ def dockerfile_facts(
     :param secret_names: compiled secret-name regex (``_redact.compile_secret_names``).
     :param include_instructions: False leaves ``instructions`` empty (large estates).
     :param parsed: a parser result to use instead of parsing ``data`` (tests).
+    :param target: the stage built (``--target``; a stage name): it plays the role of the final stage.
+        None builds the last stage. A name that is no stage is an ``unknown_target`` error (NRA000).
     """
     names_re = secret_names or SECRET_NAME_RE
     doc = _empty_document(path)
@@ -592,8 +602,10 @@ def dockerfile_facts(
 
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
-    final_chain = chain.chain(stages[-1].stage) if stages else []  # the final stage and the ones it is built FROM
-    doc["final_stage"] = _final_doc(stages[-1], final_chain[0]) if stages else None
+    final_st = _target_stage(stages, chain, target, doc, problems)
+    # the final (target) stage and the ones it is built FROM
+    final_chain = chain.chain(final_st.stage) if final_st is not None else []
+    doc["final_stage"] = _final_doc(final_st, final_chain[0]) if final_st is not None else None
     doc["pragmas"] = _pragmas(parsed.get("comments") or [], out_instrs, redactor, problems)
     for p in problems:
         if p.get("message"):
@@ -601,8 +613,27 @@ def dockerfile_facts(
         p.setdefault("line", None)
     doc["problems"] = problems
     doc["analysis"] = analysis(doc, out_instrs, {s.index for s in final_chain}, node_envs)
+    if doc["analysis"] is not None:
+        doc["node_scope"] = dockerfile_node_scope(doc, out_instrs)
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
+
+
+def _target_stage(stages: list[_Stage], chain: Chain, target: Optional[str], doc: dict,
+                  problems: list[dict]) -> Optional[_Stage]:
+    """The stage the image is built from: the ``target`` stage when one is named, else the last one."""
+    doc["target"] = target
+    if target is None or not stages:
+        return stages[-1] if stages else None
+    index = chain.by_name.get(target.lower())
+    if index is None:
+        shown = repr(target) if _STAGE_NAME_RE.match(target) else f"(a {len(target)}-character name, not shown)"
+        message = f"the build target {shown} is not a stage of this Dockerfile"
+        problems.append({"line": None, "code": "unknown_target", "message": message})
+        if doc["error"] is None:
+            doc["error"] = {"code": "unknown_target", "message": message}
+        return None
+    return stages[index]
 
 
 def _mask_unknown(ins: dict) -> str:

@@ -28,6 +28,7 @@ from re import Pattern
 from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import ImageRef, image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     SECRET_NAME_RE,
@@ -40,7 +41,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import INIT_PROGRAMS
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 DEFAULT_HISTORY_LIMIT = 50
 MAX_LAYER_IDS = 200
 LABEL_DOCKERFILE_PATH = "io.refarch.containers.dockerfile.path"
@@ -510,7 +511,7 @@ def image_facts(inspect: Any, engine: str = "podman", *, history: Optional[list[
     user = user_entry(config.get("User") if "User" in config else inspect.get("User"))
     exposed = port_entries(config.get("ExposedPorts"), problems)
     reference = _primary_reference(tags, digests, iid)
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "kind": "image",
         "engine": engine,
@@ -555,6 +556,8 @@ def image_facts(inspect: Any, engine: str = "podman", *, history: Optional[list[
         "problems": problems,
         "error": None,
     }
+    doc["node_scope"] = image_node_scope(doc)
+    return doc
 
 
 def image_error_document(image_id: Optional[str], engine: str, code: str, message: str,
@@ -564,4 +567,5 @@ def image_error_document(image_id: Optional[str], engine: str, code: str, messag
     doc["image"] = reference or doc["image"]
     doc["problems"] = []
     doc["error"] = {"code": code, "message": message}
+    doc["node_scope"] = image_node_scope(doc)
     return doc

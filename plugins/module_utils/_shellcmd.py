@@ -462,3 +462,125 @@ def relies_on_alpine(segment: str) -> bool:
 def is_apk_cache_clean(segment: str) -> bool:
     """Whether a single-spaced segment removes apk's cache."""
     return bool(_APK_CACHE_CLEAN_RE.match(segment))
+
+
+# --------------------------------------------------------------------------
+# Node.js scope: what installs Node.js, which programs are Node.js and which are other runtimes
+# (read by _node_scope.py, which classifies a target as node / not_node / unknown)
+# --------------------------------------------------------------------------
+#: Programs that mean "Node.js runs here" when they start the process.
+NODE_PROGRAMS = frozenset({"node", "nodejs", "npm", "npx", "yarn", "pnpm", "corepack", "ts-node", "tsx", "nodemon",
+                           "pm2", "pm2-runtime", "forever"})
+#: Programs of other runtimes and servers: a process that starts one of them is not a Node.js process.
+NON_NODE_PROGRAMS = frozenset({
+    "python", "python2", "python3", "pypy", "pypy3", "gunicorn", "uvicorn", "hypercorn", "daphne", "celery",
+    "locust", "flask", "django-admin", "uwsgi", "java", "jshell", "catalina.sh", "dotnet", "nginx", "caddy",
+    "httpd", "apache2", "apache2ctl", "httpd-foreground", "haproxy", "envoy", "traefik", "php", "php-fpm",
+    "ruby", "rails", "puma", "unicorn", "bundle", "perl", "go", "redis-server", "postgres", "mysqld", "mongod",
+    "beam.smp", "erl", "elixir", "iex", "mix", "deno", "bun",
+})
+# OS packages that are Node.js (apk/apt/dnf/yum/zypper names, with a version or stream: nodejs=20.1-r0,
+# nodejs:20, nodejs20, nodejs-current) or bring it as a dependency (npm).
+_NODE_OS_PACKAGE_RE = re.compile(r"^(nodejs([0-9]+)?(-current|-lts|-full)?|npm)([=:@/<>~].*)?$")
+_NODE_VERSION_MANAGER_RE = re.compile(
+    rf"(^|[\t\n\f\r /;&|])("
+    rf"nvm{_WS}+install|volta{_WS}+install{_WS}+(node|npm|yarn)|fnm{_WS}+install|"
+    rf"asdf{_WS}+install{_WS}+nodejs|nodenv{_WS}+install|nodeenv{_WS}"
+    rf")")
+# `n 20`, `n lts`, `n install 20` as a command of its own (the first word of a segment)
+_N_RE = re.compile(rf"^n{_WS}+(install{_WS}+)?(lts|latest|current|stable|auto|engine|v?[0-9][0-9.]*)({_WS}|$)")
+_NODE_DIST_RE = re.compile(r"nodejs\.org/(download/release|dist)/|unofficial-builds\.nodejs\.org|"
+                           r"deb\.nodesource\.com|rpm\.nodesource\.com")
+
+
+def node_os_package(word: str) -> bool:
+    """Whether an OS package name (as an install command names it) is Node.js or brings it."""
+    return bool(_NODE_OS_PACKAGE_RE.match(word))
+
+
+def node_installs(ins: dict) -> list[str]:
+    """How one RUN instruction installs Node.js: ``apk add nodejs``, ``nvm install``, a nodejs.org download ...
+
+    Each entry is a short description of the step (package manager and package, or the tool);
+    empty when the RUN installs no Node.js. Pure.
+    """
+    parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
+    parts += [h.get("content") for h in ins.get("heredocs") or [] if isinstance(h.get("content"), str)]
+    text = " ".join(parts)
+    # each test needs one of these literals: most RUNs are skipped here
+    if not ("node" in text or "npm" in text or "nvm" in text or "volta" in text or "fnm" in text or "n " in text):
+        return []
+    found: list[str] = []
+    for seg in _segments(text):
+        if ("install" in seg or "add" in seg) and _OS_INSTALL_RE.search(seg):
+            words = [w for w in _WORD_SPLIT_RE.split(seg) if w]
+            manager = next((_base(w) for w in words if _base(w) in _OS_MANAGERS), words[0])
+            for w in words:
+                if not w.startswith("-") and node_os_package(w):
+                    found.append(f"{manager} {'add' if manager == 'apk' else 'install'} {w}")
+        m = _NODE_VERSION_MANAGER_RE.search(seg)
+        if m:
+            found.append(STRIP_RE.sub("", m.group(2)))
+        elif _N_RE.match(seg):
+            found.append(" ".join(_words(seg)[:2]))
+        if _NODE_DIST_RE.search(seg):
+            found.append("Node.js download (" + _NODE_DIST_RE.search(seg).group(0).rstrip("/") + ")")
+    out: list[str] = []
+    for f in found:
+        if f not in out:
+            out.append(f)
+    return out
+
+
+_OS_MANAGERS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper"})
+_INIT_PROGRAMS = INIT_PROGRAMS | {"podman-init"}  # podman run --init's
+_ENTRYPOINT_SCRIPTS = frozenset({"docker-entrypoint.sh", "docker-entrypoint"})
+_PROGRAM_SEGMENT_RE = re.compile(r"&&|\|\||;|\||(?<![<>&])&(?![>&])")
+_INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
+
+
+def _program_index(words: list[str]) -> Optional[int]:
+    """Index of the program a command's words start, past ``exec``, ``env A=1``, ``A=1``, inits with their
+    options and the official images' ``docker-entrypoint.sh``; None when there is none."""
+    i = 0
+    while i < len(words):
+        w = words[i].lstrip("(")
+        base = _base(w)
+        if w in _INIT_VALUE_OPTIONS:
+            i += 2  # an init's option and its value (tini -p SIGTERM)
+            continue
+        if not w or w == "exec" or w.startswith("-") or ("=" in w and base == w):
+            i += 1
+            continue
+        if base in ("env", "nohup", "setsid") or base in _INIT_PROGRAMS or base in _ENTRYPOINT_SCRIPTS:
+            i += 1
+            continue
+        if base in ("su-exec", "gosu"):
+            i += 2  # and their user argument
+            continue
+        return i
+    return None
+
+
+def process_programs(argv: list[str]) -> list[str]:
+    """The programs a process command line starts, in order: argv's program past init wrappers, env and the
+    official images' ``docker-entrypoint.sh``, and under ``sh -c`` the first program of each command.
+
+    ``["tini", "--", "node", "a.js"]`` -> ``["node"]``; ``["/bin/sh", "-c", "node a.mjs && caddy run"]`` ->
+    ``["node", "caddy"]``. Pure.
+    """
+    words = [a for a in argv if isinstance(a, str)]
+    i = _program_index(words)
+    if i is None:
+        return []
+    prog = _base(words[i].lstrip("("))
+    if prog in _SHELLS and i + 1 < len(words) and _SHELL_C_RE.fullmatch(words[i + 1]):
+        out: list[str] = []
+        for seg in _PROGRAM_SEGMENT_RE.split(" ".join(words[i + 2:])):
+            seg_words = _words(seg)
+            j = _program_index(seg_words)
+            name = _base(seg_words[j].lstrip("(")) if j is not None else None
+            if name and name not in out:
+                out.append(name)
+        return out or [prog]
+    return [prog]

@@ -108,7 +108,7 @@ containers:
   type: list
   elements: dict
   sample:
-    - schema_version: "1.0"
+    - schema_version: "1.1"
       kind: container
       engine: docker
       name: web

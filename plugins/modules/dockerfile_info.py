@@ -138,7 +138,7 @@ dockerfiles:
   type: list
   elements: dict
   sample:
-    - schema_version: "1.0"
+    - schema_version: "1.1"
       kind: dockerfile
       path: /srv/app/Dockerfile
       name: Dockerfile

@@ -171,7 +171,7 @@ images:
   type: list
   elements: dict
   sample:
-    - schema_version: "1.0"
+    - schema_version: "1.1"
       kind: image
       engine: podman
       id: "sha256:8026..."
