@@ -38,8 +38,11 @@ MAIN = POLICIES / "refarch" / "main" / "main.rego"
 _MAIN_IMPORTS_RE = re.compile(r"(# rule packages: [^\n]*\n)(?:import data\.refarch\.rules\.[a-z0-9_]+\n)+")
 _MAIN_UNION_RE = re.compile(r"(else := union\(\{\n)(?:\t\{f \| some f in [a-z0-9_]+\.findings\(doc, c\)\},\n)+(\}\))")
 
-REQUIRED_CUSTOM = ("id", "severity", "recommended_action", "fix", "aliases", "category", "advisory")
+REQUIRED_CUSTOM = ("id", "severity", "recommended_action", "fix", "aliases", "category", "advisory", "scope")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+# node: a Node.js rule, judged on node and unknown targets only; neutral: container hygiene, judged on every
+# target (main.rego gates on it with data.refarch.catalog, see policies/refarch/lib/scope)
+SCOPES = ("node", "neutral")
 _PACKAGE_RE = re.compile(r"^package\s+([A-Za-z0-9_.]+)\s*$")
 
 
@@ -90,6 +93,8 @@ def rule_entry(package: str, meta: dict[str, Any], path: Path) -> dict[str, Any]
         raise MetadataError(f"{path}: METADATA lacks {', '.join(missing)}")
     if custom["severity"] not in SEVERITIES:
         raise MetadataError(f"{path}: severity {custom['severity']!r} is not one of {', '.join(SEVERITIES)}")
+    if custom["scope"] not in SCOPES:
+        raise MetadataError(f"{path}: scope {custom['scope']!r} is not one of {', '.join(SCOPES)}")
     if not isinstance(custom["aliases"], list):
         raise MetadataError(f"{path}: custom.aliases must be a list")
     expected_pkg = f"refarch.rules.{str(custom['id']).lower()}"
@@ -105,6 +110,7 @@ def rule_entry(package: str, meta: dict[str, Any], path: Path) -> dict[str, Any]
         "aliases": [str(a) for a in custom["aliases"]],
         "category": custom["category"],
         "advisory": bool(custom["advisory"]),
+        "scope": custom["scope"],
         "related_resources": [
             {"ref": r.get("ref"), "description": r.get("description", "")} for r in meta["related_resources"]
         ],

@@ -37,21 +37,35 @@ def render(catalog: dict[str, Any], config: dict[str, Any]) -> str:
         "families, the Node.js release schedule, disabled rules and severity overrides are data",
         "(`policies/refarch/config/data.json`) and can be overridden per run through `input.config`.",
         "",
-        "| ID | Title | Severity | Fix | Related (Trivy / hadolint) |",
-        "|---|---|---|---|---|",
+        "**Node scope.** Every target (a Dockerfile target, an image, a container) is classified `node`,",
+        "`not_node` or `unknown` on the host, with its evidence (`node_scope` in the facts). A rule's scope",
+        "says where it applies: `node` rules (Node.js advice: npm, heap, process managers, Node.js base",
+        "images and release lines, diagnostics) judge `node` and `unknown` targets; `neutral` rules",
+        "(container hygiene: non-root, privileged ports, exec form, init as PID 1, pinned base, size) judge",
+        "every judged target and word their messages without Node.js when the target is not known to be",
+        "Node.js. `unknown` targets (an unresolved `FROM ${BASE}`, a private base image and a script as the",
+        "process) are judged as Node.js by choice: a rule that may not apply is better than a Node.js image",
+        "left unchecked. The setting `node_scope` (`refarch_node_scope`) picks the targets judged: `node`",
+        "(default) judges `node` and `unknown` targets and reports `not_node` ones as not judged; `neutral`",
+        "also judges `not_node` targets with the neutral rules; `all` judges every target with every rule.",
+        "NRA000 (facts that cannot be evaluated) applies to every target in every mode.",
+        "",
+        "| ID | Title | Severity | Scope | Fix | Related (Trivy / hadolint) |",
+        "|---|---|---|---|---|---|",
     ]
     for rule_id in sorted(rules):
         r = rules[rule_id]
         related = ", ".join(r["aliases"]) or "-"
         severity = r["severity"] + (" (advisory)" if r["advisory"] else "")
-        out.append(f"| [{rule_id}](#{rule_id.lower()}) | {r['title']} | {severity} | `{r['fix']}` | {related} |")
+        out.append(f"| [{rule_id}](#{rule_id.lower()}) | {r['title']} | {severity} | {r['scope']} | `{r['fix']}` "
+                   f"| {related} |")
     for rule_id in sorted(rules):
         r = rules[rule_id]
         out += [
             "",
             f"## {rule_id}",
             "",
-            f"**{r['title']}** — severity `{r['severity']}`, category `{r['category']}`"
+            f"**{r['title']}** — severity `{r['severity']}`, category `{r['category']}`, scope `{r['scope']}`"
             + (", advisory" if r["advisory"] else "")
             + f", fix `{r['fix']}`.",
             "",

@@ -11,6 +11,7 @@ package refarch.main
 import data.refarch.lib.text
 
 import data.refarch.lib.facts
+import data.refarch.lib.scope
 import data.refarch.lib.settings
 
 # rule packages: written by tools/gen_rule_catalog.py from the catalog (do not edit the list by hand)
@@ -66,6 +67,7 @@ evaluate(doc, c) := sorted if {
 	complete := {_complete(f, c) |
 		some f in _raw(doc, c)
 		_enabled(f.rule_id, c)
+		_in_scope(f.rule_id, doc, c)
 	}
 	by_key := {_sort_key(f): f | some f in complete}
 	sorted := [f | some k in sort(object.keys(by_key)); f := by_key[k]]
@@ -77,8 +79,12 @@ _sort_key(f) := concat("|", [f.rule_id, format_int(f.line + 10000000000, 10), f.
 
 else := concat("|", [f.rule_id, "0", f.message])
 
-# A document that cannot be evaluated gets NRA000 only; otherwise every rule runs.
+# A document that cannot be evaluated gets NRA000 only, and so does one the node scope does not judge
+# (a not_node target in the default mode: facts it cannot evaluate are still reported); otherwise every
+# rule runs and _in_scope keeps the findings of the rules whose scope applies to the document.
 _raw(doc, c) := {f | some f in nra000.findings(doc, c)} if count(facts.fatal_reasons(doc)) > 0
+
+else := {f | some f in nra000.findings(doc, c)} if not scope.judged(doc, c.config)
 
 # Each package's set is wrapped: a package without a body for this kind is undefined, not empty.
 # The list is written by tools/gen_rule_catalog.py from the catalog (one member per rule package).
@@ -105,6 +111,12 @@ else := union({
 _enabled("NRA000", _) := true
 
 _enabled(id, c) if not id in c.config.disabled_rules
+
+# The rule's scope (METADATA custom.scope, in the catalog) applies to the document (refarch.lib.scope).
+# NRA000 applies everywhere; a rule without a scope in the catalog is judged as neutral (everywhere).
+_in_scope("NRA000", _, _) := true
+
+_in_scope(id, doc, c) if scope.applies(object.get(data.refarch.catalog.rules[id], "scope", "neutral"), doc, c.config)
 
 _complete(f, c) := {
 	"rule_id": f.rule_id,

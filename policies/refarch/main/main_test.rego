@@ -104,3 +104,56 @@ test_catalog_covers_every_rule if {
 		data.refarch.catalog.rules[id].fix != ""
 	}
 }
+
+# _bad (npm start, no heap limit, no init) as a target the host classified.
+_scoped(c) := object.union(_bad, {"node_scope": {"classification": c, "evidence": []}})
+
+# The same with a shell-form CMD (NRA011, a neutral rule) and a root user (NRA001, neutral).
+_scoped_shell(c) := object.union(_scoped(c), {"final_stage": {
+	"cmd": {"form": "shell", "argv": ["./server"], "raw": "./server", "line": 18},
+	"user": {"raw": null, "name": null, "group": null, "line": null, "source": "base", "uid": null},
+}})
+
+_inp(doc, mode) := {"documents": [doc], "evaluation_date": "2026-11-28", "config": {"node_scope": mode}}
+
+_ids(out) := [f.rule_id | some f in out[0]]
+
+test_node_mode_judges_node_and_unknown_not_not_node if {
+	out1 := main.batch with input as _inp(_scoped("node"), "node")
+	_ids(out1) == ["NRA006", "NRA007", "NRA009", "NRA010"]
+	out2 := main.batch with input as _inp(_scoped("unknown"), "node")
+	_ids(out2) == ["NRA006", "NRA007", "NRA009", "NRA010"]
+	out3 := main.batch with input as _inp(_scoped("not_node"), "node")
+	_ids(out3) == []
+}
+
+test_default_mode_is_node if {
+	out := main.batch with input as {"documents": [_scoped("not_node")], "evaluation_date": "2026-11-28"}
+	out == [[]]
+}
+
+test_neutral_mode_keeps_neutral_rules_on_not_node if {
+	out4 := main.batch with input as _inp(_scoped_shell("not_node"), "neutral")
+	_ids(out4) == ["NRA001", "NRA007", "NRA011"]
+	out5 := main.batch with input as _inp(_scoped_shell("node"), "neutral")
+	_ids(out5) == ["NRA001", "NRA006", "NRA007", "NRA009", "NRA010", "NRA011"]
+}
+
+test_all_mode_judges_everything if {
+	out6 := main.batch with input as _inp(_scoped("not_node"), "all")
+	_ids(out6) == ["NRA006", "NRA007", "NRA009", "NRA010"]
+}
+
+test_neutral_messages_do_not_name_node_on_not_node if {
+	out := main.batch with input as {"documents": [_scoped_shell("not_node")], "config": {"node_scope": "neutral"}}
+	some f in out[0]
+	f.rule_id == "NRA011"
+	contains(f.message, "SIGTERM to the application")
+	not contains(f.message, "node")
+}
+
+test_not_judged_document_still_gets_nra000 if {
+	doc := object.union(_scoped("not_node"), {"problems": [{"line": 3, "code": "unterminated_heredoc", "message": "x"}]})
+	out7 := main.batch with input as _inp(doc, "node")
+	_ids(out7) == ["NRA000"]
+}

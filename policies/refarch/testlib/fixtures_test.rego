@@ -83,6 +83,7 @@ good := {
 		"dev_dependencies": 1, "type": null,
 	},
 	"pragmas": [], "problems": [],
+	"node_scope": {"classification": "node", "evidence": []},
 }
 
 # good with final_stage fields replaced (recursive merge).

@@ -19,7 +19,7 @@ else := _r_basic(doc) | (_r_no_from(doc) | _r_no_analysis(doc))
 _r_basic(doc) := ((_r_not_object(doc) | _r_schema(doc)) | _r_kind(doc)) | _r_error(doc)
 
 _plainly_ok(doc) if {
-	doc.schema_version == "1.0"
+	doc.schema_version in {"1.0", "1.1"}
 	doc.kind == "dockerfile"
 	doc.error == null
 	doc.final_stage != null
@@ -27,7 +27,7 @@ _plainly_ok(doc) if {
 }
 
 _plainly_ok(doc) if {
-	doc.schema_version == "1.0"
+	doc.schema_version in {"1.0", "1.1"}
 	doc.kind in {"image", "container"}
 	doc.error == null
 }

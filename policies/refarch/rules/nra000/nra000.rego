@@ -15,6 +15,7 @@
 #   aliases: []
 #   category: evaluation
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra000
 
 import data.refarch.lib.text

@@ -19,6 +19,7 @@
 #   aliases: [DS-0002, DL3002]
 #   category: security
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra001
 
 import data.refarch.lib.text

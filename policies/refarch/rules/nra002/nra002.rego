@@ -19,6 +19,7 @@
 #   aliases: [DS-0004]
 #   category: security
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra002
 
 import data.refarch.lib.text

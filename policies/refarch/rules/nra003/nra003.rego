@@ -22,6 +22,7 @@
 #   aliases: []
 #   category: size
 #   advisory: false
+#   scope: node
 package refarch.rules.nra003
 
 import data.refarch.lib.text

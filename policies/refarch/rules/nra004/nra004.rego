@@ -18,6 +18,7 @@
 #   aliases: []
 #   category: build
 #   advisory: false
+#   scope: node
 package refarch.rules.nra004
 
 import data.refarch.lib.text

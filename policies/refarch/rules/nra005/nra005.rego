@@ -21,6 +21,7 @@
 #   aliases: []
 #   category: build
 #   advisory: false
+#   scope: node
 package refarch.rules.nra005
 
 import data.refarch.lib.num

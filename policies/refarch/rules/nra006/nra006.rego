@@ -19,6 +19,7 @@
 #   aliases: []
 #   category: operations
 #   advisory: true
+#   scope: node
 package refarch.rules.nra006
 
 import data.refarch.lib.text

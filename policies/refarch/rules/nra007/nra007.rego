@@ -18,6 +18,7 @@
 #   aliases: []
 #   category: reliability
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra007
 
 import data.refarch.lib.text

@@ -17,6 +17,7 @@
 #   aliases: []
 #   category: reliability
 #   advisory: false
+#   scope: node
 package refarch.rules.nra008
 
 import data.refarch.lib.text

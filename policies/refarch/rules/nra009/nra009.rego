@@ -19,6 +19,7 @@
 #   aliases: []
 #   category: resources
 #   advisory: false
+#   scope: node
 package refarch.rules.nra009
 
 import data.refarch.lib.text

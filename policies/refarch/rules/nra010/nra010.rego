@@ -18,6 +18,7 @@
 #   aliases: []
 #   category: reliability
 #   advisory: false
+#   scope: node
 package refarch.rules.nra010
 
 import data.refarch.lib.text

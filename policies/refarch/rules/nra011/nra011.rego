@@ -19,11 +19,13 @@
 #   aliases: [DL3025]
 #   category: reliability
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra011
 
 import data.refarch.lib.text
 
 import data.refarch.lib.process
+import data.refarch.lib.scope
 
 # findings(doc, ctx) for Dockerfiles (ctx unused here; the signature is the rule interface).
 # regal ignore:argument-always-wildcard
@@ -60,11 +62,11 @@ _shell_effect(doc, name) := msg if {
 	is_object(ep)
 	msg := concat("", [
 		": the ENTRYPOINT (line ", text.str(ep.line), ") runs it as /bin/sh -c, ",
-		"and the shell between PID 1 and node does not pass SIGTERM on",
+		"and the shell between PID 1 and ", scope.program_word(doc), " does not pass SIGTERM on",
 	])
 }
 
-else := ": /bin/sh -c runs as PID 1 and does not pass SIGTERM to node"
+else := concat("", [": /bin/sh -c runs as PID 1 and does not pass SIGTERM to ", scope.program_word(doc)])
 
 _sh_wrapper(doc) := {_f(x.line, msg) |
 	some name in _judged(doc)

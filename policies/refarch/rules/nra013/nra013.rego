@@ -19,6 +19,7 @@
 #   aliases: []
 #   category: supply-chain
 #   advisory: false
+#   scope: node
 package refarch.rules.nra013
 
 import data.refarch.lib.image

@@ -22,6 +22,7 @@
 #   aliases: [DS-0001, DL3006, DL3007]
 #   category: supply-chain
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra014
 
 import data.refarch.lib.text

@@ -17,6 +17,7 @@
 #   aliases: []
 #   category: size
 #   advisory: false
+#   scope: neutral
 package refarch.rules.nra015
 
 import data.refarch.lib.text
