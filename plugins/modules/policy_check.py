@@ -228,6 +228,19 @@ options:
       - V(0) lists every finding.
     type: int
     default: 20
+  node_scope:
+    description:
+      - Which targets are judged, by the node scope the facts give each one (C(node), C(not_node) or C(unknown),
+        with its evidence).
+      - V(node) judges C(node) and C(unknown) targets with every rule; C(not_node) targets get no finding (except
+        C(NRA000) when their facts cannot be evaluated) and are listed in C(targets) with C(judged=false).
+      - V(neutral) also judges C(not_node) targets, with the rules whose METADATA scope is C(neutral) (non-root,
+        privileged ports, exec form, init as PID 1, pinned base, size).
+      - V(all) judges every target with every rule.
+      - Passed to the policy as its C(node_scope) setting; it wins over a C(node_scope) in O(data).
+    type: str
+    choices: [node, neutral, all]
+    default: node
 attributes:
   check_mode:
     support: full
@@ -300,6 +313,9 @@ targets:
     - C(error) is an object with C(code=engine_error) and a C(message) when the engine failed on this document
       alone; it then has one C(NRA000) finding with C(engine_failure) (the cause), and the other documents are
       evaluated normally.
+    - C(node_scope) is the document's classification (C(node), C(not_node), C(unknown)) with its C(evidence),
+      C(judged) (false for a C(not_node) target in the O(node_scope=node) mode) and C(rules), the rule scopes
+      that judged it.
   returned: success, without O(hosts)
   type: list
   elements: dict
@@ -326,8 +342,10 @@ summary:
   description: >-
     Counts (folded findings included): C(total), C(folded) (not listed), C(open) (not waived), C(by_severity) and
     C(by_rule) (open findings), C(targets),
-    C(targets_by_kind), C(compliant_targets) (no open finding except advisory ones), C(non_compliant_targets),
-    C(waived), C(waived_by_source), C(expired_waivers) and C(unused_waivers) (waiver ids).
+    C(targets_by_kind), C(compliant_targets) (judged, and no open finding except advisory ones),
+    C(non_compliant_targets), C(not_judged_targets) (not Node.js, not judged, no open finding: never compliant),
+    C(targets_by_node_scope) (C(node), C(not_node), C(unknown)), C(waived), C(waived_by_source),
+    C(expired_waivers) and C(unused_waivers) (waiver ids).
     With O(hosts), the estate's counts instead - C(hosts), C(evaluated), C(unreachable), C(failed), C(targets),
     C(open) and C(waived).
   returned: success

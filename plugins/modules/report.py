@@ -266,6 +266,8 @@ summary:
     compliant_targets: 2
     noncompliant_targets: 4
     error_targets: 1
+    not_node_targets: 0
+    targets_by_node_scope: {node: 6, not_node: 0, unknown: 1}
     compliance_percent: 33.3
     findings: 8
     findings_by_severity: {critical: 1, high: 3, medium: 3, low: 0, info: 1}

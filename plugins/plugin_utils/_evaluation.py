@@ -48,6 +48,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._findings impor
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._hostvars import hosts_with
 from ansible_collections.refarch.containers.plugins.plugin_utils._provenance import judged_by
+from ansible_collections.refarch.containers.plugins.plugin_utils._scope import DEFAULT_MODE, MODES
 from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import SEVERITIES_ASCENDING
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import (
     WaiverError,
@@ -90,6 +91,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "host_result": {"type": "dict"},
     "strict_builtin_errors": {"type": "bool", "default": False},
     "max_findings_per_rule": {"type": "int", "default": DEFAULT_MAX_FINDINGS_PER_RULE},
+    "node_scope": {"type": "str", "default": DEFAULT_MODE, "choices": list(MODES)},
 }
 
 #: Option rules the action plugin validates with :data:`ARGUMENT_SPEC`.
@@ -195,6 +197,10 @@ class _Evaluation:
         self.args = args
         self.engine_name = option(args, "engine")
         self.max_per_rule = option(args, "max_findings_per_rule")
+        self.node_scope = option(args, "node_scope")
+        if self.node_scope not in MODES:
+            raise AnsibleActionFail(f"policy_check: node_scope must be one of {', '.join(MODES)}, "
+                                    f"not {self.node_scope!r}")
         if not isinstance(self.max_per_rule, int) or self.max_per_rule < 0:
             raise AnsibleActionFail(f"policy_check: max_findings_per_rule must be 0 (no cap) or more, "
                                     f"not {self.max_per_rule!r}")
@@ -256,12 +262,19 @@ class _Evaluation:
     def evaluate_raw(self, documents: list[dict[str, Any]],
                      settings: _Settings | None = None) -> list[list[dict[str, Any]]]:
         """Raw findings per document; raises EngineError when the engine fails."""
-        data = (settings or self.default).data
-        raw = self.engine.evaluate(documents, self.date.isoformat(), dict(data))
+        data = self._engine_data((settings or self.default).data)
+        raw = self.engine.evaluate(documents, self.date.isoformat(), data)
         self.evaluated = self.evaluated or bool(documents)
         if documents:
             self._add_stats(dict(getattr(self.engine, "stats", {}) or {}))
         return raw
+
+    def _engine_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The policy data overrides of a query: ``data`` with the task's node_scope (only when it differs from
+        what the data or the bundle's defaults say, so the common query carries no override)."""
+        if data.get("node_scope", self._config.get("node_scope")) == self.node_scope:
+            return dict(data)
+        return dict(data, node_scope=self.node_scope)
 
     def _add_stats(self, stats: dict[str, Any]) -> None:
         """Figures of every engine run of this task: counts and seconds add up, peaks are the largest."""
@@ -303,8 +316,8 @@ class _Evaluation:
         return {
             "changed": False,
             "findings": findings,
-            "targets": target_entries(documents, findings, host, roots),
-            "summary": summarize(documents, findings, host, waiver_report),
+            "targets": target_entries(documents, findings, host, roots, node_scope=self.node_scope),
+            "summary": summarize(documents, findings, host, waiver_report, node_scope=self.node_scope),
             "engine": self.engine_name,
             "policy_revision": self.revision,
             "evaluation_date": self.date.isoformat(),

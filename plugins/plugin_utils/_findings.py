@@ -13,6 +13,7 @@ import json
 import posixpath
 from typing import Any
 
+from ansible_collections.refarch.containers.plugins.plugin_utils._scope import DEFAULT_MODE, target_scope
 from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary import (
     SEVERITIES,
     SEVERITIES_ASCENDING,
@@ -53,11 +54,12 @@ def scan_root_of(path: Any, roots: Any) -> str | None:
 
 
 def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any]],
-                   host: str | None, roots: Any = None) -> list[dict[str, Any]]:
+                   host: str | None, roots: Any = None, node_scope: str = DEFAULT_MODE) -> list[dict[str, Any]]:
     """One entry per evaluated document (compliant ones too), for the estate report.
 
     A Dockerfile entry carries ``scan_root``: the document's own, else the one of ``roots``
-    (the discovery's scan paths) it was found under.
+    (the discovery's scan paths) it was found under. Every entry carries ``node_scope``: the
+    document's classification and evidence, and whether a run in mode ``node_scope`` judged it.
     """
     open_counts: dict[tuple[str, str, str], int] = {}
     engine_failed: dict[tuple[str, str, str], str] = {}
@@ -76,6 +78,7 @@ def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any
             # not evaluated: the engine failed on this document alone (its NRA000 finding says how)
             entry["error"] = {"code": "engine_error", "message": engine_failed[target_key(entry)]}
         entry["open_findings"] = open_counts.get(target_key(entry), 0)
+        entry["node_scope"] = target_scope(doc, node_scope)
         if entry["kind"] == "dockerfile":
             root = doc.get("scan_root") or scan_root_of(entry.get("path"), roots)
             if root:
@@ -159,11 +162,13 @@ def enrich(documents: list[dict[str, Any]], raw: list[list[dict[str, Any]]], hos
 
 
 def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], host: str | None,
-              waiver_report: dict[str, Any] | None = None) -> dict[str, Any]:
+              waiver_report: dict[str, Any] | None = None, node_scope: str = DEFAULT_MODE) -> dict[str, Any]:
     """Counts over findings: open (not waived) by severity and by rule, targets, compliance, waivers.
 
-    A target is compliant when it has no open finding other than advisory ones. Folded findings
-    count (``folded``: how many are not listed).
+    A target is compliant when it was judged and has no open finding other than advisory ones; a
+    target the node scope did not judge (``not_node`` in mode ``node``) is counted apart
+    (``not_judged_targets``) unless it has an open finding (NRA000). Folded findings count
+    (``folded``: how many are not listed).
     """
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_rule: dict[str, int] = {}
@@ -186,8 +191,15 @@ def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], h
             failing_targets.add(target_key(f.get("target") or {}))
     keys = {target_key(make_target(d, host)) for d in documents}
     by_kind: dict[str, int] = {}
+    by_scope = {"node": 0, "not_node": 0, "unknown": 0}
+    not_judged: set[tuple[str, str, str]] = set()
     for d in documents:
         by_kind[d.get("kind") or "dockerfile"] = by_kind.get(d.get("kind") or "dockerfile", 0) + 1
+        scope = target_scope(d, node_scope)
+        by_scope[scope["classification"]] += 1
+        if not scope["judged"]:
+            not_judged.add(target_key(make_target(d, host)))
+    not_judged -= failing_targets
     waiver_report = waiver_report or {}
     return {
         "total": total,
@@ -197,8 +209,10 @@ def summarize(documents: list[dict[str, Any]], findings: list[dict[str, Any]], h
         "by_rule": dict(sorted(by_rule.items())),
         "targets": len(documents),
         "targets_by_kind": by_kind,
-        "compliant_targets": len(keys - failing_targets),
+        "compliant_targets": len(keys - failing_targets - not_judged),
         "non_compliant_targets": len(keys & failing_targets),
+        "not_judged_targets": len(not_judged),
+        "targets_by_node_scope": by_scope,
         "waived": waived["file"] + waived["pragma"],
         "waived_by_source": waived,
         "expired_waivers": list(waiver_report.get("expired", [])),

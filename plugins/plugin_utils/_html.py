@@ -187,6 +187,7 @@ white-space:nowrap;text-transform:uppercase;letter-spacing:.03em}
 .st-failed,.st-noncompliant,.st-expired{background:#dc2626}.st-error{background:#b45309}
 .st-expiring{background:#ea8a0c}.st-waived{background:#94a3b8}.kind{background:#334155}
 .st-new{background:#dc2626}.st-fixed{background:#16a34a}.st-open{background:#64748b}.st-unknown{background:#9333ea}
+.st-not_node,.ns-not_node{background:#94a3b8}.ns-node{background:#15803d}.ns-unknown{background:#a16207}
 details.host{background:var(--card);border:1px solid var(--line);border-radius:10px;margin:0 0 10px}
 details.host>summary{cursor:pointer;padding:11px 16px;display:flex;gap:10px;align-items:center;list-style:none}
 details.host>summary::-webkit-details-marker{display:none}
@@ -374,6 +375,9 @@ def _section_kpis(summary: Mapping[str, Any]) -> str:
         ("kpi-findings", "Open findings", _n(summary.get("findings", 0)),
          f"{_n(sev.get('critical', 0))} critical · {_n(sev.get('high', 0))} high",
          "bad" if summary.get("findings") else "good"),
+        ("kpi-not-node", "Not Node.js", _n(summary.get("not_node_targets", 0)),
+         "not judged · " + " · ".join(f"{_n((summary.get('targets_by_node_scope') or {}).get(k, 0))} {label}"
+                                       for k, label in (("node", "node"), ("unknown", "unknown"))), ""),
         ("kpi-waived", "Waived", _n(summary.get("waived", 0)), "accepted by a waiver", ""),
         ("kpi-expired", "Expired waivers", _n(summary.get("expired_waivers", 0)), "findings open again",
          "warn" if summary.get("expired_waivers") else ""),
@@ -396,7 +400,8 @@ def _section_charts(summary: Mapping[str, Any]) -> str:
     errors = int(summary.get("error_targets", 0) or 0)
     checked = compliant + noncompliant
     comp_parts = [("compliant", compliant, "#16a34a"), ("non-compliant", noncompliant, "#dc2626"),
-                  ("unreadable", errors, "#b45309")]
+                  ("unreadable", errors, "#b45309"),
+                  ("not Node.js", int(summary.get("not_node_targets", 0) or 0), "#94a3b8")]
     hosts = summary.get("hosts_by_status") or {}
     host_parts = [(s, int(hosts.get(s, 0) or 0), STATUS_COLOURS[s]) for s in ("ok", "unreachable", "failed")]
     return (
@@ -560,6 +565,28 @@ def _fix_cell(finding: Mapping[str, Any]) -> str:
     return '<span class="muted">manual</span>' if finding.get("fix") == "manual" else '<span class="muted">-</span>'
 
 
+def _scope_badge(target: Mapping[str, Any]) -> str:
+    """The target's node scope classification as a badge (nothing for a target without one)."""
+    scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else None
+    classification = scope.get("classification") if scope else None
+    if classification not in ("node", "not_node", "unknown"):
+        return ""
+    return _badge("ns-" + classification, {"node": "node", "not_node": "not node", "unknown": "node?"}[classification])
+
+
+def _scope_note(target: Mapping[str, Any]) -> str:
+    """One line: the node scope and its evidence (what says Node.js, what says otherwise)."""
+    scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else None
+    if not scope:
+        return ""
+    marks = {True: "+", False: "-", None: "·"}
+    evidence = "; ".join(f"{marks.get(e.get('node'), '·')} {_e(e.get('detail'), 300)}"
+                         for e in (scope.get("evidence") or [])[:8] if isinstance(e, Mapping))
+    return (f'<div class="muted small">Node scope: {_e(scope.get("classification"), 20)}'
+            + ("" if scope.get("judged", True) else " (not judged)")
+            + (f" — {evidence}" if evidence else "") + "</div>")
+
+
 def _section_findings(report: Mapping[str, Any]) -> str:
     blocks = []
     # an estate-sized report starts with every host and target folded (its summary line still says
@@ -594,12 +621,13 @@ def _section_findings(report: Mapping[str, Any]) -> str:
             head = (
                 f'<summary class="thead">{_badge("kind", kind)}<span class="mono tpath">'
                 f'{_e(target_locator(target), 1000)}</span>'
-                + _badge("st-" + t_status if t_status in ("compliant", "noncompliant", "error") else "st-error",
-                         t_status)
+                + _badge("st-" + t_status if t_status in ("compliant", "noncompliant", "error", "not_node")
+                         else "st-error", t_status.replace("_", " "))
+                + _scope_badge(target)
                 + (f'<span class="sha mono">sha256 {_e(str(sha)[:19], 40)}</span>' if sha else "")
                 + f'<span class="right">{_n(t_open)} open</span></summary>'
             )
-            body = []
+            body = [_scope_note(target)]
             if target.get("error"):
                 error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}
                 body.append(f'<div class="note">Could not be checked: {_e(error.get("message"), 2000)}</div>')
@@ -638,6 +666,8 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                     '<div class="tw"><table class="f"><thead><tr><th>Severity</th><th>Rule</th><th>Line</th>'
                     "<th>Finding</th><th>Fix</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
                 )
+            elif t_status == "not_node":
+                body.append('<div class="empty">Not Node.js: not judged (refarch_node_scope: node).</div>')
             elif not target.get("error"):
                 body.append('<div class="empty">No findings.</div>')
             for raw_problem in target.get("problems") or []:

@@ -9,7 +9,10 @@ Layout, as CI servers (Jenkins, GitLab, AWX artifacts viewers) expect it:
   image, ``name`` = ``RULE_ID title``): passes when the target has no finding of
   the rule, ``<failure>`` for open findings (every finding with its line and
   fix in the body), ``<skipped>`` when all its findings are waived (the waiver
-  reason is the message);
+  reason is the message); a rule whose scope did not apply to the target (a
+  Node.js rule on a target that is not Node.js) has no test case;
+* a target classified ``not_node`` has a ``node scope`` test case: skipped when
+  the run did not judge it (``refarch_node_scope: node``), with the evidence;
 * an unreadable target gives an ``<error>`` test case, and so does an
   unreachable or failed host (its only test case).
 
@@ -43,6 +46,19 @@ def _rule_applies(rule: Mapping[str, Any], kind: str) -> bool:
     if isinstance(kinds, list) and kinds:
         return kind in kinds
     return True
+
+
+def _scope_text(scope: Mapping[str, Any]) -> str:
+    """``not Node.js, not judged: caddy:2-alpine (an image of another runtime or server)``."""
+    classification = str(scope.get("classification") or "unknown")
+    head = {"node": "Node.js", "not_node": "not Node.js", "unknown": "unknown (judged as Node.js)"}.get(
+        classification, classification)
+    if scope.get("judged") is False:
+        head += ", not judged"
+    elif classification == "not_node" and "node" not in (scope.get("rules") or []):
+        head += ", judged with the neutral rules only"
+    details = [str(e.get("detail") or "") for e in scope.get("evidence") or [] if isinstance(e, Mapping)]
+    return head + (": " + "; ".join(details[:8]) if details else "")
 
 
 def _finding_line(finding: Mapping[str, Any]) -> str:
@@ -123,6 +139,17 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
                 err.text = _t(error.get("message"))
                 counts["tests"] += 1
                 counts["errors"] += 1
+            scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else {}
+            applied = scope.get("rules") if isinstance(scope.get("rules"), list) else ["neutral", "node"]
+            if scope.get("classification") == "not_node":
+                # a target that is not Node.js: skipped when not judged, else judged by the neutral rules only
+                case = _testcase(suite, locator, "node scope")
+                counts["tests"] += 1
+                if target.get("status") == "not_node":
+                    ET.SubElement(case, "skipped", {"message": _t(_scope_text(scope), 1000)})
+                    counts["skipped"] += 1
+                else:
+                    ET.SubElement(case, "system-out").text = _t(_scope_text(scope))
             by_rule: dict[str, list[Mapping[str, Any]]] = {}
             for finding in target.get("findings") or []:
                 by_rule.setdefault(str(finding.get("rule_id")), []).append(finding)
@@ -130,6 +157,8 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
             for rule_id in rule_ids:
                 if target.get("error") and rule_id not in by_rule:
                     continue  # nothing was checked: the error test case says so
+                if rule_id not in by_rule and ((rules.get(rule_id) or {}).get("scope") or "neutral") not in applied:
+                    continue  # not judged by this rule (node scope): the node scope test case says why
                 title = (rules.get(rule_id) or {}).get("title") or ""
                 case = _testcase(suite, locator, f"{rule_id} {title}".strip())
                 counts["tests"] += 1

@@ -37,6 +37,10 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._vocabulary imp
 
 HOST_STATUSES: tuple[str, ...] = ("ok", "unreachable", "failed")
 TARGET_KINDS: tuple[str, ...] = ("dockerfile", "image", "container")
+#: A target's node scope (facts ``node_scope.classification``); ``not_node`` targets the run did not judge have
+#: the status ``not_node`` (counted apart from compliant ones).
+NODE_SCOPES: tuple[str, ...] = ("node", "not_node", "unknown")
+TARGET_STATUSES: tuple[str, ...] = ("compliant", "noncompliant", "error", "not_node")
 #: What happened to one Dockerfile in a remediation run (docs/contracts.md, the remediate role).
 REMEDIATION_STATUSES: tuple[str, ...] = ("unchanged", "planned", "would_fail", "rewritten", "promoted", "rolled_back",
                                          "refused", "failed")
@@ -189,6 +193,7 @@ def _catalog_entry(rule_id: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         "related_resources": _related_resources(pick("related_resources", [])),
         "advisory": bool(pick("advisory", False)),
         "category": pick("category"),
+        "scope": pick("scope"),
     }
 
 
@@ -279,7 +284,29 @@ def _target_from_input(raw: Mapping[str, Any]) -> dict[str, Any]:
         error = dict(error) if isinstance(error, Mapping) else {"code": "error", "message": str(error)}
     target["error"] = error or None
     target["problems"] = problems
+    target["node_scope"] = _node_scope_entry(raw.get("node_scope"))
     return target
+
+
+def _node_scope_entry(raw: Any) -> dict[str, Any]:
+    """A target's node scope in the report: classification, evidence and whether the run judged it.
+
+    A target without one (a report or facts from before the node scope) is ``unknown`` and judged.
+    """
+    raw = raw if isinstance(raw, Mapping) else {}
+    classification = raw.get("classification")
+    evidence = []
+    for item in _as_list(raw.get("evidence")):
+        if isinstance(item, Mapping):
+            line, stage = _int_or_none(item.get("line")), _int_or_none(item.get("stage"))
+            node = item.get("node")
+            evidence.append({"signal": str(item.get("signal") or ""), "node": node if isinstance(node, bool) else None,
+                             "line": line, "stage": stage, "detail": str(item.get("detail") or "")})
+    judged = raw.get("judged") is not False
+    rules = [str(r) for r in _as_list(raw.get("rules")) if r in ("neutral", "node")] if "rules" in raw else (
+        ["neutral", "node"] if judged else [])
+    return {"classification": classification if classification in NODE_SCOPES else "unknown",
+            "evidence": evidence, "judged": judged, "rules": sorted(set(rules))}
 
 
 def _finish_target(target: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +334,8 @@ def _finish_target(target: dict[str, Any]) -> dict[str, Any]:
         target["status"] = "error"
     elif blocking:
         target["status"] = "noncompliant"
+    elif not target.get("node_scope", {}).get("judged", True):
+        target["status"] = "not_node"  # not Node.js, not judged (node_scope mode node): never counted as compliant
     else:
         target["status"] = "compliant"
     return target
@@ -396,7 +425,8 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     by_kind: dict[str, int] = {k: 0 for k in TARGET_KINDS}
     by_severity = {s: 0 for s in SEVERITIES}
     by_rule: dict[str, int] = {}
-    totals = {"targets": 0, "compliant": 0, "noncompliant": 0, "error": 0}
+    totals = {"targets": 0, "compliant": 0, "noncompliant": 0, "error": 0, "not_node": 0}
+    by_scope = dict.fromkeys(NODE_SCOPES, 0)
     findings = waived = expired = advisory = problems = folded_total = 0
     for host in hosts.values():
         by_status[host.get("status", "failed")] = by_status.get(host.get("status", "failed"), 0) + 1
@@ -405,6 +435,8 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             totals["targets"] += 1
             by_kind[target.get("kind", "dockerfile")] = by_kind.get(target.get("kind", "dockerfile"), 0) + 1
             totals[target.get("status", "error")] = totals.get(target.get("status", "error"), 0) + 1
+            scope = (target.get("node_scope") or {}).get("classification")
+            by_scope[scope if scope in by_scope else "unknown"] += 1
             problems += len(target.get("problems") or []) + (1 if target.get("error") else 0)
             for finding in target.get("findings", []):
                 n = weight(finding)  # itself and the findings folded into it
@@ -428,6 +460,8 @@ def compute_summary(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "compliant_targets": totals["compliant"],
         "noncompliant_targets": totals["noncompliant"],
         "error_targets": totals["error"],
+        "not_node_targets": totals["not_node"],
+        "targets_by_node_scope": by_scope,
         "compliance_percent": round(100.0 * totals["compliant"] / checked, 1) if checked else None,
         "findings": findings,
         "folded_findings": folded_total,

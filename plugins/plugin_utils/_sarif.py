@@ -88,6 +88,8 @@ def _rule_descriptor(rule_id: str, rule: Mapping[str, Any]) -> dict[str, Any]:
     aliases = [_t(a, 100) for a in rule.get("aliases") or []]
     if aliases:
         properties["aliases"] = aliases
+    if rule.get("scope") in ("node", "neutral"):
+        properties["scope"] = rule["scope"]  # node: judged on Node.js (and unknown) targets only
     descriptor: dict[str, Any] = {
         "id": rule_id,
         "name": _pascal(title, rule_id),
@@ -218,6 +220,18 @@ def render_sarif(
                         "properties": {"host": _t(host, 500)},
                     }
                 )
+            scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else {}
+            if target.get("status") == "not_node":
+                # not judged: say so (a target without results is otherwise read as clean)
+                why = "; ".join(str(e.get("detail") or "") for e in scope.get("evidence") or []
+                                if isinstance(e, Mapping) and e.get("node") is False)
+                text = f"{host}: {locator}: not Node.js, not judged" + (f" ({why})" if why else "")
+                notifications.append({
+                    "level": "note",
+                    "message": {"text": _t(text)},
+                    "descriptor": {"id": "not-node"},
+                    "properties": {"host": _t(host, 500), "target": _t(locator, 2000), "nodeScope": "not_node"},
+                })
             for raw_problem in target.get("problems") or []:
                 problem = raw_problem if isinstance(raw_problem, Mapping) else {"message": raw_problem}
                 notifications.append(
@@ -273,6 +287,7 @@ def render_sarif(
                         "target": _t(locator, 2000),
                         "severity": severity,
                         "advisory": bool(finding.get("advisory")),
+                        "nodeScope": _t(scope.get("classification") or "unknown", 20),
                     },
                 }
                 if not finding.get("fingerprint"):

@@ -29,6 +29,7 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._report import 
     is_open,
     normalize_severity,
     severity_rank,
+    target_locator,
     weight,
 )
 
@@ -116,6 +117,28 @@ def judged_lines(judged: Any, label: str, indent: str = "") -> list[str]:
             *(f"{indent}WARNING: {_c(w, 400)}" for w in judged.get("warnings") or [])]
 
 
+def node_scope_lines(report: Mapping[str, Any], *, top: int = 5) -> list[str]:
+    """``Node scope: 12 node, 13 not Node.js, 0 unknown`` and the first not-judged targets with why."""
+    summary = report.get("summary") or {}
+    by_scope = summary.get("targets_by_node_scope")
+    if not isinstance(by_scope, Mapping):
+        return []
+    lines = [f"Node scope: {by_scope.get('node', 0)} node, {by_scope.get('not_node', 0)} not Node.js, "
+             f"{by_scope.get('unknown', 0)} unknown (judged as Node.js)"]
+    skipped = []
+    for name, host in sorted((report.get("hosts") or {}).items()):
+        for target in host.get("targets") or []:
+            if target.get("status") == "not_node":
+                why = [e.get("detail") for e in (target.get("node_scope") or {}).get("evidence") or []
+                       if e.get("node") is False]
+                skipped.append(f"  {_c(name, 60)}:{_c(target_locator(target), 200)}"
+                               + (f" ({shortened(why[0], 120)})" if why else ""))
+    if skipped:
+        lines.append("Not Node.js, not judged:")
+        lines += skipped[:top] + ([f"  ... and {len(skipped) - top} more"] if len(skipped) > top else [])
+    return lines
+
+
 def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
     """Render a few lines of plain text (no colour) summarizing a report."""
     summary = report.get("summary") or {}
@@ -133,7 +156,9 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
         f"Targets: {summary.get('targets', 0)} ({summary.get('compliant_targets', 0)} of {checked} checked compliant"
         + (f", {pct:g}%" if isinstance(pct, (int, float)) else "")
         + (f"; {summary.get('error_targets')} unreadable" if summary.get("error_targets") else "")
+        + (f"; {summary.get('not_node_targets')} not Node.js, not judged" if summary.get("not_node_targets") else "")
         + ")",
+        *node_scope_lines(report, top=top),
         f"Open findings: {summary.get('findings', 0)} ("
         + severity_list(sev)
         + f"); waived {summary.get('waived', 0)}, expired waivers {summary.get('expired_waivers', 0)}",
@@ -262,6 +287,8 @@ def format_summary(summary: Mapping[str, Any], hosts: Mapping[str, Mapping[str, 
             f"{compliant} compliant")
     if isinstance(pct, (int, float)):
         line += f" ({pct:g}%)"
+    if summary.get("not_node_targets"):
+        line += f", {summary['not_node_targets']} not Node.js (not judged)"
     lines = [line]
     if "complete" in summary:
         # the run outcome, the same story as the exit status (report.json summary.complete)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 #: Version of report.json (``policies/schema/report.schema.json``); a merge refuses another major.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 #: Severities, most severe first: the order reports, tables and summaries list them in.
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
