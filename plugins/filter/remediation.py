@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
     parse_fix_selection,
@@ -161,6 +162,7 @@ def rebuild_probe(candidate: Any, variant: int = 0) -> dict:
     if major:
         env["NODE_VERSION"] = {"value": "8.17.0", "line": None, "redacted": False}
     probe["env"] = env
+    probe["node_scope"] = image_node_scope(probe)  # Node.js (npm start on a node base), judged in every mode
     return probe
 
 

@@ -147,3 +147,12 @@ def test_refarch_node_scope_is_checked_before_any_host():
     assert errors == ["refarch_node_scope: 'everything' is not one of node, neutral, all (set for extra vars)"]
     assert warnings == ["refarch_node_scopes: unknown variable; did you mean refarch_node_scope?"]
     assert validate({"refarch_node_scope": {"web1": "neutral"}}, "remediate") == ([], [])
+
+
+def test_rebuild_probe_is_node_whatever_the_candidate():
+    from ansible_collections.refarch.containers.plugins.filter.remediation import rebuild_probe  # noqa: PLC0415
+    from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts  # noqa: PLC0415
+    candidate = image_facts({"Id": "sha256:" + "1" * 64, "Config": {"Cmd": ["python", "app.py"]}})
+    assert candidate["node_scope"]["classification"] == "not_node"
+    for variant in (0, 1):
+        assert rebuild_probe(candidate, variant)["node_scope"]["classification"] == "node"
