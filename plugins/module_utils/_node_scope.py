@@ -202,16 +202,20 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
             evidence.append(_ev("node_build_stage", None, f"{label} on {st['base'].get('resolved')} is a build stage "
                                 "the target does not run", st.get("line"), index))
     context_pj = (doc.get("package_json") or {}).get("exists") and not (doc.get("package_json") or {}).get("error")
-    for ins in instructions:
+    # a Node.js base decides already: the instructions are read only when it does not (most files are skipped)
+    decided = any(e["signal"] == "node_base" for e in evidence)
+    for ins in () if decided else instructions:
+        cmd = ins["cmd"]
+        if cmd != "RUN" and cmd != "COPY" and cmd != "ADD":
+            continue
         stage = ins.get("stage")
         if stage not in chain:
             continue
-        cmd = ins.get("cmd")
         line = ins.get("start_line")
         if cmd == "RUN":
             for step in node_installs(ins):
                 evidence.append(_ev("node_install", True, f"RUN {step}", line, stage))
-        elif cmd in ("COPY", "ADD"):
+        else:
             evidence.extend(_copy_evidence(ins, stage, line, names, stages, context_pj))
     proc = final.get("process")
     if isinstance(proc, dict) and proc.get("argv"):
