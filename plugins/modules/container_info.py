@@ -120,6 +120,8 @@ containers:
       memory_limit: 268435456
       heap_limit: {raw: "200", mb: 200, source: command, from_env: null}
       heap_exceeds_memory: false
+      node_scope: {classification: node, evidence: [{signal: node_process, node: true, line: null, stage: null,
+                                                     detail: "the command runs node"}]}
       published_ports: [{container_port: 3000, protocol: tcp, host_ip: null, host_port: 8080}]
       privileged: false
       restart_policy: {name: on-failure, maximum_retry_count: 3}

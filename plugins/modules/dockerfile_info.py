@@ -156,6 +156,13 @@ dockerfiles:
         user: {raw: node, name: node, group: null, line: 9, source: instruction, uid: null}
         exposed_ports: [{port: 8080, end_port: 8080, protocol: tcp, raw: "8080", line: 7, resolved: true}]
         process: {argv: [node, server.js], form: exec, shell_command: null, line: 10}
+      target: null
+      node_scope:
+        classification: node
+        evidence:
+          - {signal: node_base, node: true, line: 1, stage: 0,
+             detail: "node:20-bookworm-slim (official Node.js image)"}
+          - {signal: node_process, node: true, line: 10, stage: 0, detail: "ENTRYPOINT/CMD runs node"}
       problems: []
 problems:
   description: Problems with roots and directories (missing root, permission denied while listing).

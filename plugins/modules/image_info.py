@@ -183,6 +183,12 @@ images:
       process: {argv: [docker-entrypoint.sh, node, x.js], form: exec, shell_command: null, line: null,
                 init: null, wrappers: [docker-entrypoint.sh], command: [node, x.js]}
       node: {version: 20.20.2, major: 20, source: env, source_key: NODE_VERSION, probe: null}
+      node_scope:
+        classification: node
+        evidence:
+          - {signal: node_version_env, node: true, line: null, stage: null,
+             detail: "NODE_VERSION=20.20.2 in the environment"}
+          - {signal: node_process, node: true, line: null, stage: null, detail: "the command runs node"}
       dockerfile: {path: /srv/app/Dockerfile, sha256: "3b1f...", source: label, valid: true}
 engines:
   description: What each container runtime did on this host (the key keeps its earlier name).
