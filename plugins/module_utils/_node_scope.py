@@ -79,6 +79,7 @@ _OS_REPO_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)(/ubi(-minimal|-micro|-i
 _PACKAGE_JSON_RE = re.compile(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
 _NODE_BINARY_RE = re.compile(r"(^|/)(bin/(node|nodejs)|lib/node_modules|nodejs|node)/?$")
 _NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
+_READ_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 
 
 def _ev(signal: str, node: Optional[bool], detail: str, line: Optional[int] = None,
@@ -206,7 +207,7 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
     decided = any(e["signal"] == "node_base" for e in evidence)
     for ins in () if decided else instructions:
         cmd = ins["cmd"]
-        if cmd != "RUN" and cmd != "COPY" and cmd != "ADD":
+        if cmd not in _READ_INSTRUCTIONS:
             continue
         stage = ins.get("stage")
         if stage not in chain:
