@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     NODE_PROGRAMS,
     NON_NODE_PROGRAMS,
@@ -236,7 +237,7 @@ def _copy_evidence(ins: dict[str, Any], stage: int, line: Optional[int], names: 
         if index is None and src_from.isdigit():
             index = int(src_from)
         if index is None:  # an image: COPY --from=node:20 /usr/local/bin/node /usr/local/bin/
-            node, _why = base_family(_ref_of(src_from))
+            node, _why = base_family(image_ref_facts(src_from, src_from, False))
             if node and any(_NODE_BINARY_RE.search(s.rstrip("/")) for s in sources):
                 out.append(_ev("node_copy", True, f"{ins['cmd']} --from={src_from} copies Node.js", line, stage))
         elif any(_NODE_BINARY_RE.search(s.rstrip("/")) and "/bin/" in s for s in sources):
@@ -249,20 +250,6 @@ def _copy_evidence(ins: dict[str, Any], stage: int, line: Optional[int], names: 
         out.append(_ev("package_json", True, f"{ins['cmd']} copies the build context, which has a package.json",
                        line, stage))
     return out
-
-
-def _ref_of(text: str) -> dict[str, Any]:
-    """Repository and registry of an image name as ``base_family`` reads them (docker's defaults)."""
-    name = text.split("@", 1)[0]
-    colon = name.rfind(":")
-    if colon > name.rfind("/"):
-        name = name[:colon]
-    first, slash, rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, repo = first, rest
-    else:
-        registry, repo = "docker.io", name if slash else f"library/{name}"
-    return {"raw": text, "resolved": text, "registry": registry, "repository": repo}
 
 
 # --------------------------------------------------------------------------

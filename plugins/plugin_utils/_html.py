@@ -565,25 +565,17 @@ def _fix_cell(finding: Mapping[str, Any]) -> str:
     return '<span class="muted">manual</span>' if finding.get("fix") == "manual" else '<span class="muted">-</span>'
 
 
-def _scope_badge(target: Mapping[str, Any]) -> str:
-    """The target's node scope classification as a badge (nothing for a target without one)."""
-    scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else None
-    classification = scope.get("classification") if scope else None
-    if classification not in ("node", "not_node", "unknown"):
-        return ""
-    return _badge("ns-" + classification, {"node": "node", "not_node": "not node", "unknown": "node?"}[classification])
-
-
-def _scope_note(target: Mapping[str, Any]) -> str:
-    """One line: the node scope and its evidence (what says Node.js, what says otherwise)."""
-    scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else None
-    if not scope:
-        return ""
-    marks = {True: "+", False: "-", None: "·"}
+def _scope_parts(target: Mapping[str, Any]) -> tuple[str, str]:
+    """The target's node scope as a badge and a line with its evidence (``+`` Node.js, ``-`` not); nothing without."""
+    scope = target.get("node_scope") if isinstance(target.get("node_scope"), Mapping) else {}
+    kind = scope.get("classification")
+    if kind not in ("node", "not_node", "unknown"):
+        return "", ""
+    marks = {True: "+", False: "-"}
     evidence = "; ".join(f"{marks.get(e.get('node'), '·')} {_e(e.get('detail'), 300)}"
                          for e in (scope.get("evidence") or [])[:8] if isinstance(e, Mapping))
-    return (f'<div class="muted small">Node scope: {_e(scope.get("classification"), 20)}'
-            + ("" if scope.get("judged", True) else " (not judged)")
+    return (_badge("ns-" + kind, {"node": "node", "not_node": "not node", "unknown": "node?"}[kind]),
+            f'<div class="muted small">Node scope: {_e(kind, 20)}{"" if scope.get("judged", True) else " (not judged)"}'
             + (f" — {evidence}" if evidence else "") + "</div>")
 
 
@@ -623,11 +615,11 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                 f'{_e(target_locator(target), 1000)}</span>'
                 + _badge("st-" + t_status if t_status in ("compliant", "noncompliant", "error", "not_node")
                          else "st-error", t_status.replace("_", " "))
-                + _scope_badge(target)
+                + _scope_parts(target)[0]
                 + (f'<span class="sha mono">sha256 {_e(str(sha)[:19], 40)}</span>' if sha else "")
                 + f'<span class="right">{_n(t_open)} open</span></summary>'
             )
-            body = [_scope_note(target)]
+            body = [_scope_parts(target)[1]]
             if target.get("error"):
                 error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}
                 body.append(f'<div class="note">Could not be checked: {_e(error.get("message"), 2000)}</div>')
