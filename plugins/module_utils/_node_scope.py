@@ -196,8 +196,8 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
         st = stages.get(index) or {}
         if st.get("from_stage") is None:
             node, why = base_family(st.get("base"))
-            evidence.append(_ev("node_base" if node else ("other_base" if node is False else "unknown_base"),
-                                    node, why, st.get("line"), index))
+            signal = "node_base" if node else ("other_base" if node is False else "unknown_base")
+            evidence.append(_ev(signal, node, why, st.get("line"), index))
     for index, st in sorted(stages.items()):  # a Node.js build stage outside the chain: said, not counted
         if index not in chain and st.get("from_stage") is None and base_family(st.get("base"))[0]:
             label = f"stage {index}" + (f" ({st['name']})" if st.get("name") else "")

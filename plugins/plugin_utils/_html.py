@@ -361,6 +361,7 @@ def _section_kpis(summary: Mapping[str, Any]) -> str:
     compliant, targets = summary.get("compliant_targets", 0), summary.get("targets", 0)
     checked = compliant + summary.get("noncompliant_targets", 0)
     down = hosts_by.get("unreachable", 0) + hosts_by.get("failed", 0)
+    scopes = summary.get("targets_by_node_scope") or {}
     cards = [
         ("kpi-hosts", "Hosts", _n(summary.get("hosts", 0)),
          f"{_n(hosts_by.get('ok', 0))} ok · {_n(hosts_by.get('unreachable', 0))} unreachable · "
@@ -376,8 +377,7 @@ def _section_kpis(summary: Mapping[str, Any]) -> str:
          f"{_n(sev.get('critical', 0))} critical · {_n(sev.get('high', 0))} high",
          "bad" if summary.get("findings") else "good"),
         ("kpi-not-node", "Not Node.js", _n(summary.get("not_node_targets", 0)),
-         "not judged · " + " · ".join(f"{_n((summary.get('targets_by_node_scope') or {}).get(k, 0))} {label}"
-                                       for k, label in (("node", "node"), ("unknown", "unknown"))), ""),
+         f"not judged · {_n(scopes.get('node', 0))} node · {_n(scopes.get('unknown', 0))} unknown", ""),
         ("kpi-waived", "Waived", _n(summary.get("waived", 0)), "accepted by a waiver", ""),
         ("kpi-expired", "Expired waivers", _n(summary.get("expired_waivers", 0)), "findings open again",
          "warn" if summary.get("expired_waivers") else ""),

@@ -55,7 +55,7 @@ def cases(facts_module: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             package_json_path=str(context / "package.json"), target=entry.get("target"))
         assert doc["error"] is None, (entry, doc["error"])
         out.append((entry, doc))
-    assert len(out) >= 20 and any(e["is_node"] for e, _ in out) and not all(e["is_node"] for e, _ in out)
+    assert len(out) >= 20 and any(e["is_node"] for e, _doc in out) and not all(e["is_node"] for e, _doc in out)
     return out
 
 
@@ -71,7 +71,7 @@ def _opa(opa_bin: str, docs: list[dict[str, Any]], mode: str, tmp: Path) -> list
 @pytest.fixture(scope="module")
 def results(cases, opa_bin: str, tmp_path_factory) -> dict[str, list[list[dict[str, Any]]]]:
     tmp = tmp_path_factory.mktemp("mixed")
-    docs = [doc for _, doc in cases]
+    docs = [doc for _entry, doc in cases]
     return {mode: _opa(opa_bin, docs, mode, tmp) for mode in ("node", "neutral", "all")}
 
 
@@ -91,7 +91,7 @@ def test_no_node_specific_finding_on_a_not_node_entry(cases, results):
             if mode == "node":
                 assert findings == [], (entry["dockerfile"], findings)  # not judged at all
     # the test can fail: judged as everything, the same entries do get Node-specific findings
-    judged_all = [f["rule_id"] for (e, _), fs in zip(cases, results["all"], strict=True) if not e["is_node"]
+    judged_all = [f["rule_id"] for (e, _doc), fs in zip(cases, results["all"], strict=True) if not e["is_node"]
                   for f in fs if f["rule_id"] in NODE_RULES]
     assert judged_all, "mode all gave no Node-specific finding on the not-Node entries"
 
@@ -100,7 +100,7 @@ def test_node_entries_are_judged_with_node_rules(cases, results):
     for (entry, _doc), findings in zip(cases, results["node"], strict=True):
         if entry["is_node"]:
             assert findings == results["all"][cases.index((entry, _doc))], entry["dockerfile"]
-    assert any(f["rule_id"] in NODE_RULES for (e, _), fs in zip(cases, results["node"], strict=True)
+    assert any(f["rule_id"] in NODE_RULES for (e, _doc), fs in zip(cases, results["node"], strict=True)
                if e["is_node"] for f in fs)
 
 
@@ -121,7 +121,7 @@ def test_embedded_backends_agree_with_opa(cases, results, backend):
     from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import (  # noqa: PLC0415
         EmbeddedEngine,
     )
-    docs = [doc for _, doc in cases]
+    docs = [doc for _entry, doc in cases]
     engine = EmbeddedEngine(load_bundle(), backend=backend, timeout=900)
     for mode in ("node", "neutral"):
         assert engine.evaluate(docs, DATE, {"node_scope": mode}) == results[mode], (backend, mode)
