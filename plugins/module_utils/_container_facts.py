@@ -38,9 +38,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
 from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._redact import SECRET_NAME_RE
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import NODE_PROGRAMS
 
-NODE_PROGRAMS = frozenset(("node", "nodejs", "npm", "npx", "yarn", "pnpm", "ts-node", "nodemon", "pm2",
-                           "pm2-runtime", "forever"))
 _MB = 1048576
 
 
