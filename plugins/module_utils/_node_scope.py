@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._base_image import _UBI_NODEJS_RE
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     NODE_PROGRAMS,
@@ -49,7 +50,6 @@ UNKNOWN = "unknown"
 CLASSIFICATIONS = (NODE, NOT_NODE, UNKNOWN)
 
 # Node.js images by repository (registry left out: mirrors and private registries hold the same names).
-_UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
 _SCLORG_NODEJS_RE = re.compile(r"^(.*/)?(sclorg|centos|openshift)/nodejs-[0-9]+")
 _DISTROLESS_NODE_RE = re.compile(r"^(.*/)?distroless/nodejs[0-9]*(-debian[0-9]+)?$")
 _CHAINGUARD_NODE_RE = re.compile(r"^(.*/)?chainguard/node(js)?(-[a-z0-9-]+)?$")
