@@ -33,6 +33,7 @@ Node.js process say ``node``; another runtime as the process or a non-Node base 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._base_image import _UBI_NODEJS_RE
@@ -80,6 +81,7 @@ _OS_REPO_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)(/ubi(-minimal|-micro|-i
 _PACKAGE_JSON_RE = re.compile(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
 _NODE_BINARY_RE = re.compile(r"(^|/)(bin/(node|nodejs)|lib/node_modules|nodejs|node)/?$")
 _NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
+_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _READ_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 
 
@@ -101,22 +103,29 @@ def base_family(ref: Optional[dict[str, Any]]) -> tuple[Optional[bool], str]:
     repo = str(ref.get("repository") or "").lower()
     if not repo:
         return None, name or "no base image"
+    node, why = _repository_family(repo, ref.get("registry") in _HUB)
+    return node, f"{name} ({why})"
+
+
+@lru_cache(maxsize=512)
+def _repository_family(repo: str, hub: bool) -> tuple[Optional[bool], str]:
+    """``base_family`` by repository (an estate names few base images: remembered)."""
     last = repo.rsplit("/", 1)[-1]
-    if repo == "library/node" and ref.get("registry") in ("docker.io", "index.docker.io", "registry-1.docker.io"):
-        return True, f"{name} (official Node.js image)"
+    if repo == "library/node" and hub:
+        return True, "official Node.js image"
     if _UBI_NODEJS_RE.match(repo) or _SCLORG_NODEJS_RE.match(repo):
-        return True, f"{name} (Red Hat Node.js image)"
+        return True, "Red Hat Node.js image"
     if _DISTROLESS_NODE_RE.match(repo):
-        return True, f"{name} (distroless Node.js image)"
+        return True, "distroless Node.js image"
     if _CHAINGUARD_NODE_RE.match(repo):
-        return True, f"{name} (Chainguard Node.js image)"
+        return True, "Chainguard Node.js image"
     if _NODE_NAME_RE.search(last):
-        return True, f"{name} (a Node.js image by its name)"
+        return True, "a Node.js image by its name"
     if _VENDOR_OTHER_RE.search(repo) or last in _OTHER_RUNTIME_IMAGES or repo in _OTHER_RUNTIME_IMAGES:
-        return False, f"{name} (an image of another runtime or server)"
+        return False, "an image of another runtime or server"
     if last in _OS_IMAGES or _OS_REPO_RE.match(repo):
-        return False, f"{name} (an OS image without Node.js)"
-    return None, f"{name} (not known to hold Node.js or not)"
+        return False, "an OS image without Node.js"
+    return None, "not known to hold Node.js or not"
 
 
 def _program_evidence(argv: list[str], line: Optional[int], stage: Optional[int],
@@ -190,7 +199,6 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
         return unknown_node_scope("the Dockerfile has no FROM or could not be read")
     stages = {s["index"]: s for s in doc.get("stages") or []}
     chain = set(analysis.get("final_chain") or [final["index"]])
-    names = {s["name"]: s["index"] for s in stages.values() if s.get("name")}
     evidence: list[dict[str, Any]] = []
     for index in sorted(chain):
         st = stages.get(index) or {}
@@ -198,15 +206,29 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
             node, why = base_family(st.get("base"))
             signal = "node_base" if node else ("other_base" if node is False else "unknown_base")
             evidence.append(_ev(signal, node, why, st.get("line"), index))
-    for index, st in sorted(stages.items()):  # a Node.js build stage outside the chain: said, not counted
+    # a Node.js base decides: the other stages and the instructions are read only when it does not
+    if not any(e["signal"] == "node_base" for e in evidence):
+        evidence += _other_evidence(doc, instructions, stages, chain)
+    proc = final.get("process")
+    if isinstance(proc, dict) and proc.get("argv"):
+        evidence.extend(_program_evidence([a for a in proc["argv"] if isinstance(a, str)], proc.get("line"),
+                                          final["index"], "ENTRYPOINT/CMD"))
+    return _result(evidence)
+
+
+def _other_evidence(doc: dict[str, Any], instructions: list[dict[str, Any]], stages: dict[int, dict[str, Any]],
+                    chain: set[int]) -> list[dict[str, Any]]:
+    """Evidence beyond the base image: Node.js build stages outside the chain (said, not counted), Node.js
+    installed or copied in by the chain's instructions, a package.json or node_modules copied in."""
+    evidence = []
+    for index, st in sorted(stages.items()):
         if index not in chain and st.get("from_stage") is None and base_family(st.get("base"))[0]:
             label = f"stage {index}" + (f" ({st['name']})" if st.get("name") else "")
             evidence.append(_ev("node_build_stage", None, f"{label} on {st['base'].get('resolved')} is a build stage "
                                 "the target does not run", st.get("line"), index))
+    names = {s["name"]: s["index"] for s in stages.values() if s.get("name")}
     context_pj = (doc.get("package_json") or {}).get("exists") and not (doc.get("package_json") or {}).get("error")
-    # a Node.js base decides already: the instructions are read only when it does not (most files are skipped)
-    decided = any(e["signal"] == "node_base" for e in evidence)
-    for ins in () if decided else instructions:
+    for ins in instructions:
         cmd = ins["cmd"]
         if cmd not in _READ_INSTRUCTIONS:
             continue
@@ -219,11 +241,7 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
                 evidence.append(_ev("node_install", True, f"RUN {step}", line, stage))
         else:
             evidence.extend(_copy_evidence(ins, stage, line, names, stages, context_pj))
-    proc = final.get("process")
-    if isinstance(proc, dict) and proc.get("argv"):
-        evidence.extend(_program_evidence([a for a in proc["argv"] if isinstance(a, str)], proc.get("line"),
-                                          final["index"], "ENTRYPOINT/CMD"))
-    return _result(evidence)
+    return evidence
 
 
 def _copy_evidence(ins: dict[str, Any], stage: int, line: Optional[int], names: dict[str, int],  # noqa: PLR0917
