@@ -125,3 +125,18 @@ def test_embedded_backends_agree_with_opa(cases, results, backend):
     engine = EmbeddedEngine(load_bundle(), backend=backend, timeout=900)
     for mode in ("node", "neutral"):
         assert engine.evaluate(docs, DATE, {"node_scope": mode}) == results[mode], (backend, mode)
+
+
+def test_the_reports_reading_of_the_scope_matches_the_policy(cases, results):
+    """plugin_utils/_scope says which targets and rule scopes a mode judges (for the reports); the policy decides
+    it (refarch.lib.scope). On every entry and mode, the findings come only from the rule scopes _scope names."""
+    from ansible_collections.refarch.containers.plugins.plugin_utils import _scope  # noqa: PLC0415
+    seen = set()
+    for mode in ("node", "neutral", "all"):
+        for (_entry, doc), findings in zip(cases, results[mode], strict=True):
+            scopes = {CATALOG["rules"][f["rule_id"]]["scope"] for f in findings if f["rule_id"] != "NRA000"}
+            assert scopes <= set(_scope.rule_scopes(doc, mode)), (mode, doc["path"], scopes)
+            if not _scope.judged(doc, mode):
+                assert {f["rule_id"] for f in findings} <= {"NRA000"}
+            seen.add((mode, tuple(_scope.rule_scopes(doc, mode))))
+    assert ("node", ()) in seen and ("neutral", ("neutral",)) in seen and ("all", ("neutral", "node")) in seen
