@@ -82,11 +82,14 @@ _PACKAGE_JSON_RE = re.compile(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
 _NODE_BINARY_RE = re.compile(r"(^|/)(bin/(node|nodejs)|lib/node_modules|nodejs|node)/?$")
 _NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 _HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_MAX_DETAIL = 300
 _READ_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 
 
 def _ev(signal: str, node: Optional[bool], detail: str, line: Optional[int] = None,
         stage: Optional[int] = None) -> dict[str, Any]:
+    if len(detail) > _MAX_DETAIL:  # an image name or an ENV value can be long: the evidence stays small
+        detail = detail[:_MAX_DETAIL - 3] + "..."
     return {"signal": signal, "node": node, "line": line, "stage": stage, "detail": detail}
 
 

@@ -275,3 +275,10 @@ def test_decide():
     assert ns.decide([ev("package_json", True), ev("other_base", False)]) == "unknown"
     assert ns.decide([ev("node_base", True), ev("other_process", False)]) == "node"
     assert ns.decide([ev("other_base", False), ev("node_build_stage", None)]) == "not_node"
+
+
+def test_evidence_details_are_bounded():
+    long_version = "22." + "1" * 5000
+    doc = image_facts(_inspect([f"NODE_VERSION={long_version}"], ["/server"]))
+    (evidence,) = doc["node_scope"]["evidence"]
+    assert len(evidence["detail"]) == 300 and evidence["detail"].endswith("...")
