@@ -339,7 +339,9 @@ def _message(result: dict[str, Any], fail_on: str) -> dict[str, Any]:
                          f"{', '.join(rules)}")
     else:
         result["msg"] = (f"{summary['open']} open finding(s), {summary['waived']} waived, "
-                         f"{summary['compliant_targets']}/{summary['targets']} target(s) compliant")
+                         f"{summary['compliant_targets']}/{summary['targets']} target(s) compliant"
+                         + (f", {summary['not_judged_targets']} not Node.js (not judged)"
+                            if summary.get("not_judged_targets") else ""))
     return result
 
 
