@@ -79,7 +79,13 @@ _OS_REPO_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)(/ubi(-minimal|-micro|-i
                          r"(^|/)distroless/(static|base|cc)(-debian[0-9]+)?(-nossl)?$|"
                          r"(^|/)chainguard/(static|wolfi-base|busybox)$")
 _PACKAGE_JSON_RE = re.compile(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
-_NODE_BINARY_RE = re.compile(r"(^|/)(bin/(node|nodejs)|lib/node_modules|nodejs|node)/?$")
+_NODE_BINARY_RE = re.compile(r"(^|/)bin/(node|nodejs)$")
+# what a Node.js stage's runtime is made of (COPY --from=<a Node.js stage> /usr/local /usr/local)
+_NODE_RUNTIME_PATH_RE = re.compile(r"^/usr/local(/bin|/lib|/lib/node_modules|/include/node)?$|^/opt/node[^/]*$")
+# a Node.js release archive (ADD node-v20.11.1-linux-x64.tar.xz /usr/local/)
+_NODE_ARCHIVE_RE = re.compile(r"(^|/)node-v[0-9][^/]*\.(tar\.(gz|xz)|tgz|zip)$")
+# a tag that names a Node.js variant of another image (cimg/python:3.12-node, circleci/ruby:2.7-node)
+_NODE_TAG_RE = re.compile(r"(^|[-_.])node(js)?[0-9]*([-_.]|$)")
 _NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 _HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _MAX_DETAIL = 300
@@ -107,6 +113,8 @@ def base_family(ref: Optional[dict[str, Any]]) -> tuple[Optional[bool], str]:
     if not repo:
         return None, name or "no base image"
     node, why = _repository_family(repo, ref.get("registry") in _HUB)
+    if node is not True and isinstance(ref.get("tag"), str) and _NODE_TAG_RE.search(ref["tag"].lower()):
+        return True, f"{name} (a Node.js variant by its tag)"
     return node, f"{name} ({why})"
 
 
@@ -247,6 +255,16 @@ def _other_evidence(doc: dict[str, Any], instructions: list[dict[str, Any]], sta
     return evidence
 
 
+def _node_stage(index: int, stages: dict[int, dict[str, Any]]) -> bool:
+    """Whether the stage is built on a Node.js base image (following FROM <stage>)."""
+    seen = set()
+    st = stages.get(index)
+    while st is not None and st.get("from_stage") is not None and st["index"] not in seen:
+        seen.add(st["index"])
+        st = stages.get(st["from_stage"])
+    return bool(st) and base_family(st.get("base"))[0] is True
+
+
 def _copy_evidence(ins: dict[str, Any], stage: int, line: Optional[int], names: dict[str, int],  # noqa: PLR0917
                    stages: dict[int, dict[str, Any]], context_pj: bool) -> list[dict[str, Any]]:
     value = [v for v in ins.get("value") or [] if isinstance(v, str)]
@@ -258,11 +276,14 @@ def _copy_evidence(ins: dict[str, Any], stage: int, line: Optional[int], names: 
         if index is None and src_from.isdigit():
             index = int(src_from)
         if index is None:  # an image: COPY --from=node:20 /usr/local/bin/node /usr/local/bin/
-            node, _why = base_family(image_ref_facts(src_from, src_from, False))
-            if node and any(_NODE_BINARY_RE.search(s.rstrip("/")) for s in sources):
-                out.append(_ev("node_copy", True, f"{ins['cmd']} --from={src_from} copies Node.js", line, stage))
-        elif any(_NODE_BINARY_RE.search(s.rstrip("/")) and "/bin/" in s for s in sources):
+            if base_family(image_ref_facts(src_from, src_from, False))[0]:
+                out.append(_ev("node_copy", True, f"{ins['cmd']} --from={src_from} copies from a Node.js image",
+                               line, stage))
+        elif any(_NODE_BINARY_RE.search(s.rstrip("/")) for s in sources) or (
+                _node_stage(index, stages) and any(_NODE_RUNTIME_PATH_RE.match(s.rstrip("/") or "/") for s in sources)):
             out.append(_ev("node_copy", True, f"{ins['cmd']} --from={src_from} copies the node binary", line, stage))
+    elif any(_NODE_ARCHIVE_RE.search(s) for s in sources):
+        out.append(_ev("node_install", True, f"{ins['cmd']} of a Node.js release archive", line, stage))
     if any(_PACKAGE_JSON_RE.search(s) for s in sources):
         out.append(_ev("package_json", True, f"{ins['cmd']} copies a package.json in", line, stage))
     elif any(s.rstrip("/").endswith("node_modules") for s in sources):

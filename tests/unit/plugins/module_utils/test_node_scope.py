@@ -282,3 +282,19 @@ def test_evidence_details_are_bounded():
     doc = image_facts(_inspect([f"NODE_VERSION={long_version}"], ["/server"]))
     (evidence,) = doc["node_scope"]["evidence"]
     assert len(evidence["detail"]) == 300 and evidence["detail"].endswith("...")
+
+
+@pytest.mark.parametrize("text", [
+    "FROM debian:12\nCOPY --from=node:20-slim /usr/local /usr/local\nCMD [\"./start.sh\"]\n",
+    "FROM node:20 AS n\nFROM debian:12\nCOPY --from=n /usr/local/bin /usr/local/bin\nCMD [\"./start.sh\"]\n",
+    "FROM debian:12\nADD node-v20.11.1-linux-x64.tar.xz /usr/local/\nCMD [\"./start.sh\"]\n",
+    "FROM debian:12\nADD https://nodejs.org/dist/v20.11.1/node-v20.11.1-linux-x64.tar.xz /tmp/\n",
+    "FROM cimg/python:3.12-node\nCMD [\"./start.sh\"]\n",
+])
+def test_node_brought_in_without_a_package_manager(text):
+    assert scope(text)["classification"] == "node"
+
+
+def test_usr_local_of_a_stage_that_is_not_node_is_not_node():
+    text = "FROM golang:1.22 AS g\nFROM debian:12\nCOPY --from=g /usr/local/bin /usr/local/bin\nCMD [\"./s\"]\n"
+    assert scope(text)["classification"] == "not_node"
