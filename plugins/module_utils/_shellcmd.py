@@ -514,7 +514,7 @@ def node_installs(ins: dict) -> list[str]:
     for seg in _segments(text):
         if ("install" in seg or "add" in seg) and _OS_INSTALL_RE.search(seg):
             words = [w for w in _WORD_SPLIT_RE.split(seg) if w]
-            manager = next((_base(w) for w in words if _base(w) in _OS_MANAGERS), words[0])
+            manager = next((_base(w) for w in words if _base(w) in OS_PACKAGE_MANAGERS), words[0])
             for w in words:
                 if not w.startswith("-") and node_os_package(w):
                     found.append(f"{manager} {'add' if manager == 'apk' else 'install'} {w}")
@@ -532,7 +532,6 @@ def node_installs(ins: dict) -> list[str]:
     return out
 
 
-_OS_MANAGERS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper"})
 _INIT_PROGRAMS = INIT_PROGRAMS | {"podman-init"}  # podman run --init's
 _ENTRYPOINT_SCRIPTS = frozenset({"docker-entrypoint.sh", "docker-entrypoint"})
 _PROGRAM_SEGMENT_RE = re.compile(r"&&|\|\||;|\||(?<![<>&])&(?![>&])")
