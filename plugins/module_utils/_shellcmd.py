@@ -7,7 +7,10 @@ toolchain packages, shells, package managers and init wrappers of a process. The
 reports the classification (``analysis.runs``, ``analysis.process``) and the rewriter reads it there; what a
 fix needs beyond it (which package manager installs, the kind of each ``&&`` segment it moves or keeps) is
 here too, below "the rewriter's reading": no module of ``_rewrite/`` holds a command pattern of its own
-(tests/unit/plugins/module_utils/test_one_classification.py). The policy
+(tests/unit/plugins/module_utils/test_one_classification.py). What the node scope (``_node_scope.py``) reads is
+at the end: how a RUN installs Node.js (:func:`node_installs`), the programs a process starts
+(:func:`process_programs`), and which are Node.js or another runtime (:data:`NODE_PROGRAMS`,
+:data:`NON_NODE_PROGRAMS`). The policy
 side's copy of :data:`TOOLCHAIN_PACKAGES` (``policies/refarch/lib/shellcmd/shellcmd.rego``
 ``toolchain``) is tested equal to it, and so is its copy of :data:`BUILD_CLI_PACKAGES` (``build_clis``).
 Standard library only (runs on managed hosts).
