@@ -535,7 +535,6 @@ def node_installs(ins: dict) -> list[str]:
     return out
 
 
-_INIT_PROGRAMS = INIT_PROGRAMS | {"podman-init"}  # podman run --init's
 _ENTRYPOINT_SCRIPTS = frozenset({"docker-entrypoint.sh", "docker-entrypoint"})
 _PROGRAM_SEGMENT_RE = re.compile(r"&&|\|\||;|\||(?<![<>&])&(?![>&])")
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
@@ -554,7 +553,7 @@ def _program_index(words: list[str]) -> Optional[int]:
         if not w or w == "exec" or w.startswith("-") or ("=" in w and base == w):
             i += 1
             continue
-        if base in ("env", "nohup", "setsid") or base in _INIT_PROGRAMS or base in _ENTRYPOINT_SCRIPTS:
+        if base in ("env", "nohup", "setsid") or base in INIT_PROGRAMS or base in _ENTRYPOINT_SCRIPTS:
             i += 1
             continue
         if base in ("su-exec", "gosu"):
