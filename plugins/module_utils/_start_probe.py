@@ -101,7 +101,9 @@ def image_config(runtime: str, executable: str, image: str, timeout: float) -> d
             secret_values.append(value)
     return {"user": str(get_ci(config, "User") or ""), "argv": words,
             "ports": [p for p in port_entries(get_ci(config, "ExposedPorts")) if p.get("port")][:MAX_PORTS],
-            "healthcheck": healthcheck_entry(get_ci(config, "Healthcheck")), "secret_values": secret_values}
+            # podman keeps a docker-format image's HEALTHCHECK beside the config (as image_info reads it)
+            "healthcheck": healthcheck_entry(get_ci(config, "Healthcheck") or get_ci(item, "HealthCheck")),
+            "secret_values": secret_values}
 
 
 # --------------------------------------------------------------------------- /proc
