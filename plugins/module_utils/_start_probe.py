@@ -507,4 +507,3 @@ def _judge(result: dict, config: dict, seen: dict, *, seconds: float, require_no
         problems.append("its HEALTHCHECK failed (%s tries, last exit code %s)" % (hc["tries"], hc["exit_code"]))
     result["passed"] = not problems
     result["reason"] = "; ".join(problems)
-

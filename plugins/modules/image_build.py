@@ -17,7 +17,7 @@ description:
   - Every call builds (a candidate is never reused). An image whose tag and labels match could have been built
     from another build context, base image or build arguments, and the runtime's layer cache already makes an
     unchanged rebuild cheap (about 1.2 s for a small app with podman, against about 0.2 s to check an existing
-    candidate). RV(changed) is true when the candidate tag now points at another image than before.
+    candidate). C(changed) is true when the candidate tag now points at another image than before.
   - The candidate is labelled with what it was built from (see RV(labels)) - the Dockerfile's sha256 and path, the
     build context and its digest (the files the ignore files let through, links not followed, see
     RV(context)), the base images' IDs, the build target and the build arguments' names (never their values).

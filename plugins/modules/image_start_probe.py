@@ -172,15 +172,16 @@ def main():
     if p["seconds"] < 1 or p["timeout"] < p["seconds"] + 5:
         module.fail_json(msg="seconds must be at least 1 and timeout at least seconds + 5", **empty)
     if module.check_mode:
-        module.exit_json(changed=False, **dict(empty, reason="check mode: nothing was started"))
+        empty["reason"] = "check mode: nothing was started"
+        module.exit_json(changed=False, **empty)
     try:
         runtime, executable = find_runtime(p["runtime"], p["executable"])
         result = probe(runtime, executable, p["image"], seconds=p["seconds"], timeout=p["timeout"],
                        require_non_root=p["require_non_root"], check_ports=p["check_ports"],
                        check_healthcheck=p["check_healthcheck"], buildah=find_executable("buildah"))
     except (BuildError, ProbeError) as exc:
-        module.fail_json(msg=printable("start probe of %s could not run: %s" % (p["image"], exc)),
-                         **dict(empty, reason=printable(str(exc))))
+        empty["reason"] = printable(str(exc))
+        module.fail_json(msg=printable("start probe of %s could not run: %s" % (p["image"], exc)), **empty)
     if not result["passed"]:
         msg = printable("start probe of %s failed (%s): %s" % (p["image"], result["method"], result["reason"]))
         if result["output"]:
