@@ -169,7 +169,7 @@ def test_rebuild_role_rolls_back(case, podman, tmp_path):
         _kill_sleepers()
         new_id = subprocess.run([podman, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True,
                                 text=True, check=False).stdout.strip()
-        subprocess.run([podman, "untag", image], check=False, capture_output=True)
+        subprocess.run([podman, "untag", image, image], check=False, capture_output=True)  # that name only
     assert outcome.is_file(), run.stdout[-4000:] + run.stderr[-2000:]
     data = json.loads(outcome.read_text())
     c.see(f"status={data.get('status')}, restored={data.get('restored')}, reason={str(data.get('reason'))[:50]!r}, "

@@ -309,7 +309,7 @@ def lab(tmp_path_factory):
         estate.stop()
         _remove_images(PREFIX)
         if created_ubi_tag:
-            _run(["podman", "untag", UBI_PINNED], check=False)
+            _run(["podman", "untag", UBI_PINNED, UBI_PINNED], check=False)  # that name only, not the base
         print("\nremediation e2e timings: " + " ".join(f"{k}={v:.1f}" for k, v in TIMINGS.items()))
 
 
