@@ -245,3 +245,66 @@ def test_start_probe_without_a_usable_runtime(case, tmp_path, capsys, monkeypatc
     result = json.loads(capsys.readouterr().out)
     c.see(f"failed={result.get('failed')}, passed={result.get('passed')}, msg={result.get('msg', '')[:90]!r}")
     assert result.get("failed") and result["passed"] is False and "could not run" in result["msg"], result
+
+
+PROBE_OFF_PLAY = """---
+- name: Rebuild with the start probe turned off
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Rebuild role
+      ansible.builtin.include_role:
+        name: refarch.containers.rebuild
+      vars:
+        rebuild_dockerfile: "{dockerfile}"
+        rebuild_image: "{image}"
+        rebuild_backup: "{backup}"
+        rebuild_original_sha256: "{sha}"
+        refarch_build_runtime: podman
+        refarch_start_probe: false
+        rebuild_rules_before: {before}
+    - name: Save the outcome
+      ansible.builtin.copy:
+        content: "{{{{ rebuild_outcome | to_json }}}}"
+        dest: "{outcome}"
+        mode: "0644"
+"""
+
+
+def test_rebuild_with_the_probe_off_is_never_called_verified(case, podman, tmp_path):
+    c = case("rebuild role with refarch_start_probe: false",
+             "promoted on the static checks; verified false and the note says it was not started; no candidate tag")
+    app = tmp_path / "app"
+    app.mkdir()
+    image = "localhost/refarch-faults/probe-off:1"
+    backups = tmp_path / "backups"
+    backups.mkdir(mode=0o700)
+    backup = backups / "Dockerfile.orig~"
+    backup.write_text(ORIGINAL)
+    (app / "Dockerfile").write_text(f"FROM {BASE}\nUSER 1000\nCMD [\"/bin/sleep\", \"1\"]\n")
+    play = tmp_path / "play.yml"
+    outcome = tmp_path / "outcome.json"
+    play.write_text(PROBE_OFF_PLAY.format(dockerfile=app / "Dockerfile", image=image, backup=backup,
+                                          sha=hashlib.sha256(ORIGINAL.encode()).hexdigest(), outcome=outcome,
+                                          # the rules this tiny image breaks were open before: none is new
+                                          before=json.dumps([f"NRA{n:03d}" for n in range(1, 16)])))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(f"localhost ansible_python_interpreter={sys.executable}\n")
+    try:
+        run = run_playbook(str(play), inventory, tmp_path, timeout=300)
+        tags = subprocess.run([podman, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                              text=True, check=False).stdout.split()
+    finally:
+        for ref in (image, image + "-refarch-previous"):
+            subprocess.run([podman, "untag", ref, ref], check=False, capture_output=True)
+    assert outcome.is_file(), run.stdout[-4000:] + run.stderr[-2000:]
+    data = json.loads(outcome.read_text())
+    candidates = [t for t in tags if t.startswith(image + "-refarch-") and not t.endswith("-previous")]
+    c.see(f"status={data.get('status')}, verified={data.get('verified')}, start_probe={data.get('start_probe')}, "
+          f"note ends {str(data.get('note'))[-60:]!r}, candidate tags left={len(candidates)}")
+    assert data["status"] == "promoted", data
+    assert str(data["verified"]).lower() == "false" and data["start_probe"] == {}, data
+    assert "not verified: not started (refarch_start_probe is false)" in data["note"], data["note"]
+    assert data["context_digest"].startswith("sha256:")
+    assert candidates == [], candidates
