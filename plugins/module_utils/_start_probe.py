@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -55,6 +56,13 @@ MAX_PORTS = 64            # declared ports checked
 POLL = 0.25
 _TCP_LISTEN = "0A"
 _UDP_BOUND = "07"
+# Run inside ``unshare --net``: bring the new namespace's loopback up (a new one starts down, without ::1, and
+# an app that binds "localhost" would fail there only), then become the buildah command. No shell involved.
+_LOOPBACK_UP = ("import os, subprocess, sys\n"
+                "if sys.argv[1]:\n"
+                "    subprocess.run([sys.argv[1], 'link', 'set', 'lo', 'up'], stdout=subprocess.DEVNULL,\n"
+                "                   stderr=subprocess.DEVNULL, check=False)\n"
+                "os.execv(sys.argv[2], sys.argv[2:])\n")
 _MEMFD_RACE = "sealing memfd"  # buildah's chroot runner failing before the command starts (not the image's fault)
 
 
@@ -270,6 +278,7 @@ class _BuildahRunner(_Runner):
         self.name = "refarch-probe-" + secrets.token_hex(6)
         self.unshare = find_executable("unshare")
         self.nsenter = find_executable("nsenter")
+        self.ip = find_executable("ip") or ""
         self.method = "buildah run --isolation chroot" + (" (own network namespace)" if self.unshare else "")
         self.created = False
         self.proc: Optional[subprocess.Popen] = None
@@ -277,6 +286,8 @@ class _BuildahRunner(_Runner):
         self.notes: list = []
         if not self.unshare:
             self.notes.append("unshare not found: the probe shared the host's network")
+        elif not self.ip:
+            self.notes.append("ip not found: the probe's loopback interface stayed down")
 
     def start(self, argv: list, timeout: float) -> Optional[str]:
         rc, out, err = run([self.buildah, "from", "--pull=never", "--name", self.name, self.image], timeout=timeout)
@@ -287,7 +298,7 @@ class _BuildahRunner(_Runner):
             return "the image has neither ENTRYPOINT nor CMD"
         cmd = [self.buildah, "run", "--isolation", "chroot", self.name, "--", *argv]
         if self.unshare:
-            cmd = [self.unshare, "--net", "--", *cmd]
+            cmd = [self.unshare, "--net", "--", sys.executable, "-c", _LOOPBACK_UP, self.ip, *cmd]
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
