@@ -237,7 +237,9 @@ def _image_id(item):
 
 
 def _labels_of(item):
-    config = item.get("Config") or item.get("OCIv1", {}).get("config") or {}
+    config = item.get("Config")
+    if not isinstance(config, dict):  # buildah inspect: Config is the config's JSON text; OCIv1.config is parsed
+        config = (item.get("OCIv1") or {}).get("config") or {}
     return config.get("Labels") or item.get("Labels") or {}
 
 
