@@ -178,7 +178,9 @@ def runs(tmp_path_factory):
         seen["stale_planted"] = _image_id(stale) == seen["promoted_1"]
 
         start = time.monotonic()
-        second = run_playbook(PLAYBOOK, inventory, work, dict(extra, refarch_remediation_outcomes_dir=str(out2)))
+        # the failing app is left out of this run (it would fail the same way again)
+        second = run_playbook(PLAYBOOK, inventory, work, dict(extra, refarch_remediation_outcomes_dir=str(out2),
+                                                              refarch_scan_paths=[str(good)]))
         TIMINGS["run2_s"] = time.monotonic() - start
         assert (out2 / "web1.remediation.json").is_file(), second.stdout[-4000:] + second.stderr[-2000:]
         seen.update(tags_after_2=_candidate_tags(), promoted_2=_image_id(refs["source-change"]),
