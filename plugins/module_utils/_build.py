@@ -236,7 +236,8 @@ def run(argv: Sequence[str], timeout: float, tail: Optional[int] = 8000) -> Tupl
     """
     try:
         # own session: on a timeout the whole tree goes (a build's RUN step is a grandchild of the engine)
-        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
     except OSError as exc:
         return 127, "", "cannot run %s: %s" % (argv[0], exc)
     try:
