@@ -218,11 +218,13 @@ def rebuild_verdict(evaluation: Any, rules: Any, dockerfile: str, candidate_id: 
     verdict["reason"] = "; ".join(problems)
     notes = []
     if verdict["verified_by_image"]:
-        notes.append("verified on the rebuilt image: " + ", ".join(verdict["verified_by_image"]))
+        # "verified" is kept for an image built from the current context and started (the rebuild role's
+        # outcome field): inspecting the image's configuration is a check, said as such
+        notes.append("checked on the rebuilt image's configuration: " + ", ".join(verdict["verified_by_image"]))
     if verdict["not_verified_by_image"]:
-        notes.append("not verified by image (the policy bundle has no image check for "
+        notes.append("not checked by image (the policy bundle has no image check for "
                      + ", ".join(verdict["not_verified_by_image"])
-                     + "): verified by re-scanning the rewritten Dockerfile only")
+                     + "): checked by re-scanning the rewritten Dockerfile only")
     verdict["note"] = "; ".join(notes)
     return verdict
 

@@ -22,6 +22,12 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_ref impo
 LABEL_SHA = "io.refarch.containers.dockerfile.sha256"
 LABEL_PATH = "io.refarch.containers.dockerfile.path"
 LABEL_SOURCE = "io.refarch.containers.rebuilt-from"
+#: what a candidate was built from (image_build sets them; see _build_context for the digest)
+LABEL_CONTEXT = "io.refarch.containers.context.path"
+LABEL_CONTEXT_DIGEST = "io.refarch.containers.context.digest"
+LABEL_BASES = "io.refarch.containers.base-images"
+LABEL_TARGET = "io.refarch.containers.build.target"
+LABEL_BUILD_ARGS = "io.refarch.containers.build.arg-names"
 
 #: The container runtimes that build (the modules' option ``runtime``, alias ``engine``).
 RUNTIMES = ("podman", "buildah", "docker")
@@ -230,7 +236,8 @@ def run(argv: Sequence[str], timeout: float, tail: Optional[int] = 8000) -> Tupl
     """
     try:
         # own session: on a timeout the whole tree goes (a build's RUN step is a grandchild of the engine)
-        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
     except OSError as exc:
         return 127, "", "cannot run %s: %s" % (argv[0], exc)
     try:
@@ -261,4 +268,5 @@ def untag_argv(engine: str, executable: str, ref: str) -> List[str]:
     validate_reference(ref)
     if engine == "buildah":
         return [executable, "rmi", ref]
-    return [executable, "image", "rm", ref] if engine == "docker" else [executable, "untag", ref]
+    # `podman untag IMAGE` with no NAME removes every name of the image (the promoted tag too): name the one to go
+    return [executable, "image", "rm", ref] if engine == "docker" else [executable, "untag", ref, ref]

@@ -14,8 +14,14 @@ description:
   - Builds the image of a (remediated) Dockerfile under a candidate tag derived from the target image and the
     Dockerfile's sha256, labelled with that sha256 and the Dockerfile path, so the rebuild can be verified before it
     replaces anything. M(refarch.containers.image_promote) then promotes or discards the candidate.
-  - When an image with the candidate tag and the same Dockerfile sha256 label already exists, nothing is built
-    (unchanged inputs skip the build) unless O(force=true).
+  - Every call builds (a candidate is never reused). An image whose tag and labels match could have been built
+    from another build context, base image or build arguments, and the runtime's layer cache already makes an
+    unchanged rebuild cheap (about 1.2 s for a small app with podman, against about 0.2 s to check an existing
+    candidate). C(changed) is true when the candidate tag now points at another image than before.
+  - The candidate is labelled with what it was built from (see RV(labels)) - the Dockerfile's sha256 and path, the
+    build context and its digest (the files the ignore files let through, links not followed, see
+    RV(context)), the base images' IDs, the build target and the build arguments' names (never their values).
+    The context digest is taken before and after the build; a context that changed during the build fails it.
   - Every command is an argument list built from validated values; image references outside the reference grammar
     (for example V(x; rm -rf /)) are refused before anything runs. Build-argument values never appear in the result.
 author:
@@ -85,9 +91,17 @@ options:
     type: int
     default: 1800
   force:
-    description: Build even when a candidate with the same Dockerfile sha256 exists.
+    description: Kept for compatibility; every call builds (see the description).
     type: bool
     default: false
+  context_max_entries:
+    description: Most files and directories of the build context that are fingerprinted; over it there is no digest.
+    type: int
+    default: 100000
+  context_max_bytes:
+    description: Most bytes of the build context that are fingerprinted; over it there is no digest.
+    type: int
+    default: 2147483648
 notes:
   - Use with C(async) for long builds; the module's own O(timeout) bounds the runtime's process.
 seealso:
@@ -136,9 +150,31 @@ command:
   type: list
   elements: str
 skipped_build:
-  description: True when an existing candidate with the same Dockerfile sha256 was reused.
+  description: Always false (an existing candidate is never reused); kept for the outcome documents.
   returned: always
   type: bool
+context_digest:
+  description:
+    - C(sha256:<hex>) of the build context as the build read it (the same before and after the build), or empty
+      when it could not be taken (over a cap, an unreadable entry, an invalid ignore pattern; RV(context) says why).
+  returned: always
+  type: str
+context:
+  description:
+    - The fingerprint of the build context - C(path), C(digest), C(entries), C(bytes), C(excluded) (paths every
+      ignore file excludes), C(ignore_files) (the ignore files present; a path is left out only when all of them
+      exclude it) and C(error).
+  returned: always
+  type: dict
+base_images:
+  description: Each image the Dockerfile is built FROM, with C(ref) and its local C(id) (empty when not found).
+  returned: always
+  type: list
+  elements: dict
+labels:
+  description: The labels set on the candidate (extra labels and what it was built from).
+  returned: always
+  type: dict
 stdout_tail:
   description: Last part of the build output.
   returned: when a build ran
@@ -158,8 +194,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._build import (
+    LABEL_BASES,
+    LABEL_BUILD_ARGS,
+    LABEL_CONTEXT,
+    LABEL_CONTEXT_DIGEST,
     LABEL_PATH,
     LABEL_SHA,
+    LABEL_TARGET,
     BuildError,
     build_argv,
     candidate_reference,
@@ -168,21 +209,18 @@ from ansible_collections.refarch.containers.plugins.module_utils._build import (
     masked,
     run,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._build_context import (
+    base_references,
+    context_digest,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 
 STORAGE_RACE_RE = re.compile(r"(layer|image) not known|image not found in storage|no such (layer|image)", re.I)
 STORAGE_RACE_RETRIES = 2
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _existing(engine, executable, ref, sha):
+def _inspect(engine, executable, ref):
+    """The image's inspect document, or None when there is no such image."""
     rc, out, _err = run(inspect_argv(engine, executable, ref), timeout=60, tail=None)
     if rc != 0:
         return None
@@ -191,13 +229,31 @@ def _existing(engine, executable, ref, sha):
     except ValueError:
         return None
     item = data[0] if isinstance(data, list) and data else data
-    if not isinstance(item, dict):
-        return None
-    config = item.get("Config") or item.get("OCIv1", {}).get("config") or {}
-    labels = config.get("Labels") or item.get("Labels") or {}
-    if labels.get(LABEL_SHA) == sha:
-        return item.get("Id") or item.get("FromImageID") or ""
-    return None
+    return item if isinstance(item, dict) else None
+
+
+def _image_id(item):
+    return (item.get("Id") or item.get("FromImageID") or "") if item else ""
+
+
+def _labels_of(item):
+    config = item.get("Config")
+    if not isinstance(config, dict):  # buildah inspect: Config is the config's JSON text; OCIv1.config is parsed
+        config = (item.get("OCIv1") or {}).get("config") or {}
+    return config.get("Labels") or item.get("Labels") or {}
+
+
+def _base_images(engine, executable, data, build_args):
+    out = []
+    for base in base_references(data, build_args):
+        item = None
+        if base["resolved"]:
+            try:
+                item = _inspect(engine, executable, base["ref"])
+            except BuildError:  # not a reference the grammar accepts: the build will say so
+                item = None
+        out.append({"ref": base["ref"], "id": _image_id(item)})
+    return out
 
 
 def main():
@@ -217,6 +273,8 @@ def main():
             labels=dict(type="dict", default={}),
             timeout=dict(type="int", default=1800),
             force=dict(type="bool", default=False),
+            context_max_entries=dict(type="int", default=100000),
+            context_max_bytes=dict(type="int", default=2147483648),
         ),
         supports_check_mode=True,
     )
@@ -224,33 +282,44 @@ def main():
     dockerfile = params["dockerfile"]
     context = params["context"] or os.path.dirname(dockerfile)
     secrets = [str(v) for v in params["build_args"].values()]
+    build_args = {k: str(v) for k, v in params["build_args"].items()}
     result = dict(changed=False, candidate="", image_id="", dockerfile_sha256="", engine="", command=[],
-                  skipped_build=False)
+                  skipped_build=False, context_digest="", context={}, base_images=[], labels={})
     try:
         if not os.path.isfile(dockerfile):
             raise BuildError("Dockerfile %s does not exist or is not a regular file" % dockerfile)
-        sha = _sha256(dockerfile)
+        with open(dockerfile, "rb") as handle:
+            data = handle.read()
+        sha = hashlib.sha256(data).hexdigest()
         engine, executable = find_runtime(params["runtime"], params["executable"])
         candidate = candidate_reference(params["image"], sha)
+        # every value is checked before anything runs (the base images are inspected next)
+        build_argv(engine, executable, dockerfile, context, candidate, params["labels"], build_args, params["target"],
+                   params["isolation"] if engine != "docker" else None, params["pull"], params["network"])
+        limits = dict(max_entries=params["context_max_entries"], max_bytes=params["context_max_bytes"])
+        fingerprint = context_digest(context, dockerfile, **limits)
+        fingerprint["path"] = context
+        bases = _base_images(engine, executable, data, build_args)
         labels = dict(params["labels"])
-        labels[LABEL_SHA] = sha
-        labels[LABEL_PATH] = dockerfile
-        argv = build_argv(engine, executable, dockerfile, context, candidate, labels,
-                          {k: str(v) for k, v in params["build_args"].items()}, params["target"],
+        labels.update({
+            LABEL_SHA: sha, LABEL_PATH: dockerfile, LABEL_CONTEXT: context,
+            LABEL_CONTEXT_DIGEST: fingerprint["digest"] or "unknown",
+            LABEL_BASES: json.dumps(bases, sort_keys=True, separators=(",", ":")),
+            LABEL_TARGET: params["target"] or "",
+            LABEL_BUILD_ARGS: ",".join(sorted(build_args)),
+        })
+        argv = build_argv(engine, executable, dockerfile, context, candidate, labels, build_args, params["target"],
                           params["isolation"] if engine != "docker" else None, params["pull"], params["network"])
     except BuildError as exc:
         module.fail_json(msg=printable("cannot build %s: %s" % (params["image"], exc)), **result)
-    result.update(candidate=candidate, dockerfile_sha256=sha, engine=engine, command=masked(argv, secrets))
-
-    if not params["force"]:
-        existing = _existing(engine, executable, candidate, sha)
-        if existing is not None:
-            result.update(image_id=existing, skipped_build=True)
-            module.exit_json(**result)
+    result.update(candidate=candidate, dockerfile_sha256=sha, engine=engine, command=masked(argv, secrets),
+                  context_digest=fingerprint["digest"] or "", context=fingerprint, base_images=bases,
+                  labels={k: masked([str(v)], secrets)[0] for k, v in labels.items()})
     if module.check_mode:
         result["changed"] = True
         module.exit_json(**result)
 
+    before_id = _image_id(_inspect(engine, executable, candidate))
     rc, out, err = run(argv, timeout=params["timeout"])
     for _attempt in range(STORAGE_RACE_RETRIES):
         # Another job removing images on the same host can pull a cached layer from under the build
@@ -266,10 +335,17 @@ def main():
         # the engine's output and the paths come from the host: escaped, they cannot act on a terminal
         module.fail_json(msg=printable("build of %s %s: %s" % (candidate, reason, detail), keep_newlines=True),
                          rc=rc, **result)
-    image_id = _existing(engine, executable, candidate, sha)
-    if image_id is None:
+    item = _inspect(engine, executable, candidate)
+    if item is None or _labels_of(item).get(LABEL_SHA) != sha:
         module.fail_json(msg="build of %s reported success but the image cannot be inspected" % candidate, **result)
-    result.update(changed=True, image_id=image_id)
+    result.update(changed=_image_id(item) != before_id, image_id=_image_id(item))
+    after = context_digest(context, dockerfile, **limits)
+    if after["digest"] != fingerprint["digest"]:
+        # the build read the context while it changed: which content the image holds is not known
+        module.fail_json(msg=printable("the build context %s changed while %s was being built (%s before, %s after); "
+                                       "the candidate is not known to hold the current content"
+                                       % (context, candidate, fingerprint["digest"] or fingerprint["error"],
+                                          after["digest"] or after["error"])), **result)
     module.exit_json(**result)
 
 

@@ -15,6 +15,10 @@ description:
     held that tag before keeps a second tag (O(image) with O(previous_suffix) appended) so the previous build is never
     lost.
   - With O(state=discarded), removes the candidate's tag and leaves O(image) exactly as it was (the rollback path).
+  - With O(context_digest) (and O(dockerfile_sha256)), the build context (and the Dockerfile) is fingerprinted again
+    before anything is tagged, the way M(refarch.containers.image_build) did; when it no longer matches (the
+    source changed since the candidate was built) nothing is promoted and the module fails.
+  - After a promotion the candidate's own tag is removed (the image keeps O(image)) unless O(keep_candidate=true).
   - Idempotent. Changes are decided by comparing image IDs.
 author:
   - refarch.containers developers (@refarch)
@@ -58,6 +62,26 @@ options:
   executable:
     description: Absolute path of the runtime's executable.
     type: path
+  context:
+    description: The build context the candidate was built from (for O(context_digest)).
+    type: path
+  dockerfile:
+    description: The Dockerfile the candidate was built from (for O(dockerfile_sha256) and its ignore file).
+    type: path
+  context_digest:
+    description:
+      - The candidate's context digest (RV(refarch.containers.image_build#module:context_digest)).
+      - Empty skips the check.
+    type: str
+    default: ""
+  dockerfile_sha256:
+    description: The sha256 of the Dockerfile the candidate was built from; empty skips the check.
+    type: str
+    default: ""
+  keep_candidate:
+    description: Keep the candidate's tag after a promotion.
+    type: bool
+    default: false
 seealso:
   - module: refarch.containers.image_build
 """
@@ -84,6 +108,14 @@ previous:
   description: The reference that keeps the image replaced by the promotion (empty when nothing was replaced).
   returned: always
   type: str
+candidate_removed:
+  description: True when the candidate's tag was removed (after a promotion, or on discard).
+  returned: always
+  type: bool
+context_checked:
+  description: True when the build context and Dockerfile were fingerprinted again and matched the candidate's.
+  returned: always
+  type: bool
 commands:
   description: The argument lists run (or that would run in check mode).
   returned: always
@@ -91,7 +123,9 @@ commands:
   elements: list
 """
 
+import hashlib
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._build import (
@@ -104,6 +138,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._build import (
     untag_argv,
     validate_reference,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._build_context import context_digest
+from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 
 
 def _image_id(engine, executable, ref):
@@ -118,6 +154,31 @@ def _image_id(engine, executable, ref):
     return (item.get("Id") or item.get("FromImageID") or "") if isinstance(item, dict) else ""
 
 
+def _stale(p):
+    """Why the candidate is not known to be built from what the context and Dockerfile hold now ('' if it is)."""
+    if p["dockerfile_sha256"]:
+        if not p["dockerfile"]:
+            return "dockerfile_sha256 needs dockerfile"
+        try:
+            with open(p["dockerfile"], "rb") as handle:
+                now = hashlib.sha256(handle.read()).hexdigest()
+        except OSError as exc:
+            return "cannot read %s: %s" % (p["dockerfile"], exc.strerror)
+        if now != p["dockerfile_sha256"]:
+            return "%s changed since the candidate was built" % p["dockerfile"]
+    if p["context_digest"]:
+        context = p["context"] or (os.path.dirname(p["dockerfile"]) if p["dockerfile"] else "")
+        if not context:
+            return "context_digest needs context or dockerfile"
+        now = context_digest(context, p["dockerfile"])
+        if now["digest"] is None:
+            return "the build context %s cannot be fingerprinted again (%s)" % (context, now["error"])
+        if now["digest"] != p["context_digest"]:
+            return ("the build context %s changed since the candidate was built (the candidate holds %s, the "
+                    "context now %s)" % (context, p["context_digest"], now["digest"]))
+    return ""
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -128,11 +189,17 @@ def main():
             runtime=dict(type="str", default="auto", choices=["auto", "podman", "buildah", "docker"],
                          aliases=["engine"]),
             executable=dict(type="path"),
+            context=dict(type="path"),
+            dockerfile=dict(type="path"),
+            context_digest=dict(type="str", default=""),
+            dockerfile_sha256=dict(type="str", default=""),
+            keep_candidate=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    result = dict(changed=False, image_id="", previous="", commands=[])
+    result = dict(changed=False, image_id="", previous="", commands=[], candidate_removed=False,
+                  context_checked=False)
     try:
         validate_reference(p["image"])
         validate_reference(p["candidate"])
@@ -152,11 +219,17 @@ def main():
     else:
         if not candidate:
             module.fail_json(msg="candidate %s does not exist on this host" % p["candidate"], **result)
+        stale = _stale(p)
+        if stale:
+            module.fail_json(msg=printable("not promoted: %s" % stale), **result)
+        result["context_checked"] = bool(p["context_digest"])
         if current != candidate:
             if current:
                 commands.append(tag_argv(engine, executable, current, previous))
                 result["previous"] = previous
             commands.append(tag_argv(engine, executable, candidate, p["image"]))
+        if not p["keep_candidate"] and p["candidate"] != p["image"]:
+            commands.append(untag_argv(engine, executable, p["candidate"]))
         final_id = candidate
     result["commands"] = commands
     if commands and not module.check_mode:
@@ -164,7 +237,8 @@ def main():
             rc, _out, err = run(argv, timeout=120)
             if rc != 0:
                 module.fail_json(msg="%s failed: %s" % (" ".join(argv[1:3]), err.strip()[-1000:]), **result)
-    result.update(changed=bool(commands), image_id=final_id)
+    result.update(changed=bool(commands), image_id=final_id,
+                  candidate_removed=untag_argv(engine, executable, p["candidate"]) in commands)
     module.exit_json(**result)
 
 

@@ -291,6 +291,8 @@ CHECKS: dict[str, Callable[[str, Any], None]] = {
     "refarch_build_executable": _absolute_or_empty,
     "refarch_build_timeout": _at_least(1),
     "refarch_build_poll": _at_least(1),
+    "refarch_start_probe_seconds": _at_least(1),
+    "refarch_start_probe_timeout": _at_least(6),
     "refarch_allow_incomplete": _allow_incomplete,
 }
 

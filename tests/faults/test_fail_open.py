@@ -336,7 +336,8 @@ def remediation(tmp_path_factory):
     finally:
         subprocess.run(["chattr", "-i", str(locked)], check=False)
         if podman:
-            subprocess.run([podman, "untag", "localhost/refarch-failopen/slow:1"], check=False, capture_output=True)
+            subprocess.run([podman, "untag", "localhost/refarch-failopen/slow:1", "localhost/refarch-failopen/slow:1"],
+                           check=False, capture_output=True)  # that name only
             _kill_sleepers()  # the timed-out build's RUN step, found by its command line
 
 

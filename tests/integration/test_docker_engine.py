@@ -22,6 +22,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_containers, scan_images
+from ansible_collections.refarch.containers.plugins.module_utils._start_probe import probe
 
 REPO = Path(__file__).resolve().parents[2]
 _SUPPORT = REPO / "tests" / "images" / "support.py"
@@ -225,3 +226,18 @@ def test_daemon_stopped_midway_is_reported(daemon):
         assert status["available"] is False and status["error_code"] == "daemon_unreachable"
     finally:
         other.stop()
+
+
+def test_start_probe_through_docker(daemon, monkeypatch):
+    """The start probe on docker: ``docker run -d --network none``, the HEALTHCHECK through ``docker exec``."""
+    d, built = daemon
+    monkeypatch.setenv("DOCKER_HOST", d.host)
+    ok = probe("docker", d.docker, built["tini"].case.ref, seconds=2, timeout=90)
+    assert ok["passed"] is True and ok["method"] == "docker run", ok
+    assert ok["uids"] == [1000] and ok["expected_uid"] == 1000, ok      # USER node, from the image's /etc/passwd
+    assert ok["healthcheck"] == {"ran": True, "passed": True, "tries": 1, "exit_code": 0}, ok
+    root = probe("docker", d.docker, built["root-user"].case.ref, seconds=2, timeout=90)
+    assert root["passed"] is False and "runs as root" in root["reason"], root
+    assert root["ports_listening"] == ["3000/tcp"] and root["uids"] == [0], root
+    left = d.cli(["ps", "--all", "--quiet", "--filter", "name=refarch-probe-"])[1].split()
+    assert left == [], "the probe must remove its containers"

@@ -115,7 +115,7 @@ APPS = {
         "WORKDIR /srv/api\n"
         "COPY package*.json ./\n"
         "COPY server.js ./\n"
-        "EXPOSE 8080\n"
+        "EXPOSE 3000\n"
         "ENTRYPOINT [\"node\"]\n"
         "CMD [\"server.js\"]\n"),
 }
@@ -269,7 +269,7 @@ def lab(tmp_path_factory):
         extra = {"refarch_scan_paths": [str(apps_root)], "refarch_report_dir": str(work / "report"),
                  "refarch_evaluation_date": EVALUATION_DATE, "refarch_fixes": FIXES, "refarch_rebuild": True,
                  "refarch_image_map": images, "refarch_remediation_outcomes_dir": str(work / "out"),
-                 "refarch_remediate_backup_dir": str(work / "backups")}
+                 "refarch_remediate_backup_dir": str(work / "backups"), "refarch_start_probe_seconds": 2}
         (work / "out").mkdir()
 
         before_files = _snapshot(apps_root)
@@ -309,7 +309,7 @@ def lab(tmp_path_factory):
         estate.stop()
         _remove_images(PREFIX)
         if created_ubi_tag:
-            _run(["podman", "untag", UBI_PINNED], check=False)
+            _run(["podman", "untag", UBI_PINNED, UBI_PINNED], check=False)  # that name only, not the base
         print("\nremediation e2e timings: " + " ".join(f"{k}={v:.1f}" for k, v in TIMINGS.items()))
 
 
@@ -340,11 +340,13 @@ def test_every_dockerfile_is_rewritten_rebuilt_and_promoted(lab):
         assert outcome["reason"] == ""
         assert outcome["rebuild"]["restored"] is False
         assert outcome["rebuild"]["verdict"]["passed"] is True
+        # built from the current context and started (the start probe) before it was promoted
+        assert outcome["verified"] is True and outcome["rebuild"]["start_probe"]["passed"] is True, outcome
         # what the bundle cannot check on an image is said, never passed silently
         verdict = outcome["rebuild"]["verdict"]
         assert sorted(verdict["verified_by_image"] + verdict["not_verified_by_image"]) == sorted(outcome["rules_fixed"])
         if verdict["not_verified_by_image"]:
-            assert "not verified by image" in outcome["note"]
+            assert "not checked by image" in outcome["note"]
         path = lab["apps_root"] / name / "Dockerfile"
         assert path.read_text() != APPS[name]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == outcome["sha256_after"]

@@ -155,7 +155,7 @@ def test_verdict_passes_and_says_what_the_image_could_not_verify():
     assert verdict["passed"] and verdict["reason"] == ""
     assert verdict["verified_by_image"] == ["NRA001"]
     assert verdict["not_verified_by_image"] == ["NRA011"]
-    assert "not verified by image" in verdict["note"] and "NRA011" in verdict["note"]
+    assert "not checked by image" in verdict["note"] and "NRA011" in verdict["note"]
     assert verdict["image_rules_evaluated"] == ["NRA001", "NRA010"]
 
 

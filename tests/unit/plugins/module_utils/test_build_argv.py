@@ -87,7 +87,7 @@ def test_find_runtime_reports_what_it_looked_for(monkeypatch):
 
 def test_tag_and_untag_argv():
     assert b.tag_argv("podman", "/p", "sha256:" + "a" * 64, "a:1") == ["/p", "tag", "sha256:" + "a" * 64, "a:1"]
-    assert b.untag_argv("podman", "/p", "a:1") == ["/p", "untag", "a:1"]
+    assert b.untag_argv("podman", "/p", "a:1") == ["/p", "untag", "a:1", "a:1"]  # only that name, not all
     assert b.untag_argv("docker", "/d", "a:1") == ["/d", "image", "rm", "a:1"]
     with pytest.raises(b.BuildError):
         b.tag_argv("podman", "/p", "a:1", "b:1;reboot")

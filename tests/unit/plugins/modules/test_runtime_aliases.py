@@ -76,4 +76,4 @@ def test_image_promote_engine_alias(tmp_path, capsys):
     docker = _run(image_promote, dict(args, engine="docker"), capsys)
     podman = _run(image_promote, dict(args, engine="podman"), capsys)
     assert docker["commands"] == [[args["executable"], "image", "rm", args["candidate"]]]
-    assert podman["commands"] == [[args["executable"], "untag", args["candidate"]]]
+    assert podman["commands"] == [[args["executable"], "untag", args["candidate"], args["candidate"]]]  # that name only

@@ -93,6 +93,9 @@ BAD = [
     ("refarch_engine", "OPA", "refarch_engine: 'OPA' is not one of embedded, opa"),
     ("refarch_allow_incomplete", ["host_down"], "refarch_allow_incomplete: unknown reason(s) host_down; known:"),
     ("refarch_opa_token", ["s3cr3t-value"], "refarch_opa_token: invalid value (not shown: it is a secret)"),
+    ("refarch_start_probe", "maybe", "refarch_start_probe must be true or false, not a string"),
+    ("refarch_start_probe_seconds", 0, "refarch_start_probe_seconds must be at least 1, got 0"),
+    ("refarch_start_probe_timeout", 5, "refarch_start_probe_timeout must be at least 6, got 5"),
 ]
 
 
