@@ -467,6 +467,8 @@ def dockerfile_facts(
     secret_names: Optional[Pattern[str]] = None,
     include_instructions: bool = True,
     parsed: Optional[dict] = None,
+    target: Optional[str] = None,
+    build_args: Optional[dict[str, Optional[str]]] = None,
 ) -> dict[str, Any]:
     """Build the ``kind: dockerfile`` facts document for one Dockerfile.
 
@@ -479,6 +481,9 @@ def dockerfile_facts(
     :param secret_names: compiled secret-name regex (``_redact.compile_secret_names``).
     :param include_instructions: False leaves ``instructions`` empty (large estates).
     :param parsed: a parser result to use instead of parsing ``data`` (tests).
+    :param target: the stage built (``--target``); None is the last stage. A name no stage has is the
+        document's ``error`` (``target_not_found``), as it fails the build.
+    :param build_args: ``--build-arg`` values (None: set, value unknown); they override ARG defaults.
     """
     names_re = secret_names or SECRET_NAME_RE
     doc = _empty_document(path)
@@ -531,7 +536,7 @@ def dockerfile_facts(
         st.env_eff[name] = entry
         return entry["value"]
 
-    chain = Chain(escape, problems, env_value=env_value)
+    chain = Chain(escape, problems, env_value=env_value, build_args=build_args)
     for ins in instrs:
         cmd = ins["cmd"].upper()
         if cmd not in _KNOWN_UPPER:
@@ -592,8 +597,15 @@ def dockerfile_facts(
 
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
-    final_chain = chain.chain(stages[-1].stage) if stages else []  # the final stage and the ones it is built FROM
-    doc["final_stage"] = _final_doc(stages[-1], final_chain[0]) if stages else None
+    final = stages[-1] if stages else None
+    if target is not None and stages:
+        final = next((s for s in stages if s.stage.key == target.lower()), None)
+        if final is None:
+            message = redactor.text(f"the build target {target!r} is not a stage of this Dockerfile")
+            doc["error"] = doc["error"] or {"code": "target_not_found", "message": message}
+            problems.append({"line": None, "code": "target_not_found", "message": message})
+    final_chain = chain.chain(final.stage) if final is not None else []  # the final stage and the ones it is built FROM
+    doc["final_stage"] = _final_doc(final, final_chain[0]) if final is not None else None
     doc["pragmas"] = _pragmas(parsed.get("comments") or [], out_instrs, redactor, problems)
     for p in problems:
         if p.get("message"):
