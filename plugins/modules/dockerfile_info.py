@@ -58,9 +58,10 @@ options:
   descriptors:
     description:
       - Also find build descriptors under the roots and return their text (at most 512 KiB each, secrets redacted
-        on the host) in RV(descriptors). The files read are C(compose.yaml), C(compose.yml), C(docker-compose.yml), C(docker-compose.yaml)
-        and their C(.override) and other C(docker-compose.<variant>.yml) files, C(docker-bake.hcl),
-        C(docker-bake.json), and every YAML file in a C(.github/workflows) folder. Symlinked descriptors are not read.
+        on the host) in RV(descriptors). The files read are C(compose.yaml), C(compose.yml),
+        C(docker-compose.yml), C(docker-compose.yaml) and their C(.override) and other
+        C(docker-compose.<variant>.yml) files, C(docker-bake.hcl), C(docker-bake.json), and every YAML file in a
+        C(.github/workflows) folder. Symlinked descriptors are not read.
     type: bool
     default: true
   builds:

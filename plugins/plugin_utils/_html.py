@@ -33,6 +33,7 @@ from typing import Any
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
     SEVERITIES,
+    build_label,
     folded_text,
     is_open,
     normalize_severity,
@@ -600,6 +601,9 @@ def _section_findings(report: Mapping[str, Any]) -> str:
                 + f'<span class="right">{_n(t_open)} open</span></summary>'
             )
             body = []
+            built = build_label(target)
+            if built:  # how the Dockerfile is built: the declared target, context and descriptor
+                body.append(f'<div class="muted small">Built as: {_e(built, 2000)}</div>')
             if target.get("error"):
                 error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}
                 body.append(f'<div class="note">Could not be checked: {_e(error.get("message"), 2000)}</div>')

@@ -20,10 +20,11 @@ from ansible_collections.refarch.containers.plugins.module_utils._discovery impo
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerignore import parse_dockerignore
 from ansible_collections.refarch.containers.plugins.module_utils._walker import Matcher, walk
-from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_result, plan_builds
+from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_result
 
 REPO = Path(__file__).resolve().parents[4]
-VALIDATOR = jsonschema.Draft202012Validator(json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text()))
+SCHEMA = json.loads((REPO / "policies" / "schema" / "facts.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 MULTI = b"""ARG NODE_VERSION=18
 FROM node:${NODE_VERSION}-bookworm-slim AS base

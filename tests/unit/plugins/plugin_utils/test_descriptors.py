@@ -335,3 +335,49 @@ def test_link_result_keeps_defaults_when_the_host_cannot_evaluate():
     out = link_result(found, ["/srv"], lambda builds: {"failed": True, "msg": "boom"})
     assert out["dockerfiles"] == [{"path": "/srv/p/Dockerfile"}]
     assert _codes(out["problems"]) == ["builds_not_evaluated"]
+
+
+# --------------------------------------------------------------------------------------------------- the report
+def test_report_names_and_keeps_apart_each_declared_build_of_one_dockerfile():
+    import datetime as dt
+    import json as _json
+    from pathlib import Path
+
+    import jsonschema
+    from ansible_collections.refarch.containers.plugins.plugin_utils import _findings, _report
+    from ansible_collections.refarch.containers.plugins.plugin_utils._html import render_html
+    from ansible_collections.refarch.containers.plugins.plugin_utils._junit import render_junit
+    from ansible_collections.refarch.containers.plugins.plugin_utils._sarif import render_sarif
+    from ansible_collections.refarch.containers.plugins.plugin_utils._text import render_text
+
+    def doc(path, target=None):
+        d = {"kind": "dockerfile", "path": path, "sha256": "a" * 64, "problems": [], "error": None, "pragmas": []}
+        if target:
+            d["build"] = {"declared": True, "context": "/srv/p", "target": target, "args": {}, "tags": [],
+                          "image": f"localhost/p-{target}:1",
+                          "declared_by": [{"path": "/srv/p/compose.yaml", "kind": "compose", "name": f"svc-{target}"}]}
+        return d
+
+    docs = [doc("/srv/p/Dockerfile", "dev"), doc("/srv/p/Dockerfile", "prod"), doc("/srv/q/Dockerfile")]
+    raw = [[{"rule_id": "NRA001", "severity": "high", "message": "runs as root", "line": 3}]] * 3
+    findings, waivers = _findings.enrich(docs, raw, "h", waivers=[], evaluation_date=dt.date(2026, 12, 7))
+    summary = _findings.summarize(docs, findings, "h", waivers)
+    assert summary["targets"] == 3 and summary["non_compliant_targets"] == 3
+    entries = _findings.target_entries(docs, findings, "h", ["/srv"])
+    assert [e.get("build", {}).get("target") for e in entries] == ["dev", "prod", None]
+    assert entries[0]["image"] == "localhost/p-dev:1" and "image" not in entries[2]
+    report = _report.build_report({"h": {"status": "ok", "targets": entries, "findings": findings}},
+                                  engine="embedded", policy_revision="r", generated_at="2026-12-07T00:00:00Z",
+                                  rules_catalog={"NRA001": {"title": "non-root", "severity": "high"}})
+    schema = _json.loads((Path(__file__).resolve().parents[4] / "policies/schema/report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    targets = report["hosts"]["h"]["targets"]
+    assert len(targets) == 3
+    prints = [t["findings"][0]["fingerprint"] for t in targets]
+    assert len(set(prints)) == 3
+    label = _report.build_label(targets[0])
+    assert "target dev" in label and "context /srv/p" in label and "/srv/p/compose.yaml (service svc-dev)" in label
+    assert "last stage" in _report.build_label(next(t for t in targets if t["path"] == "/srv/q/Dockerfile"))
+    for text in (render_html(report), render_junit(report), _json.dumps(render_sarif(report)), render_text(report)):
+        assert "dev" in text and "prod" in text
+    assert "/srv/p/compose.yaml (service svc-prod)" in render_html(report)
