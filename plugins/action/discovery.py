@@ -12,12 +12,13 @@ documentation is in ``plugins/modules/discovery.py``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import failure_evidence
-from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_result
+from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_images, link_result
 from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
     decode_dockerfile_result,
 )
@@ -119,6 +120,9 @@ class ActionModule(ActionBase):
             result[key] = list(listed.get(key) or [])
             if key == "images":
                 result["engines"] = list(listed.get("engines") or [])
+                if result["descriptors"] and result[key]:
+                    # an image a build descriptor names for a Dockerfile: linked to it (a label still wins)
+                    result[key] = link_images(result[key], json.loads(result["dockerfiles_json"]))
         if args["publish_facts"] and isinstance(result.get("host_summary"), dict):
             # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact
             # storage entry, without a set_fact task per host.

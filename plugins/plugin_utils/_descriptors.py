@@ -709,3 +709,48 @@ def link_result(found: dict[str, Any], roots: list[str], evaluate: Any) -> dict[
         )
         out["host_summary"] = _summarize([_host_row(d) for d in docs], len(out["problems"]))
     return out
+
+
+def _norm_ref(ref: str) -> str:
+    """An image reference as compared with a descriptor's: ``web:1``, ``localhost/web:1`` and
+    ``docker.io/library/web:1`` are one name; no tag is ``latest``."""
+    ref = ref.strip()
+    for prefix in ("localhost/", "docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            break
+    if ref.startswith("library/"):
+        ref = ref[len("library/"):]
+    name = ref.split("@", 1)[0]
+    if ":" not in name.rsplit("/", 1)[-1] and "@" not in ref:
+        ref += ":latest"
+    return ref
+
+
+def link_images(images: list[dict[str, Any]], dockerfiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Image documents with ``dockerfile`` linked (``source: descriptor``) to the Dockerfile a build descriptor
+    tags with the image's name, when no label links it already. Returns new documents; pure."""
+    by_ref: dict[str, dict[str, Any]] = {}
+    for doc in dockerfiles:
+        build = doc.get("build") if isinstance(doc, dict) else None
+        if not isinstance(build, dict):
+            continue
+        for tag in build.get("tags") or []:
+            if isinstance(tag, str) and tag:
+                by_ref.setdefault(_norm_ref(tag), doc)
+    if not by_ref:
+        return images
+    out = []
+    for img in images:
+        link = img.get("dockerfile") if isinstance(img, dict) else None
+        if not isinstance(img, dict) or (isinstance(link, dict) and link.get("path")):
+            out.append(img)
+            continue
+        names = [img.get("image"), *(img.get("tags") or [])]
+        match = next((by_ref[_norm_ref(n)] for n in names if isinstance(n, str) and _norm_ref(n) in by_ref), None)
+        if match is None:
+            out.append(img)
+        else:
+            out.append(dict(img, dockerfile={"path": match.get("path"), "sha256": match.get("sha256"),
+                                             "source": "descriptor", "valid": bool(match.get("sha256"))}))
+    return out

@@ -35,7 +35,7 @@ def build_summary(build: Any) -> dict[str, Any] | None:
     args = build.get("args") if isinstance(build.get("args"), dict) else {}
     ident = json.dumps([build.get("context"), build.get("target"), sorted(args.items())], sort_keys=True)
     return {"id": hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12], "target": build.get("target"),
-            "context": build.get("context"), "image": build.get("image"),
+            "context": build.get("context"), "image": build.get("image"), "args": dict(args),
             "declared_by": [dict(d) for d in build.get("declared_by") or [] if isinstance(d, dict)]}
 
 

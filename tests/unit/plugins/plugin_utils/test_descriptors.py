@@ -4,13 +4,23 @@ Pure functions over text: no Ansible, no host. Each bad input is a named problem
 """
 from __future__ import annotations
 
+import datetime as dt
+import json as _json
+from pathlib import Path
+
+import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.plugin_utils import _hcl
+from ansible_collections.refarch.containers.plugins.plugin_utils import _findings, _hcl, _report
 from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import (
+    link_images,
     link_result,
     parse_descriptor,
     plan_builds,
 )
+from ansible_collections.refarch.containers.plugins.plugin_utils._html import render_html
+from ansible_collections.refarch.containers.plugins.plugin_utils._junit import render_junit
+from ansible_collections.refarch.containers.plugins.plugin_utils._sarif import render_sarif
+from ansible_collections.refarch.containers.plugins.plugin_utils._text import render_text
 
 ROOT = "/srv"
 
@@ -339,17 +349,6 @@ def test_link_result_keeps_defaults_when_the_host_cannot_evaluate():
 
 # --------------------------------------------------------------------------------------------------- the report
 def test_report_names_and_keeps_apart_each_declared_build_of_one_dockerfile():
-    import datetime as dt
-    import json as _json
-    from pathlib import Path
-
-    import jsonschema
-    from ansible_collections.refarch.containers.plugins.plugin_utils import _findings, _report
-    from ansible_collections.refarch.containers.plugins.plugin_utils._html import render_html
-    from ansible_collections.refarch.containers.plugins.plugin_utils._junit import render_junit
-    from ansible_collections.refarch.containers.plugins.plugin_utils._sarif import render_sarif
-    from ansible_collections.refarch.containers.plugins.plugin_utils._text import render_text
-
     def doc(path, target=None):
         d = {"kind": "dockerfile", "path": path, "sha256": "a" * 64, "problems": [], "error": None, "pragmas": []}
         if target:
@@ -381,3 +380,21 @@ def test_report_names_and_keeps_apart_each_declared_build_of_one_dockerfile():
     for text in (render_html(report), render_junit(report), _json.dumps(render_sarif(report)), render_text(report)):
         assert "dev" in text and "prod" in text
     assert "/srv/p/compose.yaml (service svc-prod)" in render_html(report)
+
+
+def test_images_named_by_a_descriptor_are_linked_to_their_dockerfile():
+    docs = [{"path": "/srv/p/Dockerfile", "sha256": "b" * 64,
+             "build": {"declared": True, "tags": ["web:1", "registry.local/api"]}},
+            {"path": "/srv/q/Dockerfile", "sha256": "c" * 64}]
+    images = [{"image": "localhost/web:1", "tags": ["localhost/web:1"], "dockerfile": None},
+              {"image": "registry.local/api:latest", "dockerfile": None},
+              {"image": "docker.io/library/web:1", "dockerfile": {"path": "/srv/label/Dockerfile", "sha256": None,
+                                                                  "source": "label", "valid": False}},
+              {"image": "web:2", "dockerfile": None}]
+    out = link_images(images, docs)
+    assert out[0]["dockerfile"] == {"path": "/srv/p/Dockerfile", "sha256": "b" * 64, "source": "descriptor",
+                                    "valid": True}
+    assert out[1]["dockerfile"]["path"] == "/srv/p/Dockerfile"
+    assert out[2]["dockerfile"]["source"] == "label"  # a label still wins
+    assert out[3]["dockerfile"] is None
+    assert images[0]["dockerfile"] is None  # pure
