@@ -32,7 +32,12 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
     is_secret_name,
     redact_text,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._walker import _FACT_CODES, Candidate, Reader
+from ansible_collections.refarch.containers.plugins.module_utils._walker import (
+    _FACT_CODES,
+    Candidate,
+    Reader,
+    ReadResult,
+)
 
 #: The largest descriptor read (a compose file, a bake file, a workflow); a larger one is a problem.
 MAX_DESCRIPTOR_SIZE = 512 * 1024
@@ -82,6 +87,10 @@ def read_descriptors(found: list[Candidate], read_foreign_files: bool = False, a
                                                                          f"({exc.reason}); not read"}
                 else:
                     entry["text"] = redact_text(text, names_re) if names_re is not None else redact_text(text)
+                    try:  # whose file it is: run as root, a build it declares reads only that user's (or root's) files
+                        entry["uid"] = os.stat(cand.path, follow_symlinks=False).st_uid
+                    except OSError:
+                        entry["uid"] = None
             out.append(entry)
     return out, problems
 
@@ -103,7 +112,7 @@ def _build_entry(build: dict[str, Any], names_re: Optional[Pattern[str]]) -> dic
         args[str(name)] = REDACTED if secret and value is not None else value
     return {"declared": True, "context": build["context"], "target": build.get("target"), "args": args,
             "image": build.get("image"), "tags": list(build.get("tags") or []),
-            "declared_by": [dict(d) for d in build.get("declared_by") or []]}
+            "declared_by": [{k: d.get(k) for k in ("path", "kind", "name")} for d in build.get("declared_by") or []]}
 
 
 def _not_found(build: dict[str, Any], what: str) -> list[dict[str, str]]:
@@ -141,6 +150,24 @@ def build_documents(builds: list[dict[str, Any]], roots: list[str], read_options
     return docs, problems
 
 
+def _foreign_to(reader: Reader, dir_fd: int, name: str, path: str, build: dict[str, Any]) -> Optional[tuple]:
+    """Run as root: ``(code, message)`` when ``name`` belongs to neither root nor a user whose descriptor declares
+    this build. A descriptor may name any file under the roots; it must not make root read, and put into reports,
+    another user's file (the walk's owner rule, for files found by a descriptor instead of by their name)."""
+    if not reader.check_owner or not build.get("declared_by"):
+        return None  # no descriptor (a re-scan of one build): the walk's owner rule alone, in Reader.read
+    owners = {d.get("uid") for d in build.get("declared_by") or [] if isinstance(d.get("uid"), int)}
+    try:
+        uid = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_uid
+    except OSError:
+        return None  # the read says why
+    if uid == 0 or uid in owners:
+        return None
+    return ("foreign_owner", f"{path} belongs to uid {uid}, and no descriptor of that user declares this build; "
+                             "not read: run as root, the scan reads another user's file only with the "
+                             "read_foreign_files option")
+
+
 def _build_document(build: dict[str, Any], roots: list[str], reader: Reader,  # noqa: PLR0917 - internal
                     names_re: Optional[Pattern[str]], include_instructions: bool,
                     problems: list[dict[str, str]]) -> Optional[dict[str, Any]]:
@@ -164,7 +191,8 @@ def _build_document(build: dict[str, Any], roots: list[str], reader: Reader,  # 
         return _scan_place(error_document(path, _code(exc.code), exc.message), root, None)
     with handle:
         dir_st = _fstat(handle.fd)
-        res = reader.read(handle.fd, name, path, dir_st)
+        foreign = _foreign_to(reader, handle.fd, name, path, build)
+        res = reader.read(handle.fd, name, path, dir_st) if foreign is None else ReadResult(error=foreign)
         if res.error is not None:
             if res.error[0] == "not_found":
                 problems.extend(_not_found(build, "does not exist"))
@@ -172,17 +200,19 @@ def _build_document(build: dict[str, Any], roots: list[str], reader: Reader,  # 
             return _scan_place(error_document(path, res.error[0], res.error[1], size=res.size, mtime=res.mtime),
                                root, handle.identity)
         di_path = path + ".dockerignore"
-        di = reader.read(handle.fd, name + ".dockerignore", di_path, dir_st)
+        foreign = _foreign_to(reader, handle.fd, name + ".dockerignore", di_path, build)
+        di = reader.read(handle.fd, name + ".dockerignore", di_path, dir_st) if foreign is None \
+            else ReadResult(error=foreign)
         extra: list[dict[str, Any]] = []
         pj_path = posixpath.join(context, "package.json")
         pj = None
         if di.error is not None and di.error[0] == "not_found":
             di_path = posixpath.join(context, ".dockerignore")
-            di, pj, ctx_problem = _context_files(ctx_root, context, reader)
+            di, pj, ctx_problem = _context_files(ctx_root, context, reader, build)
             if ctx_problem:
                 extra.append(ctx_problem)
         else:
-            dummy, pj, ctx_problem = _context_files(ctx_root, context, reader, ignore=False)
+            dummy, pj, ctx_problem = _context_files(ctx_root, context, reader, build, ignore=False)
             if ctx_problem:
                 extra.append(ctx_problem)
         di_data, di_err = _side(di)
@@ -198,7 +228,8 @@ def _build_document(build: dict[str, Any], roots: list[str], reader: Reader,  # 
         return _scan_place(doc, root, handle.identity)
 
 
-def _context_files(root: str, context: str, reader: Reader, ignore: bool = True) -> tuple[Any, Any, Optional[dict]]:
+def _context_files(root: str, context: str, reader: Reader, build: dict[str, Any],
+                   ignore: bool = True) -> tuple[Any, Any, Optional[dict]]:
     """The context root's ``.dockerignore`` (when ``ignore``) and ``package.json`` read results, and a problem."""
     try:
         handle = _safefs.open_dir(root, context)
@@ -208,10 +239,13 @@ def _context_files(root: str, context: str, reader: Reader, ignore: bool = True)
                                                                    f"{exc.message}"}
     with handle:
         dir_st = _fstat(handle.fd)
-        di = reader.read(handle.fd, ".dockerignore", posixpath.join(context, ".dockerignore"), dir_st) \
-            if ignore else None
-        pj = reader.read(handle.fd, "package.json", posixpath.join(context, "package.json"), dir_st)
-    return di, pj, None
+        found = []
+        for wanted, name in ((ignore, ".dockerignore"), (True, "package.json")):
+            path = posixpath.join(context, name)
+            foreign = _foreign_to(reader, handle.fd, name, path, build) if wanted else None
+            found.append(None if not wanted else ReadResult(error=foreign) if foreign is not None
+                         else reader.read(handle.fd, name, path, dir_st))
+    return found[0], found[1], None
 
 
 def _side(res: Any) -> tuple[Optional[bytes], Optional[dict]]:

@@ -589,10 +589,12 @@ def plan_builds(descriptors: Iterable[dict[str, Any]], roots: Iterable[str]) -> 
     """
     roots = [posixpath.normpath(r) for r in roots if r]
     problems: list[dict[str, Any]] = []
+    uids: dict[str, Any] = {}
     raw: list[dict[str, Any]] = []
     compose: list[dict[str, Any]] = []
     for desc in descriptors:
         path = desc.get("path") or ""
+        uids[path] = desc.get("uid")
         if desc.get("error"):
             err = desc["error"]
             problems.append(_problem(path, str(err.get("code") or "descriptor_unreadable"),
@@ -624,6 +626,8 @@ def plan_builds(descriptors: Iterable[dict[str, Any]], roots: Iterable[str]) -> 
         key = (dockerfile, context, b["target"], tuple(sorted(b["args"].items(), key=lambda kv: kv[0])))
         entry = merged.get(key)
         declared = {"path": b["descriptor"], "kind": b["kind"], "name": b["name"]}
+        if isinstance(uids.get(b["descriptor"]), int):  # whose descriptor (the host's owner rule for what it names)
+            declared["uid"] = uids[b["descriptor"]]
         if entry is None:
             merged[key] = {"dockerfile": dockerfile, "context": context, "target": b["target"], "args": dict(b["args"]),
                            "tags": list(b["tags"]), "image": b["tags"][0] if b["tags"] else None,

@@ -228,3 +228,25 @@ def test_mixed_corpus_compose_targets_are_evaluated_as_declared(shared_dir):
     own_patterns = parse_dockerignore((repos / "hoppscotch/packages/hoppscotch-backend/.dockerignore").read_bytes())
     assert root_patterns != own_patterns
     assert backend["dockerignore"]["patterns"] == root_patterns
+
+
+def test_as_root_a_descriptor_cannot_make_the_scan_read_another_users_file(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the owner rule applies to scans run as root")
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    _write(bob, "notes.txt", "FROM node:20\nENV NOTE=private-words\n")
+    _write(bob, "Dockerfile-ok", "FROM node:20\n")
+    _write(alice, "compose.yaml", "services:\n  steal:\n    build: {context: ../bob, dockerfile: notes.txt}\n"
+                                  "  fine:\n    build: {context: ../bob, dockerfile: Dockerfile-ok}\n")
+    for path in (alice, alice / "compose.yaml"):
+        os.chown(path, 1001, 1001)
+    for path in (bob, bob / "notes.txt"):
+        os.chown(path, 1002, 1002)
+    os.chmod(bob / "notes.txt", 0o600)
+    out = _evaluate(tmp_path)
+    by = {d["path"]: d for d in out["dockerfiles"]}
+    assert by[str(bob / "notes.txt")]["error"]["code"] == "foreign_owner"
+    assert "private-words" not in json.dumps(out)
+    # a root-owned file a descriptor names is read (as the walk reads a root-owned Dockerfile)
+    assert by[str(bob / "Dockerfile-ok")]["error"] is None
+    assert "uid" not in json.dumps([d.get("build") for d in out["dockerfiles"]])
