@@ -598,7 +598,7 @@ def dockerfile_facts(
     doc["global_args"] = global_args
     doc["stages"] = [_stage_doc(s) for s in stages]
     final = stages[-1] if stages else None
-    if target is not None and stages:
+    if target and stages:
         final = next((s for s in stages if s.stage.key == target.lower()), None)
         if final is None:
             message = redactor.text(f"the build target {target!r} is not a stage of this Dockerfile")
