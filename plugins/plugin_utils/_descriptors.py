@@ -521,8 +521,10 @@ def _join(base: str, rel: str) -> str:
     return posixpath.normpath(rel if posixpath.isabs(rel) else posixpath.join(base, rel))
 
 
-def parse_descriptor(path: str, text: str, kind: Optional[str] = None) -> tuple[list[dict[str, Any]],
-                                                                                 list[dict[str, Any]]]:
+_Found = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def parse_descriptor(path: str, text: str, kind: Optional[str] = None) -> _Found:
     """``(builds, problems)`` of one descriptor file; never raises.
 
     Each build: ``descriptor``, ``kind``, ``name`` (service, bake target or ``job/step``), ``context``
@@ -576,8 +578,7 @@ def _compose_projects(descriptors: list[dict[str, Any]], problems: list[dict[str
     return out
 
 
-def plan_builds(descriptors: Iterable[dict[str, Any]], roots: Iterable[str]) -> tuple[list[dict[str, Any]],
-                                                                                     list[dict[str, Any]]]:
+def plan_builds(descriptors: Iterable[dict[str, Any]], roots: Iterable[str]) -> _Found:
     """Every declared build of a host, linked to its Dockerfile, and the descriptors' problems.
 
     ``descriptors``: what the host sent, ``{"path", "kind", "text", "error"}``. Returns ``(builds,

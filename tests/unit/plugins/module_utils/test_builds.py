@@ -101,8 +101,8 @@ def test_descriptors_are_read_bounded_and_redacted(tmp_path):
 
 # --------------------------------------------------------------------------------------------- facts per build
 def test_facts_target_and_build_args():
-    doc = dockerfile_facts("/srv/a/Dockerfile", MULTI, target="dev", build_args={"NODE_VERSION": "22",
-                                                                                  "NODE_ENV": "development"})
+    args = {"NODE_VERSION": "22", "NODE_ENV": "development"}
+    doc = dockerfile_facts("/srv/a/Dockerfile", MULTI, target="dev", build_args=args)
     assert doc["error"] is None
     assert doc["final_stage"]["name"] == "dev"
     assert doc["stages"][0]["base"]["tag"] == "22-bookworm-slim"
