@@ -250,3 +250,31 @@ def test_as_root_a_descriptor_cannot_make_the_scan_read_another_users_file(tmp_p
     # a root-owned file a descriptor names is read (as the walk reads a root-owned Dockerfile)
     assert by[str(bob / "Dockerfile-ok")]["error"] is None
     assert "uid" not in json.dumps([d.get("build") for d in out["dockerfiles"]])
+
+
+def test_mixed_corpus_backend_is_judged_against_the_root_dockerignore(shared_dir):
+    corpus = shared_dir / "mixed-corpus" / "repos" / "hoppscotch"
+    if not (corpus / "docker-compose.yml").is_file():
+        pytest.skip(f"the mixed corpus is not at {corpus.parent.parent}")
+    from ansible_collections.refarch.containers.plugins.action.policy_check import (  # noqa: PLC0415
+        run_policy_check,
+    )
+
+    docs = _evaluate(corpus)["dockerfiles"]
+    backend = [d for d in docs if d["path"].endswith("packages/hoppscotch-backend/Dockerfile")]
+    assert len(backend) == 1 and backend[0]["build"]["target"] == "prod"
+    default = scan([str(corpus / "packages" / "hoppscotch-backend" / "Dockerfile")])["dockerfiles"]
+    result = run_policy_check({"facts": {"dockerfiles": backend + default}, "engine": "embedded", "fail_on": "none",
+                               "evaluation_date": "2026-01-15"}, "localhost")
+    nra004: dict[bool, list[str]] = {True: [], False: []}
+    for f in result["findings"]:
+        if f["rule_id"] == "NRA004":
+            nra004["build" in f["target"]].append(f["message"])
+    # the root .dockerignore excludes node_modules and .git but not .cache; the folder's own excludes only
+    # node_modules: the declared build is judged by the file BuildKit reads, so the findings differ
+    root_ignore, own_ignore = str(corpus / ".dockerignore"), str(corpus / "packages/hoppscotch-backend/.dockerignore")
+    assert nra004[True] and all(root_ignore in m and own_ignore not in m for m in nra004[True])
+    assert nra004[False] and all(own_ignore in m for m in nra004[False])
+    # .git is excluded at the root, not in the folder: only the default evaluation complains about it
+    assert not any(".git" in m.replace(root_ignore, "") for m in nra004[True])
+    assert any(".git" in m.replace(own_ignore, "") for m in nra004[False])
