@@ -157,6 +157,8 @@ def _foreign_to(reader: Reader, dir_fd: int, name: str, path: str, build: dict[s
     if not reader.check_owner or not build.get("declared_by"):
         return None  # no descriptor (a re-scan of one build): the walk's owner rule alone, in Reader.read
     owners = {d.get("uid") for d in build.get("declared_by") or [] if isinstance(d.get("uid"), int)}
+    if 0 in owners:
+        return None  # root's descriptor (a deployment's): only the walk's owner rule, in Reader.read
     try:
         uid = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_uid
     except OSError:

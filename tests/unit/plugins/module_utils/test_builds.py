@@ -250,6 +250,14 @@ def test_as_root_a_descriptor_cannot_make_the_scan_read_another_users_file(tmp_p
     # a root-owned file a descriptor names is read (as the walk reads a root-owned Dockerfile)
     assert by[str(bob / "Dockerfile-ok")]["error"] is None
     assert "uid" not in json.dumps([d.get("build") for d in out["dockerfiles"]])
+    # a descriptor root wrote (a deployment's) is trusted: bob's own Dockerfile it names is read
+    _write(bob, "app.Dockerfile", "FROM node:20\n")
+    os.chown(bob / "app.Dockerfile", 1002, 1002)
+    _write(tmp_path, "deploy/docker-compose.yml", "services:\n  app:\n    build: {context: ../bob, "
+                                                  "dockerfile: app.Dockerfile}\n")
+    again = {d["path"]: d for d in _evaluate(tmp_path)["dockerfiles"]}
+    assert again[str(bob / "app.Dockerfile")]["error"] is None
+    assert again[str(bob / "notes.txt")]["error"]["code"] == "foreign_owner"
 
 
 def test_mixed_corpus_backend_is_judged_against_the_root_dockerignore(shared_dir):
