@@ -41,8 +41,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._walker import 
 
 #: The largest descriptor read (a compose file, a bake file, a workflow); a larger one is a problem.
 MAX_DESCRIPTOR_SIZE = 512 * 1024
-#: At most this many descriptors are read per scan (the rest are a problem): a bound on what goes to the controller.
+#: At most this many descriptors, and this many bytes of them, are read per scan (the rest are a problem): a bound
+#: on what goes to the controller.
 MAX_DESCRIPTORS = 2000
+MAX_DESCRIPTOR_TOTAL = 16 * 1024 * 1024
 
 
 def descriptor_kind(path: str) -> Optional[str]:
@@ -68,8 +70,16 @@ def read_descriptors(found: list[Candidate], read_foreign_files: bool = False, a
                          "message": f"more than {MAX_DESCRIPTORS} build descriptors under the scan roots; the rest "
                                     "are not read"})
         found = found[:MAX_DESCRIPTORS]
+    total = 0
     with Reader(MAX_DESCRIPTOR_SIZE, read_foreign_files, allow_hardlinks) as reader:
         for cand in found:
+            if total > MAX_DESCRIPTOR_TOTAL:
+                out.append({"path": cand.path, "kind": descriptor_kind(cand.path), "scan_root": cand.root,
+                            "text": None, "error": {"code": "too_many_descriptors",
+                                                    "message": f"{cand.path} was not read: the build descriptors "
+                                                               f"read before it already hold more than "
+                                                               f"{MAX_DESCRIPTOR_TOTAL} bytes"}})
+                continue
             entry: dict[str, Any] = {"path": cand.path, "kind": descriptor_kind(cand.path), "scan_root": cand.root,
                                      "text": None, "error": None}
             res = reader.read_path(cand.path, cand.dir_identity, (cand.path.rpartition("/")[0] or "/") == cand.root)
@@ -86,6 +96,7 @@ def read_descriptors(found: list[Candidate], read_foreign_files: bool = False, a
                     entry["error"] = {"code": "decode_error", "message": f"{cand.path} is not valid UTF-8 "
                                                                          f"({exc.reason}); not read"}
                 else:
+                    total += len(res.data or b"")
                     entry["text"] = redact_text(text, names_re) if names_re is not None else redact_text(text)
                     try:  # whose file it is: run as root, a build it declares reads only that user's (or root's) files
                         entry["uid"] = os.stat(cand.path, follow_symlinks=False).st_uid

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from ansible_collections.refarch.containers.plugins.module_utils import _builds
 from ansible_collections.refarch.containers.plugins.module_utils._builds import (
     MAX_DESCRIPTOR_SIZE,
     build_documents,
@@ -97,6 +98,15 @@ def test_descriptors_are_read_bounded_and_redacted(tmp_path):
     assert by["big/compose.yaml"]["error"]["code"] == "too_large"
     assert by["bin/compose.yml"]["error"]["code"] == "decode_error"
     assert "fifo/docker-compose.yml" not in by  # never opened: not a regular file
+
+
+def test_descriptors_read_per_scan_are_bounded(tmp_path, monkeypatch):
+    for i in range(4):
+        _write(tmp_path, f"p{i}/compose.yaml", "services: {}\n" + "#" * 100)
+    monkeypatch.setattr(_builds, "MAX_DESCRIPTOR_TOTAL", 150)
+    res = scan([str(tmp_path)], descriptors=True)
+    errors = [d["error"]["code"] if d["error"] else None for d in res["descriptors"]]
+    assert errors.count(None) == 2 and errors.count("too_many_descriptors") == 2
 
 
 # --------------------------------------------------------------------------------------------- facts per build
