@@ -564,7 +564,6 @@ def _compose_projects(descriptors: list[dict[str, Any]], problems: list[dict[str
         loaded[desc["path"]] = _compose_services(desc["path"], _load_yaml(desc["path"], desc["text"], problems),
                                                  problems)
     out = []
-    merged_into: dict[str, list[str]] = {}
     for desc in overrides:
         base = by_dir.get(posixpath.dirname(desc["path"]))
         if base is None:
@@ -573,7 +572,6 @@ def _compose_projects(descriptors: list[dict[str, Any]], problems: list[dict[str
         services = loaded[base["path"]]
         for name, svc in loaded[desc["path"]].items():
             services[name] = _merge_service(services.get(name), svc)
-        merged_into.setdefault(base["path"], []).append(desc["path"])
     out.extend((desc["path"], loaded[desc["path"]]) for desc in plain)
     return out
 
