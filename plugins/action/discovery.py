@@ -12,11 +12,13 @@ documentation is in ``plugins/modules/discovery.py``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import failure_evidence
+from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_images, link_result
 from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
     decode_dockerfile_result,
 )
@@ -80,6 +82,12 @@ class ActionModule(ActionBase):
                 found = decode_dockerfile_result(found, keep_documents_encoded=True)
             except ValueError as exc:
                 raise AnsibleActionFail(f"dockerfile_info returned {exc}") from exc
+            # the builds that compose, bake and workflow files declare, parsed here, evaluated on the host
+            try:
+                found = link_result(found, list(args["paths"]), lambda builds: self._builds(module_args, builds,
+                                                                                            task_vars))
+            except ValueError as exc:
+                raise AnsibleActionFail(f"dockerfile_info returned undecodable build documents: {exc}") from exc
         result.update(
             changed=False,
             dockerfiles_json=found.get("dockerfiles_json", "[]"),
@@ -91,6 +99,7 @@ class ActionModule(ActionBase):
             engines=[],
             # the roots walked: the report places each Dockerfile relative to its root (SARIF uriBaseId)
             scan_paths=list(args["paths"]),
+            descriptors=list(found.get("descriptors") or []),
         )
         for wanted, module, key in ((args["images"], IMAGE_MODULE, "images"),
                                     (args["containers"], CONTAINER_MODULE, "containers")):
@@ -111,11 +120,25 @@ class ActionModule(ActionBase):
             result[key] = list(listed.get(key) or [])
             if key == "images":
                 result["engines"] = list(listed.get("engines") or [])
+                if result["descriptors"] and result[key]:
+                    # an image a build descriptor names for a Dockerfile: linked to it (a label still wins)
+                    result[key] = link_images(result[key], json.loads(result["dockerfiles_json"]))
         if args["publish_facts"] and isinstance(result.get("host_summary"), dict):
             # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact
             # storage entry, without a set_fact task per host.
             result["ansible_facts"] = {"refarch_containers": result["host_summary"]}
         return result
+
+    def _builds(self, module_args: dict[str, Any], builds: list, task_vars: Any) -> dict[str, Any]:
+        """dockerfile_info again, evaluating the declared builds (one more module run, only when there are some)."""
+        try:
+            answer = self._execute_module(module_name=DOCKERFILE_MODULE, module_args={**module_args, "builds": builds},
+                                          task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            raise AnsibleConnectionFailure(f"connection lost during discovery: {exc}") from exc
+        if answer.get("unreachable"):
+            raise AnsibleConnectionFailure(f"connection lost during discovery: {answer.get('msg') or ''}")
+        return answer
 
     @staticmethod
     def _evidence(failed: dict[str, Any]) -> dict[str, Any]:

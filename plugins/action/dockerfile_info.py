@@ -13,6 +13,7 @@ from typing import Any, Optional
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_result
 from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
     decode_dockerfile_result,
 )
@@ -77,6 +78,20 @@ class ActionModule(ActionBase):
             module_result = decode_dockerfile_result(module_result, keep_documents_encoded=keep_encoded)
         except ValueError as exc:
             raise AnsibleActionFail(f"{MODULE} returned {exc}") from exc
+        if module_result.get("descriptors") and not module_result.get("failed") and not args.get("builds"):
+            # the builds that compose, bake and workflow files declare: parsed here, evaluated on the host
+            roots = args.get("paths") or []
+            roots = [p.strip() for p in roots.split(",")] if isinstance(roots, str) else [str(p) for p in roots]
+
+            def evaluate(builds: list) -> dict[str, Any]:
+                answer = self._execute_module(module_name=MODULE, module_args={**args, "builds": builds},
+                                              task_vars=task_vars)
+                return decode_dockerfile_result(answer, keep_documents_encoded=keep_encoded)
+
+            try:
+                module_result = link_result(module_result, roots, evaluate)
+            except ValueError as exc:
+                raise AnsibleActionFail(f"{MODULE} returned undecodable build documents: {exc}") from exc
         result.update(module_result)
         if publish and isinstance(result.get("host_summary"), dict) and not result.get("failed"):
             # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact

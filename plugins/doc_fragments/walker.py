@@ -20,11 +20,14 @@ options:
   patterns:
     description:
       - Shell-style file name patterns (matched against the base name) that mark a Dockerfile.
+      - The default patterns match in any case (C(Dockerfile-dev), C(Dockerfile_worker), C(worker.dockerfile),
+        C(DOCKERFILE)); patterns you set match as O(case_insensitive) says.
       - Names ending in C(.dockerignore) never match.
+      - A file that a build descriptor (compose, bake, workflow) names as its Dockerfile is read whatever its name.
     type: list
     elements: str
-    default: [Dockerfile, Containerfile, '*.Dockerfile', 'Dockerfile.*', '*.dockerfile', 'Containerfile.*',
-              '*.Containerfile']
+    default: [Dockerfile, Containerfile, '*.Dockerfile', 'Dockerfile.*', 'Dockerfile-*', 'Dockerfile_*',
+              'Containerfile.*', 'Containerfile-*', 'Containerfile_*', '*.Containerfile']
   case_insensitive:
     description:
       - Match O(patterns) case-insensitively (finds C(dockerfile), C(DOCKERFILE), C(app.DockerFile)).

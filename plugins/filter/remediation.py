@@ -17,6 +17,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
 from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
+from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED
 from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
     parse_fix_selection,
     unknown_fixes_message,
@@ -89,9 +90,17 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
         ref = doc.get("image") or ""
         if isinstance(link, dict) and link.get("path") and ref and not ref.startswith("sha256:"):
             links.setdefault(link["path"], ref)
+    builds: dict = {}
     for target in result.get("targets") or []:
         if target.get("kind") == "dockerfile" and target.get("path") and target.get("image"):
             links[target["path"]] = target["image"]
+        build = target.get("build") if target.get("kind") == "dockerfile" else None
+        if isinstance(build, dict) and target.get("path"):
+            # how a descriptor builds it (the first build that names an image, else the first): the rebuild
+            # uses the same context, target and arguments
+            known = builds.get(target["path"])
+            if known is None or (not known.get("image") and build.get("image")):
+                builds[target["path"]] = build
     open_rules: dict = {}
     for finding in result.get("findings") or []:
         target = finding.get("target") or {}
@@ -109,10 +118,14 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
         if not path or is_backup_name(path):
             continue
         root, ident = scanned.get(path, ("", None))
+        build = builds.get(path) or {}
         entry = plan.setdefault(path, {"path": path, "sha256": target.get("sha256", ""),
-                                       "context": posixpath.dirname(path), "fixes": [], "rules": [],
-                                       "findings": [], "open_rules": sorted(open_rules.get(path, ())),
-                                       "image": links.get(path, ""), "scan_root": root, "dir_identity": ident})
+                                       "context": build.get("context") or posixpath.dirname(path), "fixes": [],
+                                       "rules": [], "findings": [], "open_rules": sorted(open_rules.get(path, ())),
+                                       "image": links.get(path, ""), "scan_root": root, "dir_identity": ident,
+                                       "build_target": build.get("target") or "",
+                                       "build_args": {k: v for k, v in (build.get("args") or {}).items()
+                                                      if isinstance(v, str) and REDACTED not in v}})
         if fix not in entry["fixes"]:
             entry["fixes"].append(fix)
         if finding.get("rule_id") not in entry["rules"]:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from re import Pattern
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._builds import build_documents, read_descriptors
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
     dockerfile_facts,
     error_document,
@@ -550,8 +551,12 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
     workers: Optional[int] = None,
     read_foreign_files: bool = False,
     allow_hardlinks: bool = False,
+    descriptors: bool = False,
 ) -> dict[str, Any]:
     """Scan ``paths`` and return ``{"dockerfiles": [...], "problems": [...], "summary": {...}}``.
+
+    ``descriptors`` also finds the build descriptors (compose, bake, workflows) and returns their
+    redacted text under ``descriptors`` (``_builds.read_descriptors``), for the controller to parse.
 
     ``output="json"`` returns the documents as one JSON text, ``dockerfiles_json``, plus the
     ``host_summary``, instead of ``dockerfiles``; ``output="summary"`` returns only the
@@ -576,7 +581,7 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
     try:
         return _scan(paths, names_re, patterns, excludes, case_insensitive, max_depth,
                      (max_file_size, read_foreign_files, allow_hardlinks), one_filesystem,
-                     follow_symlinks_within_root, include_instructions, t0, output, workers)
+                     follow_symlinks_within_root, include_instructions, t0, output, workers, descriptors)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -585,9 +590,10 @@ def scan(  # noqa: PLR0917 - mirrors the module options one to one
 def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[str]],  # noqa: PLR0917
           excludes: Optional[list[str]], case_insensitive: bool, max_depth: Optional[int], read_options: tuple,
           one_filesystem: bool, follow_symlinks_within_root: bool, include_instructions: bool,
-          t0: float, output: str, workers: Optional[int]) -> dict[str, Any]:
+          t0: float, output: str, workers: Optional[int], descriptors: bool = False) -> dict[str, Any]:
     """``scan`` with the garbage collector already paused."""
-    matcher = Matcher(patterns, excludes, case_insensitive)
+    matcher = Matcher(patterns, excludes, case_insensitive, descriptors=descriptors)
+    found_descriptors: Optional[list] = [] if descriptors else None
     paths = list(paths)
     args = (read_options, names_re, include_instructions)
     n_workers = _auto_workers() if workers is None else max(0, workers - 1)
@@ -596,7 +602,8 @@ def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[
     try:
         candidates, problems, stats = walk(paths, matcher, max_depth=max_depth, one_filesystem=one_filesystem,
                                            follow_symlinks_within_root=follow_symlinks_within_root,
-                                           progress=pool.feed if pool is not None else None)
+                                           progress=pool.feed if pool is not None else None,
+                                           descriptors=found_descriptors)
         t_walk = time.monotonic()
         if pool is not None and pool.started:
             parts = pool.finish(candidates)
@@ -605,6 +612,10 @@ def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[
     finally:
         if pool is not None:
             pool.close()  # no worker outlives the scan, whatever happened
+    descriptor_docs: list = []
+    if found_descriptors:
+        descriptor_docs, more = read_descriptors(found_descriptors, read_options[1], read_options[2], names_re)
+        problems.extend(more)
     t_end = time.monotonic()
     problems = [_sanitize(p) for p in problems]
     rows = [row for part in parts for row in part.rows]
@@ -622,8 +633,13 @@ def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[
     }
     if output == "native":
         docs = parts[0].docs if len(parts) == 1 else [d for part in parts for d in part.docs]
-        return {"dockerfiles": docs, "problems": problems, "summary": summary}
+        native = {"dockerfiles": docs, "problems": problems, "summary": summary}
+        if descriptors:
+            native["descriptors"] = _sanitize(descriptor_docs)
+        return native
     result: dict[str, Any] = {"problems": problems, "summary": summary}
+    if descriptors:
+        result["descriptors"] = _sanitize(descriptor_docs)
     if output == "json":
         # one join (the text is large: no intermediate copy)
         texts = [part.text for part in parts if part.text]
@@ -679,7 +695,32 @@ def scan_from_params(params: dict[str, Any], output: str = "native") -> dict[str
         output=output,
         read_foreign_files=params.get("read_foreign_files", False),
         allow_hardlinks=params.get("allow_hardlinks", False),
+        descriptors=params.get("descriptors", False),
     )
+
+
+def scan_builds(params: dict[str, Any], builds: list[dict[str, Any]], output: str = "native") -> dict[str, Any]:
+    """Evaluate the builds the controller found in the descriptors (``_builds.build_documents``).
+
+    The result has the shape of ``scan``'s (``output`` native or json), documents in the order of ``builds``.
+    """
+    t0 = time.monotonic()
+    names_re = compile_secret_names(params.get("redact_names"))
+    docs, problems = build_documents(builds, list(params["paths"]),
+                                     (params["max_file_size"], params.get("read_foreign_files", False),
+                                      params.get("allow_hardlinks", False)),
+                                     names_re, params.get("include_instructions", True))
+    docs = [_sanitize(d) for d in docs]
+    problems = [_sanitize(p) for p in problems]
+    rows = [_host_row(d) for d in docs]
+    summary = {"roots": len(params["paths"]), "directories_scanned": 0, "files_seen": 0, "directories_pruned": 0,
+               "dockerfiles": len(docs), "errors": sum(1 for r in rows if r[3]),
+               "with_problems": sum(1 for r in rows if r[4]), "problems": len(problems), "walk_seconds": 0.0,
+               "parse_seconds": round(time.monotonic() - t0, 4)}
+    if output == "native":
+        return {"dockerfiles": docs, "problems": problems, "summary": summary}
+    return {"dockerfiles_json": _ENCODER.encode(docs), "problems": problems, "summary": summary,
+            "host_summary": _summarize(rows, len(problems))}
 
 
 def canonical_image(ref: Optional[dict[str, Any]]) -> Optional[str]:

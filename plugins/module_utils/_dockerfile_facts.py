@@ -475,6 +475,7 @@ def dockerfile_facts(
     include_instructions: bool = True,
     parsed: Optional[dict] = None,
     target: Optional[str] = None,
+    build_args: Optional[dict[str, Optional[str]]] = None,
 ) -> dict[str, Any]:
     """Build the ``kind: dockerfile`` facts document for one Dockerfile.
 
@@ -489,6 +490,7 @@ def dockerfile_facts(
     :param parsed: a parser result to use instead of parsing ``data`` (tests).
     :param target: the stage built (``--target``; a stage name): it plays the role of the final stage.
         None builds the last stage. A name that is no stage is an ``unknown_target`` error (NRA000).
+    :param build_args: ``--build-arg`` values (None: set, value unknown); they override ARG defaults.
     """
     names_re = secret_names or SECRET_NAME_RE
     doc = _empty_document(path)
@@ -541,7 +543,7 @@ def dockerfile_facts(
         st.env_eff[name] = entry
         return entry["value"]
 
-    chain = Chain(escape, problems, env_value=env_value)
+    chain = Chain(escape, problems, env_value=env_value, build_args=build_args)
     for ins in instrs:
         cmd = ins["cmd"].upper()
         if cmd not in _KNOWN_UPPER:

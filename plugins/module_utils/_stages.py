@@ -143,6 +143,7 @@ def _flag_map(flags: list[str]) -> dict[str, Optional[str]]:
 class Chain:
     """The stages of one Dockerfile, built by :meth:`add` over its instructions in order.
 
+    ``build_args``: ``--build-arg`` values that override ARG defaults (None: set, value unknown).
     ``problems``: a list that gets the problems the facts report (``expansion_too_long``,
     ``unresolved_base``, ``duplicate_stage_name``), or None. ``base_workdir(stage)``: the WORKDIR an
     image sets (None: unknown, read as ``/``). ``env_value(name, value, line)``: the value an ENV keeps
@@ -151,8 +152,11 @@ class Chain:
 
     def __init__(self, escape: str = "\\", problems: Optional[list] = None,
                  base_workdir: Optional[Callable[[Stage], Optional[str]]] = None,
-                 env_value: Optional[Callable[[str, Optional[str], int], Optional[str]]] = None) -> None:
+                 env_value: Optional[Callable[[str, Optional[str], int], Optional[str]]] = None,
+                 build_args: Optional[dict[str, Optional[str]]] = None) -> None:
         self.escape = escape
+        #: ``--build-arg`` values (None: set, value unknown): they override ARG defaults, global and in a stage
+        self.build_args = build_args or {}
         self.problems = problems
         self.base_workdir = base_workdir
         self.env_value = env_value
@@ -182,6 +186,8 @@ class Chain:
                     name, sep, default = word.partition("=")
                     val = self._bounded(expand(default, self.global_vars, self.escape, cut=self._cut), name,
                                         ins["start_line"]) if sep else None
+                    if name in self.build_args:
+                        val = self.build_args[name]
                     self.global_vars[name] = val
                     self.global_defaults[name] = default if sep else None
                     bound.append((name, val))
@@ -253,6 +259,8 @@ class Chain:
                     val = self._bounded(expand(default, state.vars, escape, cut=self._cut), name, line, not replay)
                 else:
                     val = self.global_vars.get(name)
+                if name in self.build_args:
+                    val = self.build_args[name]
                 bound.append((name, val))
                 if name not in state.env:
                     state.vars[name] = val

@@ -168,7 +168,7 @@ def _bound_ports(pid: int, inodes: set) -> set:
             if len(cols) < 10 or cols[3] != state or cols[9] not in inodes:
                 continue
             try:
-                found.add((int(cols[1].rsplit(":", 1)[1], 16), proto))
+                found.add((int(cols[1].partition(":")[2], 16), proto))  # HEXADDR:HEXPORT, one colon
             except (IndexError, ValueError):
                 continue
     return found

@@ -35,8 +35,13 @@ from typing import Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils import _safefs
 
-DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile",
-                    "Containerfile.*", "*.Containerfile")
+# The default patterns match in any case (Dockerfile-dev, dockerfile_worker, Worker.DockerFile).
+DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "Dockerfile-*", "Dockerfile_*",
+                    "Containerfile.*", "Containerfile-*", "Containerfile_*", "*.Containerfile")
+# Build descriptors (compose, bake; workflows by their folder): _builds.descriptor_kind says which is which.
+_DESCRIPTOR_RE = (r"(?P<descriptor>(?i:(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml"
+                  r"|docker-bake(?:\.[^/]*)?\.(?:hcl|json)))\Z")
+_WORKFLOW_RE = r"(?P<workflow>[^/]*\.ya?ml)\Z"
 DEFAULT_EXCLUDES = ("node_modules", ".git", ".hg", ".svn", "/proc", "/sys", "/dev", "/run")
 # Never Dockerfiles even though ``Dockerfile.*`` matches them.
 # Names that match a Dockerfile pattern (Dockerfile.*) but are not Dockerfiles: the side file,
@@ -76,10 +81,17 @@ class Matcher:
     """Compiled file-name patterns and exclude rules, built once per walk."""
 
     def __init__(self, patterns: Optional[Iterable[str]] = None, excludes: Optional[Iterable[str]] = None,
-                 case_insensitive: bool = False) -> None:
+                 case_insensitive: bool = False, descriptors: bool = False) -> None:
         pats = list(patterns) if patterns else list(DEFAULT_PATTERNS)
-        flags = re.IGNORECASE if case_insensitive else 0
-        self.name_re: Pattern[str] = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pats), flags)
+        flags = re.IGNORECASE if case_insensitive or tuple(pats) == DEFAULT_PATTERNS else 0
+        names = "|".join(f"(?:{fnmatch.translate(p)})" for p in pats)
+        self.name_re: Pattern[str] = re.compile(names, flags)
+        # what the walk matches each name with: the Dockerfile names, and the build descriptors when asked
+        # (one match per file either way; ``lastgroup`` is "descriptor" for a descriptor); in a
+        # .github/workflows folder every YAML file is a descriptor
+        self.walk_re: Pattern[str] = re.compile(f"{names}|{_DESCRIPTOR_RE}", flags) if descriptors else self.name_re
+        self.workflow_re: Optional[Pattern[str]] = re.compile(f"{names}|{_DESCRIPTOR_RE}|{_WORKFLOW_RE}", flags) \
+            if descriptors else None
         excl = list(DEFAULT_EXCLUDES if excludes is None else excludes)
         self.exclude_names = frozenset(e for e in excl if "/" not in e and not _has_magic(e))
         name_globs = [e for e in excl if "/" not in e and _has_magic(e)]
@@ -90,7 +102,7 @@ class Matcher:
             if path_globs else None
 
     def is_dockerfile(self, name: str) -> bool:
-        return self.name_re.match(name) is not None and not name.endswith(_SIDE_SUFFIXES)
+        return self.name_re.match(name) is not None and not name.lower().endswith(_SIDE_SUFFIXES)
 
     def excluded(self, name: str, path: str) -> bool:
         if name in self.exclude_names:
@@ -125,6 +137,7 @@ def _os_error_code(exc: OSError) -> str:
 def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Optional[int] = None,
          one_filesystem: bool = False, follow_symlinks_within_root: bool = True, *,
          progress: Optional[Callable[[list[Candidate]], None]] = None,
+         descriptors: Optional[list[Candidate]] = None,
          ) -> tuple[list[Candidate], list[dict[str, str]], dict[str, int]]:
     """Walk ``roots`` and return ``(candidates, problems, stats)``.
 
@@ -136,6 +149,9 @@ def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Opt
     ``progress``, when given, is called with the candidate list (read only; complete
     candidates, in their final order) each time a directory added some, so the
     caller can start on them while the walk goes on.
+
+    ``descriptors``, when given, receives the build descriptors the walk finds (compose and bake files,
+    GitHub Actions workflows; only with a ``Matcher(descriptors=True)``), as candidates to read.
     """
     m = matcher or Matcher()
     found: list[Candidate] = []
@@ -145,7 +161,7 @@ def walk(roots: Iterable[str], matcher: Optional[Matcher] = None, max_depth: Opt
     seen_paths: set = set()
     for root in roots:
         _walk_root(root, m, max_depth, one_filesystem, follow_symlinks_within_root, found, problems, stats,
-                   seen_dirs, seen_paths, progress)
+                   seen_dirs, seen_paths, progress, descriptors)
     return found, problems, stats
 
 
@@ -153,7 +169,8 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                 m: Matcher, max_depth: Optional[int], one_fs: bool, follow_links: bool,
                found: list[Candidate], problems: list[dict[str, str]], stats: dict[str, int],
                seen_dirs: set, seen_paths: set,
-               progress: Optional[Callable[[list[Candidate]], None]] = None) -> None:
+               progress: Optional[Callable[[list[Candidate]], None]] = None,
+               descriptors: Optional[list[Candidate]] = None) -> None:
     root_abs = os.path.abspath(root)
     try:
         st = os.stat(root_abs)  # an explicitly given root may itself be a symlink
@@ -188,7 +205,8 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
     if key in seen_dirs:
         return
     seen_dirs.add(key)
-    name_match = m.name_re.match
+    walk_match = m.walk_re.match
+    workflow_match = m.workflow_re.match if m.workflow_re is not None and descriptors is not None else walk_match
     exclude_names = m.exclude_names
     exclude_name_match = m.exclude_name_re.match if m.exclude_name_re is not None else None
     exclude_path_match = m.exclude_path_re.match if m.exclude_path_re is not None else None
@@ -200,6 +218,8 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
         has_ignore = False
         has_pkg = False
         names: set = set()
+        descs: list[Candidate] = []
+        name_match = workflow_match if dirpath.endswith("/.github/workflows") else walk_match
         # Listed through a descriptor when the platform allows: the lstat of each subdirectory
         # (loop check) is then an fstatat relative to it instead of a lookup of the full path,
         # and a subdirectory swapped for a symlink since it was listed is refused (O_NOFOLLOW).
@@ -250,9 +270,14 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                             has_pkg = True
                         elif name.endswith(".dockerignore"):
                             names.add(name)
-                        if name_match(name) is None or name.endswith(_SIDE_SUFFIXES):
+                        match = name_match(name)
+                        if match is None or name.lower().endswith(_SIDE_SUFFIXES):
                             continue
                         path = prefix + name
+                        if match.lastgroup is not None:  # a build descriptor: regular files only, never a link
+                            if descriptors is not None and entry.is_file(follow_symlinks=False):
+                                descs.append(Candidate(path, root_abs))
+                            continue
                         if path in seen_paths:
                             continue
                         seen_paths.add(path)
@@ -270,7 +295,7 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
             problems.append(_problem(dirpath, _os_error_code(exc), f"error while listing {dirpath}: {exc.strerror}"))
         finally:
             ident = None
-            if local:   # the identity of the directory really listed (one fstat, only where files were found)
+            if local or descs:   # the identity of the directory really listed (one fstat, only where files were found)
                 try:
                     dst = os.fstat(dfd) if dfd >= 0 else os.stat(dirpath)
                     ident = (dst.st_dev, dst.st_ino)
@@ -278,6 +303,11 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                     pass
             if dfd >= 0:
                 os.close(dfd)
+        for cand in descs:
+            cand.depth = depth
+            cand.dir_identity = ident
+        if descs and descriptors is not None:
+            descriptors.extend(descs)
         for cand in local:
             cand.root = root_abs
             cand.depth = depth

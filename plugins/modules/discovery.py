@@ -18,6 +18,10 @@ description:
     every task, so on a large estate the number of tasks per host, not the work on the host, sets the pace.
   - The Dockerfile documents stay one JSON string (RV(dockerfiles_json)); M(refarch.containers.policy_check)
     decodes it.
+  - Build descriptors (compose, bake, GitHub Actions workflows) found under O(paths) come back as redacted text and
+    are parsed on the controller; when they declare builds, M(refarch.containers.dockerfile_info) runs once more on
+    the host to evaluate each declared build (its context, target and build arguments) in place of the default
+    evaluation of that Dockerfile. Images that a descriptor names are linked to their Dockerfile.
   - A host that cannot be reached makes the task unreachable. A host that answers the first module and is then
     lost makes it unreachable too (C(connection lost during discovery)); nothing it returned is kept.
 author:
@@ -139,6 +143,13 @@ containers:
   elements: dict
 engines:
   description: What M(refarch.containers.image_info) found out about the container runtimes; empty unless O(images).
+  returned: success
+  type: list
+  elements: dict
+descriptors:
+  description:
+    - The build descriptors found, each with C(path), C(kind) (C(compose), C(bake), C(workflow)), C(error) (when it
+      was not read) and C(builds) (how many builds it declares). Their problems are in RV(problems).
   returned: success
   type: list
   elements: dict

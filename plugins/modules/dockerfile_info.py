@@ -25,6 +25,9 @@ description:
     JSON or an unterminated heredoc is a problem of an otherwise normal document. A root that does not exist or a
     directory that cannot be listed is reported in RV(problems). None of these fails the host.
   - The optional O(query) is applied on the controller by the action plugin of the same name, never on the host.
+  - With O(descriptors) the walk also finds the files that declare how Dockerfiles are built (compose files, bake
+    files, GitHub Actions workflows) and returns their text, secrets redacted, in RV(descriptors); they are parsed
+    on the controller. The action plugin then calls the module again with O(builds) to evaluate each declared build.
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
@@ -52,6 +55,25 @@ options:
       - Handled by the action plugin on the controller.
     type: bool
     default: false
+  descriptors:
+    description:
+      - Also find build descriptors under the roots and return their text (at most 512 KiB each, secrets redacted
+        on the host) in RV(descriptors). The files read are C(compose.yaml), C(compose.yml),
+        C(docker-compose.yml), C(docker-compose.yaml) and their C(.override) and other
+        C(docker-compose.<variant>.yml) files, C(docker-bake.hcl), C(docker-bake.json), and every YAML file in a
+        C(.github/workflows) folder. Symlinked descriptors are not read.
+    type: bool
+    default: true
+  builds:
+    description:
+      - Evaluate these declared builds instead of walking the roots (the action plugin sends them after parsing
+        RV(descriptors) on the controller). Each is a dict with C(dockerfile) and C(context) (absolute paths inside
+        O(paths)), C(target), C(args) (name to value, null when unknown), C(image), C(tags) and C(declared_by).
+      - Each Dockerfile is reached from its scan root without following symlinks, whatever its name; its facts are
+        built for the target and build arguments; the ignore file is C(<Dockerfile name>.dockerignore) beside it,
+        else the C(.dockerignore) at the root of the context.
+    type: list
+    elements: dict
   output_encoding:
     description:
       - How the module sends RV(dockerfiles) and RV(host_summary) back. V(json) sends each as one JSON string
@@ -218,6 +240,13 @@ summary:
       type: float
   sample: {roots: 1, directories_scanned: 120, files_seen: 2400, directories_pruned: 3, dockerfiles: 4,
            errors: 0, with_problems: 1, problems: 0, walk_seconds: 0.01, parse_seconds: 0.02}
+descriptors:
+  description:
+    - With O(descriptors), one entry per build descriptor found, with C(path), C(kind) (C(compose), C(bake) or
+      C(workflow)), C(scan_root), C(text) (secrets redacted) or C(error) (C(code), C(message)) when it was not read.
+  returned: when O(descriptors) is true and O(builds) is not given
+  type: list
+  elements: dict
 query_result:
   description: The value of O(query) applied to the result on the controller.
   returned: when O(query) is given
@@ -232,6 +261,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.refarch.containers.plugins.module_utils._discovery import (
     discovery_argument_spec,
     host_summary,
+    scan_builds,
     scan_from_params,
 )
 
@@ -246,15 +276,21 @@ def main() -> None:
     spec["query"] = dict(type="str")
     spec["publish_facts"] = dict(type="bool", default=False)
     spec["output_encoding"] = dict(type="str", default="native", choices=["native", "json"])
+    spec["descriptors"] = dict(type="bool", default=True)
+    spec["builds"] = dict(type="list", elements="dict")
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = dict(module.params)
     encoding = params.pop("output_encoding")
     params.pop("publish_facts", None)
+    builds = params.pop("builds", None)
     try:
         # json: the documents come back as one JSON string (encoded once, while they are built),
         # because Ansible's per-value result processing (no_log scrubbing, tagging) costs more than
         # the scan itself on large trees.
-        result = scan_from_params(params, output="json" if encoding == "json" else "native")
+        if builds is not None:
+            result = scan_builds(params, builds, output="json" if encoding == "json" else "native")
+        else:
+            result = scan_from_params(params, output="json" if encoding == "json" else "native")
     except ValueError as exc:
         module.fail_json(msg=f"invalid option: {exc}")
     # The same compact summary dockerfile_facts publishes, so a scan can feed fact storage

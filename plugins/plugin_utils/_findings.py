@@ -9,6 +9,7 @@ decide ``fail_on``.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import posixpath
 from typing import Any
@@ -24,12 +25,33 @@ from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import
 FACT_LISTS = ("dockerfiles", "images", "containers")
 
 
+def build_summary(build: Any) -> dict[str, Any] | None:
+    """What a target says of the build a descriptor declares (None for the default evaluation).
+
+    ``id`` tells two builds of one Dockerfile apart (context, target and arguments); ``declared_by``
+    names the descriptors; ``image`` is the image the build tags, which links the Dockerfile to it.
+    """
+    if not isinstance(build, dict) or not build.get("declared"):
+        return None
+    args = build.get("args") if isinstance(build.get("args"), dict) else {}
+    ident = json.dumps([build.get("context"), build.get("target"), sorted(args.items())], sort_keys=True)
+    return {"id": hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12], "target": build.get("target"),
+            "context": build.get("context"), "image": build.get("image"), "args": dict(args),
+            "declared_by": [dict(d) for d in build.get("declared_by") or [] if isinstance(d, dict)]}
+
+
 def make_target(doc: dict[str, Any], host: str | None) -> dict[str, Any]:
-    """The contract's ``target`` for a facts document."""
+    """The contract's ``target`` for a facts document (a declared build's Dockerfile also names its ``build``)."""
     kind = doc.get("kind") or "dockerfile"
     host = doc.get("host") or host
     if kind == "dockerfile":
-        return {"kind": kind, "host": host, "path": doc.get("path"), "sha256": doc.get("sha256")}
+        target = {"kind": kind, "host": host, "path": doc.get("path"), "sha256": doc.get("sha256")}
+        build = build_summary(doc.get("build"))
+        if build is not None:
+            target["build"] = build
+            if build["image"]:
+                target["image"] = build["image"]
+        return target
     tags = doc.get("repo_tags") or doc.get("tags") or []
     image = doc.get("image") or doc.get("reference") or (tags[0] if tags else None)
     if kind == "image":
@@ -90,6 +112,9 @@ def target_entries(documents: list[dict[str, Any]], findings: list[dict[str, Any
 def target_key(target: dict[str, Any]) -> tuple[str, str, str]:
     """Stable sort key of a target."""
     ident = target.get("path") or target.get("name") or target.get("image") or target.get("id") or ""
+    build = target.get("build")
+    if isinstance(build, dict) and build.get("id"):  # one Dockerfile, several declared builds
+        ident = f"{ident}#{build['id']}"
     return (str(target.get("host") or ""), str(target.get("kind") or ""), str(ident))
 
 

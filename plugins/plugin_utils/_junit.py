@@ -29,6 +29,7 @@ from typing import Any
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import OWN_ENTRY_REASONS
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    build_label,
     folded_text,
     is_open,
     target_locator,
@@ -127,6 +128,8 @@ def render_junit_tree(report: Mapping[str, Any]) -> ET.Element:
             counts["errors"] += 1
         for target in host.get("targets") or []:
             locator = target_locator(target) or "(unnamed target)"
+            if isinstance(target.get("build"), Mapping):  # one Dockerfile, several declared builds: one case each
+                locator += f" [{build_label(target)}]"
             kind = target.get("kind", "dockerfile")
             if target.get("error"):
                 error = target["error"] if isinstance(target["error"], Mapping) else {"message": target["error"]}

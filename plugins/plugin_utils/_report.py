@@ -101,8 +101,38 @@ def target_locator(target: Mapping[str, Any] | None) -> str:
     return ""
 
 
-def _target_key(target: Mapping[str, Any]) -> tuple[str, str]:
-    return (str(target.get("kind") or "dockerfile"), target_locator(target))
+def _build_id(target: Mapping[str, Any]) -> str:
+    build = target.get("build")
+    return str(build.get("id") or "") if isinstance(build, Mapping) else ""
+
+
+def build_label(target: Mapping[str, Any] | None) -> str:
+    """How a Dockerfile target is built, in words: the declared target, context and descriptor.
+
+    Empty for a target that is not a Dockerfile; for a Dockerfile that no descriptor declares, its
+    default evaluation (the last stage, from its own folder).
+    """
+    target = target or {}
+    if str(target.get("kind") or "dockerfile") != "dockerfile":
+        return ""
+    build = target.get("build")
+    if not isinstance(build, Mapping):
+        return "last stage, context: its own folder (no build descriptor declares it)"
+    parts = [f"target {build.get('target')}" if build.get("target") else "last stage",
+             f"context {build.get('context')}"]
+    declared = [d for d in build.get("declared_by") or [] if isinstance(d, Mapping)]
+    if declared:
+        first = declared[0]
+        unit = {"compose": "service", "bake": "target", "workflow": "step"}.get(str(first.get("kind")), "build")
+        more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
+        parts.append(f"declared by {first.get('path')} ({unit} {first.get('name')}){more}")
+    if build.get("image"):
+        parts.append(f"image {build.get('image')}")
+    return ", ".join(parts)
+
+
+def _target_key(target: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(target.get("kind") or "dockerfile"), target_locator(target), _build_id(target))
 
 
 def finding_fingerprint(finding: Mapping[str, Any], host: str, occurrence: int = 0) -> str:
@@ -123,6 +153,8 @@ def finding_fingerprint(finding: Mapping[str, Any], host: str, occurrence: int =
         target_locator(target),
         content,
     ]
+    if _build_id(target):  # one of several declared builds of a Dockerfile (the default keeps its fingerprint)
+        payload.append("build:" + _build_id(target))
     if occurrence:
         payload.append(occurrence)
     return hashlib.sha256(json.dumps(payload, ensure_ascii=True).encode("ascii")).hexdigest()[:32]
@@ -271,6 +303,10 @@ def _target_from_input(raw: Mapping[str, Any]) -> dict[str, Any]:
         target["path"] = raw.get("path")
         if raw.get("scan_root"):
             target["scan_root"] = str(raw["scan_root"])
+        if isinstance(raw.get("build"), Mapping):
+            target["build"] = dict(raw["build"])
+            if raw.get("image"):
+                target["image"] = str(raw["image"])
     else:
         target["image"] = raw.get("image") or raw.get("name") or target_locator(raw) or None
         if raw.get("id"):
@@ -349,7 +385,7 @@ def _build_host(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if status not in HOST_STATUSES:
         message = f"unknown host status {status!r}" + (f": {message}" if message else "")
         status = "failed"
-    targets: dict[tuple[str, str], dict[str, Any]] = {}
+    targets: dict[tuple[str, str, str], dict[str, Any]] = {}
     for item in _as_list(raw.get("targets")):
         if not isinstance(item, Mapping):
             raise ReportError(f"host {name!r}: a target must be a mapping, got {type(item).__name__}")

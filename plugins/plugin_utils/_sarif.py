@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import OWN_ENTRY_REASONS
 from ansible_collections.refarch.containers.plugins.plugin_utils._report import (
+    build_label,
     folded_text,
     is_open,
     normalize_severity,
@@ -294,6 +295,8 @@ def render_sarif(
                     del result["partialFingerprints"]
                 if target.get("sha256"):
                     result["properties"]["sha256"] = _t(target["sha256"], 200)
+                if isinstance(target.get("build"), Mapping):
+                    result["properties"]["build"] = _t(build_label(target), 2000)
                 if finding.get("related"):
                     result["properties"]["related"] = [_t(r, 100) for r in finding["related"]]
                 if finding.get("waiver_expired"):

@@ -204,6 +204,9 @@ def render_text(report: Mapping[str, Any], *, top: int = 5) -> str:
             if open_rules:
                 n_open = sum(weight(f) for f in target.get("findings") or [] if is_open(f))
                 where = target.get("path") or target.get("image") or target.get("name") or "?"
+                build = target.get("build") if isinstance(target.get("build"), dict) else None
+                if build:  # which declared build of the Dockerfile
+                    where += f" [{build.get('target') or 'last stage'} @ {build.get('context')}]"
                 targets.append((-n_open, name, where, n_open, open_rules))
     if targets:
         targets.sort()

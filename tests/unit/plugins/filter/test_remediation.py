@@ -95,6 +95,23 @@ def test_plan_links_images_by_their_dockerfile_label_and_lists_rules():
     assert plan["/srv/a/Dockerfile"]["open_rules"] == ["NRA001", "NRA006", "NRA010"]
 
 
+def test_plan_takes_image_context_target_and_args_from_a_declared_build():
+    build = {"id": "b1", "target": "prod", "context": "/srv", "image": "localhost/web:3",
+             "args": {"NODE_ENV": "production", "NPM_TOKEN": "<redacted>"},
+             "declared_by": [{"path": "/srv/compose.yaml", "kind": "compose", "name": "web"}]}
+    other = dict(build, id="b0", target="dev", image=None)
+    result = {"targets": [{"kind": "dockerfile", "path": "/srv/web/Dockerfile", "build": other},
+                          {"kind": "dockerfile", "path": "/srv/web/Dockerfile", "image": "localhost/web:3",
+                           "build": build}],
+              "findings": [_f("NRA001", "add_non_root_user", path="/srv/web/Dockerfile")]}
+    [entry] = remediation_plan(result)
+    assert entry["image"] == "localhost/web:3"  # no refarch_image_map needed (the role lets the map win)
+    assert entry["context"] == "/srv" and entry["build_target"] == "prod"
+    assert entry["build_args"] == {"NODE_ENV": "production"}  # a redacted value is never passed to a build
+    [plain] = remediation_plan(RESULT, fixes=["NRA011"])
+    assert plain["context"] == "/srv/b" and plain["build_target"] == "" and plain["build_args"] == {}
+
+
 def test_plan_carries_where_each_dockerfile_was_scanned():
     docs = [{"path": "/srv/a/Dockerfile", "scan_root": "/srv", "dir_identity": {"dev": 2049, "ino": 77}},
             {"path": "/srv/b/Dockerfile", "scan_root": "/srv", "dir_identity": None}]

@@ -53,10 +53,13 @@ def test_default_name_patterns(tmp_path):
                 "i/NotADockerfile.txt"):
         _write(tmp_path, rel)
     found, problems, dummy = walk([str(tmp_path)])
+    # the default patterns match in any case
     assert _rel(tmp_path, found) == ["Dockerfile", "a/Containerfile", "b/app.Dockerfile", "c/Dockerfile.prod",
-                                     "d/web.dockerfile", "e/Containerfile.dev"]
+                                     "d/web.dockerfile", "e/Containerfile.dev", "f/dockerfile"]
     assert problems == []
-    found, dummy, dummy = walk([str(tmp_path)], Matcher(case_insensitive=True))
+    found, dummy, dummy = walk([str(tmp_path)], Matcher(patterns=["Dockerfile"]))
+    assert "f/dockerfile" not in _rel(tmp_path, found)
+    found, dummy, dummy = walk([str(tmp_path)], Matcher(patterns=["Dockerfile"], case_insensitive=True))
     assert "f/dockerfile" in _rel(tmp_path, found)
     found, dummy, dummy = walk([str(tmp_path)], Matcher(patterns=["*.md"]))
     assert _rel(tmp_path, found) == ["h/README.md"]
