@@ -96,7 +96,14 @@ def _uid(name: Optional[str]) -> Optional[int]:
     return None
 
 
+# shlex.split (posix, no comments) treats only quotes, the backslash and " \t\r\n" specially; a text without
+# the first three and without any other whitespace splits into the same words by str.split()
+_SHLEX_SPECIAL_RE = re.compile(r"[\"'\\]|(?![ \t\r\n])\s")
+
+
 def _shell_split(cmd: str) -> list[str]:
+    if _SHLEX_SPECIAL_RE.search(cmd) is None:
+        return cmd.split()
     try:
         return shlex.split(cmd, comments=False, posix=True)
     except ValueError:
