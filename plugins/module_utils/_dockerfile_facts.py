@@ -666,8 +666,9 @@ def _final_doc(st: _Stage, root: Stage) -> dict:
     stage = st.stage
     state = stage.state
     lines: dict[str, Any] = {"from": stage.line}
+    own = st.lines
     for key in _LINE_KEYS:
-        lines[key] = st.lines.get(key, [])
+        lines[key] = own[key] if key in own else []
     entrypoint = _process_of(state.entrypoint, state.entrypoint_shell)
     cmd = _process_of(state.cmd, state.cmd_shell)
     return {
@@ -748,13 +749,14 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
     runs = []
     labels: list[str] = []
     copy_lines: dict[int, int] = {}
+    node_envs = node_envs or {}
     for ins in instructions:
         stage = ins.get("stage")
         if stage is None:
             continue
         cmd = ins["cmd"]
         if cmd == "RUN":
-            runs.append(run_analysis(ins, stage in chain, (node_envs or {}).get(ins["start_line"])))
+            runs.append(run_analysis(ins, stage in chain, node_envs.get(ins["start_line"])))
         elif cmd == "LABEL" and stage in chain:
             for raw_key in (ins.get("value") or [])[0::2]:
                 key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key

@@ -525,7 +525,9 @@ def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> dict
     flags: list[str] = []
     rest = ""
     if len(parts) == 2:
-        rest, flags = _extract_flags(parts[1])
+        rest = parts[1]
+        if rest.startswith("--"):  # _extract_flags returns any other text as it is, with no flags
+            rest, flags = _extract_flags(rest)
         rest = rest.strip(_GO_SPACE)
     key = cmd.lower()
     node: dict[str, Any] = {"cmd": cmd, "sub_cmd": None, "json": False, "flags": flags, "value": [],

@@ -83,7 +83,7 @@ def _segments(cmdline: str) -> list[str]:
     """Shell command segments split at ``&&``, ``||``, ``;``, ``|`` and newlines, blanks stripped."""
     out = []
     for raw in _SEGMENT_SPLIT_RE.split(cmdline.replace("\n", ";")):
-        seg = STRIP_RE.sub("", raw)
+        seg = raw.strip(" \t\r\n")  # STRIP_RE.sub("", raw), without the regex
         if seg:
             out.append(seg)
     return out
