@@ -83,6 +83,14 @@ _FLAG_EXTRA_RE = re.compile(r"^(?:store|key|srcstore|deststore|src|dest|new|old|
 _PLACEHOLDER_RE = re.compile(
     r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your[-_ ]?[\w-]*|xxxx|\*\*\*",
     re.IGNORECASE)
+# the placeholder words alone (``your`` without what follows it), removed to see what else a value holds
+_PLACEHOLDER_WORD_RE = re.compile(r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your"
+                                  r"|xxxx|\*\*\*")
+_SEPARATOR_RE = re.compile(r"[^a-z0-9]+")
+# words that say what a placeholder stands for ("dummy-password", "example api key here")
+_FILLER_WORDS = frozenset({"", "a", "an", "the", "my", "here", "to", "be", "set", "api", "key", "token", "secret",
+                           "password", "pass", "pw", "pwd", "value", "user", "name", "id", "access", "auth", "com",
+                           "org", "net", "www", "http", "https", "test"})
 _REFERENCE_RE = re.compile(r"\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\}|\{\{[^{}]*\}\}|<[^<>\s]*>|%[A-Za-z_]\w*%")
 
 
@@ -143,7 +151,12 @@ def is_placeholder(value: str) -> bool:
     # spelled out first (hot: every value judged); the regex only where one of its words shows
     if ("chang" in low or "replace" in low or "example" in low or "placeholder" in low or "dummy" in low
             or "redacted" in low or "your" in low or "xxxx" in low or "***" in low):
-        return _PLACEHOLDER_RE.search(v) is not None
+        if _PLACEHOLDER_RE.search(v) is None:
+            return False
+        # the placeholder word must be what the value says, not a piece of a real token that happens to
+        # contain it ("a8fyourq2..."): what is left without it, separators and filler words is at most 3 characters
+        rest = _SEPARATOR_RE.split(_PLACEHOLDER_WORD_RE.sub(" ", low))
+        return sum(len(w) for w in rest if w not in _FILLER_WORDS) <= 3
     return False
 
 

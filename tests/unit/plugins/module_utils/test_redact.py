@@ -11,6 +11,7 @@ from ansible_collections.refarch.containers.plugins.module_utils import (
     _secret_forms,
     _secret_names,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
     Redactor,
@@ -333,3 +334,19 @@ def test_one_pass_precheck_finds_every_trigger():
         assert _secret_checks._maybe(text, text), text
     assert not _secret_checks._maybe("?SIG=", "?SIG=")
     assert _secret_checks._maybe("\u212a", "k")  # not ASCII: always "maybe"
+
+
+@pytest.mark.parametrize(("value", "placeholder"), [
+    ("changeme", True), ("your-token-here", True), ("YOUR_API_KEY", True), ("dummy-password", True),
+    ("REDACTED", True), ("<redacted>", True), ("xxxx-xxxx", True), ("example.com", True),
+    ("example-secret-123", True), ("replace-me", True),
+    # a real-looking value that merely contains a placeholder word is a secret (hypothesis found
+    # "zq9canaryredacted" kept in clear; a random token may hold "your" or "example")
+    ("zq9canaryredacted", False), ("a8fyourq2k3l4m5n6", False), ("EXAMPLE_KEY_1234", False),
+    ("https://example.com/hook", False),
+])
+def test_a_placeholder_word_inside_a_token_does_not_make_it_a_placeholder(value, placeholder):
+    assert _secret_names.is_placeholder(value) is placeholder
+    doc = dockerfile_facts("/srv/p/Dockerfile", f"FROM node:22\nENV NPM_TOKEN={value}\n".encode())
+    shown = doc["final_stage"]["env"]["NPM_TOKEN"]["value"]
+    assert (shown == value) is placeholder, shown
