@@ -62,7 +62,6 @@ FOLD_ROWS = 50
 COLLAPSE_ABOVE = 200
 
 
-
 def _e(value: Any, limit: int | None = 4000, single_line: bool = True) -> str:
     """Clean and HTML-escape a value from data."""
     return html.escape(clean_text(value, single_line=single_line, limit=limit), quote=True)
