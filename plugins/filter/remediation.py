@@ -1,8 +1,9 @@
 # Copyright: refarch.containers contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for the remediate and rebuild roles: the remediation plan, the image probe and the rebuild verdict.
+"""Filters for the remediate and rebuild roles: the remediation plan, the claims of a rewrite, the image probe and
+the rebuild verdict.
 
-All three are pure functions over the documents the modules and ``policy_check`` return. Their documentation
+All are pure functions over the documents the modules and ``policy_check`` return. Their documentation
 lives beside this file (``remediation_plan.yml``, ``rebuild_probe.yml``, ``rebuild_verdict.yml``).
 """
 
@@ -18,6 +19,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_ref impo
 from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite import claims as _claims
 from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
     parse_fix_selection,
     unknown_fixes_message,
@@ -132,6 +134,42 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
             entry["rules"].append(finding.get("rule_id"))
         entry["findings"].append(finding)
     return [plan[p] for p in sorted(plan)]
+
+
+def remediation_claims(rewrite: Any, evaluation: Any, rules: Any) -> dict:
+    """Which of ``rules`` a rewrite fixed: claimed by its fix (the module's ``fix_status``) and no longer raised when
+    the rewritten facts (``rewritten_facts``) were evaluated (``evaluation``, a ``policy_check`` result over them).
+
+    An evaluation that failed, was skipped (nothing was rewritten) or errored on the document (NRA000) fixes
+    nothing. Returns ``_rewrite.claims.decide``'s result plus ``evaluated`` and ``declined`` (the module's declined
+    fixes, with those a still-firing rule made partly applied added as ``partial``).
+    """
+    if not isinstance(rewrite, dict):
+        raise AnsibleFilterError("remediation_claims: expected the dockerfile_remediate result")
+    evaluation = evaluation if isinstance(evaluation, dict) else {}
+    findings = evaluation.get("findings")
+    facts = rewrite.get("rewritten_facts") or {}
+    path = facts.get("path")
+    evaluated = (isinstance(findings, list) and not evaluation.get("failed") and not evaluation.get("skipped")
+                 and bool(path))
+    after = set()
+    for f in findings if isinstance(findings, list) else []:
+        target = f.get("target") or {}
+        if target.get("kind", "dockerfile") != "dockerfile" or (target.get("path") and target.get("path") != path):
+            continue
+        if f.get("rule_id") == "NRA000":
+            evaluated = False
+        if not f.get("waived"):
+            after.add(str(f.get("rule_id")))
+    out = _claims.decide(rewrite.get("fix_status") or [], list(rules or []), after, evaluated)
+    declined = [dict(d) for d in rewrite.get("declined") or []]
+    have = {d.get("fix") for d in declined if d.get("partial")}
+    for entry in out["fix_status"]:
+        if entry["status"] == _claims.PARTLY_APPLIED and entry["fix"] not in have:
+            declined.append({"fix": entry["fix"], "reason": "partly applied: " + entry["reason"], "partial": True})
+    out["declined"] = declined
+    out["evaluated"] = evaluated
+    return out
 
 
 def _probe_base(ref: str) -> dict:
@@ -257,8 +295,9 @@ def remediation_outcome_line(outcome: Any) -> str:
 
 
 class FilterModule:
-    """remediation_plan, rebuild_probe, rebuild_verdict and remediation_outcome_line."""
+    """remediation_plan, remediation_claims, rebuild_probe, rebuild_verdict and remediation_outcome_line."""
 
     def filters(self) -> dict:
-        return {"remediation_plan": remediation_plan, "rebuild_probe": rebuild_probe,
+        return {"remediation_plan": remediation_plan, "remediation_claims": remediation_claims,
+                "rebuild_probe": rebuild_probe,
                 "rebuild_verdict": rebuild_verdict, "remediation_outcome_line": remediation_outcome_line}

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite import claims
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_base_image import _fix_replace_base_image
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
     _fix_write_dockerignore,
@@ -80,16 +81,14 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_la
     _fix_reorder_dependency_layers,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_multistage import _fix_split_multi_stage
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_ports import fix_remap_privileged_ports
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_process import (
     _fix_add_init_process,
     _fix_exec_form_cmd,
     _fix_replace_npm_start,
     _fix_set_heap_limit,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_user_ports import (
-    _fix_add_non_root_user,
-    _fix_remap_privileged_ports,
-)
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_user_ports import _fix_add_non_root_user
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _WARNING,
     MANIFEST_CANDIDATES,
@@ -132,7 +131,7 @@ RULE_FIXES = {rule: fix for fix, rules in FIX_RULES.items() for rule in rules}
 
 _FIXERS = {
     "add_non_root_user": _fix_add_non_root_user,
-    "remap_privileged_ports": _fix_remap_privileged_ports,
+    "remap_privileged_ports": fix_remap_privileged_ports,
     "replace_npm_start": _fix_replace_npm_start,
     "add_init_process": _fix_add_init_process,
     "split_multi_stage": _fix_split_multi_stage,
@@ -209,14 +208,17 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         ``base_image_table`` (``{"node_releases": {...}, "debian_codename": "bookworm"}``),
         ``user_ids``, ``init_tool`` (tini | dumb-init), ``max_node_memory``, ``heap_variable``.
     :param parse: parser with the contract-section-1 output; defaults to the collection's parser.
-    :returns: ``{"text", "dockerignore", "applied", "skipped"}``; ``applied`` items carry
+    :returns: ``{"text", "dockerignore", "applied", "skipped", "fix_status"}``; ``applied`` items carry
         ``fix``, ``rule_id``, ``rule_ids`` and ``lines`` (original line numbers replaced or next
-        to which lines were inserted), ``skipped`` items ``fix`` and ``reason``.
+        to which lines were inserted), ``skipped`` items ``fix`` and ``reason``; ``fix_status`` has one
+        entry per requested fix (``_rewrite.claims``: applied / partly_applied / skipped / not_needed, the
+        reason, the rules it claims and its precondition).
     """
     parse = parse or parse_dockerfile
     order, unknown = normalize_fixes(fixes)
     ctx = FixContext.of(context or {}, list(order))
     applied, skipped = [], []
+    preconditions = {}
     for item in unknown:
         skipped.append({"fix": item, "reason": "unknown fix or rule id"})
     lines = _split_lines(text)
@@ -264,5 +266,10 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             skipped.append({"fix": fix, "reason": "not needed: the edit changed nothing", "not_needed": True})
             continue
         _record(applied, skipped, {"fix": fix, "rule_id": rules[0], "rule_ids": rules, "lines": sorted(touched)}, note)
+        if getattr(result, "precondition", None):
+            preconditions[fix] = result.precondition
         lines, origin, current = new_lines, new_origin, new_text
-    return {"text": current, "dockerignore": dockerignore, "applied": applied, "skipped": skipped}
+    status = claims.fix_statuses(order, applied, skipped, preconditions, lambda: _Doc(current, parse).facts,
+                                 floor=int(ctx.port_floor or 1024))
+    return {"text": current, "dockerignore": dockerignore, "applied": applied, "skipped": skipped,
+            "fix_status": status}

@@ -41,6 +41,18 @@ description:
     RV(would_fail).
   - Secret ENV/ARG values and inline secrets are redacted in the diff and in the reasons returned; they never leave
     the host (the file itself keeps them).
+  - Each requested fix reports its status in RV(fix_status) (V(applied), V(partly_applied), V(skipped) or
+    V(not_needed), with the reason). The module does not decide which rules are fixed; it returns the facts of the
+    rewritten files in RV(rewritten_facts), and the remediate role evaluates them on the controller with the same
+    policies before it reports a rule as fixed (a rule is fixed only when it no longer fires and its fix's
+    precondition holds).
+  - V(remap_privileged_ports) changes a privileged port only when the application is shown to take its port from
+    one environment variable. The entry point (from C(CMD)/C(ENTRYPOINT), or the C(package.json) start script or
+    C(main)) and the local modules it requires are read on the host through the build context's descriptor,
+    without following symlinks, at most 512 KiB each and 16 files; when one reads C(process.env.PORT) (or another
+    C(*PORT) variable, with or without a C(||)/C(??) default), the variable is set with C(ENV) and C(EXPOSE) names
+    the same port. A hard-coded port, a port from a configuration object, several port variables or an entry point
+    that cannot be found or read leave the file unchanged for that rule, with the reason.
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
@@ -225,6 +237,24 @@ applied:
   type: list
   elements: dict
   sample: [{"fix": "add_non_root_user", "rule_id": "NRA001", "rule_ids": ["NRA001"], "lines": [12, 14]}]
+fix_status:
+  description: One entry per requested fix, in the order they ran. C(status) is V(applied), V(partly_applied)
+    (C(reason) says what was left undone or why the fix's precondition failed), V(skipped) (C(reason) says why) or
+    V(not_needed); C(claims) lists the rules the fix stands behind (empty unless applied or partly applied), which
+    the remediate role reports as fixed only after re-evaluating RV(rewritten_facts); C(precondition) says what the
+    fix relied on (for V(remap_privileged_ports), the port variable the application reads), checked again on the
+    final text.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"fix": "remap_privileged_ports", "rule_ids": ["NRA002"], "status": "skipped", "claims": [],
+            "reason": "EXPOSE 80 left unchanged: the application's port cannot be shown to follow an environment
+            variable (server.js line 3 listens on port 80 (hard-coded))", "precondition": null}]
+rewritten_facts:
+  description: The facts document (as C(refarch.containers.dockerfile_info) returns it, secrets redacted) of the
+    rewritten Dockerfile and C(.dockerignore), for the controller to evaluate before it reports a rule as fixed.
+  returned: when RV(changed) is true
+  type: dict
 declined:
   description: Requested fixes that were not applied, each with the reason; C(not_needed) is true when the file
     already complies, C(partial) when part of an applied fix was left undone. Declined fixes never make the task
@@ -304,6 +334,8 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter, _safefs
+from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 from ansible_collections.refarch.containers.plugins.module_utils._safefs import UnsafeFile
@@ -431,6 +463,17 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
         module.fail_json(msg="the findings for {} come from different scans (sha256 {}); rescan first".format(
             printable(path), printable(", ".join(sorted(shas)))))
     return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None)
+
+
+def _rewritten_facts(handle: _safefs.DirHandle, path: str, data: bytes, dockerignore, dockerignore_path: str) -> dict:
+    """The facts document of the rewritten Dockerfile (and .dockerignore), as the scan builds it."""
+    try:
+        package_json, _st = _safefs.read_at(handle.fd, "package.json", path=handle.join("package.json"),
+                                            max_size=MAX_SIZE, missing_ok=True)
+    except UnsafeFile:
+        package_json = None
+    return dockerfile_facts(path, data, dockerignore, package_json, dockerignore_path=dockerignore_path,
+                            package_json_path=handle.join("package.json"), include_instructions=False)
 
 
 def _write_problems(module: AnsibleModule, handle: _safefs.DirHandle, path: str, names: list) -> list:
@@ -598,22 +641,29 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
             module.params["port_map"]), **result)
     context["port_map"] = port_map
 
-    if fixes:
-        try:
-            res = _rewriter.rewrite(text, fixes, context)
-        except _rewriter.RewriteError as exc:
-            module.fail_json(msg=f"cannot rewrite {shown}: {_redact.redact_text(to_native(exc))}; nothing was written",
-                             **result)
-    else:
-        res = {"text": text, "dockerignore": None, "applied": [], "skipped": []}
+    # the application's files (the entry point the port fix reads), through the context's descriptor, bounded
+    source_reader = ContextFiles(handle.fd, handle.path, allow_hardlinks=module.params["allow_hardlinks"])
+    context["read_file"] = source_reader
+    try:
+        if fixes:
+            try:
+                res = _rewriter.rewrite(text, fixes, context)
+            except _rewriter.RewriteError as exc:
+                module.fail_json(msg=f"cannot rewrite {shown}: {_redact.redact_text(to_native(exc))}; "
+                                     "nothing was written", **result)
+        else:
+            res = {"text": text, "dockerignore": None, "applied": [], "skipped": [], "fix_status": []}
+    finally:
+        source_reader.close()
     new_data = bom + res["text"].encode("utf-8", "surrogateescape")
     redactor = _redactor(text, res["text"])
-    for entry in res["applied"] + res["skipped"]:
-        for key in ("reason", "note"):
-            if key in entry:
+    for entry in res["applied"] + res["skipped"] + res["fix_status"]:
+        for key in ("reason", "note", "precondition"):
+            if isinstance(entry.get(key), str):
                 entry[key] = redactor.text(entry[key])
     # the rewriter's "skipped" are returned as "declined": Ansible reads a result key "skipped" as a skipped task
     result["applied"], result["declined"] = res["applied"], res["skipped"]
+    result["fix_status"] = res["fix_status"]
     result["sha256_after"] = _sha256(new_data)
     file_changed = new_data != bom + data
     new_di = res["dockerignore"]
@@ -626,6 +676,11 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         if di_data is not None:
             result["dockerignore_sha256_before"] = _sha256(di_data)
     result["changed"] = file_changed or di_changed
+    if result["changed"]:
+        # the facts of the rewritten files (redacted like the scan's), for the controller to evaluate before it
+        # reports a rule as fixed (the remediate role; see _rewrite/claims.py)
+        result["rewritten_facts"] = _rewritten_facts(handle, path, new_data, new_di_data if di_changed else di_data,
+                                                     di_path)
 
     if module._diff:
         diffs = [{"before": _redacted(redactor, (bom + data).decode("utf-8", "replace")),

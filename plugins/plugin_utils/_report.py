@@ -448,6 +448,10 @@ def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
         "fixes_applied": _text_list(raw.get("fixes_applied")),
         "rules_fixed": sorted(set(_text_list(raw.get("rules_fixed")))),
         "declined": declined,
+        # one entry per requested fix: applied / partly_applied / skipped / not_needed, with the reason
+        "fix_status": [{"fix": str(item.get("fix") or ""), "status": str(item.get("status") or "skipped"),
+                        "reason": str(item.get("reason") or "")}
+                       for item in _as_list(raw.get("fix_status")) if isinstance(item, Mapping)],
         "sha256_before": str(raw.get("sha256_before") or "") or None,
         "sha256_after": str(raw.get("sha256_after") or "") or None,
         "backup_file": str(raw.get("backup_file") or "") or None,

@@ -119,7 +119,9 @@ def _remap_port(port: int, port_map: dict, offset) -> int | None:
     return port + int(offset) if port + int(offset) < 65536 else None
 
 
-def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
+def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext, env_names: frozenset = frozenset()):
+    """Remap privileged EXPOSE ports and port variables (``PORT_ENV_NAMES`` and ``env_names``); the text edits
+    only: ``fix_ports`` decides whether the application's port follows."""
     stage = doc.final
     if stage is None:
         return Skip("no FROM instruction")
@@ -180,7 +182,7 @@ def _fix_remap_privileged_ports(doc: _Doc, ctx: FixContext):
             new_span = doc.span(ins)
             changed = False
             for name, val in _kv_pairs(ins):
-                if val is None or not (name in PORT_ENV_NAMES or name in env_changes):
+                if val is None or not (name in PORT_ENV_NAMES or name in env_names or name in env_changes):
                     continue
                 if not val.strip('"\'').isdigit() or int(val.strip('"\'')) >= floor:
                     continue

@@ -243,6 +243,9 @@ class FixContext(NamedTuple):
     init_tool: str | None = None
     max_node_memory: Any = None
     heap_variable: str | None = None
+    #: ``read(relpath) -> (text | None, why_not | None)`` over the build context (the host's
+    #: ``_context_files.ContextFiles``), None when the application's files cannot be read
+    read_file: Any = None
     #: the fixes asked for, in FIX_ORDER
     requested: tuple = ()
 
@@ -260,6 +263,8 @@ class _Edits:
         self.items = []
         #: What the report says beside the applied fix (a warning, the parts left undone), or None.
         self.note = None
+        #: What the fix relied on, checked again on the final text (``claims.check_precondition``), or None.
+        self.precondition = None
 
     def noted(self, note: str | None) -> _Edits:
         """These edits with ``note`` (what a fix returns when it changes the file)."""

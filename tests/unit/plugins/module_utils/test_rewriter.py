@@ -177,26 +177,46 @@ def test_non_root_creates_user_on_plain_alpine_and_skips_unknown():
 
 # --------------------------------------------------------------------------- remap_privileged_ports
 
+def _app(**files):
+    """A ``read_file`` over in-memory build-context files (the host passes ``_context_files.ContextFiles``)."""
+    return lambda rel: (files[rel], None) if rel in files else (None, f"/ctx/{rel} does not exist")
+
+
+READS_PORT = _app(**{"a.js": "const port = process.env.PORT || 3000\nrequire('http').createServer().listen(port)\n"})
+
+
+CMD_A = "CMD [\"node\", \"a.js\"]\n"
+
+
 def test_ports_remapped_with_env():
-    text = "FROM node:22\nENV PORT=80 HOST=0.0.0.0\nEXPOSE 80 443/tcp 22/udp 3000\nCMD [\"node\", \"a.js\"]\n"
-    res = check_idempotent(text, "remap_privileged_ports")
-    assert res["text"] == ("FROM node:22\nENV PORT=8080 HOST=0.0.0.0\nEXPOSE 8080 8443/tcp 8022/udp 3000\n"
-                           "CMD [\"node\", \"a.js\"]\n")
+    text = "FROM node:22\nCOPY a.js ./\nENV PORT=80 HOST=0.0.0.0\nEXPOSE 80 3000\n" + CMD_A
+    res = check_idempotent(text, "remap_privileged_ports", read_file=READS_PORT)
+    assert res["text"] == "FROM node:22\nCOPY a.js ./\nENV PORT=8080 HOST=0.0.0.0\nEXPOSE 8080 3000\n" + CMD_A
+    # several privileged ports cannot all follow the one variable the app reads: nothing changes
+    text = "FROM node:22\nCOPY a.js ./\nENV PORT=80 HOST=0.0.0.0\nEXPOSE 80 443/tcp 22/udp 3000\n" + CMD_A
+    res = rw(text, "remap_privileged_ports", read_file=READS_PORT)
+    assert res["text"] == text
+    assert "several privileged ports (22, 80, 443)" in skip_reason(res, "remap_privileged_ports")
 
 
 def test_ports_variable_and_custom_map():
-    text = "FROM node:22\nENV PORT 80\nEXPOSE $PORT\nCMD [\"node\", \"a.js\"]\n"
-    res = check_idempotent(text, "remap_privileged_ports", port_map={80: 3000})
-    assert res["text"] == "FROM node:22\nENV PORT 3000\nEXPOSE $PORT\nCMD [\"node\", \"a.js\"]\n"
+    text = "FROM node:22\nCOPY a.js ./\nENV PORT 80\nEXPOSE $PORT\n" + CMD_A
+    res = check_idempotent(text, "remap_privileged_ports", port_map={80: 3000}, read_file=READS_PORT)
+    assert res["text"] == "FROM node:22\nCOPY a.js ./\nENV PORT 3000\nEXPOSE $PORT\n" + CMD_A
 
 
 def test_ports_unmapped_skip_and_ranges():
-    res = rw("FROM node:22\nEXPOSE 22 80\n", "remap_privileged_ports", port_offset=None)
-    assert res["text"] == "FROM node:22\nEXPOSE 22 8080\n"
-    assert "no mapping for port 22" in skip_reason(res, "remap_privileged_ports")
-    res = rw("FROM node:22\nEXPOSE 80-90\n", "remap_privileged_ports")
+    text = "FROM node:22\nCOPY . .\nEXPOSE 80\n" + CMD_A
+    res = rw(text, "remap_privileged_ports", port_map={443: 8443}, port_offset=None, read_file=READS_PORT)
+    assert res["text"] == text
+    assert "no mapping for port 80" in skip_reason(res, "remap_privileged_ports")
+    res = rw("FROM node:22\nCOPY . .\nEXPOSE 80-90\n" + CMD_A, "remap_privileged_ports", read_file=READS_PORT)
     assert "range" in skip_reason(res, "remap_privileged_ports")
     assert not_needed(rw("FROM node:22\nEXPOSE 3000\n", "remap_privileged_ports"), "remap_privileged_ports")
+    # without the application's source nothing is changed for NRA002
+    res = rw(text, "remap_privileged_ports")
+    assert res["text"] == text
+    assert "source was not read" in skip_reason(res, "remap_privileged_ports")
 
 
 # --------------------------------------------------------------------------- replace_npm_start

@@ -22,6 +22,8 @@ DOCKERFILE = (
     "EXPOSE 80\n"
     "CMD npm start\n"
 )
+#: the entry point the port fix reads: the app takes its port from PORT
+SERVER = "const express = require('express')\nexpress().listen(process.env.PORT || 3000)\n"
 PACKAGE = {"name": "app", "main": "index.js", "scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}}
 
 
@@ -41,6 +43,7 @@ def sha(data: bytes) -> str:
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
     (tmp_path / "package.json").write_text(json.dumps(PACKAGE))
+    (tmp_path / "server.js").write_text(SERVER)
     path = tmp_path / "Dockerfile"
     path.write_text(DOCKERFILE)
     return path
@@ -54,7 +57,7 @@ def test_check_mode_writes_nothing_and_shows_the_plan(app, capsys):
     assert res["changed"] is True
     assert app.read_bytes() == before and app.stat().st_mtime_ns == stat.st_mtime_ns
     assert not (app.parent / ".dockerignore").exists()
-    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json"]   # no temp, lock or backup files
+    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json", "server.js"]   # no temp/lock/backup
     dockerfile_diff, ignore_diff = res["diff"]
     assert dockerfile_diff["before"] == DOCKERFILE
     assert 'CMD ["node", "server.js"]' in dockerfile_diff["after"] and "EXPOSE 8080" in dockerfile_diff["after"]
@@ -92,7 +95,7 @@ def test_sha_guard_refuses_and_leaves_the_file(app, capsys):
     assert failed and res.get("conflict") is True
     assert "changed since it was scanned" in res["msg"]
     assert app.read_bytes() == before
-    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json"]
+    assert sorted(os.listdir(app.parent)) == ["Dockerfile", "package.json", "server.js"]
 
 
 def test_findings_select_the_fixes_and_carry_the_guard(app, capsys):
@@ -108,7 +111,14 @@ def test_findings_select_the_fixes_and_carry_the_guard(app, capsys):
     failed, res = run_module({"path": str(app), "findings": findings}, capsys)
     assert not failed, res
     assert res["fixes"] == ["remap_privileged_ports"]
-    assert app.read_text() == DOCKERFILE.replace("EXPOSE 80", "EXPOSE 8080")
+    # the app reads PORT (server.js): the variable is set and EXPOSE names the same port
+    assert app.read_text() == DOCKERFILE.replace("EXPOSE 80", "ENV PORT=8080\nEXPOSE 8080")
+    assert [(e["fix"], e["status"], e["claims"]) for e in res["fix_status"]] == [
+        ("remap_privileged_ports", "applied", ["NRA002"])]
+    assert "server.js line 2 reads process.env.PORT" in res["fix_status"][0]["precondition"]
+    facts = res["rewritten_facts"]
+    assert facts["path"] == str(app) and facts["final_stage"]["env"]["PORT"]["value"] == "8080"
+    assert [p["port"] for p in facts["final_stage"]["exposed_ports"]] == [8080]
     # the same findings again: the file no longer has the scanned sha256, so the guard refuses
     failed, res = run_module({"path": str(app), "findings": findings}, capsys)
     assert failed and "changed since it was scanned" in res["msg"]
@@ -174,13 +184,15 @@ def test_concurrent_runs_one_wins_one_conflicts(app, attempt):
     assert losers[0]["conflict"] is True
     assert "in progress" in losers[0]["msg"] or "changed since it was scanned" in losers[0]["msg"]
     assert sha(app.read_bytes()) == winners[0]["sha256_after"]   # exactly one run's content, nothing mixed
-    assert sorted(os.listdir(app.parent)) == [".dockerignore", "Dockerfile", "package.json"]
+    assert sorted(os.listdir(app.parent)) == [".dockerignore", "Dockerfile", "package.json", "server.js"]
 
 
 def test_secrets_stay_on_the_host(tmp_path, capsys):
     (tmp_path / "package.json").write_text(json.dumps(PACKAGE))
+    (tmp_path / "server.js").write_text(SERVER)
     path = tmp_path / "Dockerfile"
-    path.write_text("FROM node:22\nENV NPM_TOKEN=s3cr3t-t0ken-value\nENV API_KEY abcdefgh1234\nEXPOSE 80\n"
+    path.write_text("FROM node:22\nCOPY server.js ./\nENV NPM_TOKEN=s3cr3t-t0ken-value\nENV API_KEY abcdefgh1234\n"
+                    "EXPOSE 80\n"
                     "CMD [\"node\", \"server.js\"]\n")
     failed, res = run_module({"path": str(path), "fixes": ["NRA002"]}, capsys, diff=True)
     assert not failed, res
