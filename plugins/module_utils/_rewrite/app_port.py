@@ -243,6 +243,9 @@ def entry_points(facts: dict, package_json: dict | None) -> tuple:
         k += 1
     words = argv[k:]
     prog = posixpath.basename(words[0]) if words else ""
+    if re.search(r"\.[cm]?js$", prog):
+        words = ["node", *words]   # the official images' docker-entrypoint.sh runs a script file with node
+        prog = "node"
     pkg = package_json or {}
     scripts = pkg.get("scripts") or {}
     if prog in ("npm", "yarn", "pnpm"):
@@ -267,9 +270,17 @@ def entry_points(facts: dict, package_json: dict | None) -> tuple:
     return path, None
 
 
-def context_path(doc, stage, container_path: str) -> tuple:
+def _named_stage(doc, ref: str):
+    """The stage ``--from=<ref>`` names (by name or index), or None (an image)."""
+    for st in doc.stages:
+        if (st.name or "").lower() == ref.lower() or str(st.index) == ref:
+            return st
+    return None
+
+
+def context_path(doc, stage, container_path: str, depth: int = 0) -> tuple:
     """(path in the build context, why not) of ``container_path`` (absolute, in the image) through the last
-    COPY/ADD of ``stage``'s chain that puts something there."""
+    COPY/ADD of ``stage``'s chain that puts something there, following ``COPY --from=<stage>`` into that stage."""
     target = _norm_path(container_path)
     copies = []
     for st in doc.chain(stage):
@@ -289,8 +300,15 @@ def context_path(doc, stage, container_path: str) -> tuple:
             continue
         tail = target[len(dest_abs):].lstrip("/")
         if from_flag:
-            return None, (f"{container_path} comes from {from_flag.partition('=')[2] or 'another stage'} "
-                          f"(line {ins['start_line']}), not from the build context")
+            ref = from_flag.partition("=")[2]
+            source = _named_stage(doc, ref)
+            if source is None or depth > 8 or len(sources) != 1 or any(ch in sources[0] for ch in "*?["):
+                return None, (f"{container_path} comes from {ref or 'another stage'} (line {ins['start_line']}), "
+                              "not from the build context")
+            src = _norm_path(sources[0])
+            # a file copied into a directory keeps its name; a directory's content lands under the destination
+            inner = src if not tail or posixpath.basename(src) == tail else posixpath.join(src, tail)
+            return context_path(doc, source, inner, depth + 1)
         for src in reversed(sources):
             if "://" in src or any(ch in src for ch in "*?["):
                 return None, f"{container_path} may come from {src!r} (line {ins['start_line']}), which is not read"
@@ -299,7 +317,7 @@ def context_path(doc, stage, container_path: str) -> tuple:
                 return rel or None, None if rel else f"cannot tell which file line {ins['start_line']} copies"
             if rel == "":
                 return tail, None
-            if posixpath.basename(rel) == tail and len(sources) >= 1:
+            if posixpath.basename(rel) == tail:
                 return rel, None
             return posixpath.join(rel, tail), None
     return None, f"no COPY or ADD puts {container_path} into the image"
