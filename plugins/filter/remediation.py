@@ -288,6 +288,9 @@ def remediation_outcome_line(outcome: Any) -> str:
     fixed = outcome.get("rules_fixed") or []
     if fixed and outcome.get("status") not in ("refused", "failed", "unchanged", "would_fail"):
         line += " [" + ", ".join(str(r) for r in fixed) + "]"
+    not_fixed = [str(n.get("rule_id")) for n in outcome.get("not_fixed") or [] if isinstance(n, dict)]
+    if not_fixed and outcome.get("status") not in ("refused", "failed", "unchanged"):
+        line += " not fixed: " + ", ".join(not_fixed)   # why: the outcome's not_fixed and fix_status
     for key in ("reason", "note"):
         if outcome.get(key):
             line += " - " + str(outcome[key])

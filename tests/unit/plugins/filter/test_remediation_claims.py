@@ -50,3 +50,13 @@ def test_no_evaluation_fixes_nothing():
     unchanged = _module_result("FROM node:22\nUSER 1000\nCMD [\"node\", \"a.js\"]\n", ["NRA001"])
     unchanged.pop("rewritten_facts")
     assert remediation_claims(unchanged, {"findings": []}, ["NRA001"])["rules_fixed"] == []
+
+
+def test_outcome_line_says_fixed_only_for_fixed_rules():
+    from ansible_collections.refarch.containers.plugins.filter.remediation import (  # noqa: PLC0415
+        remediation_outcome_line,
+    )
+    line = remediation_outcome_line({"path": PATH, "status": "promoted", "rules_fixed": ["NRA001"],
+                                     "not_fixed": [{"rule_id": "NRA002", "reason": "skipped"}], "reason": "",
+                                     "note": ""})
+    assert line == f"{PATH}: promoted [NRA001] not fixed: NRA002"
