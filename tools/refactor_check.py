@@ -7,7 +7,9 @@ For every input Dockerfile of three sets it records one JSON file (sorted keys) 
 * ``findings``: the findings of the shipped policy bundle in the embedded engine (regorus),
   evaluated on the examples' evaluation date,
 * ``rewrite``: the rewriter's result with ``fixes: all`` (text, dockerignore, applied and
-  skipped/declined lists) under the remediate module's default options, or the error it raised.
+  skipped/declined lists, ``fix_status`` since #16) under the remediate module's default options, with the
+  input's directory as the build context the port fix reads (``_context_files``, when the tree has it), or the
+  error it raised.
 
 Sets (``--sets``):
 
@@ -145,6 +147,10 @@ def dump(code_root: Path, out: Path, sets: list[str], projects: int) -> int:
     try:
         facts_mod = _import(code_root, FACTS_MODULES, tmp)
         rewriter = _import(code_root, REWRITER_MODULES, tmp)
+        try:  # the build context reader the port fix uses (#16); older trees have none
+            context_files = _import(code_root, ("_context_files",), tmp)
+        except SystemExit:
+            context_files = None
         from ansible_collections.refarch.containers.plugins.plugin_utils import _bundle  # noqa: PLC0415
         from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import (  # noqa: PLC0415
             EmbeddedEngine,
@@ -163,10 +169,15 @@ def dump(code_root: Path, out: Path, sets: list[str], projects: int) -> int:
                            di.decode("utf-8", "surrogateescape"),
                            context_files=sorted(n for n in rewriter.MANIFEST_CANDIDATES if (directory / n).is_file()))
             text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            if context_files is not None:   # the application's files, as dockerfile_remediate reads them
+                context["read_file"] = context_files.ContextFiles(fd, str(directory))
             try:
                 rewrite = rewriter.rewrite(text.decode("utf-8", "surrogateescape"), ["all"], context)
             except rewriter.RewriteError as exc:
                 rewrite = {"error": str(exc)}
+            finally:
+                os.close(fd)
             records[name] = {"facts": facts, "rewrite": rewrite}
         bundle = _bundle.load_bundle(include_default=False, paths=[str(code_root / "policies")])
         engine = EmbeddedEngine(bundle, backend="regorus")
