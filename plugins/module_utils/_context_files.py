@@ -12,7 +12,8 @@ remediation module opened through its descriptor chain.
   is read with the walker's :class:`~_walker.Reader` (``_safefs.read_at``: ``O_NOFOLLOW | O_NONBLOCK``, regular
   files only, no hard links, the size cap, and as root the owner rule), so a symlink, FIFO or device is refused
   and never followed or opened for reading.
-* At most ``max_files`` files and ``max_size`` bytes each; the text is decoded as UTF-8 (invalid bytes replaced).
+* At most ``max_files`` files read (and eight times as many names tried) and ``max_size`` bytes each; the text
+  is decoded as UTF-8 (invalid bytes replaced).
   The text stays on the host: the fixes return only what they decided (a variable name, a port, a line number);
   the reasons they return are redacted by the module like every other reason.
 
@@ -39,7 +40,8 @@ class ContextFiles:
         self.dir_fd = dir_fd
         self.path = path.rstrip("/") or "/"
         self.max_files = max_files
-        self.reads = 0
+        self.reads = 0      # files read
+        self.attempts = 0   # names tried (a module specifier is tried with several extensions)
         self._reader = Reader(max_size, allow_hardlinks=allow_hardlinks, euid=euid)
 
     def __call__(self, relpath: str) -> tuple:
@@ -47,9 +49,9 @@ class ContextFiles:
         shown = f"{self.path}/{relpath}"
         if str(relpath).startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in str(relpath):
             return None, f"{relpath!r} is not a plain path inside the build context"
-        if self.reads >= self.max_files:
+        if self.reads >= self.max_files or self.attempts >= 8 * self.max_files:
             return None, f"{shown} not read: at most {self.max_files} source files are read"
-        self.reads += 1
+        self.attempts += 1
         fd, opened = self.dir_fd, []
         try:
             dir_st = os.fstat(fd)
@@ -71,6 +73,7 @@ class ContextFiles:
         if result.error is not None:
             code, message = result.error
             return None, f"{shown} does not exist" if code == "not_found" else message
+        self.reads += 1
         return result.data.decode("utf-8", "replace"), None
 
     def close(self) -> None:

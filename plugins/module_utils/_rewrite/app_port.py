@@ -19,8 +19,9 @@ port from an environment variable the Dockerfile can set:
    configuration object, and the local modules it requires or imports.
 4. :func:`detect` follows local requires/imports from the entry point (breadth first, through the reader's
    budget) and decides: the application *follows* the variable ``V`` when the files read use exactly one port
-   variable and no hard-coded or configuration port. Anything else (a hard-coded port, a config file, several
-   variables, no listen call and no variable, an entry point that cannot be found or read) is not evidence:
+   variable and no hard-coded or configuration port, and every local module they import could be read.
+   Anything else (a hard-coded port, a config file, several variables, no listen call and no variable, an entry
+   point or an imported module that cannot be found or read) is not evidence:
    the answer says why, and the fix changes nothing for NRA002.
 
 Pure: files are read through ``read(relpath) -> (text | None, why_not | None)`` (``FixContext.read_file``; the
@@ -357,7 +358,7 @@ def detect(doc, ctx) -> PortEvidence:
     if text is None:
         return PortEvidence(None, None, f"the entry point {entry} cannot be read: {why}")
     queue, seen, files = [(first, text)], {first}, []
-    env_reads, hard, other, listens = [], [], [], 0
+    env_reads, hard, other, listens, unread = [], [], [], 0, []
     while queue:
         path, text = queue.pop(0)
         files.append(path)
@@ -370,10 +371,12 @@ def detect(doc, ctx) -> PortEvidence:
             rel = _norm_path(posixpath.join(posixpath.dirname(path), spec)).lstrip("/")
             if rel in seen or any(rel + ext in seen for ext in _SOURCE_EXTS):
                 continue
-            more, got, _why = _read_module(read, rel)
+            more, got, why = _read_module(read, rel)
             seen.add(got)
             if more is not None:
                 queue.append((got, more))
+            else:   # the port may be set there: not evidence
+                unread.append(f"{path} imports {spec}, which cannot be read ({why})")
     files_t = tuple(files)
     if hard:
         port, path, line = hard[0]
@@ -382,6 +385,8 @@ def detect(doc, ctx) -> PortEvidence:
         expr, path, line = other[0]
         return PortEvidence(None, None, f"{path} line {line} takes the port from {expr!r}, not from an environment "
                                         "variable", files_t)
+    if unread:
+        return PortEvidence(None, None, unread[0], files_t)
     names = sorted({n for n, _d, _p, _l in env_reads})
     if not names:
         why = "listens without reading a port variable" if listens else \

@@ -134,6 +134,10 @@ def test_links_fifos_and_large_files_are_refused(tmp_path):
     (tmp_path / "lib").symlink_to(tmp_path / "real", target_is_directory=True)
     ev = detect(tmp_path, "FROM node:22\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"lib/server.js\"]\n")
     assert "symlink; not followed (directory)" in ev.why
+    # a local module the entry point imports cannot be read: the port may be set there, so no evidence
+    (tmp_path / "main.js").write_text("process.env.PORT; require('./lib/server')\n")
+    ev = detect(tmp_path, "FROM node:22\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"main.js\"]\n")
+    assert ev.variable is None and "main.js imports ./lib/server, which cannot be read" in ev.why
     (tmp_path / "big.js").write_text("// " + "x" * (600 * 1024) + "\napp.listen(process.env.PORT)\n")
     ev = detect(tmp_path, "FROM node:22\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"big.js\"]\n")
     assert "byte cap" in ev.why
@@ -148,7 +152,8 @@ def test_context_files_refuses_paths_outside_the_context(tmp_path):
             assert text is None and "not a plain path inside the build context" in why
         (tmp_path / "a.js").write_text("x")
         assert read("a.js") == ("x", None)
-        assert read("missing.js")[1].endswith("does not exist")
+        assert read("missing.js")[1].endswith("does not exist")     # a name tried is not a file read
+        assert read("a.js") == ("x", None)
         assert "at most 2 source files" in read("a.js")[1]
         read.close()
     finally:
