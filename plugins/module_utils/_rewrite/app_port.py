@@ -172,6 +172,16 @@ def scan_source(text: str) -> SourceScan:
     return SourceScan(env_reads, hard_coded, other, listens, imports)
 
 
+_PLAIN_EXPR = re.compile(r"^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\(\s*\)|\[\s*\d+\s*\])*$")
+
+
+def _shown_expr(expr: str) -> str:
+    """An expression as the reason may show it: identifiers and member paths only (``config.port``); anything else
+    (a string literal, a call with arguments) is not echoed, so nothing from the source but names leaves the host."""
+    expr = expr.strip()
+    return expr if len(expr) <= 60 and _PLAIN_EXPR.match(expr) else "an expression"
+
+
 def _classify_port_expr(src: str, arg: str, line: int, *, env_reads: list, hard_coded: list, other: list) -> None:
     """Sort the port expression ``arg`` of a listen call: a literal, an env read (already counted), an identifier
     assigned in this file, or something else."""
@@ -201,9 +211,9 @@ def _classify_port_expr(src: str, arg: str, line: int, *, env_reads: list, hard_
             if lit:
                 hard_coded.append((int(lit.group(2)), at))
                 return
-        other.append(((values[0][0] if values else name)[:60], values[0][1] if values else line))
+        other.append((_shown_expr(values[0][0] if values else name), values[0][1] if values else line))
         return
-    other.append((arg[:60], line))
+    other.append((_shown_expr(arg), line))
 
 
 # ------------------------------------------------------------------------------------------- entry point

@@ -56,6 +56,8 @@ def test_port_from_configuration_and_imports():
     assert scan.other and scan.other[0][0] == "config.port" and scan.env_reads == []
     assert scan.imports == ["./config.json", "./lib/app.js", "../shared"]
     assert app_port.scan_source("const { port } = require('./settings')\napp.listen(port)").other
+    # only names are echoed in a reason, never other source text (a literal may be a secret)
+    assert app_port.scan_source("app.listen(pick('s3cr3t-t0ken', 80))").other == [("an expression", 1)]
 
 
 # --------------------------------------------------------------------------- detection over a real build context
