@@ -10,8 +10,9 @@ port from an environment variable the Dockerfile can set:
    or ``docker-entrypoint.sh``), else the ``npm|yarn|pnpm start``/``run <script>`` script of ``package.json``
    (npm's default ``node server.js`` when there is no start script), ``node .`` -> ``main`` (or ``index.js``).
 2. :func:`context_path` maps the container path to a path in the build context through the ``COPY``/``ADD``
-   instructions of the final stage's chain; a file that comes from another stage or image (a compiled
-   ``dist/``) is not in the context and cannot be read.
+   instructions of the final stage's chain, following ``COPY --from=<stage>`` into that stage; a file that comes
+   from another image is not read. A compiled entry point that is not in the context (``dist/main.js``) is read
+   from its TypeScript source when ``tsconfig.json``'s ``outDir`` holds it (:func:`_typescript_source`).
 3. :func:`scan_source` reads a JavaScript/TypeScript source (comments removed, strings kept): the port
    variables it reads (``process.env.PORT``, ``process.env['APP_PORT']``, ``const { PORT = 3000 } =
    process.env``, with a ``||``/``??`` default), the ``listen(...)`` calls, a hard-coded port
@@ -19,10 +20,10 @@ port from an environment variable the Dockerfile can set:
    configuration object, and the local modules it requires or imports.
 4. :func:`detect` follows local requires/imports from the entry point (breadth first, through the reader's
    budget) and decides: the application *follows* the variable ``V`` when the files read use exactly one port
-   variable and no hard-coded or configuration port, and every local module they import could be read.
-   Anything else (a hard-coded port, a config file, several variables, no listen call and no variable, an entry
-   point or an imported module that cannot be found or read) is not evidence:
-   the answer says why, and the fix changes nothing for NRA002.
+   variable and no hard-coded or configuration port, and either a ``listen`` call takes its port from
+   ``process.env`` or every local module they import could be read. Anything else (a hard-coded port, a config
+   file, several variables, no listen call and no variable, an entry point that cannot be found or read) is not
+   evidence: the answer says why, and the fix changes nothing for NRA002.
 
 Pure: files are read through ``read(relpath) -> (text | None, why_not | None)`` (``FixContext.read_file``; the
 host passes ``_context_files.ContextFiles``). The source text never leaves this module.
@@ -70,6 +71,7 @@ class SourceScan(NamedTuple):
     other: list          # [(text, line)]: listen ports from something else (configuration objects, ...)
     listens: int
     imports: list        # relative module specifiers
+    env_listens: int = 0  # listen calls whose port comes from process.env
 
 
 # ------------------------------------------------------------------------------------------- source text
@@ -152,7 +154,7 @@ def scan_source(text: str) -> SourceScan:
                 default = default.strip().strip("'\"")
                 env_reads.append((name, int(default) if default.isdigit() else None, _line(src, m.start())))
     hard_coded, other = [], []
-    listens = 0
+    listens = env_listens = 0
     for m in _LISTEN.finditer(src):
         listens += 1
         line = _line(src, m.start())
@@ -163,13 +165,13 @@ def scan_source(text: str) -> SourceScan:
             if not port:
                 continue
             arg = port.group(1).strip()
-        _classify_port_expr(src, arg, line, env_reads=env_reads, hard_coded=hard_coded, other=other)
+        env_listens += _classify_port_expr(src, arg, line, env_reads=env_reads, hard_coded=hard_coded, other=other)
     imports = []
     for m in _REQUIRE.finditer(src):
         spec = m.group(2) or m.group(4) or m.group(6) or m.group(8)
         if spec and spec not in imports:
             imports.append(spec)
-    return SourceScan(env_reads, hard_coded, other, listens, imports)
+    return SourceScan(env_reads, hard_coded, other, listens, imports, env_listens)
 
 
 _PLAIN_EXPR = re.compile(r"^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\(\s*\)|\[\s*\d+\s*\])*$")
@@ -182,9 +184,9 @@ def _shown_expr(expr: str) -> str:
     return expr if len(expr) <= 60 and _PLAIN_EXPR.match(expr) else "an expression"
 
 
-def _classify_port_expr(src: str, arg: str, line: int, *, env_reads: list, hard_coded: list, other: list) -> None:
+def _classify_port_expr(src: str, arg: str, line: int, *, env_reads: list, hard_coded: list, other: list) -> bool:
     """Sort the port expression ``arg`` of a listen call: a literal, an env read (already counted), an identifier
-    assigned in this file, or something else."""
+    assigned in this file, or something else. True when the port comes from ``process.env``."""
     arg = re.sub(r"\s*(?:\|\||\?\?)\s*(['\"]?)\d{1,5}\1\s*$", "", arg.strip())   # a default after || or ??
     wrapped = re.match(r"^(?:parseInt|Number)\s*\((.*?)(?:,\s*\d+\s*)?\)$|^\+\s*(.*)$", arg, re.S)
     if wrapped:
@@ -192,28 +194,29 @@ def _classify_port_expr(src: str, arg: str, line: int, *, env_reads: list, hard_
     literal = re.match(r"^(['\"]?)(\d{1,5})\1$", arg)
     if literal:
         hard_coded.append((int(literal.group(2)), line))
-        return
+        return False
     if _ENV_READ.search(arg):
-        return
+        return True
     if arg == "" or re.match(r"^(?:undefined|null|0)$", arg):
-        return
+        return False
     ident = re.match(rf"^({_IDENT})$", arg)
     if ident:
         name = ident.group(1)
         if any(n == name for n, _d, _l in env_reads):   # destructured from process.env
-            return
+            return True
         values = [(m.group(1).strip(), _line(src, m.start())) for m in re.finditer(
             rf"(?<![\w$.]){re.escape(name)}\s*(?::\s*\w+\s*)?=(?![=>])\s*([^;\n]+)", src)]
         if any(_ENV_READ.search(v) for v, _l in values):
-            return   # scope-blind: one assignment from process.env is taken as the port's source
+            return True   # scope-blind: one assignment from process.env is taken as the port's source
         for value, at in values:
             lit = re.match(r"^(?:parseInt\(|Number\()?\s*(['\"]?)(\d{1,5})\1\s*(?:,\s*10\s*)?\)?\s*,?$", value)
             if lit:
                 hard_coded.append((int(lit.group(2)), at))
-                return
+                return False
         other.append((_shown_expr(values[0][0] if values else name), values[0][1] if values else line))
-        return
+        return False
     other.append((_shown_expr(arg), line))
+    return False
 
 
 # ------------------------------------------------------------------------------------------- entry point
@@ -350,6 +353,32 @@ def _read_module(read, rel: str) -> tuple:
     return None, rel, last
 
 
+def _typescript_source(read, rel: str):
+    """(text, path) of the TypeScript source a compiled entry point comes from, or None.
+
+    ``dist/main.js`` is not in the build context when the image build compiles it. With a ``tsconfig.json`` at the
+    context root whose ``outDir`` holds ``rel``, the source is ``<rootDir>/<same path>.ts`` (``rootDir`` from the
+    same file, else ``src`` or the context root, as ``tsc`` infers it); compiling keeps what it reads from
+    ``process.env``.
+    """
+    config, _why = read("tsconfig.json")
+    if config is None:
+        return None
+    config = strip_comments(config)
+    out = re.search(r'"outDir"\s*:\s*"([^"]+)"', config)
+    root = re.search(r'"rootDir"\s*:\s*"([^"]+)"', config)
+    out_dir = _norm_path(out.group(1)).lstrip("/") if out else ""
+    if not out_dir or not rel.startswith(out_dir + "/"):
+        return None
+    stem = re.sub(r"\.[cm]?js$", "", rel[len(out_dir) + 1:])
+    for base in ([_norm_path(root.group(1)).lstrip("/")] if root else ["src", ""]):
+        for ext in (".ts", ".mts", ".cts", "/index.ts"):
+            text, _why = read(posixpath.join(base, stem) + ext)
+            if text is not None:
+                return text, posixpath.join(base, stem) + ext
+    return None
+
+
 def detect(doc, ctx) -> PortEvidence:
     """Whether the application's port follows an environment variable (see the module docstring)."""
     read = ctx.read_file
@@ -365,10 +394,13 @@ def detect(doc, ctx) -> PortEvidence:
     if rel is None:
         return PortEvidence(None, None, f"the entry point {entry} cannot be read: {why}")
     text, first, why = _read_module(read, rel)
+    if text is None and "does not exist" in (why or ""):
+        text, first = _typescript_source(read, rel) or (None, first)
     if text is None:
         return PortEvidence(None, None, f"the entry point {entry} cannot be read: {why}")
     queue, seen, files = [(first, text)], {first}, []
-    env_reads, hard, other, listens, unread = [], [], [], 0, []
+    env_reads, hard, other, unread = [], [], [], []
+    listens = env_listens = 0
     while queue:
         path, text = queue.pop(0)
         files.append(path)
@@ -377,6 +409,7 @@ def detect(doc, ctx) -> PortEvidence:
         hard += [(p, path, ln) for p, ln in scan.hard_coded]
         other += [(t, path, ln) for t, ln in scan.other]
         listens += scan.listens
+        env_listens += scan.env_listens
         for spec in scan.imports:
             rel = _norm_path(posixpath.join(posixpath.dirname(path), spec)).lstrip("/")
             if rel in seen or any(rel + ext in seen for ext in _SOURCE_EXTS):
@@ -395,7 +428,9 @@ def detect(doc, ctx) -> PortEvidence:
         expr, path, line = other[0]
         return PortEvidence(None, None, f"{path} line {line} takes the port from {expr!r}, not from an environment "
                                         "variable", files_t)
-    if unread:
+    if unread and not env_listens:
+        # no listen call seen that takes its port from the environment, and the port may be set in a module that
+        # could not be read: not evidence (a listen on process.env.* that was seen is, whatever else is imported)
         return PortEvidence(None, None, unread[0], files_t)
     names = sorted({n for n, _d, _p, _l in env_reads})
     if not names:

@@ -92,6 +92,25 @@ def test_entry_point_from_cmd_npm_start_main_and_stages(tmp_path):
     assert ev.variable == "PORT", ev.why
 
 
+def test_compiled_typescript_entry_point_is_read_from_its_source(tmp_path):
+    """A NestJS-style build: dist/ is compiled in the image, so main.ts is read (tsconfig's outDir holds dist)."""
+    docker = ("FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n"
+              "FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app/node_modules ./node_modules\n"
+              "COPY --from=build /app/dist ./dist\nEXPOSE 80\nCMD [\"node\", \"dist/main\"]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.ts").write_text(
+        "import { NestFactory } from '@nestjs/core';\nimport { AppModule } from './app.module';\n"
+        "async function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n"
+        "  await app.listen(process.env.PORT ?? 3000);\n}\nbootstrap();\n")
+    ev = detect(tmp_path, docker)
+    assert ev.variable is None and "dist/main does not exist" in ev.why   # no tsconfig.json: no mapping
+    (tmp_path / "tsconfig.json").write_text('{\n  // compiler options\n  "compilerOptions": {"outDir": "./dist", '
+                                            '"module": "commonjs"}\n}\n')
+    ev = detect(tmp_path, docker)
+    # the listen on process.env.PORT is seen, so the unread ./app.module does not matter
+    assert (ev.variable, ev.default, ev.files) == ("PORT", 3000, ("src/main.ts",)), ev
+
+
 def test_hard_coded_config_and_several_variables_are_not_evidence(tmp_path):
     docker = "FROM node:22\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"a.js\"]\n"
     (tmp_path / "a.js").write_text("const port = 80\nrequire('http').createServer().listen(port)\n")
