@@ -121,9 +121,9 @@ def _findings(text: str) -> list:
     return found if isinstance(found, list) else found["findings"]
 
 
-def rewrite(text: str) -> dict:
+def rewrite(text: str, read_file=None) -> dict:
     return _rewriter.rewrite(text, ["all"], {"evaluation_date": "2026-06-01", "package_json": {
-        "exists": True, "scripts": {"start": "node server.js"}, "main": "server.js"}})
+        "exists": True, "scripts": {"start": "node server.js"}, "main": "server.js"}, "read_file": read_file})
 
 
 def test_rewriter_from_index_is_an_image_not_a_stage():
@@ -158,8 +158,11 @@ def test_rewriter_reads_user_and_expose_variables_at_their_line():
     reasons = {s["fix"]: s["reason"] for s in out["skipped"]}
     assert reasons["remap_privileged_ports"] == "EXPOSE $P (line 2) uses an unresolved variable"
     assert "ENV P=80\n" in out["text"]
-    out = rewrite('FROM node:22\nENV P=80\nEXPOSE $P\nUSER node\nCMD ["node", "s.js"]\n')
-    assert "ENV P=8080\n" in out["text"]
+    # the port fix changes a port only for an app shown to read its port variable (#16): s.js reads PORT
+    app = {"s.js": "require('http').createServer().listen(process.env.PORT)\n"}
+    out = rewrite('FROM node:22\nENV P=80\nCOPY s.js ./\nEXPOSE $P\nUSER node\nCMD ["node", "s.js"]\n',
+                  lambda rel: (app[rel], None) if rel in app else (None, f"{rel} does not exist"))
+    assert "ENV P=8080\n" in out["text"] and "ENV PORT=8080\nEXPOSE $P\n" in out["text"]
 
 
 @pytest.mark.parametrize("source", [".", "./.", "/", "*"])
