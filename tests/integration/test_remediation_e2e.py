@@ -60,10 +60,6 @@ if (process.env.REFARCH_SMOKE === '1') {
 http.createServer((req, res) => res.end('ok ' + uid)).listen(Number(process.env.PORT || 3000));
 """
 
-# an app that binds port 80 whatever the environment says: NRA002 cannot be fixed by the Dockerfile alone
-HARD_CODED_SERVER_JS = SERVER_JS.replace("Number(process.env.PORT || 3000)", "80")
-SERVERS = {"hardcoded80": HARD_CODED_SERVER_JS}
-
 
 def _package_json(name: str) -> str:
     return json.dumps({"name": name, "version": "1.0.0", "private": True,
@@ -122,12 +118,6 @@ APPS = {
         "EXPOSE 3000\n"
         "ENTRYPOINT [\"node\"]\n"
         "CMD [\"server.js\"]\n"),
-    "hardcoded80": (
-        "FROM node:20-bookworm-slim\n"
-        "WORKDIR /app\n"
-        "COPY package.json server.js ./\n"
-        "EXPOSE 80\n"
-        "CMD node server.js\n"),
 }
 # Failure paths (a separate root, a separate run). The build reads a file under .cache that
 # COPY . . brought in: the .dockerignore fix (which leaves alone what a COPY names, but cannot
@@ -165,7 +155,7 @@ def _load_support():
 
 def _write_app(directory: Path, name: str, dockerfile: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "server.js").write_text(SERVERS.get(name, SERVER_JS))
+    (directory / "server.js").write_text(SERVER_JS)
     (directory / "package.json").write_text(_package_json(name))
     (directory / "package-lock.json").write_text(_package_lock(name))
     (directory / "Dockerfile").write_text(dockerfile)
@@ -371,15 +361,6 @@ def test_every_dockerfile_is_rewritten_rebuilt_and_promoted(lab):
     assert {"NRA002", "NRA001"} <= fixed["port80"]
     assert "NRA012" in fixed["alpine"]
     assert {"NRA001", "NRA002", "NRA010", "NRA011"} <= fixed["ubi"]
-    # the app that hard-codes port 80: NRA002 is not claimed and its Dockerfile keeps EXPOSE 80 (nothing was
-    # changed for that rule), while the other rules are fixed and the image is rebuilt and promoted
-    hard = outcomes["hardcoded80"]
-    assert {"NRA001", "NRA011"} <= fixed["hardcoded80"] and "NRA002" not in fixed["hardcoded80"], hard
-    ports = next(e for e in hard["fix_status"] if e["fix"] == "remap_privileged_ports")
-    assert ports["status"] == "skipped" and ports["claims"] == [], ports
-    assert "server.js line 7 listens on port 80 (hard-coded)" in ports["reason"], ports
-    assert [n["rule_id"] for n in hard["not_fixed"]] == ["NRA002"], hard["not_fixed"]
-    assert "\nEXPOSE 80\n" in (lab["apps_root"] / "hardcoded80" / "Dockerfile").read_text()
     for name in ("port80", "ubi"):   # the apps that read PORT: the variable and EXPOSE move together
         status = {e["fix"]: e for e in outcomes[name]["fix_status"]}["remap_privileged_ports"]
         assert status["status"] == "applied" and "reads process.env.PORT" in status["precondition"], status
@@ -436,9 +417,6 @@ def test_rebuilt_images_pass_nra001_002_010_011_when_inspected(lab):
     new_facts = _image_facts(refs)
     old_facts = _image_facts(previous)
     for name, ref, prev in zip(APPS, refs, previous, strict=True):
-        if name == "hardcoded80":   # NRA002 is left as it was (the app binds 80): no false fix on the image
-            assert [p["port"] for p in new_facts[ref]["exposed_ports"]] == [80]
-            new_facts[ref] = dict(new_facts[ref], exposed_ports=[])
         _assert_image_complies(new_facts[ref])
         assert new_facts[ref]["dockerfile"]["path"] == str(lab["apps_root"] / name / "Dockerfile")
         assert _violates(old_facts[prev]), f"{name}: the original image already complied, the test proves nothing"
