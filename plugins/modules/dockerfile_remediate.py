@@ -165,6 +165,16 @@ options:
     type: str
     choices: [tini, dumb-init]
     default: tini
+  build_target:
+    description:
+      - The stage a declared build (compose, bake, CI workflow) builds; RV(rewritten_facts) then describe that stage,
+        as the scan evaluated it. Changes nothing in the rewrite.
+    type: str
+  build_args:
+    description:
+      - The build arguments of a declared build, for RV(rewritten_facts) (as the scan read them). Changes nothing in
+        the rewrite.
+    type: dict
   max_node_memory:
     description:
       - Default of the C(MAX_NODE_MEMORY) build argument (MiB) that V(set_heap_limit) feeds to
@@ -465,15 +475,19 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
     return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None)
 
 
-def _rewritten_facts(handle: _safefs.DirHandle, path: str, data: bytes, dockerignore, dockerignore_path: str) -> dict:
-    """The facts document of the rewritten Dockerfile (and .dockerignore), as the scan builds it."""
+def _rewritten_facts(handle: _safefs.DirHandle, path: str, data: bytes, dockerignore, dockerignore_path: str, *,
+                     target=None, build_args=None) -> dict:
+    """The facts document of the rewritten Dockerfile (and .dockerignore), as the scan builds it (for a declared
+    build: its target stage and build arguments)."""
     try:
         package_json, _st = _safefs.read_at(handle.fd, "package.json", path=handle.join("package.json"),
                                             max_size=MAX_SIZE, missing_ok=True)
     except UnsafeFile:
         package_json = None
     return dockerfile_facts(path, data, dockerignore, package_json, dockerignore_path=dockerignore_path,
-                            package_json_path=handle.join("package.json"), include_instructions=False)
+                            package_json_path=handle.join("package.json"), include_instructions=False,
+                            target=target, build_args={str(k): None if v is None else str(v)
+                                                       for k, v in (build_args or {}).items()} or None)
 
 
 def _write_problems(module: AnsibleModule, handle: _safefs.DirHandle, path: str, names: list) -> list:
@@ -680,7 +694,8 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         # the facts of the rewritten files (redacted like the scan's), for the controller to evaluate before it
         # reports a rule as fixed (the remediate role; see _rewrite/claims.py)
         result["rewritten_facts"] = _rewritten_facts(handle, path, new_data, new_di_data if di_changed else di_data,
-                                                     di_path)
+                                                     di_path, target=module.params["build_target"] or None,
+                                                     build_args=module.params["build_args"] or None)
 
     if module._diff:
         diffs = [{"before": _redacted(redactor, (bom + data).decode("utf-8", "replace")),
@@ -765,6 +780,8 @@ def main() -> None:
             user_ids=dict(type="dict"),
             init_tool=dict(type="str", choices=["tini", "dumb-init"], default="tini"),
             max_node_memory=dict(type="int", default=1024),
+            build_target=dict(type="str"),
+            build_args=dict(type="dict"),
         ),
         required_one_of=[["fixes", "findings"]],
         supports_check_mode=True,

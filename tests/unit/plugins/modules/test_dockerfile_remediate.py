@@ -299,3 +299,15 @@ def test_control_characters_in_the_path_are_escaped_in_messages_and_diff_headers
     os.mkfifo(app / ".dockerignore")
     failed, res = run_module({"path": str(app / "Dockerfile"), "fixes": ["NRA002"]}, capsys)
     assert failed and "\x1b" not in res["msg"] and "\\x1b" in res["msg"], res["msg"]
+
+
+def test_rewritten_facts_describe_the_declared_build(tmp_path, capsys):
+    """With a declared build's target, the facts returned for the controller's re-evaluation are that stage's."""
+    (tmp_path / "server.js").write_text(SERVER)
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM node:22 AS app\nCOPY server.js ./\nEXPOSE 80\nCMD [\"node\", \"server.js\"]\n"
+                    "FROM app AS debug\nCMD [\"node\", \"--inspect\", \"server.js\"]\n")
+    failed, res = run_module({"path": str(path), "fixes": ["NRA002"], "build_target": "app"}, capsys)
+    assert not failed, res
+    assert res["rewritten_facts"]["final_stage"]["name"] == "app"
+    assert [p["port"] for p in res["rewritten_facts"]["final_stage"]["exposed_ports"]] == [8080]
