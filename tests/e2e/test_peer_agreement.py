@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from pipeline import evaluate, facts_for_text
 
+REPO = Path(__file__).resolve().parents[2]
 CONCEPT_RULE = {"root_user": "NRA001", "latest_tag": "NRA014", "untagged_base": "NRA014", "cmd_json_form": "NRA011"}
+# every rule compared is a neutral one (checked below against the catalogue), so the neutral mode judges all cases
 
 # Every case where we read a Dockerfile differently from the peer, with the
 # semantic difference behind it (measured, then explained case by case).
@@ -61,12 +64,22 @@ def _verdicts(cases):
     for case in cases:
         text = case.get("repaired_dockerfile") or case["dockerfile"]
         docs.append(facts_for_text(text))
-    results = evaluate(docs)
+    # The peers lint every Dockerfile whatever runs in it, and the concepts compared are container hygiene
+    # (neutral rules): judge every target with the neutral rules, as refarch_node_scope: neutral does. In the
+    # default mode a Dockerfile that is not Node.js (most peer cases: FROM debian, ubuntu...) is not judged.
+    results = evaluate(docs, config={"node_scope": "neutral"})
     verdicts = {}
     for case, findings in zip(cases, results, strict=True):
         rule = CONCEPT_RULE[case["concept"]]
         verdicts[case["id"]] = "violation" if any(f["rule_id"] == rule for f in findings) else "ok"
     return verdicts
+
+
+def test_the_compared_rules_are_neutral():
+    """The neutral mode judges every peer case with exactly the rules compared: they must all be neutral."""
+    catalog = json.loads((REPO / "policies" / "refarch" / "catalog" / "data.json").read_text(encoding="utf-8"))
+    assert {rule: catalog["rules"][rule]["scope"] for rule in set(CONCEPT_RULE.values())} == \
+        dict.fromkeys(set(CONCEPT_RULE.values()), "neutral")
 
 
 def test_peer_agreement(shared_dir, capsys):
