@@ -44,3 +44,38 @@ attributes:
     description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 """
+
+    # Modules that build, tag or run images on a POSIX host (image_build, image_promote, image_start_probe).
+    # List this fragment before refarch.containers.attributes: the first fragment that sets a key wins.
+    IMAGE_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: Images are not files; the result lists the commands run instead.
+  platform:
+    support: full
+    platforms: posix
+"""
+
+    # Action plugins that run on the controller only (report, report_merge, validate_settings); combine with
+    # ansible.builtin.action_common_attributes and its flow fragment, which describe these attributes.
+    CONTROLLER_ACTION = r"""
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Runs on the controller only.
+"""

@@ -23,6 +23,7 @@ ENV variables).
 """
 from __future__ import annotations
 
+import abc
 import json
 import os
 import secrets
@@ -195,28 +196,34 @@ def _passwd_uid(pid: int, name: str) -> Optional[int]:
 
 # --------------------------------------------------------------------------- runners
 
-class _Runner:
+class _Runner(abc.ABC):
+    """One way of starting the candidate: a container runtime's daemon, or buildah in a namespace."""
+
     method = ""
 
+    @abc.abstractmethod
     def start(self, argv: list, timeout: float) -> Optional[str]:
         """Start the container; None, or the output of a start that failed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def state(self, timeout: float) -> tuple:
         """``(running, exit code or None)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def pids(self, timeout: float) -> list:
-        raise NotImplementedError
+        """The host-visible process ids running in the container."""
 
+    @abc.abstractmethod
     def exec(self, argv: list, timeout: float) -> tuple:
-        raise NotImplementedError
+        """Run ``argv`` inside the container: ``(exit code, output)``."""
 
+    @abc.abstractmethod
     def output(self, timeout: float) -> str:
-        raise NotImplementedError
+        """What the container printed so far."""
 
+    @abc.abstractmethod
     def stop(self, timeout: float) -> None:
-        raise NotImplementedError
+        """Stop and remove everything this runner started."""
 
 
 class _DaemonRunner(_Runner):

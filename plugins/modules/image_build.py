@@ -27,17 +27,11 @@ description:
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
+  - refarch.containers.attributes.image_module
   - refarch.containers.attributes
 attributes:
   check_mode:
-    support: full
     details: Returns the command that would run and builds nothing.
-  diff_mode:
-    support: none
-    details: Images are not files; the result lists the commands run instead.
-  platform:
-    support: full
-    platforms: posix
 options:
   dockerfile:
     description: Absolute path of the Dockerfile to build.

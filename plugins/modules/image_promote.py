@@ -23,16 +23,8 @@ description:
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
+  - refarch.containers.attributes.image_module
   - refarch.containers.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-    details: Images are not files; the result lists the commands run instead.
-  platform:
-    support: full
-    platforms: posix
 options:
   image:
     description: The image reference to promote to.

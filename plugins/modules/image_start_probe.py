@@ -25,16 +25,13 @@ description:
 author:
   - refarch.containers developers (@refarch)
 extends_documentation_fragment:
+  - refarch.containers.attributes.image_module
   - refarch.containers.attributes
 attributes:
   check_mode:
-    support: full
     details: Starts nothing; returns C(passed=false) with the reason C(check mode).
   diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
+    details: Nothing on the host is changed; the probe's container is removed.
 options:
   image:
     description: The image to start (a reference or an image ID), as M(refarch.containers.image_build) returned it.

@@ -64,11 +64,6 @@ options:
         playbook uses this (C(refarch_estate_evaluation)).
       - It is read as it is, without templating, so a large estate costs nothing extra here.
     type: str
-  dest:
-    description:
-      - Directory on the controller to write the files into. Created if missing.
-    type: path
-    required: true
   engine:
     description:
       - Name of the policy engine that produced the findings, recorded in the report.
@@ -119,78 +114,14 @@ options:
         aliases, related_resources), as a dictionary or a path to a JSON file.
       - Defaults to the collection's C(policies/refarch/catalog/data.json). Missing keys are tolerated.
     type: raw
-  previous:
-    description:
-      - A previous report (path to its C(report.json), or the report as a dictionary) to diff against.
-        The report then has a C(diff) section (new, fixed, still open and not rechecked findings) and
-        C(report.diff.json) is written too.
-    type: raw
-  diff_with_existing:
-    description:
-      - Diff against the C(report.json) already in O(dest), if there is one, before replacing it.
-      - Ignored when O(previous) is given.
-    type: bool
-    default: false
-  formats:
-    description:
-      - Which files to write. V(json) is C(report.json) (plus C(report.diff.json) with a diff),
-        V(junit) C(report.junit.xml), V(sarif) C(report.sarif), V(html) C(report.html) and
-        V(text) C(report.txt) (the terminal summary).
-    type: list
-    elements: str
-    choices: [json, junit, sarif, html, text]
-    default: [json, junit, sarif, html]
-  sarif_root:
-    description:
-      - Dockerfile paths under this directory become URIs relative to O(sarif_uri_base_id) in the SARIF
-        file; other paths stay absolute C(file://) URIs.
-    type: str
-  sarif_uri_base_id:
-    description: The C(uriBaseId) used for relative SARIF URIs.
-    type: str
-    default: SCANROOT
-  sarif_host_prefix:
-    description:
-      - Prefix every SARIF URI with the host name, so the same path on two hosts is two artifacts.
-    type: bool
-    default: false
-  sarif_category:
-    description: Prefix of the SARIF C(automationDetails.id) (the category code-scanning services group by).
-    type: str
-    default: refarch.containers/estate
-  title:
-    description: Heading of the HTML dashboard.
-    type: str
-  mode:
-    description: File mode of the written files, as an octal string.
-    type: raw
-    default: '0644'
-  return_content:
-    description: Also return the rendered files' content under RV(content).
-    type: bool
-    default: false
-  top:
-    description: How many rules and hosts the text summary lists.
-    type: int
-    default: 5
 extends_documentation_fragment:
+  - refarch.containers.attributes.controller_action
+  - refarch.containers.report_output
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Renders everything and returns what it would write (RV(would_write)); writes nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Runs on the controller only.
 seealso:
   - module: refarch.containers.report_merge
   - module: ansible.builtin.set_stats

@@ -36,71 +36,14 @@ options:
     description: Fail when the reports come from different engines or policy revisions.
     type: bool
     default: false
-  dest:
-    description: Directory on the controller to write the merged files into. Created if missing.
-    type: path
-    required: true
-  previous:
-    description: A previous report (path or dictionary) to diff the merged report against.
-    type: raw
-  diff_with_existing:
-    description: Diff against the C(report.json) already in O(dest), if there is one.
-    type: bool
-    default: false
-  formats:
-    description: Which files to write; see M(refarch.containers.report).
-    type: list
-    elements: str
-    choices: [json, junit, sarif, html, text]
-    default: [json, junit, sarif, html]
-  sarif_root:
-    description: Dockerfile paths under this directory become relative SARIF URIs.
-    type: str
-  sarif_uri_base_id:
-    description: The C(uriBaseId) used for relative SARIF URIs.
-    type: str
-    default: SCANROOT
-  sarif_host_prefix:
-    description: Prefix every SARIF URI with the host name.
-    type: bool
-    default: false
-  sarif_category:
-    description: Prefix of the SARIF C(automationDetails.id).
-    type: str
-    default: refarch.containers/estate
-  title:
-    description: Heading of the HTML dashboard.
-    type: str
-  mode:
-    description: File mode of the written files, as an octal string.
-    type: raw
-    default: '0644'
-  return_content:
-    description: Also return the rendered files' content under RV(content).
-    type: bool
-    default: false
-  top:
-    description: How many rules and hosts the text summary lists.
-    type: int
-    default: 5
 extends_documentation_fragment:
+  - refarch.containers.attributes.controller_action
+  - refarch.containers.report_output
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Merges and renders, returns what it would write (RV(would_write)); writes nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Runs on the controller only.
 seealso:
   - module: refarch.containers.report
 """

@@ -44,22 +44,12 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - refarch.containers.attributes.controller_action
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Nothing is changed; the checks run the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 seealso:
   - module: refarch.containers.dockerfile_remediate
 """
