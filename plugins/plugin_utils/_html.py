@@ -29,7 +29,7 @@ import hashlib
 import html
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.plugin_utils._html_assets import CSS as _CSS
 from ansible_collections.refarch.containers.plugins.plugin_utils._html_assets import JS as _JS
@@ -247,15 +247,19 @@ def _section_charts(summary: Mapping[str, Any]) -> str:
 
 def _section_rules(report: Mapping[str, Any]) -> str:
     rules = report.get("rules") or {}
-    targets_by_kind: dict[str, int] = {}
+    # (kind, rule scopes that judged it or None for every scope) of each target a rule could have judged: a
+    # target in error was not evaluated, a not-Node.js target the run did not judge is judged by no rule.
+    judged: list[tuple[str, Optional[frozenset]]] = []
     affected: dict[str, set] = {}
     waived: dict[str, int] = {}
     open_count: dict[str, int] = {}
     for host, entry in (report.get("hosts") or {}).items():
         for target in entry.get("targets") or []:
             if target.get("status") != "error":
-                kind = target.get("kind", "dockerfile")
-                targets_by_kind[kind] = targets_by_kind.get(kind, 0) + 1
+                scope = target.get("node_scope")
+                scopes = scope.get("rules") if isinstance(scope, dict) else None
+                judged.append((target.get("kind", "dockerfile"),
+                               frozenset(str(s) for s in scopes) if isinstance(scopes, list) else None))
             for finding in target.get("findings") or []:
                 rid = str(finding.get("rule_id"))
                 if is_open(finding):
@@ -263,7 +267,7 @@ def _section_rules(report: Mapping[str, Any]) -> str:
                     affected.setdefault(rid, set()).add((host, target.get("kind"), target_locator(target)))
                 else:
                     waived[rid] = waived.get(rid, 0) + weight(finding)
-    checked = sum(targets_by_kind.values())
+    checked = sum(1 for _kind, scopes in judged if scopes is None or scopes)
     rule_ids = set(rules) | set(open_count) | set(waived)
     rows = []
 
@@ -273,7 +277,11 @@ def _section_rules(report: Mapping[str, Any]) -> str:
     for rid in sorted(rule_ids, key=order):
         rule = rules.get(rid) or {}
         kinds = rule.get("kinds") or rule.get("targets")
-        applicable = sum(targets_by_kind.get(k, 0) for k in kinds) if isinstance(kinds, list) and kinds else checked
+        kinds = set(kinds) if isinstance(kinds, list) and kinds else None
+        rule_scope = rule.get("scope")
+        applicable = sum(1 for kind, scopes in judged
+                         if (kinds is None or kind in kinds)
+                         and (scopes is None or (rule_scope in scopes if rule_scope else bool(scopes))))
         bad = len(affected.get(rid, ()))
         fraction = _pct(max(applicable - bad, 0), applicable)
         colour = "#16a34a" if not bad else ("#ea8a0c" if (fraction or 0) >= 0.8 else "#dc2626")
@@ -295,7 +303,7 @@ def _section_rules(report: Mapping[str, Any]) -> str:
         )
     return (
         f'<section id="rules"><h2>Compliance by rule<span class="count">{_n(len(rows))} rules · '
-        f'{_n(checked)} checked targets</span></h2><div class="tw"><table><thead><tr>'
+        f'{_n(checked)} judged targets</span></h2><div class="tw"><table><thead><tr>'
         "<th>Rule</th><th>Recommendation</th>"
         '<th>Severity</th><th class="num">Targets failing</th><th class="num">Open</th><th class="num">Waived</th>'
         '<th>Compliance</th><th class="num">%</th></tr></thead><tbody>'

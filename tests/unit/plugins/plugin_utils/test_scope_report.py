@@ -156,3 +156,35 @@ def test_rebuild_probe_is_node_whatever_the_candidate():
     assert candidate["node_scope"]["classification"] == "not_node"
     for variant in (0, 1):
         assert rebuild_probe(candidate, variant)["node_scope"]["classification"] == "node"
+
+
+def _rule_rows(html: str) -> dict[str, tuple[int, str]]:
+    """``rule -> (targets failing, compliance %)`` from the dashboard's "Compliance by rule" table."""
+    section = html[html.index('<section id="rules">'):]
+    section = section[:section.index("</section>")]
+    rows = {}
+    for row in section.split("<tr>")[2:]:
+        cells = [c.split("<")[0] for c in row.split('<td class="num">')[1:]]
+        rows[row.split("</td>")[0].rsplit(">", 1)[-1]] = (int(cells[0]), cells[-1])
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["node", "neutral", "all"])
+def test_compliance_by_rule_counts_only_the_targets_the_rule_judged(results, mode):
+    """A not-Node.js target the run did not judge (or judged with the neutral rules only) is not counted as
+    compliant with the rules that did not judge it."""
+    report = _report_for(results[mode])
+    targets = report["hosts"]["web1"]["targets"]
+    html = _html.render_html(report)
+    judged = [t for t in targets if t["node_scope"]["rules"]]
+    assert f"{len(judged)} judged targets" in html
+    rows = _rule_rows(html)
+    assert set(rows) == set(CATALOG["rules"])
+    for rid, meta in CATALOG["rules"].items():
+        applicable = [t for t in judged if meta["scope"] in t["node_scope"]["rules"]]
+        failing = [t for t in applicable if any(f["rule_id"] == rid for f in t["findings"])]
+        assert rows[rid][0] == len(failing), rid
+        expected = f"{(len(applicable) - len(failing)) * 100 / len(applicable):.0f}%" if applicable else "n/a"
+        assert rows[rid][1] == expected, (rid, rows[rid], len(applicable))
+    if mode == "node":  # 2 of the 4 targets are not Node.js and not judged: a node rule is judged on 2
+        assert len(judged) == 2
