@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 GENERATORS = [
     "tools/gen_rule_catalog.py",
     "tools/gen_fix_rules.py",
+    "tools/gen_node_releases.py",
     "tools/gen_rule_docs.py",
     "tools/gen_role_docs.py",
     "tools/gen_module_table.py",

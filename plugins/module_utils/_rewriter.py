@@ -72,6 +72,9 @@ from __future__ import annotations
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse as parse_dockerfile
 from ansible_collections.refarch.containers.plugins.module_utils._fix_rules import FIX_RULES
+from ansible_collections.refarch.containers.plugins.module_utils._node_release_table import (
+    NODE_RELEASES as DEFAULT_NODE_RELEASES,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite import claims
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_base_image import _fix_replace_base_image
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
@@ -100,7 +103,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _split_lines,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import DEFAULT_NODE_RELEASES
 
 # The public API (the module, the filters and the settings validation import it from here).
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "MANIFEST_CANDIDATES", "RULE_FIXES", "RewriteError",

@@ -148,8 +148,29 @@ options:
       - Node.js release data for V(replace_base_image), C({"node_releases" {"22" {"lts_start" ..., "eol" ...}},
         "debian_codename" "bookworm"}). The remediate role passes the policy bundle's
         C(policies/refarch/config/data.json) so the rewriter and the rules agree.
-      - When not given, a built-in table (a copy of the bundle's) is used.
+      - When not given, the bundle's table is used (C(module_utils/_node_release_table.py), generated from the
+        policy data by C(tools/gen_node_releases.py)); the lines given here replace its lines of the same name.
     type: dict
+  node_line:
+    description:
+      - The Node.js major line (such as V(24)) that V(replace_base_image) moves base images to when their line is
+        not in LTS on O(evaluation_date) or their tag floats. It must be an LTS line of the release table that is
+        in LTS on that date. Empty means the newest line in LTS on that date.
+      - The pin keeps its precision (an exact version becomes the line's newest release in the table, a major
+        stays a major, a codename a codename, a floating tag such as V(lts) becomes an exact version) and the
+        variant is kept (V(slim), V(alpine), a Debian release), except that Alpine leaves for Debian only when
+        O(base_image_allow) has V(libc_change).
+    type: str
+  base_image_allow:
+    description:
+      - What V(replace_base_image) may do beyond its default. V(line_jump) lets it cross more than one LTS line
+        (say 18 to 24); without it, the line moves one LTS line up when that line is supported, and the fix is
+        reported partly applied with the reason. V(libc_change) lets it move the runtime stage from Alpine (musl)
+        to Debian (glibc) when NRA012 asks it; without it, the Alpine variant is kept and the fix says why.
+    type: list
+    elements: str
+    choices: [line_jump, libc_change]
+    default: []
   evaluation_date:
     description:
       - ISO date that decides which Node.js lines are LTS and not end-of-life. Defaults to today on the host.
@@ -348,6 +369,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._context_files 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import node_line_problem
 from ansible_collections.refarch.containers.plugins.module_utils._safefs import UnsafeFile
 
 MAX_SIZE = 4 * 1024 * 1024
@@ -448,15 +471,15 @@ def _backup(module: AnsibleModule, path: str, data: bytes, st: os.stat_result, r
 
 
 def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
-    """(fix list for the rewriter, sha256 the findings carry or None)."""
+    """(fix list for the rewriter, sha256 the findings carry or None, the rule ids of those findings or None)."""
     fixes = module.params["fixes"]
     findings = module.params["findings"]
     allowed, unknown = _rewriter.normalize_fixes(fixes) if fixes is not None else (list(_rewriter.FIX_ORDER), [])
     if unknown:
         module.fail_json(msg=_rewriter.unknown_fixes_message(unknown))
     if findings is None:
-        return allowed, None
-    wanted, shas = set(), set()
+        return allowed, None, None
+    wanted, shas, rules = set(), set(), set()
     for f in findings:
         target = f.get("target") or {}
         tpath = target.get("path")
@@ -469,10 +492,11 @@ def _requested_fixes(module: AnsibleModule, path: str) -> tuple:
         fix = f["fix"]
         if fix in allowed:
             wanted.add(fix)
+            rules.add(str(f.get("rule_id") or ""))
     if len(shas) > 1:
         module.fail_json(msg="the findings for {} come from different scans (sha256 {}); rescan first".format(
             printable(path), printable(", ".join(sorted(shas)))))
-    return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None)
+    return [f for f in _rewriter.FIX_ORDER if f in wanted], (shas.pop() if shas else None), sorted(rules - {""})
 
 
 def _rewritten_facts(handle: _safefs.DirHandle, path: str, data: bytes, dockerignore, dockerignore_path: str, *,
@@ -565,8 +589,13 @@ def run(module: AnsibleModule) -> dict:
     path = posixpath.normpath(path)
     directory, name = posixpath.split(path)
     root = module.params["root"] or _safefs.default_root(path)
-    fixes, findings_sha = _requested_fixes(module, path)
+    fixes, findings_sha, rule_ids = _requested_fixes(module, path)
     expected = module.params["expected_sha256"] or findings_sha
+    if module.params["node_line"] and "replace_base_image" in fixes:
+        problem = node_line_problem(module.params["node_line"], FixContext(
+            base_image_table=module.params["base_image_table"], evaluation_date=module.params["evaluation_date"]))
+        if problem:
+            module.fail_json(msg=f"node_line: {problem}; nothing was read or written")
     ident = _identity(module)
     try:
         handle = _safefs.open_dir(root, directory, expected=ident)
@@ -584,7 +613,7 @@ def run(module: AnsibleModule) -> dict:
             except OSError as exc:
                 module.fail_json(msg=f"cannot lock {printable(path)}: {to_native(exc)}", changed=False)
         try:
-            return _remediate(module, handle, name, fixes, expected=expected, ident=ident)
+            return _remediate(module, handle, name, fixes, expected=expected, ident=ident, rule_ids=rule_ids)
         finally:
             lock.release()
 
@@ -604,7 +633,7 @@ def _read_dockerfile(module: AnsibleModule, handle: _safefs.DirHandle, name: str
 
 
 def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixes: list, *, expected,
-               ident) -> dict:
+               ident, rule_ids=None) -> dict:
     path = handle.join(name)
     shown = printable(path)
     data, st = _read_dockerfile(module, handle, name, {"changed": False})
@@ -637,6 +666,9 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         "port_map": module.params["port_map"],
         "port_offset": module.params["port_offset"] if module.params["unmapped_ports"] == "offset" else None,
         "base_image_table": module.params["base_image_table"],
+        "node_line": module.params["node_line"],
+        "base_image_allow": tuple(module.params["base_image_allow"] or ()),
+        "rule_ids": rule_ids,
         "user_ids": module.params["user_ids"],
         "init_tool": module.params["init_tool"],
         "max_node_memory": module.params["max_node_memory"],
@@ -776,6 +808,8 @@ def main() -> None:
             unmapped_ports=dict(type="str", choices=["offset", "skip"], default="offset"),
             port_offset=dict(type="int", default=8000),
             base_image_table=dict(type="dict"),
+            node_line=dict(type="str"),
+            base_image_allow=dict(type="list", elements="str", choices=["line_jump", "libc_change"], default=[]),
             evaluation_date=dict(type="str"),
             user_ids=dict(type="dict"),
             init_tool=dict(type="str", choices=["tini", "dumb-init"], default="tini"),

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import node_line_problem
 from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
     parse_fix_selection,
     unknown_fixes_message,
@@ -158,7 +160,11 @@ def check_type(name: str, spec: Mapping[str, Any], value: Any) -> Any:
     if kind == "list" and spec.get("elements"):
         value = [_coerce(f"{name}[{i}]", str(spec["elements"]), item) for i, item in enumerate(value)]
     choices = spec.get("choices")
-    if choices and value not in choices:
+    if choices and kind == "list":  # Ansible's rule for a list option: each element is one of the choices
+        for i, item in enumerate(value):
+            if item not in choices:
+                raise SettingError(f"{name}[{i}]: {item!r} is not one of {', '.join(str(c) for c in choices)}")
+    elif choices and value not in choices:
         raise SettingError(f"{name}: {value!r} is not one of {', '.join(str(c) for c in choices)}")
     return value
 
@@ -268,6 +274,20 @@ def _allow_incomplete(name: str, value: Any) -> None:
         raise SettingError(str(exc)) from None
 
 
+def node_line_errors(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``refarch_node_line`` against the bundle's release table on the run's evaluation date (today when none)."""
+    dates = settings.get("refarch_evaluation_date") or {}
+    out = []
+    for where, value in (settings.get("refarch_node_line") or {}).items():
+        if value in (None, ""):
+            continue
+        day = dates.get(where, dates.get("")) or None
+        problem = node_line_problem(value, FixContext(evaluation_date=str(day).strip() if day else None))
+        if problem:
+            out.append(f"refarch_node_line: {problem}" + (f" (set for {where})" if where else ""))
+    return out
+
+
 #: name -> check of the (type-checked) value; controller paths are checked on the controller.
 CHECKS: dict[str, Callable[[str, Any], None]] = {
     "refarch_scan_paths": _absolute_paths,
@@ -341,4 +361,6 @@ def validate(settings: Mapping[str, Mapping[str, Any]], playbook: str) -> tuple[
                             f"{', '.join(roles)} role{'s' if len(roles) > 1 else ''})")
         elif name not in OUTPUT_VARS and name not in OTHER_PLAYBOOK_VARS:
             warnings.append(unknown_message(name, playbook))
+    if "refarch_node_line" in ours:
+        errors += node_line_errors(settings)
     return errors, warnings

@@ -27,9 +27,14 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import (
     _codenames,
-    _eval_date,
     _major_of,
-    _target_major,
+    active_lts,
+    codename_of,
+    known,
+    latest_version,
+    step_major,
+    table_date,
+    target_major,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     is_apk_cache_clean,
@@ -52,32 +57,96 @@ APK_TO_APT = {"python3": "python3", "make": "make", "g++": "g++", "gcc": "gcc", 
               "graphicsmagick": "graphicsmagick", "vips-dev": "libvips-dev", "chromium": "chromium"}
 
 
-def _new_node_tag(tag: str | None, ctx: FixContext) -> tuple:
-    """(new official node tag, None), (None, reason) or (None, None) when the tag is fine."""
+_CURRENT_DEBIAN = ("bookworm", "trixie")
+
+
+def _tag_version(old: str | None, kind: str, major: int, same_line: bool, ctx: FixContext) -> tuple:
+    """The version part of the new tag, keeping the precision of ``old``: (version, note or None).
+
+    ``kind``: ``exact`` (1.2.3), ``minor`` (1.2), ``major`` (1), ``codename`` (iron) or ``floating`` (lts, latest,
+    no version): a floating tag is pinned to an exact version, as NRA014 advises."""
+    if same_line and kind != "floating":
+        return old, None
+    if kind == "major":
+        return str(major), None
+    if kind == "codename":
+        return codename_of(major, ctx) or str(major), None
+    newest = latest_version(major, ctx)
+    if newest is None:
+        return str(major), (f"the release table (dated {table_date(ctx)}) has no release of Node.js {major}: "
+                            f"pinned the line {major} only")
+    return (".".join(newest.split(".")[:2]) if kind == "minor" else newest), None
+
+
+def _new_variant(variant: str | None, version_changed: bool, to_debian: bool, ctx: FixContext) -> str | None:
     codename = (ctx.base_image_table or {}).get("debian_codename") or DEFAULT_DEBIAN_CODENAME
+    if to_debian:
+        return codename + "-slim"
+    if not variant or not version_changed:
+        return variant
+    if variant.startswith("alpine"):
+        return "alpine"  # alpine3.17 and the like are published per release; the plain alias is not
+    head, dummy, slim = variant.partition("-")
+    if head in ("slim",) or head in _CURRENT_DEBIAN:
+        return variant
+    return codename + ("-slim" if slim == "slim" else "")  # an old Debian release is not published for new lines
+
+
+def _new_node_tag(tag: str | None, ctx: FixContext, leave_alpine: bool = False) -> tuple:
+    """(new official node tag or None, notes, skip reason or None); (None, [], None) when the tag is fine.
+
+    Keeps the pin's precision and the variant; moves a line NRA013 refuses (or a floating tag) to the target line
+    (``node_releases.target_major``) within one LTS line unless allowed; leaves Alpine when ``leave_alpine`` (NRA012
+    asks it) only when a change of C library is allowed."""
     version, variant = _node_tag_parts(tag)
     if version is None and variant is not None:
         head, dummy, rest = variant.partition("-")
-        if head.lower() in _codenames(ctx):
+        if head.lower() in _codenames(ctx) or head.lower() in ("lts", "current", "latest"):
             version, variant = head.lower(), rest or None
     if variant and not (variant.startswith("alpine") or _DEBIAN_VARIANT.match(variant)):
-        return None, f"unrecognised node tag {tag!r}"
-    major = _major_of(version, ctx)
-    if version and version[0].isalpha() and version not in ("latest", "lts", "current") and major is None:
-        return None, f"unrecognised node tag {tag!r}"
-    new_major = _target_major(major, ctx)
-    if new_major is None:
-        return None, f"the Node.js release table has no supported LTS line on {_eval_date(ctx)}"
-    new_version = version if (major == new_major and version and version[0].isdigit()) else str(new_major)
-    new_variant = variant
-    if variant and variant.startswith("alpine"):
-        new_variant = codename + "-slim"
-    elif variant and new_version != version and variant != "slim":
-        new_variant = codename + ("-slim" if variant.endswith("slim") else "")
+        return None, [], f"unrecognised node tag {tag!r}"
+    if version and version[0].isalpha() and version not in ("latest", "lts", "current") \
+            and _major_of(version, ctx) is None:
+        return None, [], f"unrecognised node tag {tag!r}"
+    notes = []
+    if version is None or version in ("latest", "lts", "current"):
+        kind, old = "floating", None  # pinned to the target line, whatever line the tag names today
+    else:
+        kind = "codename" if version[0].isalpha() else ("exact", "minor", "major")[2 - version.count(".")]
+        old = _major_of(version, ctx)
+        if old is None or version.startswith("0.") or not known(old, ctx):
+            return None, [], (f"the release table (dated {table_date(ctx)}) does not know Node.js {version}; "
+                              "update node_releases in policies/refarch/config/data.json")
+    new = old
+    if kind == "floating" or old is None or not active_lts(old, ctx):
+        target, why = target_major(ctx)
+        if target is None:
+            return None, [], why
+        if kind != "floating" and old is not None:
+            new, why = step_major(old, target, ctx)
+            if why:
+                notes.append(why)
+            if new is None:
+                new = old
+        else:
+            new = target
+    alpine = bool(variant and variant.startswith("alpine"))
+    to_debian = False
+    if alpine and leave_alpine:
+        if "libc_change" in (ctx.base_image_allow or ()):
+            to_debian = True
+        else:
+            notes.append("NRA012 asks to leave Alpine, but moving from Alpine (musl) to Debian (glibc) changes the C "
+                         "library: native modules must be rebuilt and Alpine-only commands replaced; allow it with "
+                         "base_image_allow: [libc_change] (refarch_base_image_allow)")
+    new_version, note = _tag_version(version, kind, new, new == old, ctx)
+    if note:
+        notes.append(note)
+    new_variant = _new_variant(variant, new_version != version, to_debian, ctx)
     new_tag = new_version + ("-" + new_variant if new_variant else "")
     if new_tag == tag:
-        return None, None
-    return new_tag, None
+        return None, notes, ("; ".join(notes) or None)
+    return new_tag, notes, None
 
 
 def _name_as_written(ref: dict) -> str:
@@ -90,30 +159,63 @@ def _name_as_written(ref: dict) -> str:
     return registry + repo
 
 
-def _new_base(ref: dict, ctx: FixContext) -> tuple:
-    """(new image reference, None), (None, reason) or (None, None) when the base is fine."""
+def _digest_note(new: str) -> str:
+    return (f"the digest pin named the old image and was removed: pin the digest of {new} again "
+            "(it cannot be known here)")
+
+
+def _new_base(ref: dict, ctx: FixContext, leave_alpine: bool = False) -> tuple:
+    """(new image reference or None, notes, skip reason or None); (None, [], None) when the base is fine."""
     family = image_family(ref)
     if family in ("node-debian", "node-alpine"):
-        tag, reason = _new_node_tag(ref["tag"], ctx)
+        if ref.get("digest") and not ref.get("tag"):
+            return None, [], ("the image is pinned by digest only, so its Node.js line and variant cannot be read; "
+                              "choose the new image and its digest by hand")
+        tag, notes, reason = _new_node_tag(ref["tag"], ctx, leave_alpine)
         if tag is None:
-            return None, reason
-        return f"{_name_as_written(ref)}:{tag}", None
+            return None, notes, reason
+        new = f"{_name_as_written(ref)}:{tag}"
+        if ref.get("digest"):
+            notes.append(_digest_note(new))
+        return new, notes, None
     if family.startswith("ubi-node"):
-        match = re.search(r"nodejs-(\d+)", ref["repository"])
-        major = int(match.group(1))
-        new_major = _target_major(major, ctx)
-        tag = ref["tag"]
-        new_tag = tag if tag and tag != "latest" else "1"
-        repo = ref["repository"]
-        if new_major is not None and new_major != major:
-            repo = repo.replace(f"nodejs-{major}", f"nodejs-{new_major}")
-            new_tag = "1"
-        if repo == ref["repository"] and new_tag == tag:
-            return None, None
-        name = _name_as_written(ref)
-        return "{}{}:{}".format(name[:len(name) - len(ref["repository"])], repo, new_tag), None
-    return None, "base image {}/{} is not an official node or UBI Node.js image; choose a replacement by hand".format(
-        ref["registry"], ref["repository"])
+        return _new_ubi(ref, ctx)
+    return None, [], "base image {}/{} is not an official node or UBI Node.js image; choose a replacement by " \
+        "hand".format(ref["registry"], ref["repository"])
+
+
+def _new_ubi(ref: dict, ctx: FixContext) -> tuple:
+    match = re.search(r"nodejs-(\d+)", ref["repository"])
+    major = int(match.group(1))
+    notes = []
+    new_major = major
+    if not known(major, ctx):
+        return None, [], (f"the release table (dated {table_date(ctx)}) does not know Node.js {major}; "
+                          "update node_releases in policies/refarch/config/data.json")
+    if not active_lts(major, ctx):
+        target, why = target_major(ctx)
+        if target is None:
+            return None, [], why
+        new_major, why = step_major(major, target, ctx)
+        if why:
+            notes.append(why)
+        new_major = major if new_major is None else new_major
+    tag = ref["tag"]
+    new_tag = tag if tag and tag != "latest" else "1"
+    repo = ref["repository"]
+    if new_major != major:
+        repo = repo.replace(f"nodejs-{major}", f"nodejs-{new_major}")
+        if tag and tag not in ("1", "latest"):
+            notes.append(f"the tag {tag} names a build of nodejs-{major}: pinned 1 (the newest build of "
+                         f"nodejs-{new_major}); pin its build by hand")
+        new_tag = "1"
+    if repo == ref["repository"] and new_tag == tag:
+        return None, notes, ("; ".join(notes) or None)
+    name = _name_as_written(ref)
+    new = "{}{}:{}".format(name[:len(name) - len(ref["repository"])], repo, new_tag)
+    if ref.get("digest"):
+        notes.append(_digest_note(new))
+    return new, notes, None
 
 
 def _keep_alpine(ref: dict, new: str, ctx: FixContext) -> str | None:
@@ -263,9 +365,10 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
             continue
         if image_family(ref) == "scratch":
             continue
-        new, reason = _new_base(ref, ctx)
+        new, notes, reason = _new_base(ref, ctx, _leave_alpine(doc, stage, ctx))
+        reasons += [f"FROM at line {line_no}: {note}" for note in notes]
         if new is None:
-            if reason:
+            if reason and not notes:
                 reasons.append(f"FROM at line {line_no}: {reason}")
             continue
         translations = []
@@ -331,6 +434,15 @@ def _fix_replace_base_image(doc: _Doc, ctx: FixContext):
             return Skip("; ".join(reasons))
         return NotNeeded("base images already follow the recommendations")
     return edits.noted("; ".join(reasons) or None)
+
+
+def _leave_alpine(doc: _Doc, stage: Stage, ctx: FixContext) -> bool:
+    """NRA012 asks to leave Alpine: the stage is where the runtime stage's chain starts (NRA012 judges that image
+    only) and NRA012 is raised (or the findings are not known)."""
+    final = doc.final
+    if final is None or doc.chain(final)[0].index != stage.index:
+        return False
+    return ctx.rule_ids is None or "NRA012" in ctx.rule_ids
 
 
 def _global_arg_ins(doc: _Doc, name: str) -> dict | None:

@@ -239,6 +239,12 @@ class FixContext(NamedTuple):
     port_offset: int | None = DEFAULT_PORT_OFFSET
     port_floor: int | None = 1024
     base_image_table: dict | None = None
+    #: the Node.js line base images move to (None: the newest line in LTS on the evaluation date)
+    node_line: Any = None
+    #: what the base-image fix may do beyond the default (``node_releases.ALLOW_CHOICES``)
+    base_image_allow: tuple = ()
+    #: the rule ids the findings raise (None: not known, judged as the bundled policy would)
+    rule_ids: Any = None
     user_ids: dict | None = None
     init_tool: str | None = None
     max_node_memory: Any = None

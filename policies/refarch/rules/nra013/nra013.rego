@@ -48,14 +48,21 @@ _check(b, ref, _) := concat("", [
 
 _check(b, ref, ctx) := msg if {
 	line := image.node_line(b)
-	msg := _check_known(line, object.get(ctx.config.node_releases, line, null), ref, ctx.date)
+	msg := _check_known(line, object.get(ctx.config.node_releases, line, null), ref, ctx)
 }
 
-_check_known(line, null, ref, _) := concat("", [
-	"Node.js ", line, " (", image.display(ref), ") is not a known release line",
+_check_known(line, null, ref, ctx) := concat("", [
+	"Node.js ", line, " (", image.display(ref), ") is not a known release line", table_dated(ctx),
 ])
 
-_check_known(line, r, ref, date) := _check_line(line, r, ref, date) if r != null
+_check_known(line, r, ref, ctx) := _check_line(line, r, ref, ctx.date) if r != null
+
+# The date of the release table (node_releases_date), for the messages of a line it does not know.
+table_dated(ctx) := concat("", [" (the release table is dated ", ctx.config.node_releases_date, ")"]) if {
+	is_string(ctx.config.node_releases_date)
+}
+
+else := ""
 
 _check_line(line, r, ref, date) := concat("", [
 	"Node.js ", line, " (", image.display(ref), ") reached end-of-life on ", r.eol,

@@ -25,31 +25,33 @@ _img_unknown(doc) := {_img_f(msg) |
 
 _img_known(doc, ctx) := {_img_f(msg) |
 	line := imagefacts.release_line(doc)
-	msg := _img_line(doc, line, object.get(ctx.config.node_releases, line, null), ctx.date)
+	msg := _img_line(doc, line, object.get(ctx.config.node_releases, line, null), ctx)
 }
 
-_img_line(doc, line, null, _) := concat("", [_img_what(doc), " is not a known release line (", line, ")"])
+_img_line(doc, line, null, ctx) := concat("", [
+	_img_what(doc), " is not a known release line (", line, ")", table_dated(ctx),
+])
 
-_img_line(doc, _, r, date) := concat("", [
-	_img_what(doc), " reached end-of-life on ", r.eol, " (evaluated on ", date, ")",
+_img_line(doc, _, r, ctx) := concat("", [
+	_img_what(doc), " reached end-of-life on ", r.eol, " (evaluated on ", ctx.date, ")",
 ]) if {
 	r != null
-	r.eol < date
+	r.eol < ctx.date
 }
 
-_img_line(doc, _, r, date) := concat("", [_img_what(doc), " is not an LTS release line"]) if {
+_img_line(doc, _, r, ctx) := concat("", [_img_what(doc), " is not an LTS release line"]) if {
 	r != null
-	r.eol >= date
+	r.eol >= ctx.date
 	r.lts_start == null
 }
 
-_img_line(doc, _, r, date) := concat("", [
-	_img_what(doc), " is not LTS yet on ", date, " (LTS from ", r.lts_start, ")",
+_img_line(doc, _, r, ctx) := concat("", [
+	_img_what(doc), " is not LTS yet on ", ctx.date, " (LTS from ", r.lts_start, ")",
 ]) if {
 	r != null
-	r.eol >= date
+	r.eol >= ctx.date
 	is_string(r.lts_start)
-	date < r.lts_start
+	ctx.date < r.lts_start
 }
 
 _img_what(doc) := concat("", [

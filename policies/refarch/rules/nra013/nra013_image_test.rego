@@ -26,7 +26,7 @@ test_img_bad_not_lts_yet if {
 }
 
 test_img_bad_unknown_line if {
-	_img_msgs(_img_version(ifx.image, "99.0.0"), ifx.ctx) == {"image localhost/app:1: Node.js 99.0.0 from env NODE_VERSION is not a known release line (99)"}
+	_img_msgs(_img_version(ifx.image, "99.0.0"), ifx.ctx) == {"image localhost/app:1: Node.js 99.0.0 from env NODE_VERSION is not a known release line (99) (the release table is dated 2026-12-07)"}
 }
 
 test_img_bad_version_unknown if {

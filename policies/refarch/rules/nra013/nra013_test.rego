@@ -58,7 +58,13 @@ test_bad_latest_resolves_to_newest_release if {
 }
 
 test_bad_unknown_line if {
-	_msgs(_num("99", "99")) == {"Node.js 99 (node:99) is not a known release line"}
+	_msgs(_num("99", "99")) == {"Node.js 99 (node:99) is not a known release line (the release table is dated 2026-12-07)"}
+}
+
+# a table without its date (a caller's config that replaces node_releases_date with null) names no date
+test_bad_unknown_line_undated_table if {
+	msgs := {f.message | some f in nra013.findings(_num("99", "99"), fx.ctx_with({"node_releases_date": null}))}
+	msgs == {"Node.js 99 (node:99) is not a known release line"}
 }
 
 test_bad_undeterminable if {

@@ -484,20 +484,30 @@ def test_split_without_workdir_skips_when_node_modules_is_copied_by_name():
 
 # --------------------------------------------------------------------------- replace_base_image
 
-@pytest.mark.parametrize("before, after", [
-    ("FROM node", "FROM node:26"),
-    ("FROM node:latest AS app", "FROM node:26 AS app"),
-    ("FROM node:16-alpine", "FROM node:22-bookworm-slim"),
-    ("FROM node:20.11.1-slim", "FROM node:22-slim"),
-    ("FROM node:18-buster-slim", "FROM node:22-bookworm-slim"),
-    ("FROM node:21", "FROM node:22"),
-    ("FROM node:carbon", "FROM node:22"),
-    ("FROM node:lts-alpine", "FROM node:26-bookworm-slim"),
-    ("FROM docker.io/library/node:16@sha256:" + "a" * 64, "FROM docker.io/library/node:22"),
-    ("FROM registry.access.redhat.com/ubi8/nodejs-14:latest", "FROM registry.access.redhat.com/ubi8/nodejs-22:1"),
+ALLOW = ("line_jump", "libc_change")
+
+
+# the test TABLE has no latest_version: an exact pin falls back to the line (tests/.../test_base_image_pins.py covers
+# the bundle's table); the defaults move one LTS line at most and keep Alpine (see below)
+@pytest.mark.parametrize("before, after, allow", [
+    ("FROM node", "FROM node:26", ()),
+    ("FROM node:latest AS app", "FROM node:26 AS app", ()),
+    ("FROM node:16-alpine", "FROM node:16-alpine", ()),
+    ("FROM node:16-alpine", "FROM node:26-bookworm-slim", ALLOW),
+    ("FROM node:20.11.1-slim", "FROM node:22-slim", ()),
+    ("FROM node:18-buster-slim", "FROM node:26-bookworm-slim", ALLOW),
+    ("FROM node:21", "FROM node:22", ()),
+    ("FROM node:carbon", "FROM node:carbon", ()),
+    ("FROM node:carbon", "FROM node:26", ALLOW),
+    ("FROM node:lts-alpine", "FROM node:26-alpine", ()),
+    ("FROM node:lts-alpine", "FROM node:26-bookworm-slim", ALLOW),
+    ("FROM docker.io/library/node:16@sha256:" + "a" * 64, "FROM docker.io/library/node:26", ALLOW),
+    ("FROM registry.access.redhat.com/ubi8/nodejs-14:latest", "FROM registry.access.redhat.com/ubi8/nodejs-26:1",
+     ALLOW),
+    ("FROM registry.access.redhat.com/ubi8/nodejs-20:latest", "FROM registry.access.redhat.com/ubi8/nodejs-22:1", ()),
 ])
-def test_base_image(before, after):
-    res = check_idempotent(before + "\nCMD [\"node\", \"a.js\"]\n", "replace_base_image")
+def test_base_image(before, after, allow):
+    res = check_idempotent(before + "\nCMD [\"node\", \"a.js\"]\n", "replace_base_image", base_image_allow=allow)
     assert res["text"] == after + "\nCMD [\"node\", \"a.js\"]\n"
 
 
@@ -509,22 +519,22 @@ def test_base_image_fine_and_foreign():
 
 def test_base_image_arg_defaults_are_edited():
     text = "ARG NODE_VERSION=16\nFROM node:${NODE_VERSION}-alpine\nCMD [\"node\", \"a.js\"]\n"
-    assert check_idempotent(text, "replace_base_image")["text"] == (
-        "ARG NODE_VERSION=22\nFROM node:${NODE_VERSION}-bookworm-slim\nCMD [\"node\", \"a.js\"]\n")
-    text = "ARG BASE=node:18\nFROM ${BASE} AS build\n"
+    assert check_idempotent(text, "replace_base_image", base_image_allow=ALLOW)["text"] == (
+        "ARG NODE_VERSION=26\nFROM node:${NODE_VERSION}-bookworm-slim\nCMD [\"node\", \"a.js\"]\n")
+    text = "ARG BASE=node:20\nFROM ${BASE} AS build\n"
     assert check_idempotent(text, "replace_base_image")["text"] == "ARG BASE=node:22\nFROM ${BASE} AS build\n"
 
 
 def test_base_image_alpine_commands_are_translated_or_version_only():
     text = ("FROM node:18-alpine\nRUN apk add --no-cache python3 make g++ && adduser -S -D -u 1001 app\n"
             "ENTRYPOINT [\"/sbin/tini\", \"--\"]\n")
-    out = check_idempotent(text, "replace_base_image")["text"]
-    assert out == ("FROM node:22-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends "
+    out = check_idempotent(text, "replace_base_image", base_image_allow=ALLOW)["text"]
+    assert out == ("FROM node:26-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends "
                    "python3 make g++ && rm -rf /var/lib/apt/lists/* && adduser --system --disabled-password --uid "
                    "1001 app\nENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n")
     text = "FROM node:18-alpine3.17\nRUN apk add --no-cache some-unknown-lib\n"
-    res = check_idempotent(text, "replace_base_image")
-    assert res["text"] == "FROM node:22-alpine\nRUN apk add --no-cache some-unknown-lib\n"
+    res = check_idempotent(text, "replace_base_image", base_image_allow=ALLOW)
+    assert res["text"] == "FROM node:26-alpine\nRUN apk add --no-cache some-unknown-lib\n"
     assert any(s.get("partial") and "some-unknown-lib" in s["reason"] for s in res["skipped"])
 
 
@@ -647,17 +657,10 @@ def test_corpus_reevaluation_findings_fixed_and_none_new():
     assert not problems, "\n".join(problems)
 
 
-def test_default_release_table_mirrors_the_policy_data():
-    """The built-in fallback table must agree with policies/refarch/config/data.json (the rules' data)."""
-    data = REPO / "policies" / "refarch" / "config" / "data.json"
-    if not data.is_file():
-        pytest.skip(f"policy data {data} not written yet")
-    releases = json.loads(data.read_text())["node_releases"]
-    for major, info in R.DEFAULT_NODE_RELEASES.items():
-        assert major in releases, major
-        assert (info["lts_start"], info["eol"]) == (releases[major]["lts_start"], releases[major]["eol"]), major
-    lts_majors = {m for m, i in releases.items() if m.isdigit() and i.get("lts_start") and int(m) >= 10}
-    assert lts_majors <= set(R.DEFAULT_NODE_RELEASES), sorted(lts_majors - set(R.DEFAULT_NODE_RELEASES))
+def test_default_release_table_is_the_policy_data():
+    """The host's table is the policy data's (policies/refarch/config/data.json), line for line."""
+    data = json.loads((REPO / "policies" / "refarch" / "config" / "data.json").read_text())
+    assert data["node_releases"] == R.DEFAULT_NODE_RELEASES
 
 
 def test_module_table_option_drives_the_choice():
@@ -724,7 +727,7 @@ def test_ubi_init_install_carries_a_warning():
 
 
 def test_base_image_on_index_docker_io_is_the_official_node_image():
-    out = R.rewrite("FROM index.docker.io/node:14\nCMD [\"node\", \"a.js\"]\n", ["replace_base_image"],
+    out = R.rewrite("FROM index.docker.io/node:20\nCMD [\"node\", \"a.js\"]\n", ["replace_base_image"],
                     {"evaluation_date": "2026-11-28"})
     assert out["text"].startswith("FROM index.docker.io/node:22\n"), out
 
