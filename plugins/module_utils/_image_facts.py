@@ -39,7 +39,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
     redact_text,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
-from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import INIT_PROGRAMS
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import HEAP_WRAPPER, INIT_PROGRAMS
 
 SCHEMA_VERSION = "1.1"
 DEFAULT_HISTORY_LIMIT = 50
@@ -54,7 +54,8 @@ NODE_VERSION_LABELS = ("org.nodejs.version", "io.nodejs.version", "nodejs.versio
 NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
 INITS = INIT_PROGRAMS
-ENTRYPOINT_WRAPPERS = frozenset(("docker-entrypoint.sh", "docker-entrypoint", "entrypoint.sh"))
+ENTRYPOINT_WRAPPERS = frozenset(("docker-entrypoint.sh", "docker-entrypoint", "entrypoint.sh",
+                                 posixpath.basename(HEAP_WRAPPER)))
 # init options that take a value (tini: -p -e -l? ; dumb-init: -r/--rewrite)
 _INIT_VALUE_OPTS = frozenset(("-p", "-e", "-r", "--rewrite"))
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")

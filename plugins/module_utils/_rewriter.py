@@ -80,6 +80,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_ba
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
     _fix_write_dockerignore,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_heap import _fix_set_heap_limit
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_layers import (
     _fix_reorder_dependency_layers,
 )
@@ -89,7 +90,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_pr
     _fix_add_init_process,
     _fix_exec_form_cmd,
     _fix_replace_npm_start,
-    _fix_set_heap_limit,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_user_ports import _fix_add_non_root_user
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (

@@ -24,6 +24,7 @@ project's dependencies (``package_installs``); ``pnpm fetch`` only fills the sto
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any, Optional
 
@@ -242,6 +243,10 @@ _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
 #: Node.js package managers (a process started through one runs a package.json script).
 PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm"})
 #: init programs recognised in front of a process (argv[0] base name) by the rewriter and the image facts.
+#: The start script the heap fix (``_rewrite/fix_heap.py``) puts in front of the command: it sets the heap limit and
+#: ``exec``s its arguments, so the program is what follows it.
+HEAP_WRAPPER = "/usr/local/bin/node-heap-from-cgroup"
+_HEAP_WRAPPER_NAME = posixpath.basename(HEAP_WRAPPER)
 INIT_PROGRAMS = frozenset({"tini", "tini-static", "dumb-init", "catatonit", "docker-init", "podman-init", "s6-svscan"})
 _SHELL_C_RE = re.compile(r"-[a-z]*c")
 _HEAP_RE = re.compile(r"--max[-_]old[-_]space[-_]size")
@@ -268,8 +273,8 @@ def _after_flags(words: list[str]) -> list[str]:
 
 
 def _peel(argv: list[str]) -> list[str]:
-    """The program argv under ``sh -c``, ``exec`` and ``env A=1`` wrappers."""
-    a = argv
+    """The program argv under ``sh -c``, ``exec``, ``env A=1`` and the heap fix's start script (it execs them)."""
+    a = argv[1:] if argv and _base(argv[0]) == _HEAP_WRAPPER_NAME else argv
     if len(a) >= 3 and _base(a[0]) in _SHELLS and _SHELL_C_RE.fullmatch(a[1]):
         a = _words(a[2])
     if a and a[0] == "exec":
@@ -535,7 +540,7 @@ def node_installs(ins: dict) -> list[str]:
     return out
 
 
-_ENTRYPOINT_SCRIPTS = frozenset({"docker-entrypoint.sh", "docker-entrypoint"})
+_ENTRYPOINT_SCRIPTS = frozenset({"docker-entrypoint.sh", "docker-entrypoint", _HEAP_WRAPPER_NAME})
 _PROGRAM_SEGMENT_RE = re.compile(r"&&|\|\||;|\||(?<![<>&])&(?![>&])")
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
 

@@ -1,7 +1,7 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixes of the process: ``replace_npm_start`` (NRA010), ``exec_form_cmd`` (NRA011), ``add_init_process`` (NRA007) and
-``set_heap_limit`` (NRA009).
+"""Fixes of the process: ``replace_npm_start`` (NRA010), ``exec_form_cmd`` (NRA011) and ``add_init_process`` (NRA007)
+(``set_heap_limit``, NRA009, is in ``fix_heap.py``).
 
 Part of the rewriter (``module_utils/_rewriter.py``); pure, standard library only."""
 from __future__ import annotations
@@ -14,7 +14,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _NODE_VALUE_FLAGS,
     _SHELL_META,
     _WARNING,
-    DEFAULT_MAX_NODE_MEMORY,
     NODE_IMAGE_DEFAULTS,
     FixContext,
     NotNeeded,
@@ -23,7 +22,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _dumps_argv,
     _Edits,
-    _kv_pairs,
     _user_is_root,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
@@ -316,46 +314,3 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
             last = stage.ins[-1]["end_line"] if stage.ins else stage.from_ins["end_line"]
             edits.insert_after(last, new)
     return edits.noted(warning)
-
-
-# --------------------------------------------------------------------------- fix: heap limit
-
-def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
-    stage = doc.final
-    if stage is None:
-        return Skip("no FROM instruction")
-    variables = doc.stage_vars(stage)
-    eff = doc.effective(stage)
-    # the NODE_OPTIONS the container runs with (ENV in effect in the final stage), as NRA009 reads it
-    node_options = ((doc.facts["analysis"] or {}).get("process") or {}).get("node_options")
-    if node_options and node_options["heap_limit"]:
-        return NotNeeded("NODE_OPTIONS already sets --max-old-space-size")
-    for ins in (eff["entrypoint"], eff["cmd"]):
-        if ins is not None and any("max-old-space-size" in v for v in ins.get("value") or []):
-            return Skip(f"{ins['cmd']} at line {ins['start_line']} already passes --max-old-space-size; "
-                        "make it read an environment variable by hand")
-    var = ctx.heap_variable or "MAX_NODE_MEMORY"
-    default = str(ctx.max_node_memory or DEFAULT_MAX_NODE_MEMORY)
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", var) or not default.isdigit():
-        return Skip("invalid heap_variable or max_node_memory option")
-    node_options = f"--max-old-space-size=${{{var}}}"
-    if "NODE_OPTIONS" in variables:
-        node_options = "${NODE_OPTIONS} " + node_options
-    edits = _Edits(doc)
-    lines = []
-    if var not in variables:
-        lines.append("{} {}={}".format(doc.kw("ARG"), var, default))
-        lines.append('{env} {var}=${{{var}}} NODE_OPTIONS="{opts}"'.format(
-            env=doc.kw("ENV"), var=var, opts=node_options))
-    else:
-        lines.append('{} NODE_OPTIONS="{}"'.format(doc.kw("ENV"), node_options))
-    anchor = None
-    for ins in stage.ins:
-        # after the build steps, and after an ENV NODE_OPTIONS of the stage, which would override it
-        if ins["cmd"] in ("RUN", "COPY", "ADD", "USER") or (
-                ins["cmd"] == "ENV" and any(n == "NODE_OPTIONS" for n, dummy in _kv_pairs(ins))):
-            anchor = ins["end_line"]
-    if anchor is None:
-        anchor = stage.from_ins["end_line"]
-    edits.insert_after(anchor, [edits.line(x) for x in lines])
-    return edits

@@ -340,14 +340,18 @@ def test_init_restates_node_image_defaults_and_skips_unknowns():
 # --------------------------------------------------------------------------- set_heap_limit
 
 def test_heap_limit():
+    # the start script and its place: tests/unit/plugins/module_utils/test_fix_heap.py
     text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n"
     out = check_idempotent(text, "set_heap_limit", max_node_memory=512)["text"]
-    assert out == ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nARG MAX_NODE_MEMORY=512\n"
-                   'ENV MAX_NODE_MEMORY=${MAX_NODE_MEMORY} NODE_OPTIONS="--max-old-space-size=${MAX_NODE_MEMORY}"\n'
-                   "CMD [\"node\", \"a.js\"]\n")
+    assert out.endswith("RUN npm ci\n"
+                        'ENTRYPOINT ["/usr/local/bin/node-heap-from-cgroup"]\n'
+                        'ENV HEAP_MEMORY_PERCENT=75 NODE_OPTIONS="--max-old-space-size=512"\n'
+                        "CMD [\"node\", \"a.js\"]\n")
     existing = "FROM node:22\nENV NODE_OPTIONS=--enable-source-maps\nCMD [\"node\", \"a.js\"]\n"
     out = check_idempotent(existing, "set_heap_limit")["text"]
-    assert 'NODE_OPTIONS="${NODE_OPTIONS} --max-old-space-size=${MAX_NODE_MEMORY}"' in out
+    assert 'NODE_OPTIONS="${NODE_OPTIONS} --max-old-space-size=1024"' in out
+    out = check_idempotent(existing.replace('CMD ["node", "a.js"]', "CMD node a.js"), "set_heap_limit")["text"]
+    assert 'NODE_OPTIONS="${NODE_OPTIONS} --max-old-space-size=${MAX_NODE_MEMORY}"' in out  # the constant fallback
     res = rw("FROM node:22\nCMD [\"node\", \"--max-old-space-size=4096\", \"a.js\"]\n", "set_heap_limit")
     assert "already passes --max-old-space-size" in skip_reason(res, "set_heap_limit")
 
