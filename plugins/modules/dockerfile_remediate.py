@@ -198,13 +198,15 @@ options:
     type: dict
   max_node_memory:
     description:
-      - Default of the C(MAX_NODE_MEMORY) build argument (MiB) that V(set_heap_limit) feeds to
-        C(--max-old-space-size) through C(NODE_OPTIONS).
+      - The heap limit (MiB) V(set_heap_limit) puts in C(NODE_OPTIONS) for a container without a memory limit. With a
+        limit, the start script the fix adds sets C(--max-old-space-size) to C(HEAP_MEMORY_PERCENT) (75) % of it at
+        start (C(MAX_NODE_MEMORY) set at run time wins). Where the script cannot run (shell-form command, a base
+        without C(sh)) this is the default of the C(MAX_NODE_MEMORY) build argument (the fix is then partly applied).
     type: int
     default: 1024
 notes:
-  - The heap limit is passed through C(NODE_OPTIONS) because exec-form C(CMD) does not expand variables; build
-    with C(--build-arg MAX_NODE_MEMORY=...) or override C(NODE_OPTIONS) at run time.
+  - The heap limit follows the container's memory limit through a start script in front of the command
+    (C(/usr/local/bin/node-heap-from-cgroup)); set C(MAX_NODE_MEMORY) at run time to fix it instead.
   - The non-root user is numeric (C(USER 1000) on official node images, C(1001) on UBI) so Kubernetes
     C(runAsNonRoot) can verify it.
   - Runs on the managed host with the Python standard library only.

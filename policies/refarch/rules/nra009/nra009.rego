@@ -6,6 +6,22 @@
 #   given to the container: in NODE_OPTIONS, in a CMD/ENTRYPOINT that goes through
 #   a shell ($VAR is not expanded in exec form), or in the package.json script
 #   the process runs.
+#
+#   The fix (set_heap_limit) makes the limit follow the memory the container is
+#   given when it starts, not a constant: one RUN writes a small POSIX sh script,
+#   /usr/local/bin/node-heap-from-cgroup, which the ENTRYPOINT runs in front of the
+#   command (behind tini or dumb-init when they are there). It reads the cgroup
+#   limit (v2 memory.max, else v1 memory.limit_in_bytes), appends
+#   --max-old-space-size=<HEAP_MEMORY_PERCENT, default 75, % of it in MiB> to
+#   NODE_OPTIONS and execs the command, so node keeps its PID and the signals. 75 %
+#   leaves a quarter of the limit for what is not the V8 heap (buffers, code, the
+#   stack, native modules) and is the most the container rule accepts
+#   (heap_memory_ratio). MAX_NODE_MEMORY (MiB) set at run time wins. Without a limit
+#   NODE_OPTIONS keeps the image's --max-old-space-size=<max_node_memory, 1024>,
+#   which is also what a process started beside it (docker exec) gets. Where the
+#   script cannot be put in front of the command (a shell-form ENTRYPOINT or CMD, an
+#   ENTRYPOINT inherited from another stage, a base image that may have no sh) the
+#   fix sets that constant through NODE_OPTIONS and says it is partly applied.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#setting-memory-limits
 #     description: setting memory limits

@@ -6,6 +6,14 @@
 #   (tags such as 22, 22.11.0-bookworm-slim, lts, jod, or UBI nodejs-22) and checked
 #   against the release schedule in data (node_releases: release, LTS start and
 #   end-of-life dates). Images that do not carry Node.js are left to NRA012.
+#
+#   The release table is data, dated node_releases_date, with each line's newest
+#   release (latest_version); the base-image fix reads the same table (generated
+#   into module_utils by tools/gen_node_releases.py). The fix keeps the pin's
+#   precision and variant, moves to the newest LTS line (or refarch_node_line) and
+#   crosses at most one LTS line or changes the C library (Alpine to Debian) only
+#   when refarch_base_image_allow says so; otherwise it is partly applied with the
+#   reason.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/functional-components/nodejs-versions-images/
 #     description: Node.js Versions and Container Images
