@@ -33,6 +33,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._image_facts im
     redact_mapping,
     run_process,
     scrub_values,
+    start_script_heap,
     user_entry,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._node_scope import image_node_scope
@@ -124,7 +125,7 @@ def container_facts(inspect: Any, engine: str = "podman", image: Optional[dict[s
     init_process = (process or {}).get("init")
     command = (process or {}).get("command") or []
     memory = _positive_int(host.get("Memory"))
-    heap = heap_limit(process, env)
+    heap = start_script_heap(heap_limit(process, env), process, env, memory)
     heap_bytes = heap["mb"] * _MB if heap["mb"] is not None else None
     restart = host.get("RestartPolicy") if isinstance(host.get("RestartPolicy"), dict) else {}
     ports = net.get("Ports") if net.get("Ports") else host.get("PortBindings")

@@ -41,6 +41,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import HEAP_WRAPPER, INIT_PROGRAMS
 
+_HEAP_WRAPPER_NAME = posixpath.basename(HEAP_WRAPPER)
+
 SCHEMA_VERSION = "1.1"
 DEFAULT_HISTORY_LIMIT = 50
 MAX_LAYER_IDS = 200
@@ -55,7 +57,7 @@ NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
 INITS = INIT_PROGRAMS
 ENTRYPOINT_WRAPPERS = frozenset(("docker-entrypoint.sh", "docker-entrypoint", "entrypoint.sh",
-                                 posixpath.basename(HEAP_WRAPPER)))
+                                 _HEAP_WRAPPER_NAME))
 # init options that take a value (tini: -p -e -l? ; dumb-init: -r/--rewrite)
 _INIT_VALUE_OPTS = frozenset(("-p", "-e", "-r", "--rewrite"))
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
@@ -335,6 +337,28 @@ def heap_limit(process: Optional[dict[str, Any]], env: dict[str, dict[str, Any]]
     if vm:
         var = vm.group(1)
     return {"raw": raw, "mb": _megabytes(raw), "source": found[1], "from_env": var}
+
+
+def start_script_heap(heap: dict[str, Any], process: Optional[dict[str, Any]], env: dict[str, dict[str, Any]],
+                      memory: Optional[int]) -> dict[str, Any]:
+    """The heap limit a container started through the heap start script (``HEAP_WRAPPER``, written by the
+    ``set_heap_limit`` fix) gets: the script appends ``--max-old-space-size`` to NODE_OPTIONS at start, from
+    ``MAX_NODE_MEMORY`` or ``HEAP_MEMORY_PERCENT`` (default 75) % of the memory limit, with the script's own
+    integer arithmetic. A flag on the command line wins over NODE_OPTIONS, and without a limit (or a value the
+    script would not use) NODE_OPTIONS stays as the image sets it: ``heap`` is returned unchanged then.
+    """
+    wrappers = (process or {}).get("wrappers") or []
+    if heap.get("source") == "command" or not any(posixpath.basename(w) == _HEAP_WRAPPER_NAME for w in wrappers):
+        return heap
+    value = str((env.get("MAX_NODE_MEMORY") or {}).get("value") or "")
+    if not value:
+        pct = str((env.get("HEAP_MEMORY_PERCENT") or {}).get("value") or "")
+        pct_n = int(pct) if pct.isdigit() and pct.isascii() else 75
+        if memory and memory > 0 and len(str(memory)) <= 15:
+            value = str(memory // 1048576 * pct_n // 100)
+    if not (value.isdigit() and value.isascii()) or value == "0":
+        return heap
+    return {"raw": value, "mb": int(value), "source": "start_script", "from_env": None}
 
 
 def node_version(env: dict[str, dict[str, Any]], labels: dict[str, str],

@@ -20,6 +20,8 @@ import pytest
 from ansible_collections.refarch.containers.plugins.module_utils._container_facts import container_facts
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_scan import scan_containers
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import HEAP_WRAPPER
+from ansible_collections.refarch.containers.plugins.plugin_utils._evaluation import run_policy_check
 
 _SUPPORT = Path(__file__).resolve().parents[4] / "tests" / "images" / "support.py"
 
@@ -128,3 +130,54 @@ def test_handwritten_odd_container_inspect(data):
     doc = container_facts(data, "docker")
     _valid(doc)
     assert doc["process"] is None and doc["memory_limit"] is None and doc["published_ports"] == []
+
+
+@pytest.fixture(scope="module")
+def heap_script_containers():
+    """Containers made with real `podman create` that start through the heap start script the set_heap_limit fix
+    writes (the script need not exist to create one); removed afterwards."""
+    S.require_base_images()
+    tag = uuid.uuid4().hex[:8]
+    entry = ["--entrypoint", json.dumps(["/usr/bin/tini", "--", HEAP_WRAPPER])]
+    image_default = ["-e", "NODE_OPTIONS=--max-old-space-size=1024"]
+    specs = {
+        "share": ["--memory", "512m", *image_default, *entry, BASE, "node", "server.js"],
+        "percent": ["--memory", "512m", "-e", "HEAP_MEMORY_PERCENT=50", *image_default, *entry, BASE, "node", "s.js"],
+        "override": ["--memory", "512m", "-e", "MAX_NODE_MEMORY=4096", *image_default, *entry, BASE, "node", "s.js"],
+        "no-limit": [*image_default, *entry, BASE, "node", "server.js"],
+        "flag-wins": ["--memory", "512m", *image_default, *entry, BASE, "node", "--max-old-space-size=900", "s.js"],
+    }
+    names = {key: f"refarch-ut-heap-{key}-{tag}" for key in specs}
+    try:
+        for key, args in specs.items():
+            subprocess.run(["podman", "create", "--name", names[key], *args], check=True, capture_output=True,
+                           timeout=120)
+        data = json.loads(subprocess.run(["podman", "container", "inspect", *names.values()], check=True,
+                                         capture_output=True, text=True, timeout=120).stdout)
+        by_name = {d["Name"]: d for d in data}
+        yield {key: container_facts(by_name[name], "podman") for key, name in names.items()}
+    finally:
+        subprocess.run(["podman", "rm", "--force", *names.values()], capture_output=True, timeout=120, check=False)
+
+
+def test_heap_start_script_sets_the_heap_from_the_memory_limit(heap_script_containers):
+    """What the script does at start (tests/unit/.../test_fix_heap.py runs it in a real cgroup): MAX_NODE_MEMORY
+    wins, else HEAP_MEMORY_PERCENT (75) % of the limit; no limit leaves NODE_OPTIONS; a command-line flag wins.
+    The real policy then judges the heap the container gets, not the image's default."""
+    docs = heap_script_containers
+    for doc in docs.values():
+        _valid(doc)
+        assert doc["process"]["command"][0] == "node" and doc["init"]["process"] == "tini"
+    assert docs["share"]["heap_limit"] == {"raw": "384", "mb": 384, "source": "start_script", "from_env": None}
+    assert docs["percent"]["heap_limit"]["mb"] == 256
+    assert docs["override"]["heap_limit"] == {"raw": "4096", "mb": 4096, "source": "start_script",
+                                              "from_env": None}
+    assert docs["override"]["heap_exceeds_memory"] is True and docs["share"]["heap_exceeds_memory"] is False
+    assert docs["no-limit"]["heap_limit"]["source"] == "NODE_OPTIONS" and docs["no-limit"]["heap_limit"]["mb"] == 1024
+    assert docs["flag-wins"]["heap_limit"]["source"] == "command" and docs["flag-wins"]["heap_limit"]["mb"] == 900
+
+    result = run_policy_check({"facts": {"containers": list(docs.values())}, "evaluation_date": "2026-12-07"}, "h1")
+    nra009 = {f["target"]["name"] for f in result["findings"] if f["rule_id"] == "NRA009"}
+    names = {key: doc["name"] for key, doc in docs.items()}
+    assert names["override"] in nra009 and names["flag-wins"] in nra009  # 4096 and 900 MiB of 512 MiB
+    assert names["share"] not in nra009 and names["percent"] not in nra009 and names["no-limit"] not in nra009
