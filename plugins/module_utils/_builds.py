@@ -62,13 +62,14 @@ def descriptor_kind(path: str) -> Optional[str]:
 
 def read_descriptors(found: list[Candidate], read_foreign_files: bool = False, allow_hardlinks: bool = False,
                      names_re: Optional[Pattern[str]] = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """``(descriptors, problems)``: each found descriptor's redacted text, or why it was not read."""
+    """``(descriptors, problems)``: each found descriptor's redacted text, or why it was not read (a problem is
+    ``source: descriptor``: the run is incomplete, ``_completeness``)."""
     out: list[dict[str, Any]] = []
     problems: list[dict[str, str]] = []
     if len(found) > MAX_DESCRIPTORS:
         problems.append({"path": found[MAX_DESCRIPTORS].path, "code": "too_many_descriptors",
                          "message": f"more than {MAX_DESCRIPTORS} build descriptors under the scan roots; the rest "
-                                    "are not read"})
+                                    "are not read", "source": "descriptor"})
         found = found[:MAX_DESCRIPTORS]
     total = 0
     with Reader(MAX_DESCRIPTOR_SIZE, read_foreign_files, allow_hardlinks) as reader:

@@ -73,7 +73,8 @@ options:
   allow_incomplete:
     description:
       - Which reasons an incomplete run is accepted for. V(true) for every reason, V(false) for none, or a
-        list of reasons (V(host_unreachable), V(host_failed), V(directory_unreadable), V(target_unreadable),
+        list of reasons (V(host_unreachable), V(host_failed), V(directory_unreadable), V(descriptor_unusable),
+        V(target_unreadable),
         V(engine_failure), V(waivers_unusable), V(policy_unusable), V(evaluation_failed),
         V(remediation_failed), V(remediation_refused), V(remediation_rolled_back)).
       - The task itself never fails for an incomplete run (the report is written either way); it returns

@@ -20,6 +20,9 @@ REASONS: dict[str, str] = {
     "host_unreachable": "a host could not be reached",
     "host_failed": "discovery failed on a host (the module could not run there or failed)",
     "directory_unreadable": "a directory under a scan root could not be listed (permission denied, I/O error)",
+    "descriptor_unusable": ("a build descriptor (compose, bake, workflow) could not be read or used, or a build it "
+                            "declares could not be evaluated as declared (a missing Dockerfile, a context outside "
+                            "the scan roots, a value that depends on a variable, ...)"),
     "target_unreadable": ("a target could not be read or parsed at all (unreadable, permission_denied, "
                           "foreign_owner, not_regular_file, too_large, binary, ...): it was not evaluated"),
     "engine_failure": "the policy engine failed, for a whole host or for one document (NRA000)",
@@ -32,9 +35,14 @@ REASONS: dict[str, str] = {
 }
 
 #: Reasons that no host status or target error already shows: the report formats list them on their own.
-OWN_ENTRY_REASONS = ("directory_unreadable", "remediation_failed", "remediation_refused", "remediation_rolled_back")
+OWN_ENTRY_REASONS = ("directory_unreadable", "descriptor_unusable", "remediation_failed", "remediation_refused",
+                     "remediation_rolled_back")
 #: Directory problems of a scan that mean part of a root was not seen (a missing root is not one of them).
 UNLISTED_DIRECTORY_CODES = frozenset({"permission_denied", "read_error"})
+#: Host problems of build descriptors (``_descriptors``) carry this ``source``.
+DESCRIPTOR_SOURCE = "descriptor"
+#: Descriptor problems after which everything declared was still evaluated: a note, not a reason.
+DESCRIPTOR_NOTE_CODES = frozenset({"conflicting_builds"})
 #: A target error that is the engine's (its NRA000 finding), not the file's.
 ENGINE_ERROR_CODE = "engine_error"
 #: At most this many characters of a failed module's stderr / stdout are kept (the rest is cut, said so).
@@ -78,7 +86,13 @@ def incomplete_reasons(hosts: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
             reason = str(host.get("reason") or "host_failed")
             out.append(_entry(reason if reason in REASONS else "host_failed", name, None, host.get("message")))
         for problem in host.get("problems") or []:
-            if isinstance(problem, Mapping) and problem.get("code") in UNLISTED_DIRECTORY_CODES:
+            if not isinstance(problem, Mapping):
+                continue
+            if problem.get("source") == DESCRIPTOR_SOURCE:
+                if problem.get("code") not in DESCRIPTOR_NOTE_CODES:
+                    out.append(_entry("descriptor_unusable", name, problem.get("path"),
+                                      f"{problem.get('code')}: {problem.get('message')}"))
+            elif problem.get("code") in UNLISTED_DIRECTORY_CODES:
                 out.append(_entry("directory_unreadable", name, problem.get("path"), problem.get("message")))
         for target in host.get("targets") or []:
             error = target.get("error")

@@ -35,7 +35,8 @@ from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._builds import descriptor_kind
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES, ImageRef
-from ansible_collections.refarch.containers.plugins.plugin_utils import _hcl
+from ansible_collections.refarch.containers.plugins.plugin_utils import _hcl, _yaml_bounded
+from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import DESCRIPTOR_SOURCE
 
 try:
     import yaml
@@ -69,46 +70,15 @@ def _build(descriptor: str, kind: str, name: str,  # noqa: PLR0917 - one field e
 
 
 # --------------------------------------------------------------------------------------------------
-# YAML (compose, workflows): safe_load, minus anchors, aliases and merge keys
+# YAML (compose, workflows): safe_load with anchors, aliases and merge keys, bounded (_yaml_bounded)
 # --------------------------------------------------------------------------------------------------
-class _Refused(ValueError):
-    def __init__(self, code: str, line: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.line = line
-
-
-if yaml is not None:
-    class _Loader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
-        """SafeLoader that refuses anchors, aliases and merge keys instead of expanding them.
-
-        An alias expanded is the classic way to make a small file huge in memory; a merge key
-        hides where a value comes from. Either becomes a problem of the file.
-        """
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-                line = event.start_mark.line + 1 if event.start_mark else 0
-                raise _Refused("yaml_anchor", line, f"line {line}: YAML anchors and aliases are not read "
-                                                    "(a value taken from elsewhere in the file)")
-            return super().compose_node(parent, index)
-
-        def flatten_mapping(self, node: Any) -> None:
-            for key_node, dummy in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    line = key_node.start_mark.line + 1
-                    raise _Refused("yaml_anchor", line, f"line {line}: YAML merge keys (<<) are not read")
-            super().flatten_mapping(node)
-
-
 def _load_yaml(path: str, text: str, problems: list[dict[str, Any]]) -> Any:
     if yaml is None:  # pragma: no cover
         problems.append(_problem(path, "descriptor_unreadable", f"{path}: PyYAML is not installed on the controller"))
         return None
     try:
-        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except _Refused as exc:
+        return _yaml_bounded.load(text)
+    except _yaml_bounded.Refused as exc:
         problems.append(_problem(path, exc.code, f"{path}: {exc}; the file is not used"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -191,15 +161,79 @@ def _interpolated(value: str) -> bool:
     return _COMPOSE_VAR_RE.search(value.replace("$$", "")) is not None
 
 
+#: the longest chain of ``extends`` followed (a service extending one extending another ...)
+MAX_EXTENDS_DEPTH = 16
+
+
+def resolve_extends(path: str, services: dict[str, Any], files: dict[str, dict[str, Any]],
+                    problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """``services`` of the compose file ``path`` with each ``extends`` resolved as compose does.
+
+    ``extends: <service>`` or ``{service, file}``: the base service (itself resolved first) with the extending
+    service merged over it (``_merge_service``: ``build`` merged key by key, its ``args`` merged). A base from
+    another file is taken from ``files`` (compose files of this scan as ``path -> services``, loaded, not yet
+    resolved); its relative build context is relative to that file's folder. A service whose ``extends`` cannot
+    be resolved (the other file was not read by the scan, the service is missing, a cycle, a variable) is left
+    out with a ``compose_extends`` problem naming it.
+    """
+    out: dict[str, Any] = {}
+    for name, svc in services.items():
+        resolved, why = _extended(path, name, svc, files, ())
+        if why is None:
+            out[name] = resolved
+        else:
+            problems.append(_problem(path, "compose_extends", f"{path}: service {name!r}: {why}; not used"))
+    return out
+
+
+def _extended(path: str, name: str, svc: Any, files: dict[str, dict[str, Any]],
+              seen: tuple[tuple[str, str], ...]) -> tuple[Any, Optional[str]]:
+    if not isinstance(svc, dict) or "extends" not in svc:
+        return svc, None
+    ext = svc["extends"]
+    base_name, base_file = (ext, None) if isinstance(ext, str) else (
+        (ext.get("service"), ext.get("file")) if isinstance(ext, dict) else (None, None))
+    if not isinstance(base_name, str) or not base_name or not isinstance(base_file, (str, type(None))):
+        return None, "'extends' names no service"
+    if _interpolated(base_name) or (base_file is not None and _interpolated(base_file)):
+        return None, "'extends' uses variable interpolation (${...})"
+    other = path if base_file is None else _join(posixpath.dirname(path), base_file)
+    if (other, base_name) in seen or (path, name) in seen:
+        return None, f"'extends' makes a cycle through service {base_name!r}"
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        return None, f"'extends' chains more than {MAX_EXTENDS_DEPTH} services"
+    if other not in files:
+        return None, (f"extends service {base_name!r} of {other}, which this scan did not read (only compose "
+                      "files found under the scan roots by name are read)")
+    base = files[other].get(base_name)
+    if not isinstance(base, dict):
+        return None, f"extends service {base_name!r}, which {other} does not define"
+    base, why = _extended(other, base_name, base, files, (*seen, (path, name)))
+    if why is not None:
+        return None, f"extends service {base_name!r} of {other}, which cannot be used ({why})"
+    if other != path:
+        base = _rebased(base, posixpath.dirname(other))
+    return _merge_service(base, {k: v for k, v in svc.items() if k != "extends"}), None
+
+
+def _rebased(svc: dict[str, Any], folder: str) -> dict[str, Any]:
+    """A service from another compose file with its relative build context made absolute (relative to its file)."""
+    build = svc.get("build")
+    build = {"context": build} if isinstance(build, str) else build
+    if not isinstance(build, dict):
+        return svc
+    context = build.get("context", ".")
+    context = _scalar(context) if context is not None else "."
+    if context is None or _interpolated(context) or _REMOTE_RE.search(context):
+        return svc  # left for _compose_builds to name
+    return dict(svc, build=dict(build, context=_join(folder, context)))
+
+
 def _compose_builds(path: str, services: dict[str, Any], problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     here = posixpath.dirname(path)
     builds = []
     for name, svc in services.items():
         if not isinstance(svc, dict):
-            continue
-        if "extends" in svc:
-            problems.append(_problem(path, "compose_extends", f"{path}: service {name!r} uses 'extends' (its build "
-                                                              "comes partly from another service or file); not used"))
             continue
         build = svc.get("build")
         if build is None:
@@ -536,6 +570,7 @@ def parse_descriptor(path: str, text: str, kind: Optional[str] = None) -> _Found
     kind = kind or descriptor_kind(path)
     if kind == "compose":
         services = _compose_services(path, _load_yaml(path, text, problems), problems)
+        services = resolve_extends(path, services, {path: services}, problems)
         return _compose_builds(path, services, problems), problems
     if kind == "bake":
         return _bake_builds(path, text, problems), problems
@@ -564,16 +599,18 @@ def _compose_projects(descriptors: list[dict[str, Any]], problems: list[dict[str
     for desc in plain + overrides:
         loaded[desc["path"]] = _compose_services(desc["path"], _load_yaml(desc["path"], desc["text"], problems),
                                                  problems)
+    # extends first, each file on its own (as compose loads each file), then the override files merged
+    resolved = {p: resolve_extends(p, services, loaded, problems) for p, services in loaded.items()}
     out = []
     for desc in overrides:
         base = by_dir.get(posixpath.dirname(desc["path"]))
         if base is None:
-            out.append((desc["path"], loaded[desc["path"]]))  # an override with no base file: read on its own
+            out.append((desc["path"], resolved[desc["path"]]))  # an override with no base file: read on its own
             continue
-        services = loaded[base["path"]]
-        for name, svc in loaded[desc["path"]].items():
+        services = resolved[base["path"]]
+        for name, svc in resolved[desc["path"]].items():
             services[name] = _merge_service(services.get(name), svc)
-    out.extend((desc["path"], loaded[desc["path"]]) for desc in plain)
+    out.extend((desc["path"], resolved[desc["path"]]) for desc in plain)
     return out
 
 
@@ -659,6 +696,12 @@ def _inside(path: str, root: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 # one host's discovery result: declared builds in place of the default evaluation
 # --------------------------------------------------------------------------------------------------
+def _marked(problems: list[Any]) -> list[dict[str, Any]]:
+    """Problems of descriptors and of the builds they declare, marked ``source: descriptor``: each one (but
+    ``conflicting_builds``, where every build is evaluated) makes the run incomplete (``_completeness``)."""
+    return [dict(p, source=DESCRIPTOR_SOURCE) for p in problems if isinstance(p, dict)]
+
+
 def link_result(found: dict[str, Any], roots: list[str], evaluate: Any) -> dict[str, Any]:
     """``found`` (a ``dockerfile_info`` result, documents as ``dockerfiles_json`` or ``dockerfiles``) with the
     builds its ``descriptors`` declare evaluated in place of the default evaluation of their Dockerfiles.
@@ -680,15 +723,15 @@ def link_result(found: dict[str, Any], roots: list[str], evaluate: Any) -> dict[
             counts[decl["path"]] = counts.get(decl["path"], 0) + 1
     out["descriptors"] = [{"path": d.get("path"), "kind": d.get("kind"), "error": d.get("error"),
                            "builds": counts.get(str(d.get("path")), 0)} for d in descriptors]
-    out["problems"] = list(out.get("problems") or []) + problems
+    out["problems"] = list(out.get("problems") or []) + _marked(problems)
     if not builds:
         return out
     answer = evaluate(builds)
     if answer.get("failed") or answer.get("unreachable"):
-        out["problems"].append({"path": roots[0] if roots else "", "code": "builds_not_evaluated",
-                                "message": "the declared builds could not be evaluated on the host: "
-                                           f"{answer.get('msg') or 'failed'}; each Dockerfile is evaluated as "
-                                           "its last stage from its own folder"})
+        out["problems"].extend(_marked([{"path": roots[0] if roots else "", "code": "builds_not_evaluated",
+                                         "message": "the declared builds could not be evaluated on the host: "
+                                                    f"{answer.get('msg') or 'failed'}; each Dockerfile is evaluated "
+                                                    "as its last stage from its own folder"}]))
         return out
     encoded = "dockerfiles_json" in out
     docs = json.loads(out["dockerfiles_json"]) if encoded else list(out.get("dockerfiles") or [])
@@ -697,7 +740,7 @@ def link_result(found: dict[str, Any], roots: list[str], evaluate: Any) -> dict[
         extra = json.loads(answer.get("dockerfiles_json") or "[]")
     declared = {d.get("path") for d in extra if isinstance(d, dict)}
     docs = [d for d in docs if d.get("path") not in declared] + list(extra)
-    out["problems"].extend(answer.get("problems") or [])
+    out["problems"].extend(_marked(answer.get("problems") or []))
     if encoded:
         out["dockerfiles_json"] = json.dumps(docs, separators=(",", ":"))
     else:

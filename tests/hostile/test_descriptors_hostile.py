@@ -34,7 +34,8 @@ def _codes(out: dict) -> list[str]:
 
 def test_alias_bomb_in_a_compose_file(case, tmp_path):
     c = case("compose file with a YAML alias bomb (billion laughs)",
-             "refused before expansion: problem yaml_anchor; the other Dockerfiles are evaluated")
+             "refused before expansion: problem yaml_expansion (run incomplete: descriptor_unusable); the other "
+             "Dockerfiles are evaluated")
     root = tmp_path / "root"
     (root / "ok").mkdir(parents=True)
     (root / "ok" / "Dockerfile").write_text(GOOD)
@@ -44,7 +45,8 @@ def test_alias_bomb_in_a_compose_file(case, tmp_path):
     (root / "docker-compose.yml").write_text(bomb)
     out = _evaluate(root)
     c.see(f"problems={_codes(out)}, documents={len(out['dockerfiles'])}")
-    assert _codes(out) == ["yaml_anchor"]
+    assert _codes(out) == ["yaml_expansion"]
+    assert all(p.get("source") == "descriptor" for p in out["problems"])
     assert [d["path"] for d in out["dockerfiles"]] == [str(root / "ok" / "Dockerfile")]
 
 

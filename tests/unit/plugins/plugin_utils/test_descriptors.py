@@ -10,7 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible_collections.refarch.containers.plugins.plugin_utils import _findings, _hcl, _report
+import yaml
+from ansible_collections.refarch.containers.plugins.plugin_utils import _findings, _hcl, _report, _yaml_bounded
 from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import (
     link_images,
     link_result,
@@ -115,10 +116,14 @@ def test_two_descriptors_building_one_dockerfile_differently():
 
 
 @pytest.mark.parametrize(("text", "code"), [
-    ("x: &a {b: 1}\nservices:\n  s:\n    build: .\n", "yaml_anchor"),
-    ("base: &b {context: .}\nservices:\n  s:\n    build: *b\n", "yaml_anchor"),
-    ("services:\n  s:\n    <<: {build: .}\n", "yaml_anchor"),
+    ("a: &a [*a]\nservices:\n  s:\n    build: .\n", "yaml_expansion"),
     ("services:\n  s:\n    extends: {file: common.yml, service: base}\n", "compose_extends"),
+    ("services:\n  s:\n    extends: {file: ../../../etc/compose.yml, service: base}\n", "compose_extends"),
+    ("services:\n  s:\n    extends: nosuch\n", "compose_extends"),
+    ("services:\n  s:\n    extends: {service: '${BASE}'}\n", "compose_extends"),
+    ("services:\n  s:\n    extends: [1]\n", "compose_extends"),
+    ("services:\n  s: {extends: t}\n  t: {extends: s}\n", "compose_extends"),
+    ("services:\n  s: {extends: s, build: .}\n", "compose_extends"),
     ("services:\n  s:\n    build: {context: '${CTX:-.}'}\n", "interpolation"),
     ("services:\n  s:\n    build: {context: ., dockerfile: $DF}\n", "interpolation"),
     ("services:\n  s:\n    build: https://github.com/org/repo.git#main\n", "remote_context"),
@@ -152,8 +157,87 @@ def test_billion_laughs_is_refused_before_expansion():
     text = "a: &a ['x','x','x','x','x','x','x','x','x']\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n"
         for i in range(20))
-    builds, problems = _plan({"/srv/p/docker-compose.yml": text})
-    assert _codes(problems) == ["yaml_anchor"] and builds == []
+    builds, problems = _plan({"/srv/p/docker-compose.yml": text + "services:\n  s:\n    build: .\n"})
+    assert _codes(problems) == ["yaml_expansion"] and builds == []
+    assert "more than 1000000 values" in problems[0]["message"]
+
+
+def test_merge_key_bomb_is_refused_before_the_merge():
+    # each level merges the one before twice: 2**40 pairs once flattened; measured before construction
+    text = "a: &a {k0: 1}\n" + "".join(
+        f"m{i}: &m{i} {{<<: [*{'a' if i == 0 else f'm{i - 1}'}, *{'a' if i == 0 else f'm{i - 1}'}], k{i + 1}: 1}}\n"
+        for i in range(40))
+    builds, problems = _plan({"/srv/p/compose.yaml": text})
+    assert _codes(problems) == ["yaml_expansion"] and builds == []
+
+
+def test_expanded_size_counts_each_alias_and_stops_at_the_limit():
+    node = yaml.compose("a: &a [1, 2]\nb: [*a, *a]\n", Loader=yaml.SafeLoader)
+    # mapping 1 + keys a, b 2 + [1, 2] 3 + [*a, *a] 1 + 2 * 3
+    assert _yaml_bounded.expanded_size(node) == 13
+    with pytest.raises(_yaml_bounded.Refused, match="more than 12 values"):
+        _yaml_bounded.expanded_size(node, limit=12)
+
+
+def test_compose_anchors_merge_keys_and_extension_fields_are_read_as_compose_does():
+    text = """
+x-build: &build
+  context: ./api
+  args: {NODE_ENV: production, PORT: "8080"}
+x-service: &service
+  build: *build
+  image: api:1
+  x-owner: team-a
+services:
+  api:
+    <<: *service
+    x-note: extension fields in a service are ignored
+  api-dev:
+    <<: *service
+    build:
+      <<: *build
+      target: dev
+    image: api:dev
+"""
+    builds, problems = _plan({"/srv/p/compose.yaml": text})
+    assert problems == []
+    got = {(b["context"], b["target"], tuple(sorted(b["args"].items())), b["image"]) for b in builds}
+    assert got == {("/srv/p/api", None, (("NODE_ENV", "production"), ("PORT", "8080")), "api:1"),
+                   ("/srv/p/api", "dev", (("NODE_ENV", "production"), ("PORT", "8080")), "api:dev")}
+
+
+def test_compose_extends_in_the_same_file_and_from_another_file_of_the_scan():
+    common = "services:\n  base:\n    build: {context: ../shared, args: {A: '1', B: '2'}}\n    image: base:1\n"
+    app = """
+services:
+  web:
+    extends: {file: ../common/compose.yaml, service: base}
+    build: {args: {B: '3'}, target: runtime}
+    image: web:1
+  worker:
+    extends: web
+  plain:
+    extends: {service: web}
+    build: {context: ., dockerfile: Dockerfile.plain}
+"""
+    builds, problems = _plan({"/srv/common/compose.yaml": common, "/srv/app/compose.yaml": app})
+    assert problems == []
+    got = {(b["dockerfile"], b["context"], b["target"], tuple(sorted(b["args"].items())), b["image"],
+            tuple(sorted(d["name"] for d in b["declared_by"]))) for b in builds}
+    assert got == {
+        # the base's context is relative to its own file; arguments merged, the extending service's last
+        ("/srv/shared/Dockerfile", "/srv/shared", "runtime", (("A", "1"), ("B", "3")), "web:1", ("web", "worker")),
+        ("/srv/shared/Dockerfile", "/srv/shared", None, (("A", "1"), ("B", "2")), "base:1", ("base",)),
+        ("/srv/app/Dockerfile.plain", "/srv/app", "runtime", (("A", "1"), ("B", "3")), "web:1", ("plain",)),
+    }
+
+
+def test_compose_extends_of_a_file_the_scan_did_not_read_is_a_problem_of_that_service_only():
+    text = "services:\n  a:\n    extends: {file: common-services.yml, service: base}\n  b:\n    build: .\n"
+    builds, problems = _plan({"/srv/p/compose.yaml": text})
+    assert [b["declared_by"][0]["name"] for b in builds] == ["b"]
+    assert _codes(problems) == ["compose_extends"]
+    assert "service 'a'" in problems[0]["message"] and "/srv/p/common-services.yml" in problems[0]["message"]
 
 
 def test_unreadable_descriptor_from_the_host_is_passed_on():
@@ -345,6 +429,52 @@ def test_link_result_keeps_defaults_when_the_host_cannot_evaluate():
     out = link_result(found, ["/srv"], lambda builds: {"failed": True, "msg": "boom"})
     assert out["dockerfiles"] == [{"path": "/srv/p/Dockerfile"}]
     assert _codes(out["problems"]) == ["builds_not_evaluated"]
+
+
+def test_descriptor_problems_make_the_run_incomplete_like_an_unreadable_dockerfile():
+    """Fail closed: a descriptor that could not be read or parsed, a build naming a missing Dockerfile or a context
+    outside the roots reach the report's host problems and its incomplete reasons (so the gate and the exit status);
+    two descriptors building one Dockerfile differently are a note (each build is evaluated)."""
+    found = {"dockerfiles": [{"path": "/srv/p/Dockerfile"}], "problems": [
+        {"path": "/srv/locked", "code": "permission_denied", "message": "cannot list /srv/locked"}],
+        "summary": {}, "descriptors": [
+            {"path": "/srv/p/compose.yaml", "text": "services:\n  a: {build: {context: ., args: {X: '1'}}}\n"
+                                                    "  b: {build: {context: ../../etc}}\n"},
+            {"path": "/srv/p/docker-compose.dev.yml",
+             "text": "services:\n  a: {build: {context: ., args: {X: '2'}}}\n"},
+            {"path": "/srv/q/compose.yaml", "text": "services: [\n"},
+            {"path": "/srv/r/compose.yaml", "text": None, "error": {"code": "permission_denied", "message": "denied"}},
+            {"path": "/srv/s/compose.yaml", "text": "services:\n  m: {build: {context: ., dockerfile: Gone}}\n"}]}
+
+    def evaluate(builds):  # the host: /srv/s/Gone does not exist
+        return {"dockerfiles": [{"path": b["dockerfile"]} for b in builds if not b["dockerfile"].endswith("Gone")],
+                "problems": [{"path": "/srv/s/compose.yaml", "code": "dockerfile_not_found",
+                              "message": "/srv/s/compose.yaml: m names the Dockerfile /srv/s/Gone, which does not "
+                                         "exist"}]}
+
+    out = link_result(found, ["/srv"], evaluate)
+    assert all(p.get("source") == "descriptor" for p in out["problems"] if p["path"] != "/srv/locked")
+    entries = _findings.target_entries(out["dockerfiles"], [], "h", ["/srv"])
+    report = _report.build_report({"h": {"status": "ok", "targets": entries, "findings": [],
+                                         "problems": out["problems"]}},
+                                  engine="embedded", policy_revision="r", generated_at="2026-12-07T00:00:00Z",
+                                  rules_catalog={})
+    schema = _json.loads((Path(__file__).resolve().parents[4] / "policies/schema/report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    summary = report["summary"]
+    assert summary["complete"] is False
+    got = sorted((r["reason"], r["target"], r["detail"].split(":")[0]) for r in summary["incomplete_reasons"])
+    assert got == [("descriptor_unusable", "/srv/p/compose.yaml", "context_outside_roots"),
+                   ("descriptor_unusable", "/srv/q/compose.yaml", "invalid_yaml"),
+                   ("descriptor_unusable", "/srv/r/compose.yaml", "permission_denied"),  # not a directory
+                   ("descriptor_unusable", "/srv/s/compose.yaml", "dockerfile_not_found"),
+                   ("directory_unreadable", "/srv/locked", "cannot list /srv/locked")]
+    assert "conflicting_builds" in _codes(report["hosts"]["h"]["problems"])  # reported, not a reason
+    text = render_text(report)
+    assert "descriptor_unusable 4" in text
+    junit = render_junit(report)
+    assert 'type="descriptor_unusable"' in junit
+    assert "descriptor_unusable" in _json.dumps(render_sarif(report)) and "descriptor_unusable" in render_html(report)
 
 
 # --------------------------------------------------------------------------------------------------- the report
