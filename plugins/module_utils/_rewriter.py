@@ -103,6 +103,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Doc,
     _split_lines,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.target import target_skip
 
 # The public API (the module, the filters and the settings validation import it from here).
 __all__ = ["DEFAULT_NODE_RELEASES", "FIX_ORDER", "FIX_RULES", "MANIFEST_CANDIDATES", "RULE_FIXES", "RewriteError",
@@ -208,7 +209,8 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         context among :data:`MANIFEST_CANDIDATES`, None = unknown), ``evaluation_date`` and the
         options ``port_map``, ``port_offset`` (None = leave other privileged ports), ``port_floor``,
         ``base_image_table`` (``{"node_releases": {...}, "debian_codename": "bookworm"}``),
-        ``user_ids``, ``init_tool`` (tini | dumb-init), ``max_node_memory``, ``heap_variable``.
+        ``user_ids``, ``init_tool`` (tini | dumb-init), ``max_node_memory``, ``heap_variable``, and ``target``
+        (the stage a declared build builds: the fixes act on it, ``_rewrite/target.py``; None: the last stage).
     :param parse: parser with the contract-section-1 output; defaults to the collection's parser.
     :returns: ``{"text", "dockerignore", "applied", "skipped", "fix_status"}``; ``applied`` items carry
         ``fix``, ``rule_id``, ``rule_ids`` and ``lines`` (original line numbers replaced or next
@@ -217,6 +219,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         reason, the rules it claims and its precondition).
     """
     parse = parse or parse_dockerfile
+    target = (context or {}).get("target") or None  # a declared build's stage (_rewrite/target.py)
     order, unknown = normalize_fixes(fixes)
     ctx = FixContext.of(context or {}, list(order))
     applied, skipped = [], []
@@ -233,7 +236,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
             skipped.append({"fix": fix, "reason": "the .dockerignore was not read (no build context given)"})
             continue
         try:
-            doc = _Doc(current, parse)
+            doc = _Doc(current, parse, target)
         except RewriteError:
             raise
         except Exception as exc:  # the parser must not crash; report instead of guessing
@@ -254,7 +257,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         if not doc.stages:
             skipped.append({"fix": fix, "reason": "the Dockerfile has no FROM instruction"})
             continue
-        result = _FIXERS[fix](doc, ctx)
+        result = target_skip(doc, fix) or _FIXERS[fix](doc, ctx)
         if isinstance(result, NotNeeded):
             skipped.append({"fix": fix, "reason": "not needed: " + result.reason, "not_needed": True})
             continue
@@ -271,7 +274,7 @@ def rewrite(text: str, fixes: list, context: dict | None = None, parse=None) -> 
         if getattr(result, "precondition", None):
             preconditions[fix] = result.precondition
         lines, origin, current = new_lines, new_origin, new_text
-    status = claims.fix_statuses(order, applied, skipped, preconditions, lambda: _Doc(current, parse).facts,
+    status = claims.fix_statuses(order, applied, skipped, preconditions, lambda: _Doc(current, parse, target).facts,
                                  floor=int(ctx.port_floor or 1024))
     return {"text": current, "dockerignore": dockerignore, "applied": applied, "skipped": skipped,
             "fix_status": status}

@@ -188,8 +188,10 @@ options:
     default: tini
   build_target:
     description:
-      - The stage a declared build (compose, bake, CI workflow) builds; RV(rewritten_facts) then describe that stage,
-        as the scan evaluated it. Changes nothing in the rewrite.
+      - The stage a declared build (compose, bake, CI workflow) builds. The fixes act on that stage (and the stages
+        it is built C(FROM)); a fix that can only change the last stage (V(split_multi_stage)) is declined with the
+        reason when it is another stage, and every fix is declined when no stage has that name.
+        RV(rewritten_facts) describe that stage, as the scan evaluated it.
     type: str
   build_args:
     description:
@@ -674,6 +676,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         "user_ids": module.params["user_ids"],
         "init_tool": module.params["init_tool"],
         "max_node_memory": module.params["max_node_memory"],
+        "target": module.params["build_target"] or None,
     }
     di_data = di_st = None
     if module.params["dockerignore"]:

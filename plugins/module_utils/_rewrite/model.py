@@ -99,7 +99,9 @@ class _Doc:
     """A parsed snapshot of the current text: lines, instructions and stages (the one stage chain,
     ``_stages.Chain``, over the instructions as written: values the fixes write back are the file's own)."""
 
-    def __init__(self, text: str, parse):
+    def __init__(self, text: str, parse, target: str | None = None):
+        #: the stage a declared build builds (``--target``; None: the last stage): ``final`` is that stage
+        self.target = target
         self.text = text
         self.lines = _split_lines(text)
         self.nl = _newline_of(self.lines)
@@ -125,7 +127,7 @@ class _Doc:
         text a fix writes comes from ``lines`` and the instructions, never from it."""
         if self._facts is None:
             self._facts = dockerfile_facts("Dockerfile", self.text.encode("utf-8", "surrogateescape"),
-                                           include_instructions=False)
+                                           include_instructions=False, target=self.target)
         return self._facts
 
     # -- queries
@@ -146,7 +148,11 @@ class _Doc:
 
     @property
     def final(self) -> Stage | None:
-        return self.stages[-1] if self.stages else None
+        """The stage the image is built from: the ``target`` stage (None when no stage has that name), else the last."""
+        if self.target is None:
+            return self.stages[-1] if self.stages else None
+        index = self._chain.by_name.get(self.target.lower())
+        return self.stages[index] if index is not None else None
 
     def root_ref(self, stage: Stage) -> dict | None:
         return self.chain(stage)[0].ref

@@ -311,3 +311,19 @@ def test_rewritten_facts_describe_the_declared_build(tmp_path, capsys):
     assert not failed, res
     assert res["rewritten_facts"]["final_stage"]["name"] == "app"
     assert [p["port"] for p in res["rewritten_facts"]["final_stage"]["exposed_ports"]] == [8080]
+
+
+def test_the_fixes_act_on_the_declared_target_stage(tmp_path, capsys):
+    """A declared build of an earlier stage: the fixes change that stage (not the last one), or are declined."""
+    (tmp_path / "server.js").write_text(SERVER)
+    path = tmp_path / "Dockerfile"
+    debug = "FROM app AS debug\nCMD [\"node\", \"--inspect\", \"server.js\"]\n"
+    path.write_text("FROM node:22-bookworm-slim AS app\nCOPY server.js ./\nCMD [\"node\", \"server.js\"]\n" + debug)
+    failed, res = run_module({"path": str(path), "fixes": ["NRA007", "NRA003"], "build_target": "app"}, capsys)
+    assert not failed, res
+    text = path.read_text()
+    assert text.endswith(debug) and text.index("/usr/bin/tini") < text.index("FROM app AS debug")
+    assert res["rewritten_facts"]["final_stage"]["entrypoint"]["argv"][0] == "/usr/bin/tini"
+    status = {e["fix"]: e["status"] for e in res["fix_status"]}
+    assert status == {"add_init_process": "applied", "split_multi_stage": "skipped"}
+    assert "not the last stage" in next(d["reason"] for d in res["declined"] if d["fix"] == "split_multi_stage")
