@@ -5,7 +5,13 @@
 #   the application is killed instead of shutting down cleanly. CMD and
 #   ENTRYPOINT of the final image must use the exec (JSON array) form; a shell
 #   command that starts with `exec` hands PID 1 to the program and is accepted,
-#   and an exec-form `sh -c` wrapper without `exec` is reported.
+#   and an exec-form `sh -c` wrapper without `exec` is reported. A finding points
+#   at the line to change: a shell-form ENTRYPOINT (it ignores CMD), else the
+#   shell-form CMD, also under an exec-form ENTRYPOINT, which receives the CMD as
+#   `/bin/sh -c <command>`: the ENTRYPOINT (an init, a script that runs its
+#   arguments) is right and stays; written as a JSON array, the CMD reaches it as
+#   the program and its arguments. When the ENTRYPOINT is node or a package
+#   manager itself, no shell runs: it gets `/bin/sh -c ...` as its arguments.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#avoiding-using-npm-to-start-application
 #     description: avoiding using npm to start application (signals and child processes)
@@ -27,25 +33,24 @@ import data.refarch.lib.text
 import data.refarch.lib.process
 import data.refarch.lib.scope
 
-# findings(doc, ctx) for Dockerfiles (ctx unused here; the signature is the rule interface).
-# regal ignore:argument-always-wildcard
-findings(doc, _) := {f |
+# findings(doc, ctx) for Dockerfiles.
+findings(doc, ctx) := {f |
 	doc.final_stage != null
-	some f in (_shell_form(doc) | _sh_wrapper(doc))
+	some f in (_shell_form(doc, ctx) | _sh_wrapper(doc))
 } if doc.kind == "dockerfile"
 
 # Images and containers: the bodies are in the _image.rego file of this package, under
 # their own name (one function defined across two files trips up some Rego engines).
 findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
-_shell_form(doc) := {_f(x.line, msg) |
+_shell_form(doc, ctx) := {_f(x.line, msg) |
 	some name in _judged(doc)
 	x := doc.final_stage[name]
 	is_object(x)
 	x.form == "shell"
 	not _execs(x.raw)
 	msg := concat("", [
-		text.str(upper(name)), " in shell form at line ", text.str(x.line), _shell_effect(doc, name),
+		text.str(upper(name)), " in shell form at line ", text.str(x.line), _shell_effect(doc, name, ctx),
 		"; use the exec (JSON array) form",
 	])
 }
@@ -55,18 +60,45 @@ _judged(doc) := ["entrypoint"] if doc.final_stage.entrypoint.form == "shell"
 
 else := ["entrypoint", "cmd"]
 
-# A CMD under an exec-form ENTRYPOINT is its arguments: the ENTRYPOINT's program is PID 1.
-_shell_effect(doc, name) := msg if {
+# A CMD under an exec-form ENTRYPOINT is its arguments: the ENTRYPOINT's program is PID 1, and the CMD
+# (this line) is the one to change. An ENTRYPOINT that is node or a package manager does not run its
+# arguments: it gets `/bin/sh -c ...` as arguments (no shell runs, the command does not either).
+_shell_effect(doc, name, ctx) := msg if {
+	name == "cmd"
+	ep := doc.final_stage.entrypoint
+	is_object(ep)
+	program := _program(ep.argv, ctx.config.init_processes)
+	program in ({"node", "nodejs"} | process.package_managers)
+	msg := concat("", [
+		": the ENTRYPOINT (line ", text.str(ep.line), ") runs ", program,
+		", which gets /bin/sh -c and the command as its arguments instead of a command to run",
+	])
+} else := msg if {
 	name == "cmd"
 	ep := doc.final_stage.entrypoint
 	is_object(ep)
 	msg := concat("", [
-		": the ENTRYPOINT (line ", text.str(ep.line), ") runs it as /bin/sh -c, ",
-		"and the shell between PID 1 and ", scope.program_word(doc), " does not pass SIGTERM on",
+		": the ENTRYPOINT (line ", text.str(ep.line), ") receives it as /bin/sh -c, ",
+		"and the shell between PID 1 and ", scope.program_word(doc), " does not pass SIGTERM on; ",
+		"the ENTRYPOINT can stay",
 	])
-}
+} else := concat("", [": /bin/sh -c runs as PID 1 and does not pass SIGTERM to ", scope.program_word(doc)])
 
-else := concat("", [": /bin/sh -c runs as PID 1 and does not pass SIGTERM to ", scope.program_word(doc)])
+# The program an exec-form ENTRYPOINT runs: its first word, or past an init and the init's options.
+_program(argv, inits) := process.basename(rest[0]) if {
+	count(argv) > 0
+	process.basename(argv[0]) in inits
+	rest := _after_options(array.slice(argv, 1, count(argv)))
+	count(rest) > 0
+} else := process.basename(argv[0]) if count(argv) > 0
+
+_after_options(words) := array.slice(words, seps[0] + 1, count(words)) if {
+	seps := [j | some j; words[j] == "--"]
+	count(seps) > 0
+} else := array.slice(words, plain[0], count(words)) if {
+	plain := [j | some j; w := words[j]; not startswith(w, "-")]
+	count(plain) > 0
+} else := []
 
 _sh_wrapper(doc) := {_f(x.line, msg) |
 	some name in _judged(doc)
