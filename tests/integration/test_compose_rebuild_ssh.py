@@ -9,6 +9,8 @@ with a build argument, and names its image. The original image is built with pod
 * the scan evaluates the declared build (target, context, the root ``.dockerignore``), and the report names it;
 * the remediation finds the image name in compose.yaml, rebuilds it from the declared context and target,
   verifies it and promotes it; the old image keeps its ``-refarch-previous`` tag.
+* the target is not the last stage: the fixes act on it and leave the last stage alone; compose.yaml reaches
+  its build through an anchor and a merge key; another compose file that is not YAML makes the run incomplete.
 
 Images are tagged under ``localhost/refarch-compose-test/`` and removed at teardown.
 """
@@ -46,16 +48,25 @@ ENV PORT=${APP_PORT}
 EXPOSE ${APP_PORT}
 CMD npm start
 """
+#: the last stage, which the declared build (target runtime) does not build: the fixes leave it alone
+DEBUG_STAGE = """
+FROM runtime AS debug
+CMD ["node", "--inspect=0.0.0.0:9229", "server.js"]
+"""
+#: an extension field, an anchor and a merge key, as compose reads them
 COMPOSE = f"""\
+x-build: &build
+  context: .
+  dockerfile: docker/api.Dockerfile
 services:
   api:
     build:
-      context: .
-      dockerfile: docker/api.Dockerfile
+      <<: *build
       target: runtime
       args:
         APP_PORT: "8080"
     image: {IMAGE}
+    x-team: shop
   db:
     image: postgres:16
 """
@@ -107,8 +118,10 @@ def compose_lab(tmp_path_factory):
         inventory = estate.write_inventory(work / "inventory.json")
         project = host.root / "srv" / "shop"
         (project / "docker").mkdir(parents=True)
-        (project / "docker" / "api.Dockerfile").write_text(DOCKERFILE)
+        (project / "docker" / "api.Dockerfile").write_text(DOCKERFILE + DEBUG_STAGE)
         (project / "compose.yaml").write_text(COMPOSE)
+        (host.root / "srv" / "broken").mkdir()
+        (host.root / "srv" / "broken" / "compose.yaml").write_text("services: [\n")  # not YAML: the run is incomplete
         (project / "server.js").write_text(SERVER_JS)
         (project / "package.json").write_text(json.dumps({"name": "shop", "version": "1.0.0",
                                                           "scripts": {"start": "node server.js"}}) + "\n")
@@ -142,7 +155,9 @@ def test_compose_image_is_found_rebuilt_from_its_declared_build_and_promoted(com
     # the image name came from compose.yaml: no refarch_image_map was given
     assert outcome["image"] == IMAGE
     assert outcome["status"] == "promoted", outcome
-    assert "NRA001" in outcome["rules_fixed"]
+    # the fixes acted on the declared target, an earlier stage than the last one, which they left alone
+    assert {"NRA001", "NRA011"} <= set(outcome["rules_fixed"]), outcome
+    assert (project / "docker" / "api.Dockerfile").read_text().endswith(DEBUG_STAGE)
     previous = _image_id(IMAGE + "-refarch-previous")
     assert previous == compose_lab["original"], "the old image keeps the -refarch-previous tag"
     new = _image_id(IMAGE)
@@ -164,3 +179,8 @@ def test_report_names_the_declared_build(compose_lab):
     assert build["declared_by"] == [{"path": str(project / "compose.yaml"), "kind": "compose", "name": "api"}]
     html = (compose_lab["work"] / "report" / "report.html").read_text()
     assert "target runtime" in html and f"{project / 'compose.yaml'} (service api)" in html
+    # a descriptor that cannot be parsed makes the run incomplete (accepted here with refarch_allow_incomplete)
+    broken = str(project.parent / "broken" / "compose.yaml")
+    assert report["summary"]["complete"] is False
+    assert [r["target"] for r in report["summary"]["incomplete_reasons"] if r["reason"] == "descriptor_unusable"] \
+        == [broken]

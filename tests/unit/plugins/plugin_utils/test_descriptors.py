@@ -397,6 +397,31 @@ def test_workflow_expression_in_context_skips_the_step():
     assert builds == [] and _codes(problems) == ["workflow_expression"]
 
 
+_STEP = "jobs:\n  b:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    (_STEP + "          context: https://github.com/org/repo.git#main\n", "remote_context"),
+    (_STEP + "          context: ../../../elsewhere\n", "context_outside_roots"),
+    (_STEP + "          context: .\n          file: /etc/shadow\n", "context_outside_roots"),
+    (_STEP + "          build-args: |\n            ${{ secrets.NAME }}=1\n", "workflow_expression"),
+    ("jobs: [\n", "invalid_yaml"),
+    ("x: &x [*x]\njobs: {}\n", "yaml_expansion"),
+])
+def test_workflow_bad_input_is_a_named_problem(text, code):
+    builds, problems = _plan({"/srv/repo/.github/workflows/b.yml": text})
+    assert code in _codes(problems)
+    assert all(p["path"] == "/srv/repo/.github/workflows/b.yml" for p in problems)
+    assert "shadow" not in " ".join(p["message"] for p in problems) or code == "context_outside_roots"
+
+
+def test_workflow_with_anchors_is_read():
+    text = ("x-with: &with\n  context: services/api\n  target: runtime\n"
+            "jobs:\n  b:\n    steps:\n      - uses: docker/build-push-action@v6\n        with: *with\n")
+    builds, problems = _plan({"/srv/repo/.github/workflows/b.yml": text})
+    assert problems == [] and [(b["context"], b["target"]) for b in builds] == [("/srv/repo/services/api", "runtime")]
+
+
 def test_workflow_without_build_steps_declares_nothing():
     builds, problems = _plan({"/srv/repo/.github/workflows/lint.yml": "jobs:\n  l:\n    steps:\n      - run: make\n"})
     assert builds == [] and problems == []
