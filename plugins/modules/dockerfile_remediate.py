@@ -193,6 +193,14 @@ options:
         reason when it is another stage, and every fix is declined when no stage has that name.
         RV(rewritten_facts) describe that stage, as the scan evaluated it.
     type: str
+  build_context:
+    description:
+      - The build context a declared build (compose, bake, CI workflow) names, when it is not the Dockerfile's
+        folder. C(package.json), the manifests and the application's source the fixes read are then that
+        folder's, and the ignore file is the one BuildKit uses (C(<Dockerfile name>.dockerignore) beside the
+        Dockerfile, else the context's C(.dockerignore), written there by V(write_dockerignore)). It is opened
+        from O(root) one directory at a time without following symlinks; an unsafe one refuses the remediation.
+    type: path
   build_args:
     description:
       - The build arguments of a declared build, for RV(rewritten_facts) (as the scan read them). Changes nothing in
@@ -365,6 +373,7 @@ import json
 import os
 import posixpath
 import pwd
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -617,7 +626,9 @@ def run(module: AnsibleModule) -> dict:
             except OSError as exc:
                 module.fail_json(msg=f"cannot lock {printable(path)}: {to_native(exc)}", changed=False)
         try:
-            return _remediate(module, handle, name, fixes, expected=expected, ident=ident, rule_ids=rule_ids)
+            with _context_handle(module, root, handle) as ctx:
+                return _remediate(module, handle, name, fixes, expected=expected, ident=ident, rule_ids=rule_ids,
+                                  ctx=ctx)
         finally:
             lock.release()
 
@@ -636,8 +647,25 @@ def _read_dockerfile(module: AnsibleModule, handle: _safefs.DirHandle, name: str
     return data, st
 
 
+@contextmanager
+def _context_handle(module: AnsibleModule, root: str, handle: _safefs.DirHandle):
+    """The declared build context's directory (O(build_context)), else the Dockerfile's own ``handle``."""
+    context = module.params["build_context"]
+    if not context or posixpath.normpath(context) == handle.path:
+        yield handle
+        return
+    try:
+        ctx = _safefs.open_dir(root, posixpath.normpath(context))
+    except UnsafeFile as exc:
+        _refuse(module, exc, {"changed": False})
+        return
+    with ctx:
+        yield ctx
+
+
 def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixes: list, *, expected,
-               ident, rule_ids=None) -> dict:
+               ident, rule_ids=None, ctx: _safefs.DirHandle | None = None) -> dict:
+    ctx = ctx or handle  # the declared build context (_context_handle), else the Dockerfile's folder
     path = handle.join(name)
     shown = printable(path)
     data, st = _read_dockerfile(module, handle, name, {"changed": False})
@@ -655,17 +683,19 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     text = data.decode("utf-8", "surrogateescape")
 
     di_name = _dockerignore_name(handle, name)
-    di_path = handle.join(di_name)
+    di_handle = handle if di_name != ".dockerignore" else ctx  # BuildKit's: beside the Dockerfile, else the context's
+    di_ident = ident if di_handle is handle else ctx.identity
+    di_path = di_handle.join(di_name)
     result["dockerignore_path"] = printable(di_path)
     package_json, dependencies = None, None
     try:
-        package_json, dependencies = _package_context(handle)
+        package_json, dependencies = _package_context(ctx)
     except UnsafeFile as exc:
         _refuse(module, exc, result)
     context = {
         "package_json": package_json,
         "package_dependencies": dependencies,
-        "context_files": sorted(n for n in _rewriter.MANIFEST_CANDIDATES if _safefs.exists_regular(handle.fd, n)),
+        "context_files": sorted(n for n in _rewriter.MANIFEST_CANDIDATES if _safefs.exists_regular(ctx.fd, n)),
         "evaluation_date": module.params["evaluation_date"],
         "port_map": module.params["port_map"],
         "port_offset": module.params["port_offset"] if module.params["unmapped_ports"] == "offset" else None,
@@ -681,7 +711,8 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     di_data = di_st = None
     if module.params["dockerignore"]:
         try:
-            di_data, di_st = _safefs.read_at(handle.fd, di_name, path=di_path, max_size=MAX_SIZE, missing_ok=True)
+            di_data, di_st = _safefs.read_at(di_handle.fd, di_name, path=di_path, max_size=MAX_SIZE,
+                                             missing_ok=True)
         except UnsafeFile as exc:
             _refuse(module, exc, result)
         context["dockerignore_text"] = di_data.decode("utf-8", "surrogateescape") if di_data is not None else None
@@ -693,7 +724,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     context["port_map"] = port_map
 
     # the application's files (the entry point the port fix reads), through the context's descriptor, bounded
-    source_reader = ContextFiles(handle.fd, handle.path, allow_hardlinks=module.params["allow_hardlinks"])
+    source_reader = ContextFiles(ctx.fd, ctx.path, allow_hardlinks=module.params["allow_hardlinks"])
     context["read_file"] = source_reader
     try:
         if fixes:
@@ -730,7 +761,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
     if result["changed"]:
         # the facts of the rewritten files (redacted like the scan's), for the controller to evaluate before it
         # reports a rule as fixed (the remediate role; see _rewrite/claims.py)
-        result["rewritten_facts"] = _rewritten_facts(handle, path, new_data, new_di_data if di_changed else di_data,
+        result["rewritten_facts"] = _rewritten_facts(ctx, path, new_data, new_di_data if di_changed else di_data,
                                                      di_path, target=module.params["build_target"] or None,
                                                      build_args=module.params["build_args"] or None)
 
@@ -747,7 +778,10 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
                           "after_header": f"{shown_di} (remediated)"})
         result["diff"] = diffs
     if module.check_mode and result["changed"]:
-        problems = _write_problems(module, handle, path, [name] * file_changed + [di_name] * di_changed)
+        problems = _write_problems(module, handle, path, [name] * file_changed + [di_name] * (
+            di_changed and di_handle is handle))
+        if di_changed and di_handle is not handle:
+            problems += [p for p in _safefs.replace_problems(di_handle, di_name) if p not in problems]
         if problems:
             result["would_fail"] = printable("; ".join(problems))
     if module.check_mode or not result["changed"]:
@@ -787,7 +821,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
             os.umask(umask)
             mode, uid, gid = 0o666 & ~umask, st.st_uid, st.st_gid   # a new file belongs to the Dockerfile's owner
         try:
-            _safefs.replace_at(handle, di_name, new_di_data, mode=mode, uid=uid, gid=gid, expected=ident)
+            _safefs.replace_at(di_handle, di_name, new_di_data, mode=mode, uid=uid, gid=gid, expected=di_ident)
         except UnsafeFile as exc:
             _refuse(module, exc, result)
         except OSError as exc:
@@ -820,6 +854,7 @@ def main() -> None:
             init_tool=dict(type="str", choices=["tini", "dumb-init"], default="tini"),
             max_node_memory=dict(type="int", default=1024),
             build_target=dict(type="str"),
+            build_context=dict(type="path"),
             build_args=dict(type="dict"),
         ),
         required_one_of=[["fixes", "findings"]],

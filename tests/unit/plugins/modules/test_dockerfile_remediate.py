@@ -327,3 +327,33 @@ def test_the_fixes_act_on_the_declared_target_stage(tmp_path, capsys):
     status = {e["fix"]: e["status"] for e in res["fix_status"]}
     assert status == {"add_init_process": "applied", "split_multi_stage": "skipped"}
     assert "not the last stage" in next(d["reason"] for d in res["declined"] if d["fix"] == "split_multi_stage")
+
+
+def test_a_declared_build_context_is_where_the_fixes_read_and_write(tmp_path, capsys):
+    """compose: context ., dockerfile docker/api.Dockerfile: package.json, the sources and the .dockerignore are the
+    context's (BuildKit's ignore file for that build), not the Dockerfile folder's."""
+    (tmp_path / "package.json").write_text(json.dumps(PACKAGE))
+    (tmp_path / "server.js").write_text(SERVER)
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / ".dockerignore").write_text("not-used-for-this-build\n")
+    path = tmp_path / "docker" / "api.Dockerfile"
+    path.write_text(DOCKERFILE)
+    args = {"path": str(path), "fixes": ["NRA010", "NRA004"], "root": str(tmp_path), "build_context": str(tmp_path)}
+    failed, res = run_module(args, capsys, check_mode=True)
+    assert not failed and res["changed"] is True and "would_fail" not in res, res
+    assert not (tmp_path / ".dockerignore").exists()
+    failed, res = run_module(args, capsys)
+    assert not failed, res
+    status = {e["fix"]: e["status"] for e in res["fix_status"]}
+    assert status == {"replace_npm_start": "applied", "write_dockerignore": "applied"}, res["fix_status"]
+    assert 'CMD ["node", "server.js"]' in path.read_text()
+    assert res["dockerignore_path"] == str(tmp_path / ".dockerignore") and res["dockerignore_created"] is True
+    assert "node_modules" in (tmp_path / ".dockerignore").read_text()
+    assert (tmp_path / "docker" / ".dockerignore").read_text() == "not-used-for-this-build\n"
+    assert res["rewritten_facts"]["package_json"]["path"] == str(tmp_path / "package.json")
+    # a context reached through a symlink is refused, nothing written
+    (tmp_path / "link").symlink_to(tmp_path)
+    before = path.read_bytes()
+    failed, res = run_module(dict(args, build_context=str(tmp_path / "link")), capsys)
+    assert failed and res.get("refused") is True, res
+    assert path.read_bytes() == before

@@ -409,7 +409,7 @@ _STEP = "jobs:\n  b:\n    steps:\n      - uses: docker/build-push-action@v6\n   
     ("x: &x [*x]\njobs: {}\n", "yaml_expansion"),
 ])
 def test_workflow_bad_input_is_a_named_problem(text, code):
-    builds, problems = _plan({"/srv/repo/.github/workflows/b.yml": text})
+    dummy, problems = _plan({"/srv/repo/.github/workflows/b.yml": text})
     assert code in _codes(problems)
     assert all(p["path"] == "/srv/repo/.github/workflows/b.yml" for p in problems)
     assert "shadow" not in " ".join(p["message"] for p in problems) or code == "context_outside_roots"
