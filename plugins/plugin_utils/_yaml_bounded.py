@@ -81,8 +81,10 @@ def expanded_size(root: Any, limit: int = MAX_EXPANDED_NODES) -> int:
 
 
 if yaml is not None:
-    class _Loader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
-        """SafeLoader that measures the composed document before constructing it (see the module docstring)."""
+    # libyaml's parser when PyYAML has it (much faster; it also stops at 1,000 levels of nesting), else PyYAML's own;
+    # the constructor is the safe one either way
+    class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc,name-defined]
+        """Safe loader that measures the composed document before constructing it (see the module docstring)."""
 
         def construct_document(self, node: Any) -> Any:
             expanded_size(node)
@@ -92,8 +94,8 @@ if yaml is not None:
 def load(text: str) -> Any:
     """One YAML document, anchors, aliases and merge keys resolved, bounded.
 
-    Raises :class:`Refused`, ``yaml.YAMLError`` (not YAML, several documents) or ``RecursionError`` (nested too
-    deeply); ``RuntimeError`` when PyYAML is missing.
+    Raises :class:`Refused`, ``yaml.YAMLError`` (not YAML, several documents, nested too deeply for libyaml) or
+    ``RecursionError`` (nested too deeply for PyYAML's own parser); ``RuntimeError`` when PyYAML is missing.
     """
     if yaml is None:  # pragma: no cover
         raise RuntimeError("PyYAML is not installed on the controller")
