@@ -249,8 +249,9 @@ def _context_files(root: str, context: str, reader: Reader, build: dict[str, Any
         handle = _safefs.open_dir(root, context)
     except _safefs.UnsafeFile as exc:
         code = "context_not_found" if exc.code == "not_found" else _code(exc.code)
+        # source: descriptor: the declared build was not evaluated as declared, the run is incomplete (_completeness)
         return None, None, {"line": None, "code": code, "message": f"the build context {context} cannot be opened: "
-                                                                   f"{exc.message}"}
+                                                                   f"{exc.message}", "source": "descriptor"}
     with handle:
         dir_st = _fstat(handle.fd)
         found = []

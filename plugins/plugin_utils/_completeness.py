@@ -96,9 +96,13 @@ def incomplete_reasons(hosts: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 out.append(_entry("directory_unreadable", name, problem.get("path"), problem.get("message")))
         for target in host.get("targets") or []:
             error = target.get("error")
-            if not error:
-                continue
             locator = target.get("path") or target.get("image") or target.get("container") or target.get("id")
+            if not error:
+                # a declared build evaluated without its context (it could not be opened): not as declared
+                out.extend(_entry("descriptor_unusable", name, locator, f"{p.get('code')}: {p.get('message')}")
+                           for p in target.get("problems") or []
+                           if isinstance(p, Mapping) and p.get("source") == DESCRIPTOR_SOURCE)
+                continue
             code = error.get("code") if isinstance(error, Mapping) else None
             message = error.get("message") if isinstance(error, Mapping) else error
             reason = "engine_failure" if code == ENGINE_ERROR_CODE else "target_unreadable"

@@ -296,3 +296,19 @@ def test_mixed_corpus_backend_is_judged_against_the_root_dockerignore(shared_dir
     # .git is excluded at the root, not in the folder: only the default evaluation complains about it
     assert not any(".git" in m.replace(root_ignore, "") for m in nra004[True])
     assert any(".git" in m.replace(own_ignore, "") for m in nra004[False])
+
+
+def test_a_declared_context_that_cannot_be_opened_makes_the_run_incomplete(tmp_path):
+    """compose: dockerfile ../app/Dockerfile from a context that is a symlink: the build is evaluated without its
+    context's files, and the problem (source: descriptor) is a descriptor_unusable reason of the run."""
+    from ansible_collections.refarch.containers.plugins.plugin_utils import _completeness  # noqa: PLC0415
+
+    _write(tmp_path, "app/Dockerfile", "FROM node:20\n")
+    os.symlink(tmp_path / "app", tmp_path / "ctx")
+    _write(tmp_path, "compose.yaml", "services:\n  a:\n    build: {context: ./ctx, dockerfile: ../app/Dockerfile}\n")
+    [doc] = [d for d in _evaluate(tmp_path)["dockerfiles"] if d.get("build")]
+    assert doc["error"] is None
+    [problem] = [p for p in doc["problems"] if p.get("source") == "descriptor"]
+    assert problem["code"] == "symlink_not_followed" and "build context" in problem["message"]
+    reasons = _completeness.incomplete_reasons({"h": {"status": "ok", "targets": [doc]}})
+    assert [(r["reason"], r["target"]) for r in reasons] == [("descriptor_unusable", doc["path"])]
