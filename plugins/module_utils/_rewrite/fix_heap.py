@@ -74,7 +74,7 @@ def _script_run(doc: _Doc) -> str:
     cont = " " + doc.escape
     words = ["printf '%s\\n'"] + [f"'{line}'" for line in HEAP_SCRIPT]
     body = (cont + doc.nl + "      ").join(words)
-    return "{} {} > {} && chmod 0755 {}".format(doc.kw("RUN"), body, HEAP_WRAPPER, HEAP_WRAPPER)
+    return f"{doc.kw('RUN')} {body} > {HEAP_WRAPPER} && chmod 0755 {HEAP_WRAPPER}"
 
 
 def _after_init(argv: list) -> int:
