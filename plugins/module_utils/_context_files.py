@@ -43,8 +43,15 @@ class ContextFiles:
         self.reads = 0      # files read
         self.attempts = 0   # names tried (a module specifier is tried with several extensions)
         self._reader = Reader(max_size, allow_hardlinks=allow_hardlinks, euid=euid)
+        self._answers: dict = {}   # a name asked again (two fixes read the same entry point) is not read twice
 
     def __call__(self, relpath: str) -> tuple:
+        key = str(relpath)
+        if key not in self._answers:
+            self._answers[key] = self._read(key)
+        return self._answers[key]
+
+    def _read(self, relpath: str) -> tuple:
         parts = str(relpath).split("/")
         shown = f"{self.path}/{relpath}"
         if str(relpath).startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in str(relpath):

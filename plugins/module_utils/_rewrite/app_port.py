@@ -61,6 +61,8 @@ class PortEvidence(NamedTuple):
     default: int | None
     why: str
     files: tuple = ()
+    #: the hard-coded listen ports found, ``((port, path, line), ...)`` (the non-root fix declines on a privileged one)
+    hard_coded: tuple = ()
 
 
 class SourceScan(NamedTuple):
@@ -423,7 +425,8 @@ def detect(doc, ctx) -> PortEvidence:
     files_t = tuple(files)
     if hard:
         port, path, line = hard[0]
-        return PortEvidence(None, None, f"{path} line {line} listens on port {port} (hard-coded)", files_t)
+        return PortEvidence(None, None, f"{path} line {line} listens on port {port} (hard-coded)", files_t,
+                            tuple(hard))
     if other:
         expr, path, line = other[0]
         return PortEvidence(None, None, f"{path} line {line} takes the port from {expr!r}, not from an environment "

@@ -9,6 +9,7 @@ import re
 
 from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite import runtime_user
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     _VAR_RE,
     DEFAULT_PORT_MAP,
@@ -53,6 +54,10 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     elif family == "distroless" and "nonroot" in ((doc.root_ref(stage) or {}).get("tag") or ""):
         return NotNeeded("the distroless :nonroot base runs as a non-root user")
 
+    bind = runtime_user.privileged_bind(doc, ctx)
+    if bind:
+        return Skip(f"{bind}: as a non-root user it could not bind that port and would not start; make it take its "
+                    "port from a variable (process.env.PORT) and remediate again")
     ids = dict(DEFAULT_USER_IDS)
     ids.update(ctx.user_ids or {})
     create = []
@@ -62,6 +67,11 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
         uid, gid = ids["ubi"]["uid"], ids["ubi"]["gid"]
     elif family == "distroless":
         uid, gid = ids["distroless"]["uid"], ids["distroless"]["gid"]
+    elif family == "ubi-minimal":
+        # ubi-minimal has no useradd: its own package manager installs it
+        uid, gid = ids["other"]["uid"], ids["other"]["gid"]
+        create = [f"{doc.kw('RUN')} microdnf install -y shadow-utils && microdnf clean all && "
+                  f"groupadd --system --gid {gid} app && useradd --system --uid {uid} --gid {gid} --no-create-home app"]
     elif family in ("debian", "ubi", "alpine"):
         uid, gid = ids["other"]["uid"], ids["other"]["gid"]
         if family == "alpine":
@@ -80,11 +90,34 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     build_steps = [i for i in stage.ins if i["cmd"] in ("RUN", "COPY", "ADD")]
     last_build = build_steps[-1]["end_line"] if build_steps else stage.from_ins["end_line"]
     root_users = [i for i in stage.ins if i["cmd"] == "USER" and i is user_ins]
-    if root_users and root_users[0]["start_line"] > last_build:
-        ins = root_users[0]
-        edits.replace(ins["start_line"], ins["end_line"], [edits.line(x) for x in [*create, user_line]])
+    in_place = bool(root_users and root_users[0]["start_line"] > last_build)
+    at = root_users[0]["start_line"] if in_place else last_build + 1
+    # the runtime user owns its WORKDIR and VOLUME directories (a distroless base has no shell to chown them)
+    dirs, early, notes = runtime_user.owned_dirs(doc, stage, at)
+    volumes = {d for _line, ds in early for d in ds} | {d for d in dirs if d != doc.workdir(stage)}
+    own = []
+    if family == "distroless":
+        left = dirs + [d for _line, ds in early for d in ds]
+        if left:
+            notes.append(f"{', '.join(left)} stay owned by root: the distroless base has no shell to change their "
+                         "owner (copy them with --chown from a build stage)")
+        early = []
     else:
-        edits.insert_after(last_build, [edits.line(x) for x in [*create, user_line]])
+        own = runtime_user.ownership_runs(doc, dirs, uid, gid, make=tuple(volumes))
+    steps = [*create, *own]
+    if steps and not runtime_user.root_at(doc, stage, at):
+        steps.insert(0, f"{doc.kw('USER')} 0")   # the user before this point is not root: the steps need root
+    if in_place:
+        ins = root_users[0]
+        edits.replace(ins["start_line"], ins["end_line"], [edits.line(x) for x in [*steps, user_line]])
+    else:
+        edits.insert_after(last_build, [edits.line(x) for x in [*steps, user_line]])
+    for line, paths in early:
+        if runtime_user.root_at(doc, stage, line):
+            edits.insert_before(line, [edits.line(x) for x in
+                                       runtime_user.ownership_runs(doc, paths, uid, gid, make=tuple(paths))])
+        else:
+            notes.append(f"{', '.join(paths)} (VOLUME, line {line}) stay as they are: the user before it is not root")
     # --chown on copies into the application directory
     chown = f"--chown={uid}:{gid}"
     for ins in stage.ins:
@@ -106,7 +139,7 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
         match = re.match(r"(\s*\S+)", first)
         new_first = first[:match.end()] + " " + chown + first[match.end():]
         edits.replace(ins["start_line"], ins["start_line"], [new_first])
-    return edits
+    return edits.noted("; ".join(notes) or None)
 
 
 # --------------------------------------------------------------------------- fix: ports

@@ -18,6 +18,7 @@ import dockerfile
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
+from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 
 REPO = Path(__file__).resolve().parents[4]
@@ -140,16 +141,21 @@ def test_non_root_node_image():
     assert out[2] == "COPY --chown=1000:1000 package*.json ./"
     assert out[4] == "COPY docker-entrypoint.sh /usr/local/bin/"       # system path stays root-owned
     assert out[5] == "COPY --chown=1000:1000 . ."
-    assert out[6] == "USER 1000"                                        # after the last build step
-    assert out[7] == "EXPOSE 8080"
+    assert out[6] == "RUN chown 1000:1000 /app"                         # the WORKDIR itself (root:root 0755)
+    assert out[7] == "USER 1000"                                        # after the last build step
+    assert out[8] == "EXPOSE 8080"
 
 
 def test_non_root_replaces_trailing_user_root():
     text = "FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER root\nCMD [\"node\", \"a.js\"]\n"
     res = check_idempotent(text, "add_non_root_user")
-    assert res["text"] == ("FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER 1000\n"
-                           "CMD [\"node\", \"a.js\"]\n")
+    assert res["text"] == ("FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nRUN chown 1000:1000 /app\n"
+                           "USER 1000\nCMD [\"node\", \"a.js\"]\n")
     assert res["applied"][0]["lines"] == [4]
+    # the USER before it is not root: the ownership step switches to root first
+    text = "FROM node:22\nWORKDIR /app\nUSER node\nCOPY . .\nUSER root\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_non_root_user")["text"]
+    assert "COPY --chown=1000:1000 . .\nUSER 0\nRUN chown 1000:1000 /app\nUSER 1000\nCMD" in out, out
 
 
 def test_non_root_keeps_user_root_needed_by_a_later_run():
@@ -173,6 +179,77 @@ def test_non_root_creates_user_on_plain_alpine_and_skips_unknown():
     assert "RUN addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app\nUSER 10001:10001\n" in out
     res = rw("FROM example.com/custom/runtime:1\nCMD [\"node\", \"a.js\"]\n", "add_non_root_user")
     assert "cannot tell how to create a user" in skip_reason(res, "add_non_root_user")
+
+
+def _status(res: dict, fix: str) -> dict:
+    return next(e for e in res["fix_status"] if e["fix"] == fix)
+
+
+def test_non_root_owns_workdir_and_volumes_and_leaves_system_dirs():
+    text = ("FROM node:22-bookworm-slim\nWORKDIR /srv/app\nVOLUME /srv/app/uploads\nCOPY . .\n"
+            "VOLUME [\"/data\", \"/var/lib\"]\nCMD [\"node\", \"a.js\"]\n")
+    res = check_idempotent(text, "add_non_root_user")
+    out = res["text"]
+    # a VOLUME declared before the last build step is owned right before it (a step after it may be discarded)
+    assert "WORKDIR /srv/app\nRUN mkdir -p /srv/app/uploads && chown 1000:1000 /srv/app/uploads\nVOLUME " in out
+    assert "COPY --chown=1000:1000 . .\nRUN mkdir -p /data && chown 1000:1000 /srv/app /data\nUSER 1000\n" in out
+    entry = _status(res, "add_non_root_user")
+    assert entry["status"] == "partly_applied" and entry["claims"] == ["NRA001"], entry
+    assert entry["reason"] == "the VOLUME /var/lib is a system directory, so its owner is not changed"
+    # WORKDIR / and a directory the Dockerfile already chowns are left alone
+    res = check_idempotent("FROM node:22\nCOPY . /app\nCMD [\"node\", \"/app/a.js\"]\n", "add_non_root_user")
+    assert "chown" not in res["text"] and _status(res, "add_non_root_user")["status"] == "applied"
+    text = "FROM node:22\nWORKDIR /app\nRUN chown -R node:node /app\nCMD [\"node\", \"a.js\"]\n"
+    assert check_idempotent(text, "add_non_root_user")["text"].count("chown") == 1
+
+
+def test_non_root_on_distroless_and_ubi_minimal():
+    text = "FROM gcr.io/distroless/nodejs22-debian12\nWORKDIR /app\nCOPY . .\nCMD [\"a.js\"]\n"
+    res = check_idempotent(text, "add_non_root_user")
+    assert "RUN" not in res["text"] and "USER 65532\n" in res["text"]
+    entry = _status(res, "add_non_root_user")
+    assert entry["status"] == "partly_applied" and entry["claims"] == ["NRA001"], entry
+    assert "/app stay owned by root: the distroless base has no shell" in entry["reason"]
+    text = "FROM registry.access.redhat.com/ubi9/ubi-minimal:9.4\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"a.js\"]\n"
+    out = check_idempotent(text, "add_non_root_user")["text"]
+    assert ("RUN microdnf install -y shadow-utils && microdnf clean all && groupadd --system --gid 10001 app && "
+            "useradd --system --uid 10001 --gid 10001 --no-create-home app\nRUN chown 10001:10001 /app\n"
+            "USER 10001:10001\n") in out, out
+
+
+def test_non_root_declines_when_the_app_binds_a_privileged_port_itself(tmp_path):
+    """The clash of issue 16: a hard-coded port 80 keeps NRA002 skipped, and a non-root user could not bind it."""
+    docker = "FROM node:22\nWORKDIR /app\nCOPY . .\nEXPOSE 80\nCMD node server.js\n"
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        def run(source, fixes=("remap_privileged_ports", "add_non_root_user", "exec_form_cmd")):
+            (tmp_path / "server.js").write_text(source)
+            return R.rewrite(docker, list(fixes), {"read_file": ContextFiles(fd, str(tmp_path))})
+
+        res = run("const port = 80\nrequire('http').createServer().listen(port)\n")
+        entry = _status(res, "add_non_root_user")
+        assert (entry["status"], entry["claims"]) == ("skipped", []), entry
+        assert entry["reason"].startswith("the application binds privileged port 80 itself (server.js line 1): as a "
+                                          "non-root user it could not bind that port"), entry
+        assert _status(res, "remap_privileged_ports")["status"] == "skipped"
+        assert _status(res, "exec_form_cmd")["status"] == "applied"          # the other fixes still run
+        assert "USER" not in res["text"] and "EXPOSE 80\n" in res["text"]
+        # declined with only the non-root fix asked for, too
+        assert _status(run("app.listen(443)\n", ["add_non_root_user"]), "add_non_root_user")["status"] == "skipped"
+        # a variable whose default is privileged and that the Dockerfile leaves unset
+        res = run("app.listen(process.env.PORT || 80)\n", ["add_non_root_user"])
+        assert "listens on PORT, unset in the Dockerfile, so on its default: privileged port 80" in \
+            _status(res, "add_non_root_user")["reason"]
+        # the port fix sets the variable first: then the user is added
+        res = run("app.listen(process.env.PORT || 80)\n")
+        assert [_status(res, f)["status"] for f in ("remap_privileged_ports", "add_non_root_user")] == \
+            ["applied", "applied"], res["fix_status"]
+        # a hard-coded unprivileged port is no obstacle
+        assert _status(run("app.listen(3000)\n", ["add_non_root_user"]), "add_non_root_user")["status"] == "applied"
+        # no application files (no build context): nothing is known, the fix goes ahead as before
+        assert _status(R.rewrite(docker, ["add_non_root_user"], {}), "add_non_root_user")["status"] == "applied"
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- remap_privileged_ports
@@ -442,12 +519,31 @@ def test_split_skips_a_build_cli_installed_by_name():
 
 def test_dockerignore_created_and_extended():
     res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=None)
-    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n"
+    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n.dockerignore\n*.refarch.tmp\n"
     user = "# mine\r\n**/node_modules\r\n*.log\r\ndist"
     res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=user)
-    assert res["dockerignore"] == "# mine\r\n**/node_modules\r\n*.log\r\ndist\r\n.git\r\n.cache\r\n"
+    assert res["dockerignore"] == ("# mine\r\n**/node_modules\r\n*.log\r\ndist\r\n.git\r\n.cache\r\n.dockerignore\r\n"
+                                   "*.refarch.tmp\r\n")
     again = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=res["dockerignore"])
     assert again["dockerignore"] is None and not_needed(again, "write_dockerignore")
+
+
+def test_dockerignore_excludes_the_remediations_own_files():
+    """Issue 16 item 2: the ignore file written and a killed run's temporary file never reach the image."""
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text=None,
+             dockerignore_name="Dockerfile.dockerignore")
+    assert res["dockerignore"].endswith("npm-debug.log\nDockerfile.dockerignore\n*.refarch.tmp\n")
+    # already excluded, re-included by the user, or copied by name: left as it is
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text="*.tmp\n.docker*\n")
+    assert res["dockerignore"] == "*.tmp\n.docker*\nnode_modules\n.git\n.cache\nnpm-debug.log\n"
+    res = rw("FROM node:22\n", "write_dockerignore", dockerignore_text="!.dockerignore\n")
+    assert res["dockerignore"].endswith("npm-debug.log\n*.refarch.tmp\n")
+    res = rw("FROM node:22\nCOPY .dockerignore /x/\n", "write_dockerignore", dockerignore_text=None)
+    assert res["dockerignore"].endswith("npm-debug.log\n*.refarch.tmp\n")
+    # a file that needs nothing for NRA004 is not touched for them
+    complete = rw("FROM node:22\n", "write_dockerignore",
+                  dockerignore_text="node_modules\n.git\n.cache\nnpm-debug.log\n")
+    assert complete["dockerignore"] is None and not_needed(complete, "write_dockerignore")
 
 
 def test_dockerignore_respects_reincludes():
@@ -459,7 +555,7 @@ def test_dockerignore_respects_reincludes():
 def test_dockerignore_keeps_what_a_copy_takes_by_name():
     text = "FROM node:22\nWORKDIR /app\nCOPY ./node_modules ./node_modules\nCOPY [\".git/HEAD\", \"/rev\"]\nCOPY . .\n"
     res = rw(text, "write_dockerignore", dockerignore_text=None)
-    assert res["dockerignore"] == ".cache\nnpm-debug.log\n"
+    assert res["dockerignore"] == ".cache\nnpm-debug.log\n.dockerignore\n*.refarch.tmp\n"
     [entry] = [a for a in res["applied"] if a["fix"] == "write_dockerignore"]
     assert "line 3 copies node_modules" in entry["note"] and "line 4 copies .git" in entry["note"]
     [partial] = [s for s in res["skipped"] if s["fix"] == "write_dockerignore"]
@@ -475,7 +571,7 @@ def test_dockerignore_ignores_copies_that_are_not_from_the_context():
     text = ("FROM node:22 AS b\nRUN npm ci\nFROM node:22\nCOPY --from=b /app/node_modules node_modules\n"
             "COPY <<EOF .git\nx\nEOF\nADD https://example.com/.cache /c\nCOPY * .* ./\nCOPY sub/node_modules /s\n")
     res = rw(text, "write_dockerignore", dockerignore_text=None)
-    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n"
+    assert res["dockerignore"] == "node_modules\n.git\n.cache\nnpm-debug.log\n.dockerignore\n*.refarch.tmp\n"
     assert not [s for s in res["skipped"] if s["fix"] == "write_dockerignore"]
 
 
