@@ -716,6 +716,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         except UnsafeFile as exc:
             _refuse(module, exc, result)
         context["dockerignore_text"] = di_data.decode("utf-8", "surrogateescape") if di_data is not None else None
+        context["dockerignore_name"] = di_name
     try:
         port_map = {int(k): int(v) for k, v in (module.params["port_map"] or {}).items()}
     except (TypeError, ValueError):

@@ -76,6 +76,16 @@ def _copied_entries(doc: _Doc, entries: list) -> dict:
     return found
 
 
+#: Files the remediation itself may leave in the build context: the ignore file it writes and the temporary file of
+#: an atomic write a killed run leaves behind (``_safefs.TMP_SUFFIX``). When the fix writes the ignore file it
+#: excludes them too, so ``COPY . .`` never puts them into the image.
+OWN_ENTRIES = ("*.refarch.tmp",)
+
+
+def _own_entries(ctx: FixContext) -> list:
+    return [ctx.dockerignore_name or ".dockerignore", *OWN_ENTRIES]
+
+
 #: What the fix says when every entry is already excluded (after ``not needed: ``).
 ALREADY_EXCLUDED = ".dockerignore already excludes node_modules, .git and .cache"
 
@@ -122,6 +132,11 @@ def _fix_write_dockerignore(doc_text: str | None, ctx: FixContext,
         missing = [e for e in missing if e not in copied]
         if not missing:
             return Skip(note)
+    # the remediation's own files, unless already excluded or copied by name
+    # (one the file re-includes with ``!`` is left as the user wants it)
+    own = [e for e in _own_entries(ctx) if e not in missing
+           and not any(_pattern_covers(p.lstrip("!").strip(), e) for p in patterns)]
+    missing += [e for e in own if e not in _copied_entries(doc, own)]
     nl = _newline_of(lines) if lines else "\n"
     out = list(lines)
     touched = []

@@ -239,6 +239,8 @@ class FixContext(NamedTuple):
     #: whether the .dockerignore was read (``dockerignore_text`` given, None for a missing file)
     dockerignore_read: bool = False
     dockerignore_entries: list | None = None
+    #: the ignore file's name (``.dockerignore`` or ``<Dockerfile>.dockerignore``), excluded when the fix writes it
+    dockerignore_name: str | None = None
     context_files: list | None = None
     evaluation_date: str | None = None
     port_map: dict | None = None

@@ -25,11 +25,12 @@ def _skipped(dockerfile: str, dockerignore: str | None) -> dict:
 
 def test_each_answer_is_typed_and_reported():
     created = _answer("FROM node:22\n", None)
-    assert created == DockerignoreText("node_modules\n.git\n.cache\nnpm-debug.log\n", [], None)
+    own = ".dockerignore\n*.refarch.tmp\n"    # the remediation's own files
+    assert created == DockerignoreText("node_modules\n.git\n.cache\nnpm-debug.log\n" + own, [], None)
 
     extended = _answer("FROM node:22\nCOPY node_modules /app/node_modules\n", "dist")
     assert isinstance(extended, DockerignoreText)
-    assert extended.text == "dist\n.git\n.cache\nnpm-debug.log\n" and extended.lines == [1]
+    assert extended.text == "dist\n.git\n.cache\nnpm-debug.log\n" + own and extended.lines == [1]
     assert extended.note == "line 2 copies node_modules from the build context, so it is not excluded"
 
     complete = "node_modules\n.git\n.cache\nnpm-debug.log\n"
