@@ -94,7 +94,8 @@ def _fix_add_non_root_user(doc: _Doc, ctx: FixContext):
     at = root_users[0]["start_line"] if in_place else last_build + 1
     # the runtime user owns its WORKDIR and VOLUME directories (a distroless base has no shell to chown them)
     dirs, early, notes = runtime_user.owned_dirs(doc, stage, at)
-    volumes = {d for _line, ds in early for d in ds} | {d for d in dirs if d != doc.workdir(stage)}
+    # made first: volumes, and a WORKDIR that a later WORKDIR instruction would create
+    volumes = {d for _line, ds in early for d in ds} | {d for d in dirs if d != doc.workdir(stage, at)}
     own = []
     if family == "distroless":
         left = dirs + [d for _line, ds in early for d in ds]

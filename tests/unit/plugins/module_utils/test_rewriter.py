@@ -201,6 +201,10 @@ def test_non_root_owns_workdir_and_volumes_and_leaves_system_dirs():
     assert "chown" not in res["text"] and _status(res, "add_non_root_user")["status"] == "applied"
     text = "FROM node:22\nWORKDIR /app\nRUN chown -R node:node /app\nCMD [\"node\", \"a.js\"]\n"
     assert check_idempotent(text, "add_non_root_user")["text"].count("chown") == 1
+    # a WORKDIR set after the last build step does not exist yet where the step goes: made first
+    text = "FROM node:22\nRUN npm i -g serve\nWORKDIR /site\nCMD [\"serve\"]\n"
+    out = check_idempotent(text, "add_non_root_user")["text"]
+    assert "RUN npm i -g serve\nRUN mkdir -p /site && chown 1000:1000 /site\nUSER 1000\nWORKDIR /site\n" in out, out
 
 
 def test_non_root_on_distroless_and_ubi_minimal():
