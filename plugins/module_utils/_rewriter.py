@@ -33,7 +33,9 @@ Documented choices
   after it is replaced in place.  ``COPY``/``ADD`` instructions of the final stage that copy
   into the application directory (the ``WORKDIR``) get ``--chown`` so the application can
   still write where it could as root (caches, uploads, logs); copies to system paths stay
-  root-owned.
+  root-owned. The ``WORKDIR`` itself and the final stage's ``VOLUME`` directories are given to
+  the user with ``RUN chown`` (``_rewrite/runtime_user.py``; distroless has no shell: partly
+  applied). The fix is skipped when the application binds a privileged port itself.
 * Heap limit: exec-form ``CMD`` does not expand variables, so the limit is passed through
   ``NODE_OPTIONS``: ``ARG MAX_NODE_MEMORY=<default>`` plus
   ``ENV MAX_NODE_MEMORY=${MAX_NODE_MEMORY} NODE_OPTIONS="--max-old-space-size=${MAX_NODE_MEMORY}"``.

@@ -124,6 +124,8 @@ options:
         does.
       - An entry that a C(COPY) or C(ADD) takes from the build context by name (C(COPY node_modules ./node_modules))
         is not excluded, since the build would then fail; the result says so under RV(declined).
+      - When it writes the file it also excludes the remediation's own files (the ignore file itself and
+        C(*.refarch.tmp), the temporary file a killed run can leave), so C(COPY . .) does not put them into the image.
     type: bool
     default: true
   port_map:
