@@ -32,7 +32,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 #: Directories never given to the application's user (the image's own, shared by every program in it).
 SYSTEM_DIRS = frozenset("/" + d for d in (
     "", "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "media", "mnt", "opt", "proc", "root", "run",
-    "sbin", "srv", "sys", "tmp", "usr", "usr/bin", "usr/lib", "usr/local", "usr/local/bin", "usr/local/lib",
+    "sbin", "sys", "tmp", "usr", "usr/bin", "usr/lib", "usr/local", "usr/local/bin", "usr/local/lib",
     "usr/sbin", "usr/share", "usr/src", "var", "var/lib", "var/log", "var/tmp"))
 
 
