@@ -81,8 +81,8 @@ def test_apply_backup_mode_and_second_run(app, capsys):
     assert Path(res["backup_file"]).parent == backups and (backups.stat().st_mode & 0o077) == 0
     assert (Path(res["backup_file"]).stat().st_mode & 0o7777) == 0o640
     assert (app.stat().st_mode & 0o7777) == 0o640
-    assert (app.parent / ".dockerignore").read_text() == ("node_modules\n.git\n.cache\nnpm-debug.log\n"
-                                                            ".dockerignore\n*.refarch.tmp\n")
+    ignore = "node_modules\n.git\n.cache\nnpm-debug.log\n.dockerignore\n*.refarch.tmp\n"   # its own files too
+    assert (app.parent / ".dockerignore").read_text() == ignore
     assert {a["fix"] for a in res["applied"]} >= {"replace_npm_start", "add_non_root_user", "exec_form_cmd"}
     again_failed, again = run_module({"path": str(app), "fixes": ["all"], "backup": True,
                                       "backup_dir": str(backups)}, capsys)
