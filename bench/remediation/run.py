@@ -19,7 +19,7 @@ fixed and that claim is not false; *gone* when its rule no longer fires, claimed
 printed before claims were checked). A *false claim* (counted per Dockerfile and rule) is a rule reported fixed
 that still fires on the OPA re-evaluation or whose precondition fails (must be 0). *Refuted* counts claims the
 rewriter made that the re-evaluation turned down (the decision then reports the fix partly applied). Findings that
-appear only after the rewrite are *new*. Every skip reason is tallied.
+appear only after the rewrite are *new*. Every skip reason and every partly-applied reason is tallied.
 
 ``--code-root PATH`` runs the rewriter of another checkout (e.g. ``git archive <base> | tar -x -C PATH``) with
 this checkout's policies, engines and checks; a rewriter without ``fix_status`` is judged as the remediate role
@@ -249,6 +249,7 @@ def main(argv=None) -> int:
 
     fixable = fixed = gone = new = skipped = partly = false_claims = refuted = 0
     reasons = collections.Counter()
+    partly_reasons = collections.Counter()
     by_rule = collections.Counter()
     by_rule_fixed = collections.Counter()
     legacy = False
@@ -290,7 +291,10 @@ def main(argv=None) -> int:
             if f["rule_id"] not in rules_before:
                 new += 1
                 print("NEW {} {} line {}: {}".format(case.name, f["rule_id"], f.get("line"), f["message"][:120]))
-        partly += sum(1 for e in decision["fix_status"] if e["status"] == claims.PARTLY_APPLIED)
+        for e in decision["fix_status"]:
+            if e["status"] == claims.PARTLY_APPLIED:
+                partly += 1
+                partly_reasons["{}: {}".format(e["fix"], re.sub(r"\d+", "N", e.get("reason") or "")[:140])] += 1
         for s in res["skipped"]:
             if s.get("not_needed") or s.get("partial"):
                 continue
@@ -301,6 +305,9 @@ def main(argv=None) -> int:
         print(f"  {rule} {by_rule_fixed[rule]}/{by_rule[rule]}")
     print(f"skip reasons ({skipped} skips):")
     for reason, count in reasons.most_common():
+        print(f"  {count:4d}  {reason}")
+    print(f"partly applied reasons ({partly} fixes):")
+    for reason, count in partly_reasons.most_common():
         print(f"  {count:4d}  {reason}")
     pct = 100.0 * fixed / fixable if fixable else 100.0
     gone_pct = 100.0 * gone / fixable if fixable else 100.0

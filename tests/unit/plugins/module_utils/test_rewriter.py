@@ -390,7 +390,13 @@ def test_split_single_stage():
             "COPY . .\nRUN npm run build\nEXPOSE 8080\nCMD [\"node\", \"dist/server.js\"]\n")
     res = check_idempotent(text, "split_multi_stage")
     out = res["text"]
-    assert out.startswith("FROM node:22-bookworm-slim AS build\n" + text.split("\n", 1)[1].rstrip("\n"))
+    # the build stage keeps its steps; EXPOSE and CMD go with the runtime stage only
+    build = text.split("\n", 1)[1].split("EXPOSE", 1)[0]
+    assert out.startswith("FROM node:22-bookworm-slim AS build\n" + build + "\nFROM build AS production-dependencies")
+    # no build context given: what the app needs cannot be shown, so the whole directory is copied, and said so
+    [entry] = res["fix_status"]
+    assert entry["status"] == "partly_applied" and entry["claims"] == ["NRA003"]
+    assert entry["reason"].startswith("the runtime stage copies all of /app: the application's files were not read")
     runtime = out.split("FROM node:22-bookworm-slim AS runtime\n")[1]
     assert "FROM build AS production-dependencies\nRUN npm prune --omit=dev\n" in out
     assert runtime == ("RUN apt-get update && apt-get install -y --no-install-recommends curl\n"
