@@ -242,6 +242,20 @@ def test_npm_start_replaced(cmd, expected):
     assert res["text"] == f"FROM node:22\nWORKDIR /app\n{expected}\n"
 
 
+def test_npm_start_sets_the_script_variables_with_env():
+    # NODE_ENV=production node a.js / cross-env: the variables go to ENV before the process, which runs node
+    res = check_idempotent("FROM node:22\nWORKDIR /app\nCMD [\"npm\", \"run\", \"env\"]\n", "replace_npm_start",
+                           package_json=PKG)
+    assert res["text"] == "FROM node:22\nWORKDIR /app\nENV NODE_ENV=production\nCMD [\"node\", \"a.js\"]\n"
+    assert res["applied"][0]["warning"] == "the env script sets NODE_ENV for the process: set with ENV"
+    pkg = {"exists": True, "scripts": {"start": "cross-env NODE_ENV=production TZ=UTC node src/index.js"}}
+    res = check_idempotent("FROM node:22\nCMD npm start\n", ["exec_form_cmd", "replace_npm_start"], package_json=pkg)
+    assert res["text"] == "FROM node:22\nENV NODE_ENV=production TZ=UTC\nCMD [\"node\", \"src/index.js\"]\n"
+    # an ENV before a CMD that later RUNs follow would reach them (NODE_ENV=production changes npm install)
+    res = rw("FROM node:22\nCMD [\"npm\", \"run\", \"env\"]\nRUN npm ci\n", "replace_npm_start", package_json=PKG)
+    assert "would reach other steps of the build" in skip_reason(res, "replace_npm_start")
+
+
 def test_npm_start_uses_main_when_no_start_script():
     res = rw("FROM node:22\nCMD [\"npm\", \"start\"]\n", "replace_npm_start",
              package_json={"exists": True, "main": "lib/app.js", "scripts": {}})
@@ -249,8 +263,12 @@ def test_npm_start_uses_main_when_no_start_script():
 
 
 @pytest.mark.parametrize("cmd, pkg, reason", [
-    ('CMD ["npm", "run", "dev"]', PKG, "development tool"),
-    ('CMD ["npm", "run", "env"]', PKG, "sets environment variables"),
+    # nodemon becomes node only when its configuration can be checked (no build context given here)
+    ('CMD ["npm", "run", "dev"]', PKG, "nodemon, a development file watcher: nodemon's configuration"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "vite --host"}}, "development tool"),
+    # a variable that may hold a secret is not written into ENV (the image's configuration)
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "API_TOKEN=x1 node a.js"}}, "may hold a secret"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "A='x y' node a.js"}}, "sets variables"),
     ('CMD ["npm", "run", "pipe"]', PKG, "shell features"),
     ('CMD ["npm", "start"]', None, "package.json is not available"),
     ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "node a.js", "prestart": "x"}}, "'prestart'"),
