@@ -146,7 +146,8 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
         return "the build context's top level cannot be listed"
     copied = _in_appdir(doc, stage, entries, _dockerignore_patterns(ctx), appdir)
     if "package.json" not in copied:
-        return f"no COPY puts package.json into {appdir}"
+        return "the build context has no package.json" if entries.get("package.json") != "file" else \
+            f"no COPY puts package.json into {appdir}"
     text, why = read("package.json")
     try:
         pkg = json.loads(text) if text is not None else None
