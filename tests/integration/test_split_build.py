@@ -22,9 +22,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _start_probe
 from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
-from ansible_collections.refarch.containers.plugins.module_utils import _start_probe
 from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
 
 REPO = Path(__file__).resolve().parents[2]
