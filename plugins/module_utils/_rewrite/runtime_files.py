@@ -40,6 +40,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_do
     _pattern_covers,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext, _Doc, _norm_path
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import is_appdir_segment, split_and
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 #: Directories a build writes its output to, besides the ``outDir`` of ``tsconfig.json``.
@@ -51,7 +52,11 @@ RUNTIME_ASSET_DIRS = ("public", "views", "static", "templates", "assets", "local
 LOCKFILES = {"yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 _DEPENDENCY_KEYS = ("dependencies", "optionalDependencies", "peerDependencies")
 _SHOWN_NAME = re.compile(r"^[\w.@+-]{1,64}$")
-_APP_FILE = re.compile(r"^(?:\./)?[\w.@-]+(?:/[\w.@-]+)*\.(?:[cm]?js|sh)$")
+_APP_FILE = re.compile(r"^(?:\./)?[\w.@-]+(?:/[\w.@-]+)*\.(?:[cm]?js|sh|json|ya?ml)$")
+#: A dependency installed from a local path (``file:../lib``, ``link:``): node_modules links to it, unless it is a
+#: tarball (extracted into node_modules).
+_LINKED_SPEC = re.compile(r"^(?:file|link|portal|workspace):")
+_TARBALL = re.compile(r"\.(?:tgz|tar\.gz|tar)$")
 
 
 class RuntimeFiles(NamedTuple):
@@ -106,6 +111,23 @@ def _in_appdir(doc: _Doc, stage: Stage, entries: dict, patterns: list, appdir: s
     return out
 
 
+def _appdir_writes(stage: Stage, appdir: str) -> str | None:
+    """Why the runtime cannot be picked when a RUN creates, copies, moves or links files in ``appdir`` (what it makes
+    there may be needed at run time), else None. Installs and build programs write their known outputs."""
+    for ins in stage.ins:
+        if ins["cmd"] != "RUN":
+            continue
+        for part in split_and(" ".join(str(v) for v in ins.get("value") or [])) or []:
+            words = part.split()
+            if not words or not is_appdir_segment(" ".join(words)) or words[0] == "rm":
+                continue
+            paths = [w for w in words[1:] if not w.startswith("-")][1 if words[0] in ("chmod", "chown") else 0:]
+            if any(not p.startswith("/") or (_norm_path(p) + "/").startswith(appdir.rstrip("/") + "/")
+                   for p in paths):
+                return f"RUN at line {ins['start_line']} runs {words[0]} in {appdir}, which may make files it needs"
+    return None
+
+
 def _ts_out_dir(read, copied: set) -> str | None:
     """The first component of ``compilerOptions.outDir`` in the context's ``tsconfig.json``, or None."""
     if "tsconfig.json" not in copied:
@@ -157,6 +179,15 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
         return f"package.json cannot be read: {why or 'its top level is not an object'}"
     if pkg.get("workspaces") or "pnpm-workspace.yaml" in entries:
         return "the package declares workspaces, whose packages node_modules links to in the sources"
+    if ".pnp.cjs" in entries or ".yarnrc.yml" in entries:
+        return "Yarn 2+ keeps the dependencies in .yarn (Plug'n'Play), not only in node_modules"
+    linked = sorted(n for k in _DEPENDENCY_KEYS if isinstance(pkg.get(k), dict) for n, spec in pkg[k].items()
+                    if isinstance(spec, str) and _LINKED_SPEC.match(spec) and not _TARBALL.search(spec))
+    if linked:
+        return f"the dependency {linked[0]} is a local directory, which node_modules links to in the sources"
+    writes = _appdir_writes(stage, appdir)
+    if writes:
+        return writes
     entry, why = app_port.entry_points(doc.facts, ctx.package_json)
     if entry is None:
         return f"cannot find the entry point ({why})"
@@ -173,21 +204,26 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
     dirs = [top]
     assets = [a for a in RUNTIME_ASSET_DIRS if a in copied and entries.get(a) == "dir" and a != top]
     for ins in stage.ins:
-        if ins["cmd"] != "HEALTHCHECK":
+        if ins["cmd"] not in ("HEALTHCHECK", "CMD", "ENTRYPOINT"):
             continue
         words = [str(v) for v in ins.get("value") or []]
         if not ins.get("json"):
             words = " ".join(words).split()
-        for raw in words:
+        if ins["cmd"] == "HEALTHCHECK":
+            words = words[1:] if words[:1] == ["CMD"] else []
+        for k, raw in enumerate(words):
             word = raw.strip("\"'")
+            if k == 0 and "/" not in word:
+                continue        # the program, found through PATH
             path = word[len(appdir.rstrip("/")) + 1:] if word.startswith(appdir.rstrip("/") + "/") else word
-            if not _APP_FILE.match(path):
+            if path.startswith("/") or not _APP_FILE.match(path):
                 continue
             first = _norm_path(path).lstrip("/").split("/", 1)[0]
             if first in dirs or first in assets:
                 continue
             if first not in copied:
-                return f"the HEALTHCHECK at line {ins['start_line']} runs {path}, which is not copied from the context"
+                return (f"the {ins['cmd']} at line {ins['start_line']} names {path}, which is neither copied from "
+                        "the context nor in the build output")
             assets.append(first)
     files = ["package*.json"]
     lock = LOCKFILES.get(tool or "")

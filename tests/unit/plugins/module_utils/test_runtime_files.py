@@ -131,7 +131,14 @@ def test_whole_directory_when_what_the_app_needs_cannot_be_shown(tmp_path):
          "cannot find the entry point (the command runs 'start.sh', not node with a script file)"),
         # the health check runs a file the context does not have
         ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nHEALTHCHECK CMD node hc/check.js\n"
-         "CMD [\"node\", \"dist/a.js\"]\n", "the HEALTHCHECK at line 5 runs hc/check.js, which is not copied"),
+         "CMD [\"node\", \"dist/a.js\"]\n", "the HEALTHCHECK at line 5 names hc/check.js, which is neither copied"),
+        # a file the command names that the context does not have
+        ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n"
+         "CMD [\"node\", \"dist/a.js\", \"--config\", \"settings/app.json\"]\n",
+         "the CMD at line 5 names settings/app.json, which is neither copied"),
+        # a RUN that makes files in the application directory
+        ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build && mkdir -p uploads\n"
+         "CMD [\"node\", \"dist/a.js\"]\n", "RUN at line 4 runs mkdir in /app, which may make files it needs"),
     ]
     for text, why in cases:
         res = split(tmp_path, text)
@@ -151,6 +158,27 @@ def test_whole_directory_for_workspaces_and_unreadable_manifests(tmp_path):
     os.symlink("/etc/hostname", tmp_path / "package.json")      # never followed
     res = split(tmp_path, text)
     assert "package.json cannot be read" in split_entry(res)[0]["reason"], split_entry(res)[0]["reason"]
+
+
+def test_whole_directory_for_linked_dependencies_and_yarn_pnp(tmp_path):
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"dist/a.js\"]\n"
+    make_context(tmp_path, dict(PKG, dependencies={"lib": "file:../lib", "ms": "2.1.3"}))
+    assert "the dependency lib is a local directory" in split_entry(split(tmp_path, text))[0]["reason"]
+    make_context(tmp_path, dict(PKG, dependencies={"lib": "file:vendor/lib-1.0.0.tgz"}))   # a tarball is extracted
+    assert split_entry(split(tmp_path, text))[0]["status"] == "applied"
+    (tmp_path / ".pnp.cjs").write_text("x")
+    assert "Plug'n'Play" in split_entry(split(tmp_path, text))[0]["reason"]
+
+
+def test_files_the_process_names_are_copied(tmp_path):
+    # an entrypoint script of the application and a configuration file the CMD names come along
+    make_context(tmp_path, files={"docker-entrypoint.sh": "#!/bin/sh\nexec \"$@\"\n", "settings/app.json": "{}"})
+    text = ("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n"
+            "ENTRYPOINT [\"./docker-entrypoint.sh\"]\nCMD [\"node\", \"dist/a.js\", \"settings/app.json\"]\n")
+    runtime = stages(split(tmp_path, text)["text"])["runtime"]
+    assert runtime[-4:] == ["COPY --from=production-dependencies /app/docker-entrypoint.sh /app/docker-entrypoint.sh",
+                            "COPY --from=production-dependencies /app/settings /app/settings",
+                            'ENTRYPOINT ["./docker-entrypoint.sh"]', 'CMD ["node", "dist/a.js", "settings/app.json"]']
 
 
 def test_a_symlinked_asset_directory_is_not_copied(tmp_path):
