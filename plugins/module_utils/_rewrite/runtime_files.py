@@ -9,15 +9,19 @@ build context held. :func:`plan` decides the smaller set only when the facts sho
   ``package.json`` script ``npm start`` runs, as :func:`app_port.entry_points` finds it) lies in a directory the
   build produces: ``compilerOptions.outDir`` of the context's ``tsconfig.json``, or ``dist``, ``build``, ``out``,
   ``.output``;
-* ``package.json`` is copied into the application directory and can be read, and declares no workspaces (their
-  packages are linked from ``node_modules`` into the sources);
+* ``package.json`` is copied into the application directory and can be read, and declares no workspaces and no
+  dependency on a local directory (both are linked from ``node_modules`` into the sources), and the context is not a
+  Yarn Plug'n'Play project;
+* no ``RUN`` creates, copies, moves or links files in the application directory besides installs and builds;
+* every file of the application directory the ``CMD``/``ENTRYPOINT``/``HEALTHCHECK`` names is copied too (or is in
+  the build output);
 * the build context's top level can be listed, so what is left behind can be named.
 
 Then the runtime stage copies ``package*.json`` (and the yarn/pnpm lockfile), production ``node_modules`` (when
 ``package.json`` declares dependencies), the build output directory, and the directories an application commonly
 reads at run time (``public``, ``views``, ``static``, ``templates``, ``assets``, ``locales``, ``i18n``,
-``prisma``, ``config``, ``migrations``) when the context holds them; a ``HEALTHCHECK`` that runs a file of the
-application directory adds that file's top entry. The fix names what stays in the build stage.
+``prisma``, ``config``, ``migrations``) when the context holds them, and the files the process names. The fix names
+what stays in the build stage.
 
 Otherwise (no build step: the application runs from its sources; an entry point outside the build output, that
 cannot be found, or that a shell script starts; ``package.json`` or the context unreadable) the answer is the
