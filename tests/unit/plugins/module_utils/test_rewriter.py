@@ -18,6 +18,7 @@ import dockerfile
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
+from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
 
 REPO = Path(__file__).resolve().parents[4]
@@ -594,6 +595,17 @@ def _case_context(case: Path) -> dict:
 CASES = _corpus_cases()
 
 
+def _rewrite_in(case: Path, text: str, fixes: list, ctx: dict) -> dict:
+    """``R.rewrite`` with the case directory as the build context the fixes read (a fresh, bounded reader)."""
+    fd = os.open(case, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(case))
+    try:
+        return R.rewrite(text, fixes, dict(ctx, read_file=reader))
+    finally:
+        reader.close()
+        os.close(fd)
+
+
 @pytest.mark.skipif(not CASES, reason=f"shared corpus not found at {CORPUS}")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_every_fix(case):
@@ -605,7 +617,7 @@ def test_corpus_every_fix(case):
         pytest.skip(f"BuildKit rejects the original: {exc}")
     ctx = _case_context(case)
     for fixes in [[f] for f in R.FIX_ORDER] + [["all"]]:
-        res = R.rewrite(text, fixes, ctx)
+        res = _rewrite_in(case, text, fixes, ctx)
         buildkit_ok(res["text"])
         assert not [p for p in parse(res["text"])["problems"] if p["code"] not in
                     {p2["code"] for p2 in parse(text)["problems"]}], f"new parser problems after {fixes}"
@@ -613,7 +625,7 @@ def test_corpus_every_fix(case):
         ctx2 = dict(ctx)
         if res["dockerignore"] is not None:
             ctx2["dockerignore_text"] = res["dockerignore"]
-        again = R.rewrite(res["text"], fixes, ctx2)
+        again = _rewrite_in(case, res["text"], fixes, ctx2)
         assert again["text"] == res["text"], f"second pass of {fixes} changed {case.name}"
         assert again["dockerignore"] is None
         for s in res["skipped"]:
