@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a container's command means when it is not written the way the process fixes expect (issue 16 item 9).
 
-* :func:`broken_exec_array`: ``CMD [ "node" "index.js" ]`` (no comma) or ``CMD [“node”, “index.js”]`` (typographic
-  quotes) is not JSON, so Docker runs it as a shell command (``/bin/sh -c '[ "node" "index.js" ]'``, which fails:
-  the image does not start). The array it spells is what was meant; ``exec_form_cmd`` writes it (and says so).
+* :func:`broken_exec_array`: ``CMD [ "node" "index.js" ]`` (no comma) or the same words in typographic quotes
+  (U+201C, U+201D) is not JSON, so Docker runs it as a shell command (``/bin/sh -c '[ "node" "index.js" ]'``, which
+  fails: the image does not start). The array it spells is what was meant; ``exec_form_cmd`` writes it (and says so).
 * :func:`nodemon_argv`: ``nodemon app.js`` is ``node app.js`` restarted on file changes (nodemon does not restart a
   crashed app); in a container the file never changes, so ``replace_npm_start`` runs ``node app.js`` when nothing
   configures nodemon to run another program (no ``nodemon.json``, no ``nodemonConfig`` in ``package.json``, a
@@ -22,8 +22,9 @@ import shlex
 
 from ansible_collections.refarch.containers.plugins.module_utils._redact import redact_text
 
-#: A word of a JSON-like array: a "string" or a “typographic string”, followed by an optional comma.
-_ARRAY_WORD = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|“([^“”"]*)”)\s*(,?)')
+#: A word of a JSON-like array: a "string" or a string in typographic quotes (U+201C ... U+201D), followed by an
+#: optional comma.
+_ARRAY_WORD = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|\u201c([^\u201c\u201d"]*)\u201d)\s*(,?)')
 _ENV_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z0-9_.:/@%+,=-]*)$")
 #: A script nodemon runs with node: ``.js``/``.cjs``/``.mjs``, or a last component without an extension.
 _NODEMON_SCRIPT = re.compile(r"^(?:\./)?(?:[\w@.-]+/)*(?:[\w@.-]+\.[cm]?js|[\w@-]+)$")

@@ -40,7 +40,7 @@ def rewrite(text: str, fixes, root: Path | None = None, **ctx) -> dict:
 
 @pytest.mark.parametrize("command, argv", [
     ('[ "node" "index.js" ]', ["node", "index.js"]),              # no comma: Docker runs it through /bin/sh -c
-    ("[“node”, “index.js”]", ["node", "index.js"]),               # typographic quotes
+    ("[\u201cnode\u201d, \u201cindex.js\u201d]", ["node", "index.js"]),   # typographic quotes
     ('["node", "a b.js" "--x=\\"1\\""]', ["node", "a b.js", '--x="1"']),
     ('["node", "a.js"]', None),                                    # valid JSON is exec form already
     ('["node", "a.js",]', None),                                   # a trailing comma: not guessed

@@ -22,8 +22,9 @@ TS_APP = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nRUN 
           "\nEXPOSE 8080\nHEALTHCHECK --interval=10s CMD node healthcheck.js\nCMD [\"npm\", \"start\"]\n")
 
 
-def make_context(root: Path, pkg: dict | None = PKG, files: dict | None = None) -> Path:
-    if pkg is not None:
+def make_context(root: Path, pkg: dict | None = None, files: dict | None = None) -> Path:
+    pkg = PKG if pkg is None else pkg
+    if pkg:
         (root / "package.json").write_text(json.dumps(pkg))
     for rel, text in (files or {}).items():
         path = root / rel
