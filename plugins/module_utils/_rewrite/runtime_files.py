@@ -5,7 +5,9 @@
 Copying the whole application directory into the runtime stage brings the sources, the tests and whatever else the
 build context held. :func:`plan` decides the smaller set only when the facts show what the application needs:
 
-* a build step runs in the stage and the container's entry point (``node <file>`` in ``CMD``/``ENTRYPOINT``, or the
+* either ``package.json`` lists the package's ``files`` and they cover the entry point (the runtime copies those,
+  with ``main``, as npm packs it), whether or not a build step runs, or a build step runs in the stage and the
+  container's entry point (``node <file>`` in ``CMD``/``ENTRYPOINT``, or the
   ``package.json`` script ``npm start`` runs, as :func:`app_port.entry_points` finds it) lies in a directory the
   build produces: ``compilerOptions.outDir`` of the context's ``tsconfig.json``, or ``dist``, ``build``, ``out``,
   ``.output``;
@@ -115,6 +117,27 @@ def _in_appdir(doc: _Doc, stage: Stage, entries: dict, patterns: list, appdir: s
     return out
 
 
+def _declared_files(pkg: dict, copied: set) -> list | None:
+    """The top-level entries of ``package.json``'s ``files`` list that the application directory holds (with
+    ``main``'s, which npm always packs), or None when there is no such list. Negations are ignored (more is copied);
+    an entry the directory does not hold is left out (npm ignores it too)."""
+    listed = pkg.get("files")
+    if not isinstance(listed, list) or not listed or not all(isinstance(x, str) for x in listed):
+        return None
+    main = pkg.get("main") if isinstance(pkg.get("main"), str) else None
+    out: list = []
+    for pattern in [*listed, *([main] if main else [])]:
+        if pattern.startswith("!"):
+            continue
+        first = _norm_path(pattern).lstrip("/").split("/", 1)[0]
+        if not first:
+            continue
+        names = sorted(n for n in copied if fnmatch.fnmatchcase(n, first)) if set("*?[") & set(first) else \
+            ([first] if first in copied else [])
+        out += [n for n in names if n not in out and not fnmatch.fnmatchcase(n, "package*.json")]
+    return out
+
+
 def _appdir_writes(stage: Stage, appdir: str) -> str | None:
     """Why the runtime cannot be picked when a RUN creates, copies, moves or links files in ``appdir`` (what it makes
     there may be needed at run time), else None. Installs and build programs write their known outputs."""
@@ -159,14 +182,13 @@ def _shown(names) -> str:
 
 def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, has_build: bool):
     """:class:`RuntimeFiles`, or the reason (a string) why the runtime stage must copy the whole ``appdir``."""
-    if not has_build:
-        return "no build step: the application runs from its sources, and which of them it needs cannot be shown"
+    no_build = "no build step: the application runs from its sources, and which of them it needs cannot be shown"
     if tool is None:
         return "no dependency install: cannot tell where the production node_modules come from"
     read = ctx.read_file
     lister = getattr(read, "entries", None)
     if read is None or lister is None:
-        return "the application's files were not read (no build context given)"
+        return no_build if not has_build else "the application's files were not read (no build context given)"
     entries = lister()
     if entries is None:
         return "the build context's top level cannot be listed"
@@ -189,6 +211,9 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
                     if isinstance(spec, str) and _LINKED_SPEC.match(spec) and not _TARBALL.search(spec))
     if linked:
         return f"the dependency {linked[0]} is a local directory, which node_modules links to in the sources"
+    declared = _declared_files(pkg, copied)
+    if not has_build and declared is None:
+        return no_build + " (package.json lists no files)"
     writes = _appdir_writes(stage, appdir)
     if writes:
         return writes
@@ -199,14 +224,23 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
     if not container.startswith(appdir.rstrip("/") + "/"):
         return f"the entry point {container} is not in {appdir}"
     rel = container[len(appdir.rstrip("/")) + 1:]
-    out_dir = _ts_out_dir(read, copied)
+    out_dir = _ts_out_dir(read, copied) if has_build else None
     top = rel.split("/", 1)[0]
-    if "/" not in rel or (top != out_dir and top not in BUILD_OUTPUT_DIRS):
+    built = has_build and "/" in rel and (top == out_dir or top in BUILD_OUTPUT_DIRS)
+    if declared is not None:
+        # the package's own list of its files (npm adds package.json and main): what it runs from
+        dirs = ([top] if built and top not in declared else []) + declared
+        if top not in dirs:
+            return f"the entry point {rel} is not among the files package.json lists"
+        why_note = f"package.json lists its files; {rel} is the entry point"
+    elif not built:
         where = ", ".join(x + "/" for x in ([out_dir] if out_dir else []) + list(BUILD_OUTPUT_DIRS))
         return (f"the entry point {rel} is not in a build output directory ({where}), so it runs from the sources, "
                 "and which of them it needs cannot be shown")
-    dirs = [top]
-    assets = [a for a in RUNTIME_ASSET_DIRS if a in copied and entries.get(a) == "dir" and a != top]
+    else:
+        dirs = [top]
+        why_note = f"{top}/ holds the entry point {rel}"
+    assets = [a for a in RUNTIME_ASSET_DIRS if a in copied and entries.get(a) == "dir" and a not in dirs]
     for ins in stage.ins:
         if ins["cmd"] not in ("HEALTHCHECK", "CMD", "ENTRYPOINT"):
             continue
@@ -239,7 +273,7 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
     dirs += assets
     kept = {n for n in copied if not fnmatch.fnmatchcase(n, "package*.json") and n != lock and n not in dirs}
     what = ", ".join(files + [d + ("" if entries.get(d) == "file" else "/") for d in dirs])
-    note = f"the runtime stage copies {what} from {appdir} ({top}/ holds the entry point {rel})"
+    note = f"the runtime stage copies {what} from {appdir} ({why_note})"
     if kept:
         note += f"; left in the build stage: {_shown(kept)} (copy what the application reads at run time)"
     return RuntimeFiles(files, dirs, note)

@@ -161,6 +161,29 @@ def test_whole_directory_for_workspaces_and_unreadable_manifests(tmp_path):
     assert "package.json cannot be read" in split_entry(res)[0]["reason"], split_entry(res)[0]["reason"]
 
 
+def test_package_files_list_decides_for_an_app_without_a_build(tmp_path):
+    # no build step, but package.json lists its files (npm adds main): the runtime copies those, not the tests
+    pkg = {"name": "a", "main": "server.js", "files": ["lib/", "views/**/*.ejs", "*.md", "!lib/*.test.js", "gone/"],
+           "dependencies": {"ms": "2.1.3"}, "devDependencies": {"jest": "29.0.0"}}
+    make_context(tmp_path, pkg, {"server.js": "x", "lib/a.js": "x", "views/i.ejs": "x", "README.md": "x",
+                                 "test/a.test.js": "x", "public/x.css": "x"})
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+    res = split(tmp_path, text)
+    assert stages(res["text"])["runtime"] == [
+        "WORKDIR /app", "COPY --from=production-dependencies /app/package*.json /app/",
+        *(f"COPY --from=production-dependencies /app/{d} /app/{d}"
+          for d in ("node_modules", "lib", "views", "README.md", "server.js", "public")),
+        'CMD ["node", "server.js"]']
+    entry, applied = split_entry(res)
+    assert entry["status"] == "applied"
+    assert applied["warning"].endswith("(package.json lists its files; server.js is the entry point); left in the "
+                                       "build stage: test (copy what the application reads at run time)")
+    # an entry point the list does not cover: the whole directory
+    make_context(tmp_path, dict(pkg, main="index.js"))
+    res = split(tmp_path, text)
+    assert "the entry point server.js is not among the files package.json lists" in split_entry(res)[0]["reason"]
+
+
 def test_whole_directory_for_linked_dependencies_and_yarn_pnp(tmp_path):
     text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"dist/a.js\"]\n"
     make_context(tmp_path, dict(PKG, dependencies={"lib": "file:../lib", "ms": "2.1.3"}))
