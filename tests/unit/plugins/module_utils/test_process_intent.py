@@ -122,3 +122,20 @@ def test_reorder_moves_the_source_copy_below_steps_that_do_not_read_it():
         res = R.rewrite(text, ["reorder_dependency_layers"], {})
         assert res["text"] == text and "lies between the source copy and the install" in \
             res["fix_status"][0]["reason"], res
+
+
+def test_alpine_commands_translated_with_the_c_library_change():
+    # with the opt-in (libc_change): apk's cache cleanup needs nothing on Debian, py3-pip is python3-pip; a build for
+    # musl (Alpine's C library) keeps the Alpine image, with the reason
+    allow = {"base_image_allow": ["line_jump", "libc_change"], "evaluation_date": "2026-11-28"}
+    text = ("FROM node:22-alpine\nRUN apk update && apk add --no-cache git py3-pip && rm -rf /var/cache/apk/*\n"
+            "CMD [\"node\", \"a.js\"]\n")
+    res = rewrite(text, ["replace_base_image"], **allow)
+    assert "RUN apt-get update && apt-get install -y --no-install-recommends git python3-pip && " \
+           "rm -rf /var/lib/apt/lists/*\n" in res["text"] and "-alpine" not in res["text"], res["text"]
+    text = ("FROM node:22-alpine\nRUN apk add --no-cache vips-dev\nRUN npm rebuild --platform=linuxmusl sharp\n"
+            "CMD [\"node\", \"a.js\"]\n")
+    res = rewrite(text, ["replace_base_image"], **allow)
+    assert res["text"].startswith("FROM node:22-alpine\n"), res["text"]
+    assert "RUN at line 3: `npm rebuild --platform=linuxmusl sharp` relies on Alpine tools or its C library (musl)" \
+        in res["fix_status"][0]["reason"], res["fix_status"]
