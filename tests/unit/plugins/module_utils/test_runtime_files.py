@@ -221,6 +221,14 @@ def test_a_symlinked_asset_directory_is_not_copied(tmp_path):
                        "COPY --from=production-dependencies /app/dist /app/dist", 'CMD ["node", "dist/a.js"]']
 
 
+def test_a_context_too_large_to_list_falls_back(tmp_path):
+    from ansible_collections.refarch.containers.plugins.module_utils import _context_files  # noqa: PLC0415
+    make_context(tmp_path, files={f"f{k}.txt": "" for k in range(_context_files.MAX_ENTRIES)})
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"node\", \"dist/a.js\"]\n"
+    entry, _applied = split_entry(split(tmp_path, text))
+    assert entry["reason"] == "the runtime stage copies all of /app: the build context's top level cannot be listed"
+
+
 def test_split_then_the_other_fixes_keep_the_runtime_stage_whole(tmp_path):
     # every fix after the split edits the runtime stage; the build stage keeps no CMD, EXPOSE or HEALTHCHECK
     make_context(tmp_path, files={"tsconfig.json": '{"compilerOptions":{"outDir":"build"}}', "healthcheck.js": "x"})
