@@ -19,13 +19,15 @@ fixed and that claim is not false; *gone* when its rule no longer fires, claimed
 printed before claims were checked). A *false claim* (counted per Dockerfile and rule) is a rule reported fixed
 that still fires on the OPA re-evaluation or whose precondition fails (must be 0). *Refuted* counts claims the
 rewriter made that the re-evaluation turned down (the decision then reports the fix partly applied). Findings that
-appear only after the rewrite are *new*. Every skip reason is tallied.
+appear only after the rewrite are *new*. Every skip reason and every partly-applied reason is tallied.
 
 ``--code-root PATH`` runs the rewriter of another checkout (e.g. ``git archive <base> | tar -x -C PATH``) with
 this checkout's policies, engines and checks; a rewriter without ``fix_status`` is judged as the remediate role
 of that revision judged it (every applied fix that was not partly applied claims its rules).
 
-Usage: ``python bench/remediation/run.py [--opa PATH] [--date YYYY-MM-DD] [--code-root PATH] [--verbose]``.
+Usage: ``python bench/remediation/run.py [--opa PATH] [--date YYYY-MM-DD] [--code-root PATH] [--verbose]
+[--base-image-allow line_jump,libc_change]`` (the last: what ``replace_base_image`` may do beyond its default, the
+module's ``base_image_allow``; by default nothing, as the module).
 The last line is ``RESULT fixed_pct=... fixable=... fixed=... partly_applied=... skipped=... false_claims=...
 refuted=... new=... documents=... rewrite_errors=...``.
 """
@@ -94,8 +96,10 @@ def evaluate(docs: list, opa: str, eval_date: str) -> list:
     return value
 
 
-def rewrite_context(case: Path, dockerignore_text, facts_doc: dict, eval_date: str, table: dict) -> dict:
-    """The context the remediation module builds on a host, from the case directory."""
+def rewrite_context(case: Path, dockerignore_text, facts_doc: dict, eval_date: str, table: dict, *,
+                    allow: tuple = ()) -> dict:
+    """The context the remediation module builds on a host, from the case directory (``allow``: the module's
+    ``base_image_allow``)."""
     return {
         "package_json": facts_doc.get("package_json"),
         "dockerignore": facts_doc.get("dockerignore"),
@@ -104,6 +108,7 @@ def rewrite_context(case: Path, dockerignore_text, facts_doc: dict, eval_date: s
         "evaluation_date": eval_date,
         "base_image_table": table,
         "package_dependencies": _dependency_names(case / "package.json"),
+        "base_image_allow": tuple(allow),
     }
 
 
@@ -209,6 +214,9 @@ def main(argv=None) -> int:
     parser.add_argument("--date", default=datetime.date.today().isoformat())
     parser.add_argument("--code-root", help="run the rewriter of this checkout (the policies stay this one's)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--base-image-allow", default="", type=lambda v: tuple(x for x in v.split(",") if x),
+                        help="what replace_base_image may do beyond its default, as the module's base_image_allow "
+                             "(line_jump,libc_change); default: nothing, the module's default")
     args = parser.parse_args(argv)
     if not CORPUS.is_dir():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
@@ -230,7 +238,7 @@ def main(argv=None) -> int:
         fixes = sorted({f["fix"] for f in findings if f.get("fix") and f["fix"] != "manual"})
         di_text = di.decode("utf-8", "replace") if di is not None else None
         jobs.append((case, data.decode("utf-8", "surrogateescape"), fixes,
-                     rewrite_context(case, di_text, doc, args.date, table)))
+                     rewrite_context(case, di_text, doc, args.date, table, allow=args.base_image_allow)))
     todo = [k for k, job in enumerate(jobs) if job[2]]
     done = dict(zip(todo, rewrite_all([jobs[k] for k in todo], args.code_root), strict=True))
     after_docs, results = [], []
@@ -249,6 +257,7 @@ def main(argv=None) -> int:
 
     fixable = fixed = gone = new = skipped = partly = false_claims = refuted = 0
     reasons = collections.Counter()
+    partly_reasons = collections.Counter()
     by_rule = collections.Counter()
     by_rule_fixed = collections.Counter()
     legacy = False
@@ -290,7 +299,10 @@ def main(argv=None) -> int:
             if f["rule_id"] not in rules_before:
                 new += 1
                 print("NEW {} {} line {}: {}".format(case.name, f["rule_id"], f.get("line"), f["message"][:120]))
-        partly += sum(1 for e in decision["fix_status"] if e["status"] == claims.PARTLY_APPLIED)
+        for e in decision["fix_status"]:
+            if e["status"] == claims.PARTLY_APPLIED:
+                partly += 1
+                partly_reasons["{}: {}".format(e["fix"], re.sub(r"\d+", "N", e.get("reason") or "")[:140])] += 1
         for s in res["skipped"]:
             if s.get("not_needed") or s.get("partial"):
                 continue
@@ -302,9 +314,13 @@ def main(argv=None) -> int:
     print(f"skip reasons ({skipped} skips):")
     for reason, count in reasons.most_common():
         print(f"  {count:4d}  {reason}")
+    print(f"partly applied reasons ({partly} fixes):")
+    for reason, count in partly_reasons.most_common():
+        print(f"  {count:4d}  {reason}")
     pct = 100.0 * fixed / fixable if fixable else 100.0
     gone_pct = 100.0 * gone / fixable if fixable else 100.0
     print(f"claims judged as {'the remediate role of that revision did (no fix_status)' if legacy else 'decide()'}")
+    print(f"base_image_allow: {','.join(args.base_image_allow) or 'nothing (the default)'}")
     print(f"RESULT fixed_pct={pct:.1f} fixable={fixable} fixed={fixed} gone_pct={gone_pct:.1f} "
           f"partly_applied={partly} skipped={skipped} false_claims={false_claims} refuted={refuted} new={new} "
           f"documents={len(cases)} rewrite_errors={errors}")

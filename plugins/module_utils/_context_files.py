@@ -30,6 +30,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._walker import 
 #: Bytes read of one source file at most, and files read per Dockerfile at most.
 MAX_SOURCE_SIZE = 512 * 1024
 MAX_SOURCE_FILES = 16
+#: Names listed of the context's top level at most (:meth:`ContextFiles.entries`).
+MAX_ENTRIES = 1024
 
 
 class ContextFiles:
@@ -82,6 +84,23 @@ class ContextFiles:
             return None, f"{shown} does not exist" if code == "not_found" else message
         self.reads += 1
         return result.data.decode("utf-8", "replace"), None
+
+    def entries(self) -> Optional[dict]:
+        """The build context's top-level names: ``{name: "dir" | "file" | "other"}`` (a symlink is ``other``: it is
+        never followed), or None when the directory cannot be listed or holds more than :data:`MAX_ENTRIES` names.
+        Listed through the context's descriptor (``os.scandir`` duplicates it); nothing is opened."""
+        out = {}
+        try:
+            with os.scandir(self.dir_fd) as it:
+                for entry in it:
+                    if len(out) >= MAX_ENTRIES:
+                        return None
+                    kind = "dir" if entry.is_dir(follow_symlinks=False) else \
+                        "file" if entry.is_file(follow_symlinks=False) else "other"
+                    out[entry.name] = kind
+        except OSError:
+            return None
+        return out
 
     def close(self) -> None:
         self._reader.close()

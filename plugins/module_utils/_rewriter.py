@@ -62,12 +62,18 @@ Documented choices
   ``production-dependencies`` stage ``FROM build`` prunes development dependencies
   (``npm prune --omit=dev``, ``pnpm prune --prod``, ``yarn install --production`` or
   ``yarn workspaces focus --all --production``); a ``runtime`` stage ``FROM`` the same base
-  repeats the system set-up steps (without toolchain packages), copies the application
-  directory (the final ``WORKDIR``) from the prune stage and repeats the runtime
-  instructions (ENV, ARG, WORKDIR, USER, EXPOSE, HEALTHCHECK, CMD, ...).  Without a
-  ``WORKDIR`` and without a build step, the runtime stage copies the sources from the
-  context again and only ``node_modules`` from the prune stage.  A ``RUN`` whose effect on
-  the runtime cannot be classified makes the fix skip.
+  repeats the system set-up steps (without toolchain packages), copies from the prune stage
+  what the application needs and repeats the runtime instructions (ENV, ARG, WORKDIR, USER,
+  EXPOSE, HEALTHCHECK, CMD, ...); ``CMD``, ``ENTRYPOINT``, ``EXPOSE`` and ``HEALTHCHECK``
+  leave the build stage.  What the runtime needs (``_rewrite/runtime_files.py``):
+  ``package*.json`` (and the yarn/pnpm lockfile), production ``node_modules``, the build
+  output directory that holds the entry point and the run-time directories the context has
+  (``public``, ``views``, ...), when a build step runs and the entry point is in the build
+  output; otherwise the whole application directory (the final ``WORKDIR``), reported
+  ``partly applied`` with the reason.  Without a ``WORKDIR`` and without a build step, the
+  runtime stage copies the sources from the context again and only ``node_modules`` from
+  the prune stage (also ``partly applied``).  A ``RUN`` whose effect on the runtime cannot
+  be classified makes the fix skip.
 """
 
 from __future__ import annotations

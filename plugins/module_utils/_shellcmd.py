@@ -371,8 +371,8 @@ _SYSTEM_SEGMENT_RE = re.compile(rf"^({_OS_PM}|useradd|groupadd|adduser|addgroup|
                                 r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
 _RUNS_PACKAGE_MANAGER_RE = re.compile(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
 _YARN_BERRY_RE = re.compile(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
-_ALPINE_TOOLS_RE = re.compile(r"\b(apk|adduser|addgroup|wget)\b")
-_ALPINE_ONLY_RE = re.compile(r"\b(apk|wget)\b")
+_ALPINE_TOOLS_RE = re.compile(r"\b(apk|adduser|addgroup|wget)\b|musl")
+_ALPINE_ONLY_RE = re.compile(r"\b(apk|wget)\b|musl")   # musl: a build for Alpine's C library (npm rebuild ...)
 _APK_CACHE_RE = re.compile(r"/var/cache/apk")
 _APK_CACHE_CLEAN_RE = re.compile(r"^rm -[rf]+ /var/cache/apk")
 
@@ -457,12 +457,14 @@ def uses_yarn_berry(text: str) -> bool:
 
 
 def uses_alpine_tools(command: str) -> bool:
-    """Whether a shell command uses tools that differ on Alpine (apk, busybox adduser/addgroup, wget)."""
+    """Whether a shell command uses tools that differ on Alpine (apk, busybox adduser/addgroup, wget) or builds for
+    its C library (musl)."""
     return bool(_ALPINE_TOOLS_RE.search(command))
 
 
 def relies_on_alpine(segment: str) -> bool:
-    """Whether a segment that is not itself an apk/adduser/wget call still relies on them or on apk's cache."""
+    """Whether a segment that is not itself an apk/adduser/wget call still relies on them, on apk's cache or on
+    Alpine's C library (``npm rebuild --platform=linuxmusl sharp``)."""
     first = re.sub(r"\s+", " ", segment.strip()).split(" ")[0]
     return bool(_ALPINE_ONLY_RE.search(segment)) or (bool(_APK_CACHE_RE.search(segment)) and not first == "rm")
 

@@ -54,7 +54,8 @@ APK_TO_APT = {"python3": "python3", "make": "make", "g++": "g++", "gcc": "gcc", 
               "tzdata": "tzdata", "openssh-client": "openssh-client", "zip": "zip", "unzip": "unzip",
               "jq": "jq", "python2": "python2", "musl-dev": "libc6-dev", "linux-headers": "linux-libc-dev",
               "libstdc++": "", "libgcc": "", "ffmpeg": "ffmpeg", "imagemagick": "imagemagick",
-              "graphicsmagick": "graphicsmagick", "vips-dev": "libvips-dev", "chromium": "chromium"}
+              "graphicsmagick": "graphicsmagick", "vips-dev": "libvips-dev", "chromium": "chromium",
+              "py3-pip": "python3-pip"}
 
 
 _CURRENT_DEBIAN = ("bookworm", "trixie")
@@ -268,10 +269,10 @@ def _translate_alpine_run(command: str) -> tuple:
         elif words[0] == "wget" and "wget" not in needs:
             needs.append("wget")
             out.append(" ".join(words))
-        elif relies_on_alpine(part):
-            return None, f"`{part.strip()}` relies on Alpine tools"
         elif is_apk_cache_clean(" ".join(words)):
-            continue
+            continue        # apk's cache (the path names apk): nothing to clean on Debian
+        elif relies_on_alpine(part):
+            return None, f"`{part.strip()}` relies on Alpine tools or its C library (musl)"
         else:
             out.append(part.strip())
     if needs:

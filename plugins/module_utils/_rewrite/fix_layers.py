@@ -11,6 +11,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_do
     _dockerignore_patterns,
     _pattern_covers,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_multistage import _independent_of_app
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
     MANIFEST_CANDIDATES,
     FixContext,
@@ -23,6 +24,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     install_tool,
     is_install_only_segment,
+    is_noop_segment,
     split_and,
 )
 
@@ -34,6 +36,19 @@ def _is_manifest_copy(ins: dict) -> bool:
     if ins["cmd"] not in ("COPY", "ADD") or any(f.startswith("--from") for f in ins.get("flags") or []):
         return False
     return len(value) >= 2 and any(re.match(r"^(\./)?package[^/]*\.json$|^(\./)?package\*", s) for s in value[:-1])
+
+
+def source_free(ins: dict, appdir: str) -> bool:
+    """Whether an instruction between the source copy and the install does not read the source: WORKDIR, LABEL,
+    EXPOSE, ENV, ARG, USER, or a RUN that only installs OS packages or global tools or prints (no heredoc)."""
+    if ins["cmd"] in ("WORKDIR", "LABEL", "EXPOSE", "ENV", "ARG", "USER"):
+        return True
+    if ins["cmd"] != "RUN" or ins.get("heredocs") or ins.get("json"):
+        return False
+    command = " ".join(ins.get("value") or [])
+    parts = split_and(command)
+    return (bool(parts) and ">" not in command and all(
+        is_noop_segment(re.sub(r"\s+", " ", p.strip())) for p in parts)) or _independent_of_app(command, appdir)
 
 
 def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
@@ -76,7 +91,11 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
             continue
         between = ins_list[c_idx + 1:r_idx]
         bad = [i for i in between if i["cmd"] not in ("COPY", "ADD", "LABEL", "EXPOSE", "WORKDIR")]
-        if bad:
+        # steps that do not read the source (ENV, ARG, OS packages, global tools) let the source copy move down to
+        # after the install instead (a copy that uses a variable would then see the ENV/ARG it did not see)
+        move_copy = bool(bad) and "$" not in " ".join(ctx_copy.get("value") or []) and not ctx_copy.get("heredocs") \
+            and all(source_free(i, doc.workdir(stage, install["start_line"]) or "/") for i in between)
+        if bad and not move_copy:
             reasons.append(f"{where}: {bad[0]['cmd']} at line {bad[0]['start_line']} lies between the source "
                            "copy and the install")
             continue
@@ -90,7 +109,7 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
             reasons.append(f"{where}: the install at line {install['start_line']} does not run where the "
                            "source is copied")
             continue
-        if wd_copy != wd_install and any(
+        if not move_copy and wd_copy != wd_install and any(
                 not ((i.get("value") or ["/"])[-1]).startswith("/") for i in [ctx_copy, *between]
                 if i["cmd"] in ("COPY", "ADD")):
             reasons.append(f"{where}: a relative COPY destination lies between the source copy and the install's "
@@ -122,6 +141,23 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
             sources.append(lock + "*")
         manifest_present = any(_is_manifest_copy(i) for i in ins_list[:c_idx])
         flags = [f for f in ctx_copy.get("flags") or [] if f.startswith(("--chown", "--chmod"))]
+        if move_copy:
+            # the manifests take the source copy's place; the source copy follows the install (absolute destination:
+            # a WORKDIR may lie between)
+            keyword = doc.raw_keyword(ctx_copy)
+            manifest = [] if manifest_present else [edits.line(" ".join([keyword, *flags, *sources, dest]))]
+            edits.replace(ctx_copy["start_line"], ctx_copy["end_line"], manifest)
+            copy_flags = list(ctx_copy.get("flags") or [])
+            moved = edits.line(" ".join([keyword, *copy_flags, *(ctx_copy.get("value") or [])[:-1], wd_install]))
+            prefix = doc.raw_keyword(install) + (" " + " ".join(install.get("flags") or [])
+                                                 if install.get("flags") else "")
+            if k < len(parts):
+                edits.replace(install["start_line"], install["end_line"],
+                              [edits.line("{} {}".format(prefix, " && ".join(parts[:k]))), moved,
+                               edits.line("{} {}".format(prefix, " && ".join(parts[k:])))])
+            else:
+                edits.insert_after(install["end_line"], [moved])
+            continue
         new = []
         if not manifest_present:
             new.append(edits.line(" ".join([doc.raw_keyword(ctx_copy), *flags, *sources, dest])))

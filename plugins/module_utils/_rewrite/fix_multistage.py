@@ -27,6 +27,8 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _norm_path,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import RuntimeFiles
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import plan as runtime_plan
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     BUILD_CLI_PACKAGES,
     INIT_PROGRAMS,
@@ -294,13 +296,40 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                 "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
     if mode_b and tool is None:
         return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
-    copy_line = " ".join([doc.kw("COPY"), "--from=" + source] + ([chown] if chown else []) + [appdir, appdir])
-    runtime = [copy_line if x is None else x for x in runtime]
+    copy = [doc.kw("COPY"), "--from=" + source] + ([chown] if chown else [])
+    if mode_b:
+        note = ("the runtime stage copies the sources from the build context again (no WORKDIR: what the "
+                "application needs cannot be shown)")
+        copies = []
+    else:
+        picked = runtime_plan(doc, ctx, stage, appdir, tool=tool, has_build=has_build)
+        if isinstance(picked, RuntimeFiles):
+            note = "warning: " + picked.note
+            base = appdir.rstrip("/") + "/"
+            copies = [" ".join([*copy, *(base + f for f in picked.files), base])]
+            copies += [" ".join([*copy, base + d, base + d]) for d in picked.dirs]
+        else:
+            note = f"the runtime stage copies all of {appdir}: {picked}"
+            copies = [" ".join([*copy, appdir, appdir])]
+    runtime = [y for x in runtime for y in (copies if x is None else [x])]
     new.append(" ".join([kw_from, *platform, stage.base_raw, doc.kw("AS"), "runtime"]))
     new.extend(runtime)
     last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
     edits.insert_after(last, [edits.line(x) for x in new])
-    return edits
+    # the container's process, ports and health check belong to the runtime stage only (the runtime repeats them)
+    previous_end = from_ins["end_line"]
+    for ins in ins_list:
+        if ins["cmd"] in RUNTIME_ONLY:
+            start = ins["start_line"]
+            while start - 1 > previous_end and not doc.lines[start - 2].strip():
+                start -= 1          # with the blank lines before it
+            edits.replace(start, ins["end_line"], [])
+        previous_end = ins["end_line"]
+    return edits.noted(note)
+
+
+#: Instructions that describe the running container: the split moves them out of the build stage.
+RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK")
 
 
 def _building_runs(doc: _Doc) -> dict:

@@ -24,6 +24,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Edits,
     _user_is_root,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.process_intent import (
+    broken_exec_array,
+    script_intent,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     INIT_PROGRAMS,
     PACKAGE_MANAGERS,
@@ -163,19 +167,29 @@ def _fix_replace_npm_start(doc: _Doc, ctx: FixContext):
     for hook in ("pre" + name, "post" + name):
         if hook in scripts:
             return Skip(f"package.json has a {hook!r} script that {argv[k]} {name} runs and node would not")
+    env, note = [], None
     if name in scripts:
         node_argv, reason = _node_argv_from_script(str(scripts[name]), name, ctx)
         if node_argv is None:
-            return Skip(reason)
+            env, node_argv, why = script_intent(str(scripts[name]), name,
+                                                lambda text: _node_argv_from_script(text, name, ctx), ctx.read_file)
+            if node_argv is None:
+                return Skip(why or reason)
+            note = why
+            later = [i for i in stage.ins if i["cmd"] == "RUN" and i["start_line"] > ins["start_line"]]
+            if env and (ins not in stage.ins or later):
+                return Skip(f"the {name} script sets variables for the process, and ENV before "
+                            f"{ins['cmd']} at line {ins['start_line']} would reach other steps of the build")
     elif name == "start" and pkg.get("main"):
         node_argv = ["node", str(pkg["main"])]
     else:
         return Skip("package.json has no {!r} script{}".format(name, " and no main" if name == "start" else ""))
     new_argv = argv[:k] + node_argv + extra
     edits = _Edits(doc)
+    env_line = [edits.line("{} {}".format(doc.kw("ENV"), " ".join(f"{n}={v}" for n, v in env)))] if env else []
     edits.replace(ins["start_line"], ins["end_line"],
-                  [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(new_argv)}")])
-    return edits
+                  [*env_line, edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(new_argv)}")])
+    return edits.noted(_WARNING + note if note else None)
 
 
 # --------------------------------------------------------------------------- fix: exec form
@@ -203,7 +217,7 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
         return Skip("no FROM instruction")
     eff = doc.effective(stage)
     edits = _Edits(doc)
-    reasons = []
+    reasons, warnings = [], []
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is None:
             continue
@@ -219,17 +233,21 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
             reasons.append(f"shell-form ENTRYPOINT at line {ins['start_line']} ignores CMD; "
                            "in exec form CMD would be appended")
             continue
-        argv, reason = _exec_argv(command)
+        meant = None if ins.get("json") else broken_exec_array(command)
+        argv, reason = (meant, None) if meant else _exec_argv(command)
         if argv is None:
             reasons.append(f"{ins['cmd']} at line {ins['start_line']}: {reason}")
             continue
+        if meant:
+            warnings.append(f"{ins['cmd']} at line {ins['start_line']} is not a valid JSON array, so it ran as a "
+                            "shell command; it is now the exec-form array it spells")
         edits.replace(ins["start_line"], ins["end_line"],
                       [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv(argv)}")])
     if not edits:
         if reasons:
             return Skip("; ".join(reasons))
         return NotNeeded("CMD and ENTRYPOINT are already in exec form")
-    return edits.noted("; ".join(reasons) or None)
+    return edits.noted("; ".join(reasons) or (_WARNING + "; ".join(warnings) if warnings else None))
 
 
 # --------------------------------------------------------------------------- fix: init process

@@ -9,6 +9,21 @@
 #   unless NODE_ENV=production is in force when that RUN executes or it asks for
 #   production dependencies only, and `npm install <named packages>` installs
 #   those packages, not the project's dependencies.
+#
+#   The fix (split_multi_stage) keeps the stage as `build`, prunes the
+#   development dependencies in a `production-dependencies` stage and starts a
+#   `runtime` stage from the same base, which takes the CMD, ENTRYPOINT, EXPOSE
+#   and HEALTHCHECK. The runtime stage copies package*.json (and the yarn/pnpm
+#   lockfile), production node_modules and the build output that holds the entry
+#   point (tsconfig.json's outDir, dist, build, out, .output), or the files
+#   package.json lists, plus the run-time directories the context has (public,
+#   views, static, templates, assets, locales, i18n, prisma, config,
+#   migrations) and the files the process names, and says what stays in the
+#   build stage. When that cannot be shown (no build step and no files list, an
+#   entry point outside the build output or started by a script, workspaces or
+#   local-directory dependencies, a RUN that makes files in the application
+#   directory, an unreadable build context) it copies the whole application
+#   directory and reports the fix partly applied with the reason.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#use-multi-stage-builds
 #     description: Use multi-stage builds

@@ -243,7 +243,7 @@ def test_each_fix_reports_one_status():
         if entry["status"] != claims.APPLIED:
             assert entry["reason"], entry
     assert status["replace_npm_start"]["status"] == "skipped"
-    assert "development tool" in status["replace_npm_start"]["reason"]
+    assert "development file watcher" in status["replace_npm_start"]["reason"]
     assert status["remap_privileged_ports"]["status"] == "skipped"       # no source given: never claimed
     assert status["exec_form_cmd"]["status"] == "applied"
     assert status["add_non_root_user"]["status"] == "applied"

@@ -323,6 +323,20 @@ def test_npm_start_replaced(cmd, expected):
     assert res["text"] == f"FROM node:22\nWORKDIR /app\n{expected}\n"
 
 
+def test_npm_start_sets_the_script_variables_with_env():
+    # NODE_ENV=production node a.js / cross-env: the variables go to ENV before the process, which runs node
+    res = check_idempotent("FROM node:22\nWORKDIR /app\nCMD [\"npm\", \"run\", \"env\"]\n", "replace_npm_start",
+                           package_json=PKG)
+    assert res["text"] == "FROM node:22\nWORKDIR /app\nENV NODE_ENV=production\nCMD [\"node\", \"a.js\"]\n"
+    assert res["applied"][0]["warning"] == "the env script sets NODE_ENV for the process: set with ENV"
+    pkg = {"exists": True, "scripts": {"start": "cross-env NODE_ENV=production TZ=UTC node src/index.js"}}
+    res = check_idempotent("FROM node:22\nCMD npm start\n", ["exec_form_cmd", "replace_npm_start"], package_json=pkg)
+    assert res["text"] == "FROM node:22\nENV NODE_ENV=production TZ=UTC\nCMD [\"node\", \"src/index.js\"]\n"
+    # an ENV before a CMD that later RUNs follow would reach them (NODE_ENV=production changes npm install)
+    res = rw("FROM node:22\nCMD [\"npm\", \"run\", \"env\"]\nRUN npm ci\n", "replace_npm_start", package_json=PKG)
+    assert "would reach other steps of the build" in skip_reason(res, "replace_npm_start")
+
+
 def test_npm_start_uses_main_when_no_start_script():
     res = rw("FROM node:22\nCMD [\"npm\", \"start\"]\n", "replace_npm_start",
              package_json={"exists": True, "main": "lib/app.js", "scripts": {}})
@@ -330,8 +344,12 @@ def test_npm_start_uses_main_when_no_start_script():
 
 
 @pytest.mark.parametrize("cmd, pkg, reason", [
-    ('CMD ["npm", "run", "dev"]', PKG, "development tool"),
-    ('CMD ["npm", "run", "env"]', PKG, "sets environment variables"),
+    # nodemon becomes node only when its configuration can be checked (no build context given here)
+    ('CMD ["npm", "run", "dev"]', PKG, "nodemon, a development file watcher: nodemon's configuration"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "vite --host"}}, "development tool"),
+    # a variable that may hold a secret is not written into ENV (the image's configuration)
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "API_TOKEN=x1 node a.js"}}, "may hold a secret"),
+    ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "A='x y' node a.js"}}, "sets variables"),
     ('CMD ["npm", "run", "pipe"]', PKG, "shell features"),
     ('CMD ["npm", "start"]', None, "package.json is not available"),
     ('CMD ["npm", "start"]', {"exists": True, "scripts": {"start": "node a.js", "prestart": "x"}}, "'prestart'"),
@@ -471,7 +489,13 @@ def test_split_single_stage():
             "COPY . .\nRUN npm run build\nEXPOSE 8080\nCMD [\"node\", \"dist/server.js\"]\n")
     res = check_idempotent(text, "split_multi_stage")
     out = res["text"]
-    assert out.startswith("FROM node:22-bookworm-slim AS build\n" + text.split("\n", 1)[1].rstrip("\n"))
+    # the build stage keeps its steps; EXPOSE and CMD go with the runtime stage only
+    build = text.split("\n", 1)[1].split("EXPOSE", 1)[0]
+    assert out.startswith("FROM node:22-bookworm-slim AS build\n" + build + "\nFROM build AS production-dependencies")
+    # no build context given: what the app needs cannot be shown, so the whole directory is copied, and said so
+    [entry] = res["fix_status"]
+    assert entry["status"] == "partly_applied" and entry["claims"] == ["NRA003"]
+    assert entry["reason"].startswith("the runtime stage copies all of /app: the application's files were not read")
     runtime = out.split("FROM node:22-bookworm-slim AS runtime\n")[1]
     assert "FROM build AS production-dependencies\nRUN npm prune --omit=dev\n" in out
     assert runtime == ("RUN apt-get update && apt-get install -y --no-install-recommends curl\n"
@@ -670,6 +694,17 @@ def _case_context(case: Path) -> dict:
 CASES = _corpus_cases()
 
 
+def _rewrite_in(case: Path, text: str, fixes: list, ctx: dict) -> dict:
+    """``R.rewrite`` with the case directory as the build context the fixes read (a fresh, bounded reader)."""
+    fd = os.open(case, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(case))
+    try:
+        return R.rewrite(text, fixes, dict(ctx, read_file=reader))
+    finally:
+        reader.close()
+        os.close(fd)
+
+
 @pytest.mark.skipif(not CASES, reason=f"shared corpus not found at {CORPUS}")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_every_fix(case):
@@ -681,7 +716,7 @@ def test_corpus_every_fix(case):
         pytest.skip(f"BuildKit rejects the original: {exc}")
     ctx = _case_context(case)
     for fixes in [[f] for f in R.FIX_ORDER] + [["all"]]:
-        res = R.rewrite(text, fixes, ctx)
+        res = _rewrite_in(case, text, fixes, ctx)
         buildkit_ok(res["text"])
         assert not [p for p in parse(res["text"])["problems"] if p["code"] not in
                     {p2["code"] for p2 in parse(text)["problems"]}], f"new parser problems after {fixes}"
@@ -689,7 +724,7 @@ def test_corpus_every_fix(case):
         ctx2 = dict(ctx)
         if res["dockerignore"] is not None:
             ctx2["dockerignore_text"] = res["dockerignore"]
-        again = R.rewrite(res["text"], fixes, ctx2)
+        again = _rewrite_in(case, res["text"], fixes, ctx2)
         assert again["text"] == res["text"], f"second pass of {fixes} changed {case.name}"
         assert again["dockerignore"] is None
         for s in res["skipped"]:

@@ -1,0 +1,137 @@
+"""A multi-stage split that really builds and starts (issue 16 item 8), with real podman and the real start probe.
+
+A synthetic TypeScript-style app in a temp dir (``src/`` compiled to ``tsconfig.json``'s ``outDir`` by a
+development dependency, a production dependency, ``public/`` read at start, tests and a README) with a
+single-stage Dockerfile is rewritten by ``split_multi_stage`` (and ``add_non_root_user``) through the host's reader,
+built with ``podman build --isolation chroot --pull=never`` on the local base images
+(``tests/images/make_base_images.sh``; both packages are local tarballs, so no registry is needed), and started
+once by ``_start_probe.probe`` (``buildah run --isolation chroot`` where ``podman run`` cannot start containers):
+it stays up as uid 1000 and listens on its port. The runtime image holds the manifests, the production
+dependency, the build output and ``public/``, and not the sources, the tests, the development dependency or the
+build stage's files.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _start_probe
+from ansible_collections.refarch.containers.plugins.module_utils import _rewriter as R
+from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
+
+REPO = Path(__file__).resolve().parents[2]
+_SUPPORT = REPO / "tests" / "images" / "support.py"
+pytestmark = [pytest.mark.integration]
+
+
+def _load_support():
+    spec = importlib.util.spec_from_file_location("refarch_image_support", _SUPPORT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+S = _load_support()
+DOCKERFILE = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nCOPY vendor ./vendor\n"
+              "RUN npm install --no-audit --no-fund\nCOPY . .\nRUN npm run build\nEXPOSE 3000\n"
+              "CMD [\"node\", \"dist/server.js\"]\n")
+SERVER_TS = ("const greet = require('greet');\nconst fs = require('fs');\nconst path = require('path');\n"
+             "const page = fs.readFileSync(path.join(__dirname, '..', 'public', 'index.html'), 'utf8');\n"
+             "require('http').createServer((q, r) => r.end(greet(page))).listen(process.env.PORT || 3000);\n")
+# the "compiler": src/*.ts -> <outDir>/*.js (the sources are JavaScript-compatible TypeScript)
+FAKE_TSC = ("#!/usr/bin/env node\nconst fs = require('fs');\n"
+            "const text = fs.readFileSync('tsconfig.json', 'utf8').replace(/\\/\\/.*$/mg, '')"
+            ".replace(/,(\\s*[}\\]])/g, '$1');\n"
+            "const out = JSON.parse(text).compilerOptions.outDir;\n"
+            "fs.mkdirSync(out, {recursive: true});\n"
+            "for (const f of fs.readdirSync('src')) fs.copyFileSync('src/' + f, out + '/' + f.replace(/ts$/, 'js'));\n")
+
+
+def _tarball(path: Path, name: str, files: dict) -> None:
+    """An npm package tarball (``package/`` prefix), as ``npm pack`` writes it."""
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, text in {"package.json": json.dumps({"name": name, "version": "1.0.0", **files.pop("@meta")}),
+                          **files}.items():
+            data = text.encode()
+            info = tarfile.TarInfo("package/" + rel)
+            info.size, info.mode = len(data), 0o755 if rel.startswith("bin/") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _app(root: Path) -> None:
+    (root / "vendor").mkdir()
+    _tarball(root / "vendor" / "greet-1.0.0.tgz", "greet",
+             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
+    _tarball(root / "vendor" / "fake-tsc-1.0.0.tgz", "fake-tsc",
+             {"@meta": {"bin": {"fake-tsc": "bin/tsc.js"}}, "bin/tsc.js": FAKE_TSC})
+    (root / "package.json").write_text(json.dumps({
+        "name": "split-app", "version": "1.0.0", "main": "dist/server.js",
+        "scripts": {"build": "fake-tsc", "start": "node dist/server.js"},
+        "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
+        "devDependencies": {"fake-tsc": "file:vendor/fake-tsc-1.0.0.tgz"}}))
+    (root / "tsconfig.json").write_text('{\n  // compiled by the dev dependency\n'
+                                        '  "compilerOptions": {"outDir": "./dist", "rootDir": "src",},\n}\n')
+    for rel, text in {"src/server.ts": SERVER_TS, "public/index.html": "<p>split</p>\n",
+                      "test/server.test.ts": "// a test\n", "README.md": "# app\n", ".dockerignore": "node_modules\n",
+                      "Dockerfile": DOCKERFILE}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _rewrite(root: Path) -> dict:
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", DOCKERFILE.encode(), None,
+                                               (root / "package.json").read_bytes())
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(root))
+    try:
+        return R.rewrite(DOCKERFILE, ["split_multi_stage", "add_non_root_user"],
+                         {"package_json": facts["package_json"], "read_file": reader,
+                          "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
+    finally:
+        reader.close()
+        os.close(fd)
+
+
+def test_split_typescript_app_builds_starts_and_ships_only_what_it_needs(tmp_path):
+    S.require_base_images()
+    for tool in ("podman", "buildah"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
+    _app(tmp_path)
+    res = _rewrite(tmp_path)
+    status = {e["fix"]: e["status"] for e in res["fix_status"]}
+    assert status == {"split_multi_stage": "applied", "add_non_root_user": "applied"}, res["fix_status"]
+    runtime = res["text"].split(" AS runtime\n", 1)[1]
+    assert "COPY --chown=1000:1000 --from=production-dependencies /app/dist /app/dist" in runtime, res["text"]
+    (tmp_path / "Dockerfile").write_text(res["text"])
+    image = f"{S.unique_prefix()}/split-ts:1"
+    try:
+        S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
+               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
+        listing = S.run(["podman", "image", "mount", image], check=False)
+        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
+        if root is None:
+            pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
+        try:
+            app = root / "app"
+            names = sorted(p.name for p in app.iterdir())
+            assert names == ["dist", "node_modules", "package-lock.json", "package.json", "public"], names
+            assert (app / "dist" / "server.js").is_file() and (app / "node_modules" / "greet").is_dir()
+            assert not (app / "node_modules" / "fake-tsc").exists()     # the development dependency was pruned
+            assert (app / "dist").stat().st_uid == 1000
+        finally:
+            S.run(["podman", "image", "unmount", image], check=False)
+        result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
+                                    buildah=shutil.which("buildah"))
+        assert result["passed"], result
+        assert result["user"] == "1000" and result["ports_declared"] == ["3000/tcp"], result
+    finally:
+        S.remove_images([image])
