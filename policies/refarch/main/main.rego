@@ -62,15 +62,14 @@ _conftest_msg(f) := concat("", [
 
 else := concat("", [text.str(f.rule_id), ": ", text.str(f.message)])
 
-# evaluate(doc, ctx) -> sorted array of complete findings.
-evaluate(doc, c) := sorted if {
-	complete := {_complete(f, c) |
+# evaluate(doc, ctx) -> sorted array of complete findings. Per finding only lookups: what a complete
+# finding takes from the catalog and the settings is in _meta, computed once per query.
+evaluate(doc, c) := [by_key[k] | some k in sort(object.keys(by_key))] if {
+	meta := _meta_by_class[scope.classification(doc)]
+	by_key := {_sort_key(f): _complete(f, m) |
 		some f in _raw(doc, c)
-		_enabled(f.rule_id, c)
-		_in_scope(f.rule_id, doc, c)
+		m := meta[f.rule_id]
 	}
-	by_key := {_sort_key(f): f | some f in complete}
-	sorted := [f | some k in sort(object.keys(by_key)); f := by_key[k]]
 }
 
 # (rule_id, line, message) as one string: engines agree on sorting strings, not numbers.
@@ -112,22 +111,43 @@ _enabled("NRA000", _) := true
 
 _enabled(id, c) if not id in c.config.disabled_rules
 
-# The rule's scope (METADATA custom.scope, in the catalog) applies to the document (refarch.lib.scope).
-# NRA000 applies everywhere; a rule without a scope in the catalog is judged as neutral (everywhere).
-_in_scope("NRA000", _, _) := true
+# Per query: rule id -> the catalog's and the settings' part of its complete findings, for the
+# enabled rules of the catalog (the findings of other rules are dropped).
+_meta[id] := {
+	"severity": object.get(ctx.config.severity_overrides, id, m.severity),
+	"title": m.title,
+	"fix": m.fix,
+	"related": m.aliases,
+	"category": m.category,
+	"advisory": m.advisory,
+} if {
+	some id, m in data.refarch.catalog.rules
+	_enabled(id, ctx)
+}
 
-_in_scope(id, doc, c) if scope.applies(object.get(data.refarch.catalog.rules[id], "scope", "neutral"), doc, c.config)
+# The rules whose scope (METADATA custom.scope, in the catalog) applies to a document of each
+# classification in the mode of the query (refarch.lib.scope). NRA000 applies everywhere; a rule
+# without a scope in the catalog is judged as neutral (everywhere).
+_meta_by_class[cls] := {id: m |
+	some id, m in _meta
+	_in_scope(id, cls)
+} if some cls in scope.classifications
 
-_complete(f, c) := {
+_in_scope("NRA000", _) := true
+
+_in_scope(id, cls) if {
+	rule_scope := object.get(data.refarch.catalog.rules[id], "scope", "neutral")
+	scope.applies_to_class(rule_scope, cls, ctx.config)
+}
+
+_complete(f, m) := {
 	"rule_id": f.rule_id,
-	"severity": object.get(c.config.severity_overrides, f.rule_id, meta.severity),
-	"title": meta.title,
+	"severity": m.severity,
+	"title": m.title,
 	"message": f.message,
 	"line": f.line,
-	"fix": meta.fix,
-	"related": meta.aliases,
-	"category": meta.category,
-	"advisory": meta.advisory,
-} if {
-	meta := data.refarch.catalog.rules[f.rule_id]
+	"fix": m.fix,
+	"related": m.related,
+	"category": m.category,
+	"advisory": m.advisory,
 }

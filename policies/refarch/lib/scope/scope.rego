@@ -38,11 +38,14 @@ judged(doc, _) if classification(doc) != "not_node"
 judged(_, config) if mode(config) != "node"
 
 # A rule of this scope ("node" or "neutral") applies to the document.
-applies(_, doc, _) if classification(doc) != "not_node"
+applies(rule_scope, doc, config) if applies_to_class(rule_scope, classification(doc), config)
 
-applies(_, _, config) if mode(config) == "all"
+# The same for a document of this classification (what refarch.main computes once per query).
+applies_to_class(_, cls, _) if cls != "not_node"
 
-applies("neutral", _, config) if mode(config) == "neutral"
+applies_to_class(_, _, config) if mode(config) == "all"
+
+applies_to_class("neutral", _, config) if mode(config) == "neutral"
 
 # Whether messages may name Node.js: only for targets classified node.
 is_node(doc) if classification(doc) == "node"
