@@ -123,17 +123,22 @@ class EmbeddedEngine(Engine):
     def policy_revision(self) -> str:
         return self.bundle.revision
 
-    def _request(self, inputs: list[dict[str, Any]], keep_going: bool = False) -> str:
-        request = {"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
-                   "inputs": inputs, "strict": self.strict, "split": self.split, "backend": self.backend}
+    def _request(self, inputs: list[dict[str, Any]], keep_going: bool = False) -> bytes:
+        """The worker's request: a header line, then one line of JSON per input (see ``_rego_worker``)."""
+        header = {"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
+                  "count": len(inputs), "strict": self.strict, "split": self.split, "backend": self.backend}
         if keep_going:
-            request["keep_going"] = True
+            header["keep_going"] = True
         try:
-            return json.dumps(request, separators=(",", ":"))
+            # ASCII JSON (ensure_ascii): no raw line break inside a line, whatever the documents hold.
+            lines = [json.dumps(header, separators=(",", ":"))]
+            lines.extend(json.dumps(i, separators=(",", ":")) for i in inputs)
         except (ValueError, TypeError, RecursionError) as exc:
             # A document the worker cannot be sent (nested too deep, a value JSON has no form for).
             raise EngineError("bad_result", f"the documents cannot be sent to the embedded engine worker: "
                                             f"{type(exc).__name__}: {exc}") from None
+        lines.append("")
+        return "\n".join(lines).encode("ascii")
 
     def worker_count(self, documents: int) -> int:
         """How many workers evaluate ``documents`` documents at once.
@@ -267,7 +272,7 @@ class EmbeddedEngine(Engine):
 
         def _write() -> None:
             try:
-                proc.stdin.write(request.encode("utf-8"))  # type: ignore[union-attr]
+                proc.stdin.write(request)  # type: ignore[union-attr]
                 proc.stdin.close()  # type: ignore[union-attr]
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the worker died; its exit status tells why

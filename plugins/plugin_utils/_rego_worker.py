@@ -4,12 +4,16 @@
 
 Run as ``python _rego_worker.py <memory_mb>``; it is deliberately standalone
 (standard library + the Rego library, no collection imports) so that it can run
-in a fresh interpreter. The parent writes one JSON request on stdin::
+in a fresh interpreter. The parent writes one JSON request header line on stdin::
 
     {"modules": {"name": "text"}, "data": {...}, "query": "data.refarch.main.batch",
-     "inputs": [{...}, ...], "strict": true, "backend": "auto"}
+     "count": 2, "strict": true, "backend": "auto"}
 
-and reads JSON lines on stdout: ``{"event": "loaded", "backend": ..., "version": ...}``
+followed by ``count`` lines, each one input as compact JSON text. The inputs stay
+text in this process: regorus reads each line as it is (no decoding and encoding
+again in Python, which cost more than reading them in Rust); regopy decodes it.
+
+The parent reads JSON lines on stdout: ``{"event": "loaded", "backend": ..., "version": ...}``
 (``"fallback"``: why ``auto`` could not take regorus) after the bundle is compiled,
 then ``{"event": "result", "index": i, "value": ...}`` per input, or
 ``{"event": "error", "cause": "...", "message": "..."}`` and exit. A segfault or a
@@ -131,8 +135,9 @@ def _load_regopy(out, request, memory_mb: int, fallback: str | None = None):
 def _serve_regopy(out, request, interp, compiled) -> int:
     query = request["query"]
     split = bool(request.get("split", True))
-    for index, value in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
+    for index, text in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
         try:
+            value = json.loads(text)
             if split and isinstance(value, dict) and isinstance(value.get("documents"), list):
                 # One document per query: regopy 1.5.2 was seen to mix up function results between
                 # documents evaluated in the same query. With the analysis-based bundle, 1,000 documents
@@ -204,14 +209,14 @@ def _load_regorus(out, request, memory_mb: int, refarch_regorus):
 def _serve_regorus(out, request, engine) -> int:
     query = request["query"]
     rule = _rule_path(query)
-    for index, value in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
+    for index, given in enumerate(request.get("inputs", []), int(request.get("first_index", 0))):
         try:
             if rule is None:
                 _emit(out, {"event": "error", "cause": "eval_error", "index": index,
                             "message": f"the regorus backend evaluates rule paths (data.pkg.rule), not {query!r}"})
                 return 1
             try:
-                engine.set_input_json(json.dumps(value))
+                engine.set_input_json(given)
             except Exception as exc:  # refarch_regorus.RegoError  # pylint: disable=broad-except
                 if "recursion limit" not in str(exc):
                     raise
@@ -263,6 +268,26 @@ def _import_backend(name: str):
     raise ImportError("; ".join(reasons))
 
 
+def _read_request(stream) -> dict:
+    """The request header with ``inputs``: its ``count`` input lines, as text. Raises ValueError."""
+    request = json.loads(stream.readline())
+    if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+        raise ValueError("the request is not an object with a query")
+    count = request.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError("the request header has no input count")
+    inputs = []
+    for n in range(count):
+        line = stream.readline()
+        if not line.endswith(b"\n"):
+            raise ValueError(f"the request ends after {n} of {count} inputs")
+        inputs.append(line[:-1].decode("utf-8"))
+    if stream.read(1):
+        raise ValueError(f"the request has more than {count} inputs")
+    request["inputs"] = inputs
+    return request
+
+
 def main(argv: list[str]) -> int:
     """Serve one evaluation request; see the module docstring for the protocol."""
     # Keep a private handle on the real stdout and point fd 1 at stderr, so that
@@ -271,9 +296,7 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)
     memory_mb = int(argv[1]) if len(argv) > 1 else 0
     try:
-        request = json.load(sys.stdin)
-        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
-            raise ValueError("the request is not an object with a query")
+        request = _read_request(sys.stdin.buffer)
     except MemoryError:
         _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while reading the request"})
         return 3

@@ -386,6 +386,19 @@ def test_worker_rejects_bad_request():
     assert proc.returncode != 0 and event["event"] == "error" and event["cause"] == "bad_request"
 
 
+@pytest.mark.parametrize(("body", "why"), [
+    ('{"documents": []}\n', "ends after 1 of 2 inputs"),  # a request cut short is not evaluated in part
+    ('{"documents": []}\n{"documents": []}', "ends after 1 of 2 inputs"),  # the last line unterminated
+    ('{"documents": []}\n{"documents": []}\n{}\n', "more than 2 inputs"),
+])
+def test_worker_rejects_a_request_without_its_counted_inputs(body, why):
+    header = json.dumps({"modules": {}, "data": {}, "query": "data.refarch.main.batch", "count": 2})
+    proc = subprocess.run([sys.executable, WORKER, "0"], input=header + "\n" + body, capture_output=True,
+                          text=True, timeout=60, check=False)
+    event = json.loads(proc.stdout.splitlines()[-1])
+    assert proc.returncode != 0 and event["cause"] == "bad_request" and why in event["message"], event
+
+
 # ---------------------------------------------------------------- OPA (real server)
 
 
