@@ -25,6 +25,7 @@ package refarch.rules.nra006
 import data.refarch.lib.text
 
 import data.refarch.lib.process
+import data.refarch.lib.settings
 
 # findings(doc, ctx) for Dockerfiles.
 findings(doc, ctx) := {f |
@@ -42,6 +43,7 @@ _msg(ctx) := concat("", [
 # The process words, NODE_OPTIONS and the start script (doc.analysis.process) searched once.
 _has_diagnostics(a, ctx) if {
 	joined := concat(" ", [a.text, _node_options(a), _script_words(a, ctx)])
+	_may_name_a_flag(joined, ctx.config.diagnostic_flags)
 	regex.match(concat("", ["(^|\\s)(", concat("|", ctx.config.diagnostic_flags), ")"]), joined)
 }
 
@@ -55,3 +57,28 @@ _script_words(a, ctx) := concat(" ", s.words) if {
 }
 
 else := ""
+
+# Compiling the flags' pattern costs more than the rest of the rule (the engines compile it for
+# every document), so it is only matched when it can match: when a flag is in the text. Without
+# the pattern that is known for plain flags only (letters, digits, - and =, like the configured
+# ones: _plain_flags, once per query); another flag, no flag or flags that are not a list keep it.
+_may_name_a_flag(joined, flags) if {
+	some f in flags
+	is_string(f)
+	contains(joined, f)
+}
+
+_may_name_a_flag(_, flags) if {
+	some f in flags
+	not f in _plain_flags
+}
+
+_may_name_a_flag(_, flags) if count(flags) == 0
+
+_may_name_a_flag(_, flags) if not is_array(flags)
+
+_plain_flags contains f if {
+	some f in settings.effective.diagnostic_flags
+	is_string(f)
+	regex.match(`^[-A-Za-z0-9=]+$`, f)
+}

@@ -45,3 +45,13 @@ test_bad_script_of_other_view_ignored if {
 	doc := ax.with_process({"first": "node", "as_init": {"command": ["npm", "start"], "script": s}})
 	count(nra006.findings(doc, fx.ctx)) == 1
 }
+
+# The pattern is only skipped for plain flags absent from the text: flags that are patterns, no flag
+# at all and flags that are not a list still go through it (same result as without the shortcut).
+test_pattern_flags_still_match if {
+	doc := ax.with_process({"text": "node --report-on-signal server.js"})
+	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": ["--rep[o]rt-on"]}))) == 0
+	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": []}))) == 0
+	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": ["--cpu-prof"]}))) == 1
+	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": "--report-on-signal"}))) == 0
+}
