@@ -35,12 +35,18 @@ findings(doc, ctx) := {f |
 # their own name (one function defined across two files trips up some Rego engines).
 findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
-# A cheap first look at the whole text before examining it word by word.
-_hint := `pm2|forever|strong-pm|slc|cluster|ecosystem`
+# A cheap first look at the whole text before examining it word by word: it names one of _hints
+# (substring tests rather than a pattern, which the engines would compile for every document).
+_hints := ["pm2", "forever", "strong-pm", "slc", "cluster", "ecosystem"]
+
+_mentions_manager(t) if {
+	some h in _hints
+	contains(t, h)
+}
 
 # a: the process as the host read it (doc.analysis.process): its words, and the script it starts.
 _direct(a, ctx, p) := {_f(p.line, msg) |
-	regex.match(_hint, a.text)
+	_mentions_manager(a.text)
 	some w in a.tokens
 	what := _manager(w, ctx)
 	msg := concat("", [
@@ -52,7 +58,7 @@ _direct(a, ctx, p) := {_f(p.line, msg) |
 _script(a, ctx, p) := {_f(p.line, msg) |
 	s := process.view(a, ctx.config.init_processes).script
 	s != null
-	regex.match(_hint, s.text)
+	_mentions_manager(s.text)
 	some w in s.words
 	what := _manager(w, ctx)
 	msg := concat("", [
