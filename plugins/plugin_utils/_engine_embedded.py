@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,22 +124,26 @@ class EmbeddedEngine(Engine):
     def policy_revision(self) -> str:
         return self.bundle.revision
 
-    def _request(self, inputs: list[dict[str, Any]], keep_going: bool = False) -> bytes:
-        """The worker's request: a header line, then one line of JSON per input (see ``_rego_worker``)."""
+    def _request_lines(self, inputs: list[dict[str, Any]], keep_going: bool = False) -> Iterator[bytes]:
+        """The worker's request line by line: a header, then one line of JSON per input (see ``_rego_worker``).
+
+        Generated while the worker reads them, so that the worker starts, loads the bundle and
+        evaluates the first inputs while the next ones are being encoded. Raises EngineError
+        (``bad_result``) at a document JSON cannot carry.
+        """
         header = {"modules": self.bundle.modules, "data": self.bundle.data, "query": self.query,
                   "count": len(inputs), "strict": self.strict, "split": self.split, "backend": self.backend}
         if keep_going:
             header["keep_going"] = True
         try:
             # ASCII JSON (ensure_ascii): no raw line break inside a line, whatever the documents hold.
-            lines = [json.dumps(header, separators=(",", ":"))]
-            lines.extend(json.dumps(i, separators=(",", ":")) for i in inputs)
+            yield (json.dumps(header, separators=(",", ":")) + "\n").encode("ascii")
+            for item in inputs:
+                yield (json.dumps(item, separators=(",", ":")) + "\n").encode("ascii")
         except (ValueError, TypeError, RecursionError) as exc:
             # A document the worker cannot be sent (nested too deep, a value JSON has no form for).
             raise EngineError("bad_result", f"the documents cannot be sent to the embedded engine worker: "
                                             f"{type(exc).__name__}: {exc}") from None
-        lines.append("")
-        return "\n".join(lines).encode("ascii")
 
     def worker_count(self, documents: int) -> int:
         """How many workers evaluate ``documents`` documents at once.
@@ -260,7 +265,7 @@ class EmbeddedEngine(Engine):
         ``keep_going``: the worker evaluates every input even after one fails, and ``partial``
         receives each input's value or EngineError as read (also when the worker dies).
         """
-        request = self._request(inputs, keep_going)
+        lines = self._request_lines(inputs, keep_going)
         try:
             proc = subprocess.Popen(
                 [self.python, WORKER, str(int(self.memory_mb))],
@@ -269,11 +274,16 @@ class EmbeddedEngine(Engine):
         except OSError as exc:
             raise EngineError("crash", f"cannot start the embedded engine worker ({self.python}): {exc}") from exc
         chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+        unsent: list[EngineError] = []  # why the request could not be written in full
 
         def _write() -> None:
             try:
-                proc.stdin.write(request)  # type: ignore[union-attr]
+                for line in lines:
+                    proc.stdin.write(line)  # type: ignore[union-attr]
                 proc.stdin.close()  # type: ignore[union-attr]
+            except EngineError as exc:
+                unsent.append(exc)
+                proc.kill()  # it must not evaluate a request cut short; the error below says why
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the worker died; its exit status tells why
 
@@ -316,6 +326,8 @@ class EmbeddedEngine(Engine):
             killed_for = "memory"
         for t in threads:
             t.join(timeout=5)
+        if unsent:
+            raise unsent[0]
         stdout = b"".join(chunks["out"])
         stderr = b"".join(chunks["err"]).decode("utf-8", "replace")
         done = stdout.count(b'{"event":"result"')

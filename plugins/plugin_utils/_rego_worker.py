@@ -9,9 +9,12 @@ in a fresh interpreter. The parent writes one JSON request header line on stdin:
     {"modules": {"name": "text"}, "data": {...}, "query": "data.refarch.main.batch",
      "count": 2, "strict": true, "backend": "auto"}
 
-followed by ``count`` lines, each one input as compact JSON text. The inputs stay
-text in this process: regorus reads each line as it is (no decoding and encoding
-again in Python, which cost more than reading them in Rust); regopy decodes it.
+followed by ``count`` lines, each one input as compact JSON text, read one at a
+time as they are evaluated (the parent writes them while the first ones are
+evaluated). The inputs stay text in this process: regorus reads each line as it
+is (no decoding and encoding again in Python, which cost more than reading them
+in Rust); regopy decodes it. A request that ends early or goes on after its
+``count`` inputs ends with a ``bad_request`` error.
 
 The parent reads JSON lines on stdout: ``{"event": "loaded", "backend": ..., "version": ...}``
 (``"fallback"``: why ``auto`` could not take regorus) after the bundle is compiled,
@@ -268,24 +271,34 @@ def _import_backend(name: str):
     raise ImportError("; ".join(reasons))
 
 
+class _BadRequest(ValueError):
+    """The request is not what the parent writes (see the module docstring)."""
+
+
 def _read_request(stream) -> dict:
-    """The request header with ``inputs``: its ``count`` input lines, as text. Raises ValueError."""
+    """The request header, with ``inputs``: an iterator over its ``count`` input lines, as text."""
     request = json.loads(stream.readline())
     if not isinstance(request, dict) or not isinstance(request.get("query"), str):
         raise ValueError("the request is not an object with a query")
     count = request.get("count")
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise ValueError("the request header has no input count")
-    inputs = []
+    request["inputs"] = _input_lines(stream, count)
+    return request
+
+
+def _input_lines(stream, count: int):
+    """Each input line as text, read when asked for; _BadRequest when there are not exactly ``count``."""
     for n in range(count):
         line = stream.readline()
         if not line.endswith(b"\n"):
-            raise ValueError(f"the request ends after {n} of {count} inputs")
-        inputs.append(line[:-1].decode("utf-8"))
+            raise _BadRequest(f"the request ends after {n} of {count} inputs")
+        try:
+            yield line[:-1].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _BadRequest(f"input {n} is not UTF-8: {exc}") from None
     if stream.read(1):
-        raise ValueError(f"the request has more than {count} inputs")
-    request["inputs"] = inputs
-    return request
+        raise _BadRequest(f"the request has more than {count} inputs")
 
 
 def main(argv: list[str]) -> int:
@@ -325,6 +338,18 @@ def main(argv: list[str]) -> int:
     else:
         def serve(req):
             return _serve_regopy(out, req, interp, compiled)
+    try:
+        return _serve_all(out, serve, request)
+    except MemoryError:  # reading an input line
+        _emit(out, {"event": "error", "cause": "memory", "message": "memory limit reached while reading the request"})
+        return 3
+    except (_BadRequest, OSError) as exc:
+        _emit(out, {"event": "error", "cause": "bad_request", "message": f"invalid request: {exc}"})
+        return 2
+
+
+def _serve_all(out, serve, request) -> int:
+    """Evaluate every input of the request with ``serve``; the worker's exit status."""
     if not request.get("keep_going"):
         return serve(request)
     # keep_going: each input on its own, so that one that fails (an error event with its index)

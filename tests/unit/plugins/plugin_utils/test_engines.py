@@ -392,11 +392,14 @@ def test_worker_rejects_bad_request():
     ('{"documents": []}\n{"documents": []}\n{}\n', "more than 2 inputs"),
 ])
 def test_worker_rejects_a_request_without_its_counted_inputs(body, why):
-    header = json.dumps({"modules": {}, "data": {}, "query": "data.refarch.main.batch", "count": 2})
+    # The inputs are read as they are evaluated: the first one is, then the request is found short.
+    header = json.dumps({"modules": {"p.rego": "package refarch.main\n\nbatch := []\n"}, "data": {},
+                         "query": "data.refarch.main.batch", "count": 2})
     proc = subprocess.run([sys.executable, WORKER, "0"], input=header + "\n" + body, capture_output=True,
                           text=True, timeout=60, check=False)
-    event = json.loads(proc.stdout.splitlines()[-1])
-    assert proc.returncode != 0 and event["cause"] == "bad_request" and why in event["message"], event
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode != 0 and events[-1]["cause"] == "bad_request" and why in events[-1]["message"], events
+    assert not any(e["event"] == "done" for e in events)
 
 
 # ---------------------------------------------------------------- OPA (real server)
