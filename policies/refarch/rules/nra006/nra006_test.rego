@@ -46,12 +46,20 @@ test_bad_script_of_other_view_ignored if {
 	count(nra006.findings(doc, fx.ctx)) == 1
 }
 
-# The pattern is only skipped for plain flags absent from the text: flags that are patterns, no flag
-# at all and flags that are not a list still go through it (same result as without the shortcut).
+# The pattern is only skipped for the bundle's own flags when none is in the text: configured flags
+# (patterns, no flag at all, flags that are not a list) still go through it, with the same results.
 test_pattern_flags_still_match if {
 	doc := ax.with_process({"text": "node --report-on-signal server.js"})
 	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": ["--rep[o]rt-on"]}))) == 0
 	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": []}))) == 0
 	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": ["--cpu-prof"]}))) == 1
 	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": "--report-on-signal"}))) == 0
+}
+
+# The shortcut (a flag absent from the text cannot match) holds for plain flags only.
+test_bundle_flags_are_plain_text if {
+	count(data.refarch.config.diagnostic_flags) > 0
+	every f in data.refarch.config.diagnostic_flags {
+		regex.match(`^[-A-Za-z0-9=]+$`, f)
+	}
 }
