@@ -65,13 +65,6 @@ _check_known(line, null, ref, ctx) := concat("", [
 
 _check_known(line, r, ref, ctx) := _check_line(line, r, ref, ctx.date) if r != null
 
-# The date of the release table (node_releases_date), for the messages of a line it does not know.
-table_dated(ctx) := concat("", [" (the release table is dated ", ctx.config.node_releases_date, ")"]) if {
-	is_string(ctx.config.node_releases_date)
-}
-
-else := ""
-
 _check_line(line, r, ref, date) := concat("", [
 	"Node.js ", line, " (", image.display(ref), ") reached end-of-life on ", r.eol,
 	" (evaluated on ", date, ")",

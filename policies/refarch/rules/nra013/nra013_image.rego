@@ -59,3 +59,12 @@ _img_what(doc) := concat("", [
 ])
 
 _img_f(msg) := {"rule_id": "NRA013", "line": null, "message": msg}
+
+# The date of the release table (node_releases_date), for the messages of a line it does not know (also used by
+# the Dockerfile body in nra013.rego; defined here so that the two files depend one way, as OPA's push mode
+# loads them one at a time).
+table_dated(ctx) := concat("", [" (the release table is dated ", ctx.config.node_releases_date, ")"]) if {
+	is_string(ctx.config.node_releases_date)
+}
+
+else := ""
