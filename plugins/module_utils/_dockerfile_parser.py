@@ -466,7 +466,9 @@ def _parse_maybe_json_list(rest: str, warn: list[tuple[str, str]]) -> tuple[list
 def _split_ws(rest: str) -> list[str]:
     if not rest:
         return []
-    return _CMD_SPLIT_RE.split(rest)
+    if "  " in rest or "\t" in rest or "\v" in rest or "\f" in rest or "\r" in rest:
+        return _CMD_SPLIT_RE.split(rest)
+    return rest.split(" ")  # single spaces only: the same list without the regex
 
 
 def _parse_healthcheck(rest: str, warn: list[tuple[str, str]]) -> tuple[list[str], bool]:
@@ -520,7 +522,11 @@ def shown_word(word: str) -> str:
 def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> dict[str, Any]:
     """Parse one logical (joined) line.  Problems go to ``warn``; hard errors raise _LineError."""
     text = line.strip(_GO_SPACE)
-    parts = _CMD_SPLIT_RE.split(text, 1)
+    if "\t" in text or "\v" in text or "\f" in text or "\r" in text:
+        parts = _CMD_SPLIT_RE.split(text, 1)
+    else:  # only spaces can separate the keyword (the common case): the same split without the regex
+        cmd, sep, rest = text.partition(" ")
+        parts = [cmd, rest.lstrip(" ")] if sep else [cmd]
     cmd = parts[0]
     flags: list[str] = []
     rest = ""
