@@ -466,7 +466,7 @@ def _parse_maybe_json_list(rest: str, warn: list[tuple[str, str]]) -> tuple[list
 def _split_ws(rest: str) -> list[str]:
     if not rest:
         return []
-    if "  " in rest or "\t" in rest or "\v" in rest or "\f" in rest or "\r" in rest:
+    if "  " in rest or (not rest.isprintable() and ("\t" in rest or "\v" in rest or "\f" in rest or "\r" in rest)):
         return _CMD_SPLIT_RE.split(rest)
     return rest.split(" ")  # single spaces only: the same list without the regex
 
@@ -527,7 +527,7 @@ def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> tupl
     value, and the ``_LineError`` for what BuildKit rejects (None).
     """
     text = line.strip(_GO_SPACE)
-    if "\t" in text or "\v" in text or "\f" in text or "\r" in text:
+    if not text.isprintable() and ("\t" in text or "\v" in text or "\f" in text or "\r" in text):
         parts = _CMD_SPLIT_RE.split(text, 1)
     else:  # only spaces can separate the keyword (the common case): the same split without the regex
         cmd, sep, rest = text.partition(" ")

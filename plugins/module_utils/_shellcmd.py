@@ -262,9 +262,10 @@ _NODE_OPTIONS_VAR_RE = re.compile(r"NODE_OPTIONS=[^\t\n\f\r ]*\$")
 
 
 def _words(text: str) -> list[str]:
-    if "\t" in text or "\n" in text or "\r" in text or "\f" in text:
+    if not text.isprintable() and ("\t" in text or "\n" in text or "\r" in text or "\f" in text):
         return [w for w in _WORD_SPLIT_RE.split(text) if w]
-    # only spaces separate words (the common case): the same words without the regex
+    # only spaces separate words (the common case; a printable text has no other blank): the same words without
+    # the regex
     return [w for w in text.split(" ") if w] if " " in text else ([text] if text else [])
 
 
