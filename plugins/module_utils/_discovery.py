@@ -160,7 +160,8 @@ def _encode_docs(docs: list) -> str:
     Encoded one by one and joined: the same text, ~8% less CPU than one text of many megabytes, which the
     encoder grows by reallocation (measured on the bench tree, 2,000 documents of ~5.5 kB).
     """
-    return ",".join(map(_ENCODER.encode, docs))
+    encode = _ENCODER.encode
+    return ",".join([encode(doc) for doc in docs])
 
 
 def _host_row(doc: dict[str, Any]) -> list:
