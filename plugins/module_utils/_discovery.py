@@ -154,16 +154,6 @@ MAX_WORKERS = 4
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
-def _encode_docs(docs: list) -> str:
-    """The documents' JSON, comma separated, without brackets (``_ENCODER.encode(docs)[1:-1]``).
-
-    Encoded one by one and joined: the same text, ~8% less CPU than one text of many megabytes, which the
-    encoder grows by reallocation (measured on the bench tree, 2,000 documents of ~5.5 kB).
-    """
-    encode = _ENCODER.encode
-    return ",".join([encode(doc) for doc in docs])
-
-
 def _host_row(doc: dict[str, Any]) -> list:
     """What the host summary keeps of one document: ``[file entry, base image, problem codes]``."""
     fs = doc.get("final_stage") or {}
@@ -198,7 +188,7 @@ def _build_part(candidates: list, output: str, read_options: tuple, names_re: Pa
     docs = _build_documents(candidates, read_options, names_re, include_instructions)
     rows = [_host_row(d) for d in docs]
     if output == "json":
-        return _Part(None, _encode_docs(docs), rows)
+        return _Part(None, _ENCODER.encode(docs)[1:-1], rows)
     return _Part(docs if output == "native" else None, None, rows)
 
 
@@ -218,7 +208,7 @@ def _auto_workers() -> int:
 
 def _pack(part: _Part) -> bytes:
     """A worker's answer: ``<length of the documents' JSON>\\n<documents' JSON><host rows as JSON>`` (ASCII)."""
-    text = part.text if part.text is not None else _encode_docs(part.docs or [])
+    text = part.text if part.text is not None else _ENCODER.encode(part.docs or [])[1:-1]
     docs = text.encode("ascii")
     return b"".join((b"%d\n" % len(docs), docs, _ENCODER.encode(part.rows).encode("ascii")))
 
