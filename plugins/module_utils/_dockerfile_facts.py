@@ -75,7 +75,7 @@ _RULE_ID_RE = re.compile(r"[A-Za-z]+[-_]?[0-9]+")
 _PORT_RE = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
 _LINE_KEYS = ("user", "expose", "cmd", "entrypoint", "healthcheck", "env", "arg", "workdir",
               "copy", "add", "run", "shell", "label")
-_LINE_KEY_SET = frozenset(_LINE_KEYS)
+_LINE_KEY_OF = {k.upper(): k for k in _LINE_KEYS}  # instruction (upper case) -> its instruction_lines key
 # Parser problems that mean the file could not be parsed at all (a decode error is
 # only a problem: the parser still parses the text with replacement characters).
 _FATAL_CODES = ("binary", "too_large")
@@ -252,6 +252,8 @@ def _dockerignore(path: Optional[str], data: Optional[bytes], error: Optional[di
 
 def _pragmas(comments: list[dict], instrs: list[dict], redactor: Redactor, problems: list[dict]) -> list[dict]:
     out: list[dict] = []
+    if not comments:
+        return out
     starts = [ins["start_line"] for ins in instrs]
     k = 0
     for c in comments:
@@ -366,7 +368,8 @@ def _run_entry(ins: dict) -> dict:
 
 def _copy_entry(cmd: str, ins: dict, variables: dict[str, Optional[str]], escape: str) -> dict:
     flags = _flag_map(ins.get("flags") or [])
-    words = [expand(w, variables, escape)[0] if not ins.get("json") else w for w in (ins.get("value") or [])]
+    value = ins.get("value") or []
+    words = list(value) if ins.get("json") else [expand(w, variables, escape)[0] for w in value]
     sources = words[:-1] if len(words) > 1 else []
     dest = words[-1] if words else None
     link = "link" in flags and (flags["link"] in (None, "", "true", "1"))
@@ -427,8 +430,16 @@ def _public_process(proc: Optional[dict]) -> Optional[dict]:
 # --------------------------------------------------------------------------
 # documents
 # --------------------------------------------------------------------------
-def _empty_document(path: str) -> dict[str, Any]:
+def _empty_document(path: str, placeholders: bool = True) -> dict[str, Any]:
+    """The document with every key in its place; ``placeholders`` False leaves None where ``dockerfile_facts``
+    puts its own values (directives, side files, node scope) instead of building values it replaces."""
     context = posixpath.dirname(path) or "."
+    if not placeholders:
+        return {"schema_version": SCHEMA_VERSION, "kind": "dockerfile", "path": path, "name": posixpath.basename(path),
+                "sha256": None, "size": None, "mtime": None, "context": context, "error": None, "directives": None,
+                "instructions": [], "global_args": {}, "stages": [], "final_stage": None, "dockerignore": None,
+                "package_json": None, "pragmas": [], "problems": [], "analysis": None, "target": None,
+                "node_scope": None}
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "dockerfile",
@@ -451,8 +462,11 @@ def _empty_document(path: str) -> dict[str, Any]:
         "problems": [],
         "analysis": None,
         "target": None,
-        "node_scope": unknown_node_scope("the Dockerfile could not be read or has no FROM"),
+        "node_scope": unknown_node_scope(_NOT_SCOPED),
     }
+
+
+_NOT_SCOPED = "the Dockerfile could not be read or has no FROM"
 
 
 def error_document(path: str, code: str, message: str, *, size: Optional[int] = None,
@@ -500,7 +514,7 @@ def dockerfile_facts(
     :param build_args: ``--build-arg`` values (None: set, value unknown); they override ARG defaults.
     """
     names_re = secret_names or SECRET_NAME_RE
-    doc = _empty_document(path)
+    doc = _empty_document(path, placeholders=False)
     context = doc["context"]
     doc["sha256"] = hashlib.sha256(data).hexdigest()
     doc["size"] = len(data)
@@ -510,7 +524,7 @@ def dockerfile_facts(
     redactor = Redactor(names_re)
     problems: list[dict] = [dict(p) for p in parsed.get("problems") or []]
     parsed_instrs = parsed.get("instructions") or []
-    if any(ins.get("cmd") is None for ins in parsed_instrs):
+    if None in [ins.get("cmd") for ins in parsed_instrs]:
         # An escape character continuing a line into nothing but blank lines and comments up to the
         # end of the file: BuildKit's parser returns it as an instruction with no command.
         for ins in parsed_instrs:
@@ -575,8 +589,8 @@ def dockerfile_facts(
                 global_args[name] = _env_entry(val, line, name, names_re)["value"] if val is not None else None
             continue
         st.count += 1
-        key = cmd.lower()
-        if key in _LINE_KEY_SET:
+        key = _LINE_KEY_OF.get(cmd)
+        if key is not None:
             lines_for = st.lines.get(key)
             if lines_for is None:
                 st.lines[key] = [line]
@@ -624,6 +638,8 @@ def dockerfile_facts(
     doc["analysis"] = analysis(doc, out_instrs, {s.index for s in final_chain}, node_envs)
     if doc["analysis"] is not None:
         doc["node_scope"] = dockerfile_node_scope(doc, out_instrs)
+    else:
+        doc["node_scope"] = unknown_node_scope(_NOT_SCOPED)
     doc["instructions"] = out_instrs if include_instructions else []
     return doc
 
@@ -665,10 +681,11 @@ def _stage_doc(st: _Stage) -> dict:
 def _final_doc(st: _Stage, root: Stage) -> dict:
     stage = st.stage
     state = stage.state
-    lines: dict[str, Any] = {"from": stage.line}
-    own = st.lines
-    for key in _LINE_KEYS:
-        lines[key] = own[key] if key in own else []
+    # every key in _LINE_KEYS order (a new empty list each), then the stage's own lines (its keys are among them)
+    lines: dict[str, Any] = {"from": stage.line, "user": [], "expose": [], "cmd": [], "entrypoint": [],
+                             "healthcheck": [], "env": [], "arg": [], "workdir": [], "copy": [], "add": [], "run": [],
+                             "shell": [], "label": []}
+    lines.update(st.lines)
     entrypoint = _process_of(state.entrypoint, state.entrypoint_shell)
     cmd = _process_of(state.cmd, state.cmd_shell)
     return {
@@ -703,8 +720,11 @@ def _context_copy(ins: dict) -> bool:
     value = ins.get("value") or []
     if ins["cmd"] not in ("COPY", "ADD") or len(value) < 2:
         return False
-    if any(str(f).startswith("--from") for f in ins.get("flags") or []):
+    flags = ins.get("flags")
+    if flags and any(str(f).startswith("--from") for f in flags):
         return False
+    if len(value) == 2:
+        return value[0] in _CONTEXT_SOURCES
     return any(src in _CONTEXT_SOURCES for src in value[:-1])
 
 

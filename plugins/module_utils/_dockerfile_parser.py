@@ -466,7 +466,9 @@ def _parse_maybe_json_list(rest: str, warn: list[tuple[str, str]]) -> tuple[list
 def _split_ws(rest: str) -> list[str]:
     if not rest:
         return []
-    return _CMD_SPLIT_RE.split(rest)
+    if "  " in rest or (not rest.isprintable() and ("\t" in rest or "\v" in rest or "\f" in rest or "\r" in rest)):
+        return _CMD_SPLIT_RE.split(rest)
+    return rest.split(" ")  # single spaces only: the same list without the regex
 
 
 def _parse_healthcheck(rest: str, warn: list[tuple[str, str]]) -> tuple[list[str], bool]:
@@ -517,10 +519,19 @@ def shown_word(word: str) -> str:
 # one logical line -> instruction
 
 
-def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> dict[str, Any]:
-    """Parse one logical (joined) line.  Problems go to ``warn``; hard errors raise _LineError."""
+def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> tuple:
+    """Parse one logical (joined) line.  Problems go to ``warn``.
+
+    Returns ``(cmd, key, sub_cmd, child_key, json, flags, value, error)``: the keyword as written and lower-cased,
+    an ONBUILD trigger's keyword as written and lower-cased, whether the value is JSON (exec form), the flags, the
+    value, and the ``_LineError`` for what BuildKit rejects (None).
+    """
     text = line.strip(_GO_SPACE)
-    parts = _CMD_SPLIT_RE.split(text, 1)
+    if not text.isprintable() and ("\t" in text or "\v" in text or "\f" in text or "\r" in text):
+        parts = _CMD_SPLIT_RE.split(text, 1)
+    else:  # only spaces can separate the keyword (the common case): the same split without the regex
+        cmd, sep, rest = text.partition(" ")
+        parts = [cmd, rest.lstrip(" ")] if sep else [cmd]
     cmd = parts[0]
     flags: list[str] = []
     rest = ""
@@ -530,45 +541,48 @@ def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> dict
             rest, flags = _extract_flags(rest)
         rest = rest.strip(_GO_SPACE)
     key = cmd.lower()
-    node: dict[str, Any] = {"cmd": cmd, "sub_cmd": None, "json": False, "flags": flags, "value": [],
-                            "child_key": None}
+    sub_cmd: Optional[str] = None
+    child_key: Optional[str] = None
+    is_json = False
+    value: list[str] = []
+    error: Optional[_LineError] = None
     try:
         if key in _MAYBE_JSON:
-            node["value"], node["json"] = _parse_maybe_json(rest, warn)
+            value, is_json = _parse_maybe_json(rest, warn)
         elif key in _MAYBE_JSON_LIST:
-            node["value"], node["json"] = _parse_maybe_json_list(rest, warn)
+            value, is_json = _parse_maybe_json_list(rest, warn)
         elif key in _WS_DELIMITED:
-            node["value"] = _split_ws(rest)
+            value = _split_ws(rest)
         elif key in _STRING:
-            node["value"] = [rest] if rest else []
+            value = [rest] if rest else []
         elif key in _NAME_VAL:
-            node["value"] = _parse_name_val(rest, key, escape)
+            value = _parse_name_val(rest, key, escape)
         elif key == "arg":
-            node["value"] = _parse_words(rest, escape)
+            value = _parse_words(rest, escape)
         elif key == "healthcheck":
-            node["value"], node["json"] = _parse_healthcheck(rest, warn)
+            value, is_json = _parse_healthcheck(rest, warn)
         elif key == "onbuild":
             if rest:
-                child = _node_from_line(rest, escape, warn)
-                node["sub_cmd"] = child["cmd"]
-                node["child_key"] = child["cmd"].lower()
-                if child.get("error") is not None:
-                    raise child["error"]
-                if node["child_key"] == "onbuild":
+                child_cmd, child_key, child_sub, dummy, child_json, dummy, child_value, child_error = \
+                    _node_from_line(rest, escape, warn)
+                sub_cmd = child_cmd
+                if child_error is not None:
+                    raise child_error
+                if child_key == "onbuild":
                     # the binding shows one empty value for a nested trigger that has arguments
-                    node["value"] = [""] if child["sub_cmd"] is not None else []
+                    value = [""] if child_sub is not None else []
                 else:
-                    node["json"] = child["json"]
-                    node["value"] = child["value"]
+                    is_json = child_json
+                    value = child_value
         else:
-            node["value"] = [""]
+            value = [""]
     except _PartialError as exc:
-        node["value"] = exc.value
-        node["error"] = exc
+        value = exc.value
+        error = exc
     except _LineError as exc:
-        node["value"] = _split_ws(rest)
-        node["error"] = exc
-    return node
+        value = _split_ws(rest)
+        error = exc
+    return cmd, key, sub_cmd, child_key, is_json, flags, value, error
 
 
 # ---------------------------------------------------------------------------
@@ -765,24 +779,21 @@ def _parse_into(result: dict[str, Any], text: str, max_instructions: int) -> Non
                                      "was not parsed"))
             return
         warn: list[tuple[str, str]] = []
-        node = _node_from_line(line, escape, warn)
+        cmd, key, sub_cmd, child_key, is_json, flags, value, err = _node_from_line(line, escape, warn)
         for code, message in warn:
             problems.append(_problem(start, code, message))
-        err = node.pop("error", None)
         if err is not None:
             problems.append(_problem(start, err.code, err.message))
-        key = node["cmd"].lower()
-        child_key = node.pop("child_key")
         if key not in KNOWN_INSTRUCTIONS:
-            problems.append(_problem(start, "unknown_instruction", f"unknown instruction {shown_word(node['cmd'])}"))
-        elif key == "onbuild" and node["sub_cmd"] is not None and child_key not in KNOWN_INSTRUCTIONS:
+            problems.append(_problem(start, "unknown_instruction", f"unknown instruction {shown_word(cmd)}"))
+        elif key == "onbuild" and sub_cmd is not None and child_key not in KNOWN_INSTRUCTIONS:
             problems.append(_problem(start, "unknown_instruction",
-                                     f"unknown ONBUILD trigger instruction {shown_word(node['sub_cmd'])}"))
-        elif err is None and not node["value"] and not (node["json"] and key in _EMPTY_JSON_OK):
+                                     f"unknown ONBUILD trigger instruction {shown_word(sub_cmd)}"))
+        elif err is None and not value and not (is_json and key in _EMPTY_JSON_OK):
             problems.append(_problem(start, "missing_arguments", f"{key.upper()} has no arguments"))
         heredocs: list[dict[str, Any]] = []
         heredoc_key = child_key if key == "onbuild" else key
-        if heredoc_key in _HEREDOC_CMDS and not node["json"] and "<<" in line:
+        if heredoc_key in _HEREDOC_CMDS and not is_json and "<<" in line:
             for doc, herr in _heredocs_from_line(line):
                 if doc is None:
                     problems.append(_problem(start, "syntax_error", herr or "bad heredoc"))
@@ -814,14 +825,14 @@ def _parse_into(result: dict[str, Any], text: str, max_instructions: int) -> Non
             heredocs = [] if key == "onbuild" else heredocs
         instructions.append({
             # the binding turns an empty keyword (a line holding only an escape character) into None
-            "cmd": node["cmd"] or None,
-            "sub_cmd": node["sub_cmd"],
-            "json": node["json"],
+            "cmd": cmd or None,
+            "sub_cmd": sub_cmd,
+            "json": is_json,
             "original": original or None,
             "start_line": start,
             "end_line": i,
-            "flags": node["flags"],
-            "value": node["value"],
+            "flags": flags,
+            "value": value,
             "heredocs": heredocs,
         })
     if not instructions:

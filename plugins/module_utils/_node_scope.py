@@ -209,16 +209,19 @@ def dockerfile_node_scope(doc: dict[str, Any], instructions: list[dict[str, Any]
     if not final or not analysis:
         return unknown_node_scope("the Dockerfile has no FROM or could not be read")
     stages = {s["index"]: s for s in doc.get("stages") or []}
-    chain = set(analysis.get("final_chain") or [final["index"]])
+    final_chain = analysis.get("final_chain") or [final["index"]]
+    chain = set(final_chain)
     evidence: list[dict[str, Any]] = []
-    for index in sorted(chain):
+    node_base = False
+    for index in (final_chain if len(final_chain) == 1 else sorted(chain)):
         st = stages.get(index) or {}
         if st.get("from_stage") is None:
             node, why = base_family(st.get("base"))
             signal = "node_base" if node else ("other_base" if node is False else "unknown_base")
+            node_base = node_base or signal == "node_base"
             evidence.append(_ev(signal, node, why, st.get("line"), index))
     # a Node.js base decides: the other stages and the instructions are read only when it does not
-    if not any(e["signal"] == "node_base" for e in evidence):
+    if not node_base:
         evidence += _other_evidence(doc, instructions, stages, chain)
     proc = final.get("process")
     if isinstance(proc, dict) and proc.get("argv"):

@@ -82,6 +82,9 @@ _WORD_SPLIT_RE = re.compile(rf"{_WS}+")
 
 def _segments(cmdline: str) -> list[str]:
     """Shell command segments split at ``&&``, ``||``, ``;``, ``|`` and newlines, blanks stripped."""
+    if "&" not in cmdline and "|" not in cmdline and ";" not in cmdline and "\n" not in cmdline:
+        seg = cmdline.strip(" \t\r\n")  # one segment (the common short RUN): no split needed
+        return [seg] if seg else []
     out = []
     for raw in _SEGMENT_SPLIT_RE.split(cmdline.replace("\n", ";")):
         seg = raw.strip(" \t\r\n")  # STRIP_RE.sub("", raw), without the regex
@@ -158,8 +161,10 @@ MANIFEST_FILES = frozenset({"package.json", "package-lock.json", "npm-shrinkwrap
 
 def _manifest_mounts(flags: list) -> list[str]:
     """Sources of ``RUN --mount=type=bind,source=...`` (bind is the default type) that are package manifests."""
-    out = []
-    for f in flags or []:
+    out: list[str] = []
+    if not flags:
+        return out
+    for f in flags:
         if not isinstance(f, str) or not f.startswith("--mount="):
             continue
         opts = {}
@@ -185,8 +190,10 @@ def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -
     ``node_env``: the NODE_ENV in force when the RUN starts (the stage's ENV/ARG; None: not set or not
     known on the host)."""
     parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
-    parts += [h.get("content") for h in ins.get("heredocs") or [] if isinstance(h.get("content"), str)]
-    segs = _segments(" ".join(parts))
+    heredocs = ins.get("heredocs")
+    if heredocs:
+        parts += [h.get("content") for h in heredocs if isinstance(h.get("content"), str)]
+    segs = _segments(parts[0] if len(parts) == 1 else " ".join(parts))
     env_now = node_env
     installs: list[str] = []
     dev: list[str] = []
@@ -255,11 +262,15 @@ _NODE_OPTIONS_VAR_RE = re.compile(r"NODE_OPTIONS=[^\t\n\f\r ]*\$")
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in _WORD_SPLIT_RE.split(text) if w]
+    if not text.isprintable() and ("\t" in text or "\n" in text or "\r" in text or "\f" in text):
+        return [w for w in _WORD_SPLIT_RE.split(text) if w]
+    # only spaces separate words (the common case; a printable text has no other blank): the same words without
+    # the regex
+    return [w for w in text.split(" ") if w] if " " in text else ([text] if text else [])
 
 
 def _base(word: str) -> str:
-    return word.rsplit("/", maxsplit=1)[-1]
+    return word[word.rfind("/") + 1:]  # word.rsplit("/", 1)[-1] without the list
 
 
 def _after_flags(words: list[str]) -> list[str]:
@@ -319,18 +330,26 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
     ...) and looks past its options: the policy picks the view from its list of init programs.
     """
     final = doc["final_stage"]
-    proc = final.get("process") if isinstance(final.get("process"), dict) else None
-    argv = [a for a in (proc or {}).get("argv") or [] if isinstance(a, str)]
-    tokens = [w for a in argv for w in _words(a)]
+    proc = final.get("process")
+    if not isinstance(proc, dict):
+        proc = None
+    argv = [a for a in proc.get("argv") or [] if isinstance(a, str)] if proc else []
+    tokens = []
+    for a in argv:
+        tokens += _words(a)
     text = " ".join(tokens)
+    # through a shell: shell form, or a shell word followed by -c (only words starting with "-" can be -c)
     shell = bool(proc) and (proc.get("form") == "shell" or (len(argv) >= 3 and any(
-        _base(x) in _SHELLS and i + 1 < len(argv) and _SHELL_C_RE.fullmatch(argv[i + 1])
-        for i, x in enumerate(argv))))
+        argv[i + 1][:1] == "-" and _base(argv[i]) in _SHELLS and _SHELL_C_RE.fullmatch(argv[i + 1])
+        for i in range(len(argv) - 1))))
     line = proc.get("line") if proc and isinstance(proc.get("line"), int) else (
         (final.get("instruction_lines") or {}).get("from"))
     # the instruction that decides PID 1: the ENTRYPOINT when there is one (CMD only adds arguments)
-    pid1 = next((p["line"] for p in (final.get("entrypoint"), final.get("cmd"))
-                 if isinstance(p, dict) and isinstance(p.get("line"), int)), line)
+    pid1 = line
+    for p in (final.get("entrypoint"), final.get("cmd")):
+        if isinstance(p, dict) and isinstance(p.get("line"), int):
+            pid1 = p["line"]
+            break
     opts = (final.get("env") or {}).get("NODE_OPTIONS") or {}
     value = opts.get("value")
     node_options = {"value": value, "words": _words(value), **_heap(value)} if isinstance(value, str) else None

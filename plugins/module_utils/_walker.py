@@ -92,6 +92,10 @@ class Matcher:
         self.walk_re: Pattern[str] = re.compile(f"{names}|{_DESCRIPTOR_RE}", flags) if descriptors else self.name_re
         self.workflow_re: Optional[Pattern[str]] = re.compile(f"{names}|{_DESCRIPTOR_RE}|{_WORKFLOW_RE}", flags) \
             if descriptors else None
+        # with the default patterns, a name ``walk_re`` matches starts with d or c (Dockerfile*, Containerfile*,
+        # compose*, docker-compose*, docker-bake*) or ends with e (*.Dockerfile, *.Containerfile), in any case
+        # (no other character folds to these): the walk tests that first, the regex only when it holds
+        self.quick = tuple(pats) == DEFAULT_PATTERNS
         excl = list(DEFAULT_EXCLUDES if excludes is None else excludes)
         self.exclude_names = frozenset(e for e in excl if "/" not in e and not _has_magic(e))
         name_globs = [e for e in excl if "/" not in e and _has_magic(e)]
@@ -220,6 +224,7 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
         names: set = set()
         descs: list[Candidate] = []
         name_match = workflow_match if dirpath.endswith("/.github/workflows") else walk_match
+        quick = m.quick and name_match is walk_match
         # Listed through a descriptor when the platform allows: the lstat of each subdirectory
         # (loop check) is then an fstatat relative to it instead of a lookup of the full path,
         # and a subdirectory swapped for a symlink since it was listed is refused (O_NOFOLLOW).
@@ -270,6 +275,8 @@ def _walk_root(root: str,  # noqa: PLR0917 - internal, called once
                             has_pkg = True
                         elif name.endswith(".dockerignore"):
                             names.add(name)
+                        if quick and name[0] not in "dDcC" and name[-1] not in "eE":
+                            continue  # no default pattern matches (see Matcher.quick)
                         match = name_match(name)
                         if match is None or name.lower().endswith(_SIDE_SUFFIXES):
                             continue

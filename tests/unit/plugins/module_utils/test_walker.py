@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
@@ -63,6 +66,28 @@ def test_default_name_patterns(tmp_path):
     assert "f/dockerfile" in _rel(tmp_path, found)
     found, dummy, dummy = walk([str(tmp_path)], Matcher(patterns=["*.md"]))
     assert _rel(tmp_path, found) == ["h/README.md"]
+
+
+def test_quick_name_test_never_skips_a_match():
+    """The walk skips the name regex for a name that starts with no d/c and ends with no e (Matcher.quick): every
+    name the default patterns or the descriptors match passes that test, whatever the case (also the letters that
+    fold to ASCII ones under IGNORECASE), so nothing is skipped that the regex would have found."""
+    # every character the regex reads as d, c or e in any case is one of "dDcCeE"
+    for letter in "dce":
+        folds = re.compile("(?i)" + letter)
+        same = sorted(chr(i) for i in range(sys.maxunicode + 1) if folds.fullmatch(chr(i)))
+        assert same == sorted(letter.upper() + letter)
+    rng = random.Random(7)
+    pieces = ["Dockerfile", "dockerfile", "DOCKERFILE", "Containerfile", "compose", "docker-compose", "docker-bake",
+              ".", "-", "_", "yml", "yaml", "hcl", "json", "e", "E", "x", "\u212a", "\u017f", "\u0130", "\u0131"]
+    names = ["".join(p) for p in itertools.product(pieces, repeat=2)]
+    names += ["".join(rng.choice(pieces) for dummy in range(rng.randint(1, 5))) for dummy in range(20000)]
+    for matcher in (Matcher(), Matcher(descriptors=True)):
+        assert matcher.quick
+        for name in names:
+            if matcher.walk_re.match(name):
+                assert name[0] in "dDcC" or name[-1] in "eE", name
+    assert not Matcher(patterns=["*.md"]).quick
 
 
 def test_excludes_are_pruned(tmp_path):
