@@ -19,10 +19,10 @@ Images live under ``localhost/refarch-e2e-rebuild-<pid>/`` and are removed at te
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -70,8 +70,7 @@ def _run(argv: list[str], check: bool = True, timeout: float = 600) -> subproces
 
 
 def _image_id(ref: str) -> str:
-    proc = _run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    return _load_support().image_id(ref)
 
 
 def _labels(ref: str) -> dict:
@@ -116,6 +115,7 @@ def _outcomes(out_dir: Path) -> dict[str, dict]:
     return {Path(o["path"]).parent.name: o for o in data["outcomes"]}
 
 
+@functools.cache
 def _load_support():
     spec = importlib.util.spec_from_file_location("refarch_image_support_e2e_rebuild",
                                                   REPO / "tests" / "images" / "support.py")
@@ -127,12 +127,7 @@ def _load_support():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the SSH estate logs in as root and podman builds need root: run the tests as root")
-    for tool in ("podman", "buildah"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed")
-    _load_support().require_base_images()
+    _load_support().require_rebuild_lab()
     work = tmp_path_factory.mktemp("rebuild-runs")
     estate = SshEstate(work / "estate")
     try:

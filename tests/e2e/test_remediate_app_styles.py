@@ -23,10 +23,10 @@ reachable from the builds here). Images live under ``localhost/refarch-e2e-style
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -114,8 +114,7 @@ def _run(argv: list[str], check: bool = True, timeout: float = 600) -> subproces
 
 
 def _image_id(ref: str) -> str:
-    proc = _run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    return _load_support().image_id(ref)
 
 
 def _image_files(ref: str, read: str | None = None) -> tuple:
@@ -180,6 +179,7 @@ def _write_app(directory: Path, files: dict[str, str]) -> None:
         (directory / "package.json").write_text(json.dumps(dict(PKG, name=directory.name)) + "\n")
 
 
+@functools.cache
 def _load_support():
     spec = importlib.util.spec_from_file_location("refarch_image_support_e2e_styles",
                                                   REPO / "tests" / "images" / "support.py")
@@ -208,12 +208,7 @@ def _probe_and_restore_playbook(path: Path, images: dict[str, str], restore: dic
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the SSH estate logs in as root and podman builds need root: run the tests as root")
-    for tool in ("podman", "buildah"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed")
-    _load_support().require_base_images()
+    _load_support().require_rebuild_lab()
     work = tmp_path_factory.mktemp("app-styles")
     estate = SshEstate(work / "estate")
     try:

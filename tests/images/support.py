@@ -187,3 +187,24 @@ def podman_inspect(refs: list[str]) -> list[dict[str, Any]]:
 def load_schema() -> dict[str, Any]:
     """The image/container JSON schema from the repository."""
     return json.loads((REPO / "policies" / "schema" / "image.schema.json").read_text())
+
+
+def require_rebuild_lab() -> list[str]:
+    """The SSH rebuild tests' preconditions (root for the estate's logins and podman builds, podman and buildah,
+    the local base images), or skip the calling test with the reason."""
+    import pytest  # noqa: PLC0415 - only the tests that need the images import pytest through here
+
+    if os.geteuid() != 0:
+        pytest.skip("the SSH estate logs in as root and podman builds need root: run the tests as root")
+    for tool in ("podman", "buildah"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
+    return require_base_images()
+
+
+def image_id(ref: str) -> str:
+    """The ID podman has for ``ref``, or ``""`` when there is no such image."""
+    proc = run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], timeout=120, check=False,
+               stdin=subprocess.DEVNULL)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+

@@ -16,10 +16,9 @@ Images are tagged under ``localhost/refarch-compose-test/`` and removed at teard
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 
@@ -83,8 +82,7 @@ def _run(argv: list[str], timeout: float = 600, check: bool = True) -> subproces
 
 
 def _image_id(ref: str) -> str:
-    proc = _run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    return _load_support().image_id(ref)
 
 
 def _remove_images() -> None:
@@ -94,6 +92,7 @@ def _remove_images() -> None:
             _run(["podman", "rmi", "--force", ref], check=False)
 
 
+@functools.cache
 def _load_support():
     spec = importlib.util.spec_from_file_location("refarch_image_support_compose",
                                                   REPO / "tests" / "images" / "support.py")
@@ -105,12 +104,7 @@ def _load_support():
 
 @pytest.fixture(scope="module")
 def compose_lab(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("the SSH estate logs in as root and podman builds need root: run the tests as root")
-    for tool in ("podman", "buildah"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed")
-    _load_support().require_base_images()
+    _load_support().require_rebuild_lab()
     work = tmp_path_factory.mktemp("compose")
     estate = SshEstate(work / "estate")
     try:
