@@ -207,4 +207,3 @@ def image_id(ref: str) -> str:
     proc = run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], timeout=120, check=False,
                stdin=subprocess.DEVNULL)
     return proc.stdout.strip() if proc.returncode == 0 else ""
-

@@ -1,7 +1,7 @@
 """``remediate --check --diff`` through ansible-playbook (issue 14, items 5 and 6).
 
-One Dockerfile where one fix is declined (its start script runs nodemon, so ``npm start`` is not replaced) while
-the others apply: the rewrite task is ``changed`` with its diff shown, never ``skipping`` (the module's declined
+One Dockerfile where one fix is declined (its start script runs nodemon with a configuration, so ``npm start`` is
+not replaced) while the others apply: the rewrite task is ``changed`` with its diff shown, never ``skipping`` (the module's declined
 fixes were once returned under ``skipped``, which Ansible reads as a skipped task). A second Dockerfile sits in
 an immutable directory (``chattr +i``): check mode records it as ``would_fail`` with the reason, not ``planned``.
 Nothing is written in either.
@@ -19,7 +19,9 @@ from harness import run_playbook
 pytestmark = pytest.mark.integration
 
 DOCKERFILE = "FROM node:20.11.1-bookworm\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD npm start\n"
-PACKAGE = {"name": "app", "main": "server.js", "scripts": {"start": "nodemon server.js"}}
+# nodemon configured by package.json: its start script cannot be replaced by `node server.js`
+PACKAGE = {"name": "app", "main": "server.js", "scripts": {"start": "nodemon server.js"},
+           "nodemonConfig": {"watch": ["src"], "exec": "node --inspect server.js"}}
 
 
 def _app(directory: Path) -> Path:
