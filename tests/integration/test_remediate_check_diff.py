@@ -1,9 +1,10 @@
 """``remediate --check --diff`` through ansible-playbook (issue 14, items 5 and 6).
 
 One Dockerfile where one fix is declined (its start script runs nodemon with a configuration, so ``npm start`` is
-not replaced) while the others apply: the rewrite task is ``changed`` with its diff shown, never ``skipping`` (the module's declined
-fixes were once returned under ``skipped``, which Ansible reads as a skipped task). A second Dockerfile sits in
-an immutable directory (``chattr +i``): check mode records it as ``would_fail`` with the reason, not ``planned``.
+not replaced) while the others apply: the rewrite task is ``changed`` with its diff shown, never ``skipping``
+(the module's declined fixes were once returned under ``skipped``, which Ansible reads as a skipped task). A second
+Dockerfile sits in an immutable directory (``chattr +i``): check mode records it as ``would_fail`` with the reason,
+not ``planned``.
 Nothing is written in either.
 """
 from __future__ import annotations
