@@ -16,6 +16,7 @@ packages=(
   openssl                                  # the OPA engine tests make their own TLS certificates
   tini                                     # copied into locally made base images
   nodejs                                   # its node binary is copied into the local base images
+  busybox                                  # busybox sh runs the heap start script as Alpine images would (test_fix_heap)
   gcc libc6-dev                            # the linker the Rust build of native/refarch_regorus calls
   python3 python3-venv                     # the venv; /usr/bin/python3 is the test hosts' interpreter
   make
