@@ -602,6 +602,16 @@ _REMEDIATION_BADGES = {
 }
 
 
+def _rebuild_cell(entry: Mapping[str, Any]) -> str:
+    """The rebuild column: what happened to the image, and whether the promoted one was verified."""
+    rebuild = entry.get("rebuild")
+    if not rebuild:
+        return "-"
+    if rebuild == "promoted":
+        return "promoted, verified" if entry.get("verified") is True else "promoted, not verified"
+    return str(rebuild)
+
+
 def _section_remediation(report: Mapping[str, Any]) -> str:
     """What a remediation run did to each Dockerfile (only in the report of such a run)."""
     counts = (report.get("summary") or {}).get("remediation")
@@ -619,7 +629,7 @@ def _section_remediation(report: Mapping[str, Any]) -> str:
                 f"<td class=\"mono\">{_e(host_name, 120)}</td>"
                 f"<td class=\"mono\">{_e(entry.get('path'), 300)}</td>"
                 f"<td class=\"mono\">{_e(fixed, 300)}</td>"
-                f"<td class=\"mono\">{_e(entry.get('rebuild') or '-', 40)}</td>"
+                f"<td class=\"mono\">{_e(_rebuild_cell(entry), 60)}</td>"
                 f"<td class=\"pre\">{_e(detail, 800, False)}</td></tr>"
             )
     by_status = counts.get("by_status") or {}

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import (
     count_by_reason,
     incomplete_reasons,
@@ -456,6 +458,9 @@ def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
         "sha256_after": str(raw.get("sha256_after") or "") or None,
         "backup_file": str(raw.get("backup_file") or "") or None,
         "rebuild": str(rebuild.get("status") or "") or None,
+        # the rebuilt image was built from the build context as it is now and was started (the rebuild role's
+        # meaning); false when not rebuilt. A templated "True"/"False" string counts as what it says.
+        "verified": boolean(raw.get("verified") or False, strict=False),
     }
 
 

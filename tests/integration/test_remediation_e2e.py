@@ -381,6 +381,7 @@ def test_the_estate_report_says_what_remediation_did(lab):
         entry = entries[name]
         assert entry["status"] == outcome["status"] == "promoted"
         assert entry["rebuild"] == "promoted"
+        assert entry["verified"] is True and outcome["verified"] is True  # built from this context and started
         assert entry["rules_fixed"] == sorted(set(outcome["rules_fixed"]))
         assert {f["fix"]: f["status"] for f in entry["fix_status"]} == {
             f["fix"]: f["status"] for f in outcome["fix_status"]}

@@ -214,7 +214,9 @@ def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_st
     results = samples.host_results()
     results["web1"]["remediation"] = [
         {"path": "/srv/a/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
-         "declined": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}},
+         "declined": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}, "verified": True},
+        {"path": "/srv/b/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
+         "declined": [], "reason": "", "note": "not verified: not started", "rebuild": {"status": "promoted"}},
         {"path": "/srv/" + samples.SCRIPT + "/Dockerfile", "status": "rolled_back", "rules_fixed": [],
          "declined": [{"fix": "add_healthcheck", "reason": samples.IMG}], "reason": samples.SCRIPT,
          "rebuild": {"status": "rolled_back"}},
@@ -225,4 +227,5 @@ def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_st
     section = "".join(c.by_id["remediation"])
     assert "Remediation" in section and "promoted" in section and "rolled_back" in section
     assert "/srv/a/Dockerfile" in section and "NRA001" in section and "add_healthcheck" in section
+    assert section.count("promoted, verified") == 1 and section.count("promoted, not verified") == 1
     assert samples.SCRIPT in section and samples.IMG in section  # shown as text, never as markup
