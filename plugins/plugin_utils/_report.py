@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ansible.module_utils.parsing.convert_bool import boolean
-
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import (
     count_by_reason,
     incomplete_reasons,
