@@ -13,7 +13,13 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
-from ansible_collections.refarch.containers.plugins.plugin_utils._settings import PREFIX, validate
+from ansible_collections.refarch.containers.plugins.plugin_utils._settings import (
+    PREFIX,
+    PROBE_SECONDS,
+    PROBE_TIMEOUT,
+    probe_timing_errors,
+    validate,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "playbook": {"type": "str", "choices": ["scan", "remediate"], "required": True},
@@ -35,6 +41,13 @@ def _where(hosts: list[str], every: int) -> str:
     return f"host{'s' if len(hosts) > 1 else ''} {shown}{more}"
 
 
+def _controller_value(seen: dict[str, dict[str, tuple[Any, list[str]]]], name: str) -> Any:
+    for value, wheres in (seen.get(name) or {}).values():
+        if "" in wheres:
+            return value
+    return None
+
+
 class ActionModule(ActionBase):
     """Check every refarch_* variable the controller sees; fail naming each unusable one."""
 
@@ -45,6 +58,26 @@ class ActionModule(ActionBase):
 
     def _templated(self, value: Any) -> Any:
         return self._templar.template(value)
+
+    @staticmethod
+    def _probe_pairs(seen: dict[str, dict[str, tuple[Any, list[str]]]], hostvars: Any,
+                     hosts: list[str]) -> dict[str, tuple[Any, Any]]:
+        """where -> the (seconds, timeout) of the start probe in force there (None: the role default)."""
+        base = (_controller_value(seen, PROBE_SECONDS), _controller_value(seen, PROBE_TIMEOUT))
+        by_pair: dict[str, tuple[tuple[Any, Any], list[str]]] = {}
+        for host in hosts:
+            pair = list(base)
+            for i, name in enumerate((PROBE_SECONDS, PROBE_TIMEOUT)):
+                try:
+                    if name in hostvars[host]:
+                        pair[i] = hostvars[host][name]
+                except AnsibleError:
+                    pass  # reported by the per-variable check
+            by_pair.setdefault(_key(pair), (tuple(pair), []))[1].append(host)
+        if not hosts:
+            return {"": base}
+        return {("" if len(named) == len(hosts) else _where(named, len(hosts))): pair
+                for pair, named in by_pair.values()}
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -87,6 +120,7 @@ class ActionModule(ActionBase):
                 settings.setdefault(name, {})[where] = value
         found, warnings = validate(settings, args["playbook"])
         errors += found
+        errors += probe_timing_errors(self._probe_pairs(seen, hostvars, hosts), args["playbook"])
         unknown = sorted(w.split(":", 1)[0] for w in warnings if ": unknown variable" in w)
         result.update(changed=False, checked=sorted(settings), unknown=unknown)
         if warnings:

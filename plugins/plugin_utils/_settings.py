@@ -317,6 +317,36 @@ CHECKS: dict[str, Callable[[str, Any], None]] = {
 }
 
 
+#: settings checked together: the start probe's timeout must leave room for its stay-up time (image_start_probe)
+PROBE_SECONDS, PROBE_TIMEOUT = "refarch_start_probe_seconds", "refarch_start_probe_timeout"
+PROBE_MARGIN = 5
+
+
+def probe_timing_errors(pairs: Mapping[str, tuple[Any, Any]], playbook: str) -> list[str]:
+    """``refarch_start_probe_timeout`` at least ``refarch_start_probe_seconds`` + 5 where both apply.
+
+    ``pairs`` maps where (``""``: everywhere; else the hosts) to the ``(seconds, timeout)`` values in force
+    there, None for a variable not set (its role default applies). A value that is not an integer is left to its
+    own check. Returns the error messages, naming both variables.
+    """
+    ours = known_settings(playbook)
+    if PROBE_SECONDS not in ours or PROBE_TIMEOUT not in ours:
+        return []
+    out = []
+    for where, (seconds, timeout) in sorted(pairs.items()):
+        try:
+            s = check_type(PROBE_SECONDS, ours[PROBE_SECONDS],
+                           ours[PROBE_SECONDS].get("default") if seconds is None else seconds)
+            t = check_type(PROBE_TIMEOUT, ours[PROBE_TIMEOUT],
+                           ours[PROBE_TIMEOUT].get("default") if timeout is None else timeout)
+        except SettingError:
+            continue
+        if isinstance(s, int) and isinstance(t, int) and t < s + PROBE_MARGIN:
+            out.append(f"{PROBE_TIMEOUT} ({t}) must be at least {PROBE_SECONDS} ({s}) + {PROBE_MARGIN}: the probe "
+                       f"needs that long to start the container and stop it" + (f" (set for {where})" if where else ""))
+    return out
+
+
 def check_setting(name: str, value: Any, spec: Mapping[str, Any]) -> None:
     """Raise SettingError (naming ``name``) when ``value`` is not usable. A secret (``no_log``) is never shown."""
     try:

@@ -98,6 +98,9 @@ CASES = {
     "refarch_remediation_outcomes_dir missing": (
         "remediate", {"refarch_remediation_outcomes_dir": "<work>/no-such-dir"},
         "refarch_remediation_outcomes_dir: <work>/no-such-dir does not exist on the controller"),
+    "start probe timeout shorter than its stay-up time": (
+        "remediate", {"refarch_rebuild": True, "refarch_start_probe_seconds": 200},
+        "refarch_start_probe_timeout (120) must be at least refarch_start_probe_seconds (200) + 5"),
     "unknown refarch_engine": (
         "scan", {"refarch_engine": "regorus"}, "refarch_engine: 'regorus' is not one of embedded, opa"),
 }

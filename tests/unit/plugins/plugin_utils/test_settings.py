@@ -161,3 +161,18 @@ def test_check_type_rejects_what_ansible_would_convert():
         check_setting("refarch_scan_excludes", "node_modules,.git", {"type": "list", "elements": "str"})
     with pytest.raises(SettingError, match=r"refarch_scan_excludes\[1\] must be a string"):
         check_setting("refarch_scan_excludes", ["a", 1], {"type": "list", "elements": "str"})
+
+
+def test_the_start_probe_timeout_must_leave_room_for_its_stay_up_time():
+    """image_start_probe needs timeout >= seconds + 5: checked on the controller, where both are in force."""
+    check = _settings.probe_timing_errors
+    assert check({"": (None, None)}, "remediate") == []  # the defaults (5 s up, 120 s timeout)
+    assert check({"": (115, None)}, "remediate") == []  # 115 + 5 = 120, the default timeout
+    [error] = check({"": (116, None)}, "remediate")
+    assert error.startswith("refarch_start_probe_timeout (120) must be at least refarch_start_probe_seconds (116) + 5")
+    assert "(set for" not in error
+    [error] = check({"": (None, 120), "host web2": ("30", "20")}, "remediate")  # strings as -e gives them
+    assert "(20) must be at least refarch_start_probe_seconds (30) + 5" in error
+    assert error.endswith("(set for host web2)")
+    assert check({"": ("soon", 3)}, "remediate") == []  # a value that is no integer: its own check names it
+    assert check({"": (200, None)}, "scan") == []  # the scan playbook starts no probe
