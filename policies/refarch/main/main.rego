@@ -62,15 +62,28 @@ _conftest_msg(f) := concat("", [
 
 else := concat("", [text.str(f.rule_id), ": ", text.str(f.message)])
 
-# evaluate(doc, ctx) -> sorted array of complete findings. Per finding only lookups: what a complete
-# finding takes from the catalog and the settings is in _meta, computed once per query.
-evaluate(doc, c) := [by_key[k] | some k in sort(object.keys(by_key))] if {
+# evaluate(doc, ctx) -> sorted array of complete findings. What a complete finding takes from the catalog
+# and the settings (its meta) depends on the rule and the document's node scope only: a query of several
+# documents computes it once per rule and classification (_meta_by_class); a query of one document (the
+# regopy backend's, the findings entry point) looks up only the rules that raised a finding.
+evaluate(doc, c) := _sorted({_sort_key(f): _complete(f, m) |
+	some f in _raw(doc, c)
+	m := meta[f.rule_id]
+}) if {
+	_per_query
 	meta := _meta_by_class[scope.classification(doc)]
-	by_key := {_sort_key(f): _complete(f, m) |
-		some f in _raw(doc, c)
-		m := meta[f.rule_id]
-	}
 }
+
+else := _sorted({_sort_key(f): _complete(f, m) |
+	some f in _raw(doc, c)
+	m := _meta_of(f.rule_id, cls)
+}) if {
+	cls := scope.classification(doc)
+}
+
+_per_query if count(input.documents) > 1
+
+_sorted(by_key) := [by_key[k] | some k in sort(object.keys(by_key))]
 
 # (rule_id, line, message) as one string: engines agree on sorting strings, not numbers.
 # Lines are padded by adding 10^10 (one builtin; null sorts first as "0").
@@ -111,18 +124,27 @@ _enabled("NRA000", _) := true
 
 _enabled(id, c) if not id in c.config.disabled_rules
 
-# Per query: rule id -> the catalog's and the settings' part of its complete findings, for the
-# enabled rules of the catalog (the findings of other rules are dropped).
-_meta[id] := {
+# Rule id -> the catalog's and the settings' part of its complete findings, for the enabled rules of the
+# catalog (the findings of other rules are dropped).
+_meta[id] := _meta_entry(id, m) if {
+	some id, m in data.refarch.catalog.rules
+	_enabled(id, ctx)
+}
+
+_meta_entry(id, m) := {
 	"severity": object.get(ctx.config.severity_overrides, id, m.severity),
 	"title": m.title,
 	"fix": m.fix,
 	"related": m.aliases,
 	"category": m.category,
 	"advisory": m.advisory,
-} if {
-	some id, m in data.refarch.catalog.rules
+}
+
+# One rule's meta for a document of classification cls: defined only when the rule is enabled and its
+# scope applies (what _meta_by_class[cls][id] holds).
+_meta_of(id, cls) := _meta_entry(id, data.refarch.catalog.rules[id]) if {
 	_enabled(id, ctx)
+	_in_scope(id, cls)
 }
 
 # The rules whose scope (METADATA custom.scope, in the catalog) applies to a document of each
