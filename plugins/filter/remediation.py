@@ -74,6 +74,25 @@ def _where_scanned(dockerfiles: Any) -> dict:
     return out
 
 
+def _other_build(target: dict, builds: dict) -> bool:
+    """Whether a Dockerfile target is a declared build of its file other than the one the plan rewrites."""
+    build = target.get("build")
+    chosen = builds.get(target.get("path"))
+    return isinstance(build, dict) and isinstance(chosen, dict) and build.get("id") != chosen.get("id")
+
+
+def _build_label(build: dict) -> str:
+    """A declared build as a person names it: its stage and what declares it (``target worker: worker in
+    compose.yaml``)."""
+    stage = f"target {build['target']}" if build.get("target") else "the last stage"
+    where = []
+    for decl in (build.get("declared_by") or [])[:2]:
+        if isinstance(decl, dict):
+            file = posixpath.basename(str(decl.get("path") or "")) or "a descriptor"
+            where.append(f"{decl['name']} in {file}" if decl.get("name") else file)
+    return f"{stage}: {', '.join(where)}" if where else stage
+
+
 def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, dockerfiles: Any = None) -> list:
     """One entry per Dockerfile with open, automatically fixable findings among ``fixes``.
 
@@ -103,16 +122,26 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
             known = builds.get(target["path"])
             if known is None or (not known.get("image") and build.get("image")):
                 builds[target["path"]] = build
+    # One declared build per Dockerfile is rewritten and rebuilt (the one above): the findings of its other
+    # builds are not this rewrite's to fix or claim; they are named in the plan (other_builds) and stay open.
+    others: dict = {}
     open_rules: dict = {}
     for finding in result.get("findings") or []:
         target = finding.get("target") or {}
-        if target.get("kind") == "dockerfile" and not finding.get("waived"):
-            open_rules.setdefault(target.get("path"), set()).add(finding.get("rule_id"))
+        if target.get("kind") != "dockerfile" or finding.get("waived"):
+            continue
+        if _other_build(target, builds):
+            label = _build_label(target["build"])
+            others.setdefault(target.get("path"), {}).setdefault(label, set()).add(str(finding.get("rule_id")))
+            continue
+        open_rules.setdefault(target.get("path"), set()).add(finding.get("rule_id"))
     plan: dict = {}
     for finding in result.get("findings") or []:
         target = finding.get("target") or {}
         fix = finding.get("fix") or "manual"
         if target.get("kind") != "dockerfile" or finding.get("waived") or fix == "manual":
+            continue
+        if _other_build(target, builds):
             continue
         if wanted is not None and finding.get("rule_id") not in wanted and fix not in wanted:
             continue
@@ -127,7 +156,9 @@ def remediation_plan(result: Any, fixes: Any = "all", images: Any = None, docker
                                        "image": links.get(path, ""), "scan_root": root, "dir_identity": ident,
                                        "build_target": build.get("target") or "",
                                        "build_args": {k: v for k, v in (build.get("args") or {}).items()
-                                                      if isinstance(v, str) and REDACTED not in v}})
+                                                      if isinstance(v, str) and REDACTED not in v},
+                                       "other_builds": [{"build": label, "rules": sorted(rules)} for label, rules
+                                                        in sorted((others.get(path) or {}).items())]})
         if fix not in entry["fixes"]:
             entry["fixes"].append(fix)
         if finding.get("rule_id") not in entry["rules"]:
@@ -294,6 +325,10 @@ def remediation_outcome_line(outcome: Any) -> str:
     for key in ("reason", "note"):
         if outcome.get(key):
             line += " - " + str(outcome[key])
+    for other in outcome.get("other_builds") or []:
+        if isinstance(other, dict):
+            line += " - declared build {} not remediated (open: {})".format(
+                other.get("build"), ", ".join(str(r) for r in other.get("rules") or []))
     return printable(line)  # a host's path or message never acts on the terminal
 
 

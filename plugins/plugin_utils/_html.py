@@ -623,7 +623,9 @@ def _section_remediation(report: Mapping[str, Any]) -> str:
             status = str(entry.get("status") or "failed")
             fixed = ", ".join(entry.get("rules_fixed") or []) or "-"
             declined = "; ".join(f"{s.get('fix')}: {s.get('reason')}" for s in entry.get("declined") or [])
-            detail = " — ".join(t for t in (entry.get("reason"), entry.get("note"), declined) if t) or "-"
+            others = "; ".join(f"declared build {o.get('build')} not remediated (open: "
+                               f"{', '.join(o.get('rules') or [])})" for o in entry.get("other_builds") or [])
+            detail = " — ".join(t for t in (entry.get("reason"), entry.get("note"), declined, others) if t) or "-"
             rows.append(
                 f"<tr><td class=\"nowrap\">{_badge(_REMEDIATION_BADGES.get(status, 'st-failed'), status)}</td>"
                 f"<td class=\"mono\">{_e(host_name, 120)}</td>"

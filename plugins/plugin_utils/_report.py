@@ -453,6 +453,9 @@ def _remediation_entry(host: str, raw: Any) -> dict[str, Any]:
         "fix_status": [{"fix": str(item.get("fix") or ""), "status": str(item.get("status") or "skipped"),
                         "reason": str(item.get("reason") or "")}
                        for item in _as_list(raw.get("fix_status")) if isinstance(item, Mapping)],
+        # the Dockerfile's other declared builds, not remediated in this run: [{"build", "rules"}]
+        "other_builds": [{"build": str(item.get("build") or ""), "rules": sorted(set(_text_list(item.get("rules"))))}
+                         for item in _as_list(raw.get("other_builds")) if isinstance(item, Mapping)],
         "sha256_before": str(raw.get("sha256_before") or "") or None,
         "sha256_after": str(raw.get("sha256_after") or "") or None,
         "backup_file": str(raw.get("backup_file") or "") or None,

@@ -11,6 +11,9 @@ with a build argument, and names its image. The original image is built with pod
   verifies it and promotes it; the old image keeps its ``-refarch-previous`` tag.
 * the target is not the last stage: the fixes act on it and leave the last stage alone; compose.yaml reaches
   its build through an anchor and a merge key; another compose file that is not YAML makes the run incomplete.
+* a second service builds the last stage (``debug``) of the same Dockerfile without naming an image: it is a
+  second target, the rewrite is for the build that names an image, and the outcome names the debug build as not
+  remediated, with its open rules, instead of claiming them.
 
 Images are tagged under ``localhost/refarch-compose-test/`` and removed at teardown.
 """
@@ -66,6 +69,10 @@ services:
         APP_PORT: "8080"
     image: {IMAGE}
     x-team: shop
+  api-debug:
+    build:
+      <<: *build
+      target: debug
   db:
     image: postgres:16
 """
@@ -153,6 +160,11 @@ def test_compose_image_is_found_rebuilt_from_its_declared_build_and_promoted(com
     # (npm start: the start script is read from the declared context's package.json, not the docker/ folder)
     assert {"NRA001", "NRA010", "NRA011"} <= set(outcome["rules_fixed"]), outcome
     assert (project / "docker" / "api.Dockerfile").read_text().endswith(DEBUG_STAGE)
+    # the other declared build of this Dockerfile: named, with the rules open on it at the scan, never claimed
+    [other] = outcome["other_builds"]
+    assert other["build"] == "target debug: api-debug in compose.yaml" and other["rules"], outcome
+    assert other["rules"] == sorted(other["rules"]) and "NRA000" not in other["rules"]
+    assert "declared build target debug: api-debug in compose.yaml not remediated" in run.stdout
     previous = _image_id(IMAGE + "-refarch-previous")
     assert previous == compose_lab["original"], "the old image keeps the -refarch-previous tag"
     new = _image_id(IMAGE)
@@ -167,9 +179,12 @@ def test_report_names_the_declared_build(compose_lab):
     report = json.loads((compose_lab["work"] / "report" / "report.json").read_text())
     project = compose_lab["project"]
     path = str(project / "docker" / "api.Dockerfile")
-    targets = [t for t in report["hosts"]["web1"]["targets"] if t.get("path") == path]
-    assert len(targets) == 1
-    build = targets[0]["build"]
+    targets = {t["build"]["target"]: t for t in report["hosts"]["web1"]["targets"] if t.get("path") == path}
+    assert sorted(targets) == ["debug", "runtime"]  # one target per declared build
+    assert targets["debug"]["build"]["image"] is None
+    [entry] = [e for e in report["hosts"]["web1"]["remediation"] if e["path"] == path]
+    assert [o["build"] for o in entry["other_builds"]] == ["target debug: api-debug in compose.yaml"]
+    build = targets["runtime"]["build"]
     assert build["target"] == "runtime" and build["context"] == str(project) and build["image"] == IMAGE
     assert build["declared_by"] == [{"path": str(project / "compose.yaml"), "kind": "compose", "name": "api"}]
     html = (compose_lab["work"] / "report" / "report.html").read_text()

@@ -112,6 +112,36 @@ def test_plan_takes_image_context_target_and_args_from_a_declared_build():
     assert plain["context"] == "/srv/b" and plain["build_target"] == "" and plain["build_args"] == {}
 
 
+def test_plan_rewrites_one_declared_build_and_names_the_others_without_claiming_their_findings():
+    """Two compose services build one Dockerfile (targets web and worker): the rewrite and the rebuild are for the
+    build that names an image; the worker build's findings are neither fixes nor rules of this entry (a rule the
+    rewrite fixes for web may still fire for worker), but are named so the outcome can say they stay open."""
+    web = {"id": "w1", "target": "web", "context": "/srv/app", "image": "localhost/web:1", "args": {},
+           "declared_by": [{"path": "/srv/app/compose.yaml", "kind": "compose", "name": "web"}]}
+    worker = {"id": "k2", "target": "worker", "context": "/srv/app", "image": None, "args": {},
+              "declared_by": [{"path": "/srv/app/compose.yaml", "kind": "compose", "name": "worker"}]}
+    path = "/srv/app/Dockerfile"
+
+    def found(rule, fix, build):
+        return dict(_f(rule, fix, path=path), target={"kind": "dockerfile", "path": path, "sha256": "ab" * 32,
+                                                      "build": build})
+
+    result = {"targets": [{"kind": "dockerfile", "path": path, "build": worker},
+                          {"kind": "dockerfile", "path": path, "image": "localhost/web:1", "build": web}],
+              "findings": [found("NRA001", "add_non_root_user", web), found("NRA001", "add_non_root_user", worker),
+                           found("NRA011", "exec_form_cmd", worker), found("NRA006", "manual", worker),
+                           found("NRA010", "replace_npm_start", web)]}
+    [entry] = remediation_plan(result)
+    assert entry["build_target"] == "web" and entry["image"] == "localhost/web:1"
+    assert entry["fixes"] == ["add_non_root_user", "replace_npm_start"]  # not exec_form_cmd: worker's only
+    assert entry["rules"] == ["NRA001", "NRA010"] and entry["open_rules"] == ["NRA001", "NRA010"]
+    assert all(f["target"]["build"]["id"] == "w1" for f in entry["findings"])
+    assert entry["other_builds"] == [{"build": "target worker: worker in compose.yaml",
+                                      "rules": ["NRA001", "NRA006", "NRA011"]}]
+    # a file no descriptor declares twice has no other builds
+    assert all(p["other_builds"] == [] for p in remediation_plan(RESULT))
+
+
 def test_plan_carries_where_each_dockerfile_was_scanned():
     docs = [{"path": "/srv/a/Dockerfile", "scan_root": "/srv", "dir_identity": {"dev": 2049, "ino": 77}},
             {"path": "/srv/b/Dockerfile", "scan_root": "/srv", "dir_identity": None}]

@@ -60,3 +60,8 @@ def test_outcome_line_says_fixed_only_for_fixed_rules():
                                      "not_fixed": [{"rule_id": "NRA002", "reason": "skipped"}], "reason": "",
                                      "note": ""})
     assert line == f"{PATH}: promoted [NRA001] not fixed: NRA002"
+    line = remediation_outcome_line({"path": PATH, "status": "rewritten", "rules_fixed": ["NRA001"], "reason": "",
+                                     "other_builds": [{"build": "target worker: worker in compose.yaml",
+                                                       "rules": ["NRA001", "NRA011"]}]})
+    assert line == (f"{PATH}: rewritten [NRA001] - declared build target worker: worker in compose.yaml not "
+                    "remediated (open: NRA001, NRA011)")

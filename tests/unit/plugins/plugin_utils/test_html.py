@@ -214,7 +214,8 @@ def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_st
     results = samples.host_results()
     results["web1"]["remediation"] = [
         {"path": "/srv/a/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
-         "declined": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}, "verified": True},
+         "declined": [], "reason": "", "note": "kept", "rebuild": {"status": "promoted"}, "verified": True,
+         "other_builds": [{"build": "target worker: worker in compose.yaml", "rules": ["NRA011"]}]},
         {"path": "/srv/b/Dockerfile", "status": "promoted", "rules_fixed": ["NRA001"], "fixes_applied": ["x"],
          "declined": [], "reason": "", "note": "not verified: not started", "rebuild": {"status": "promoted"}},
         {"path": "/srv/" + samples.SCRIPT + "/Dockerfile", "status": "rolled_back", "rules_fixed": [],
@@ -228,4 +229,5 @@ def test_remediation_section_only_in_a_remediation_report_and_hostile_reasons_st
     assert "Remediation" in section and "promoted" in section and "rolled_back" in section
     assert "/srv/a/Dockerfile" in section and "NRA001" in section and "add_healthcheck" in section
     assert section.count("promoted, verified") == 1 and section.count("promoted, not verified") == 1
+    assert "declared build target worker: worker in compose.yaml not remediated (open: NRA011)" in section
     assert samples.SCRIPT in section and samples.IMG in section  # shown as text, never as markup

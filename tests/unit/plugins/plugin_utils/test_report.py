@@ -274,7 +274,8 @@ def test_remediation_outcomes_are_reported_per_host_and_counted():
     results = samples.host_results()
     results["web1"]["remediation"] = [
         _outcome("/srv/a/Dockerfile", "promoted", rebuild={"status": "promoted", "image_id": "sha256:1"},
-                 rules_fixed=["NRA001", "NRA010", "NRA001"], verified=True),
+                 rules_fixed=["NRA001", "NRA010", "NRA001"], verified=True,
+                 other_builds=[{"build": "target worker: worker in compose.yaml", "rules": ["NRA011", "NRA001"]}]),
         _outcome("/srv/b/Dockerfile", "rolled_back", reason="NRA001 still fires on the new image",
                  rebuild={"status": "rolled_back"}, verified="False"),
         _outcome("/srv/c/Dockerfile", "refused", reason="changed since the scan", fixes_applied=[], rules_fixed=[]),
@@ -289,6 +290,9 @@ def test_remediation_outcomes_are_reported_per_host_and_counted():
     # verified: only the image built from the current context and started; a templated "False" is false,
     # and an outcome without the key (written before it existed) is not verified
     assert [e["verified"] for e in web1] == [True, False, False]
+    assert web1[0]["other_builds"] == [
+        {"build": "target worker: worker in compose.yaml", "rules": ["NRA001", "NRA011"]}]
+    assert web1[1]["other_builds"] == []
     assert web1[0]["declined"] == [{"fix": "add_healthcheck", "reason": "no probe known"}]
     # an outcome written before the list was renamed from "skipped" (Ansible hid such tasks as skipped)
     old = {k: v for k, v in _outcome("/srv/d/Dockerfile", "rewritten").items() if k != "declined"}
