@@ -69,11 +69,13 @@ Documented choices
   ``package*.json`` (and the yarn/pnpm lockfile), production ``node_modules``, the build
   output directory that holds the entry point and the run-time directories the context has
   (``public``, ``views``, ...), when a build step runs and the entry point is in the build
-  output; otherwise the whole application directory (the final ``WORKDIR``), reported
-  ``partly applied`` with the reason.  Without a ``WORKDIR`` and without a build step, the
-  runtime stage copies the sources from the context again and only ``node_modules`` from
-  the prune stage (also ``partly applied``).  A ``RUN`` whose effect on the runtime cannot
-  be classified makes the fix skip.
+  output.  Without a build step (the application runs from its sources) the runtime stage
+  repeats the stage's own ``COPY`` instructions (the sources come from the context again,
+  through the ``.dockerignore``) and copies only ``node_modules`` from the prune stage, when
+  the install is shown to make nothing else (``runtime_files.sources``); otherwise the whole
+  application directory (the final ``WORKDIR``), reported ``partly applied`` with the reason
+  (without a ``WORKDIR``: the sources from the context, ``partly applied``).  A ``RUN`` whose
+  effect on the runtime cannot be classified makes the fix skip.
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import RuntimeFiles
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import plan as runtime_plan
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import (
+    sources as runtime_sources,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     BUILD_CLI_PACKAGES,
     INIT_PROGRAMS,
@@ -37,6 +40,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._shellcmd impor
     is_appdir_segment,
     is_build_tool_segment,
     is_global_install,
+    is_install_only_segment,
     is_noop_segment,
     is_os_housekeeping,
     is_os_package_install,
@@ -210,10 +214,86 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
                 argv = argv[1:]
             if argv and (argv[0] == "pnpm" or (argv[0] == "yarn" and family.startswith("ubi"))):
                 return Skip(f"the container starts with {argv[0]}, which only the build stage provides")
+    picked = None if appdir == "/" else runtime_plan(doc, ctx, stage, appdir, tool=tool, has_build=has_build)
+    # no build step: the application runs from its sources; take them from the build context again (the stage's
+    # own COPYs, through the .dockerignore) and only production node_modules from the pruned build, when the install
+    # is shown to make nothing else the application needs (runtime_files.sources)
+    try_sources = mode_b or (not has_build and not isinstance(picked, RuntimeFiles))
+    why_not_sources = runtime_sources(doc, ctx, stage, appdir, tool=tool, installs=installs) if try_sources else None
+    from_context = mode_b or (try_sources and why_not_sources is None)
+    lines = _runtime_lines(doc, stage, appdir, from_context)
+    if isinstance(lines, Skip) and from_context and not mode_b:
+        why_not_sources = lines.reason
+        from_context = False
+        lines = _runtime_lines(doc, stage, appdir, False)
+    if isinstance(lines, Skip):
+        return lines
+    runtime, chown = lines
+    name = stage.name or "build"
+    source = name
+    from_ins = stage.from_ins
+    kw_from = doc.raw_keyword(from_ins)
+    platform = [f for f in from_ins.get("flags") or [] if f.startswith("--platform")]
+    edits = _Edits(doc)
+    if not stage.name:
+        first = doc.lines[from_ins["end_line"] - 1]
+        body = _body(first)
+        stripped = body.rstrip()
+        edits.replace(from_ins["end_line"], from_ins["end_line"],
+                      [stripped + " " + doc.kw("AS") + " " + name + body[len(stripped):] + _ending(first)])
+    new = [""]
+    if tool is not None:
+        source = "production-dependencies"
+        new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
+                "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
+    if mode_b and tool is None:
+        return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
+    copy = [doc.kw("COPY"), "--from=" + source] + ([chown] if chown else [])
+    copies = []
+    if from_context and why_not_sources is None:
+        note = ("warning: the application runs from its sources (no build step): the runtime stage takes them from "
+                "the build context again, as the build stage does (through .dockerignore), and only the production "
+                "node_modules from the pruned build; exclude what it does not read at run time (tests, docs) in "
+                ".dockerignore")
+    elif from_context:
+        note = ("the runtime stage copies the sources from the build context again (no WORKDIR: what the "
+                f"application needs cannot be shown: {why_not_sources})")
+    elif isinstance(picked, RuntimeFiles):
+        note = "warning: " + picked.note
+        base = appdir.rstrip("/") + "/"
+        copies = [" ".join([*copy, *(base + f for f in picked.files), base])]
+        copies += [" ".join([*copy, base + d, base + d]) for d in picked.dirs]
+    else:
+        note = f"the runtime stage copies all of {appdir}: {picked}"
+        if why_not_sources and why_not_sources not in picked:
+            note += f"; the sources cannot be taken from the build context instead: {why_not_sources}"
+        copies = [" ".join([*copy, appdir, appdir])]
+    runtime = [y for x in runtime for y in (copies if x is None else [x])]
+    new.append(" ".join([kw_from, *platform, stage.base_raw, doc.kw("AS"), "runtime"]))
+    new.extend(runtime)
+    last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
+    edits.insert_after(last, [edits.line(x) for x in new])
+    # the container's process, ports and health check belong to the runtime stage only (the runtime repeats them)
+    previous_end = from_ins["end_line"]
+    for ins in ins_list:
+        if ins["cmd"] in RUNTIME_ONLY:
+            start = ins["start_line"]
+            while start - 1 > previous_end and not doc.lines[start - 2].strip():
+                start -= 1          # with the blank lines before it
+            edits.replace(start, ins["end_line"], [])
+        previous_end = ins["end_line"]
+    return edits.noted(note)
+
+
+def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool):
+    """The runtime stage's instructions (None: where the copies from the build go) and the ``--chown`` flag of the
+    application's copies, or a :class:`Skip`. ``from_context``: the application's own COPY instructions are
+    repeated (its sources come from the build context again) and each dependency install becomes a copy of the
+    pruned ``node_modules``; otherwise the copies into ``appdir`` become one placeholder."""
     runtime = []
     app_copied = False
     chown = None
-    for ins in ins_list:
+    for ins in stage.ins:
         cmd = ins["cmd"]
         raw = [_body(x) for x in doc.span(ins)]
         if cmd in ("COPY", "ADD"):
@@ -225,7 +305,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             wd = doc.workdir(stage, ins["start_line"]) or "/"
             dest = value[-1] if value else ""
             absdest = _norm_path(dest if dest.startswith("/") else wd + "/" + dest)
-            if mode_b:
+            if from_context:
                 runtime.extend(raw)
                 app_copied = True
                 for f in flags:
@@ -244,17 +324,20 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             command = _run_command(ins)
             if ins.get("heredocs"):
                 return Skip(f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime")
-            if mode_b and install_tool(command):
+            if from_context and install_tool(command):
                 wd = doc.workdir(stage, ins["start_line"]) or "/"
                 modules = _norm_path(wd + "/node_modules")
                 runtime.append(" ".join([doc.kw("COPY"), "--from=production-dependencies"] + ([chown] if chown else [])
                                         + [modules, modules]))
             kind = _classify_run(command, appdir)
             if kind in ("build", "noop"):
-                if mode_b and kind == "build" and not install_tool(command) and not all(
+                if from_context and kind == "build" and not install_tool(command) and all(
+                        is_install_only_segment(re.sub(r"\s+", " ", p.strip())) for p in split_and(command) or []):
+                    continue        # cleans the package manager's cache: nothing the runtime needs
+                if from_context and kind == "build" and not install_tool(command) and not all(
                         is_appdir_segment(p.strip()) for p in split_and(command) or [command]):
                     return Skip(f"cannot tell where RUN at line {ins['start_line']} writes")
-                if mode_b and kind == "build" and not install_tool(command):
+                if from_context and kind == "build" and not install_tool(command):
                     runtime.extend(raw)
                 continue
             if kind == "unknown":
@@ -277,55 +360,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             runtime.extend(raw)
     if not app_copied:
         return Skip("cannot tell which COPY brings the application in")
-    name = stage.name or "build"
-    source = name
-    from_ins = stage.from_ins
-    kw_from = doc.raw_keyword(from_ins)
-    platform = [f for f in from_ins.get("flags") or [] if f.startswith("--platform")]
-    edits = _Edits(doc)
-    if not stage.name:
-        first = doc.lines[from_ins["end_line"] - 1]
-        body = _body(first)
-        stripped = body.rstrip()
-        edits.replace(from_ins["end_line"], from_ins["end_line"],
-                      [stripped + " " + doc.kw("AS") + " " + name + body[len(stripped):] + _ending(first)])
-    new = [""]
-    if tool is not None:
-        source = "production-dependencies"
-        new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
-                "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
-    if mode_b and tool is None:
-        return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
-    copy = [doc.kw("COPY"), "--from=" + source] + ([chown] if chown else [])
-    if mode_b:
-        note = ("the runtime stage copies the sources from the build context again (no WORKDIR: what the "
-                "application needs cannot be shown)")
-        copies = []
-    else:
-        picked = runtime_plan(doc, ctx, stage, appdir, tool=tool, has_build=has_build)
-        if isinstance(picked, RuntimeFiles):
-            note = "warning: " + picked.note
-            base = appdir.rstrip("/") + "/"
-            copies = [" ".join([*copy, *(base + f for f in picked.files), base])]
-            copies += [" ".join([*copy, base + d, base + d]) for d in picked.dirs]
-        else:
-            note = f"the runtime stage copies all of {appdir}: {picked}"
-            copies = [" ".join([*copy, appdir, appdir])]
-    runtime = [y for x in runtime for y in (copies if x is None else [x])]
-    new.append(" ".join([kw_from, *platform, stage.base_raw, doc.kw("AS"), "runtime"]))
-    new.extend(runtime)
-    last = ins_list[-1]["end_line"] if ins_list else from_ins["end_line"]
-    edits.insert_after(last, [edits.line(x) for x in new])
-    # the container's process, ports and health check belong to the runtime stage only (the runtime repeats them)
-    previous_end = from_ins["end_line"]
-    for ins in ins_list:
-        if ins["cmd"] in RUNTIME_ONLY:
-            start = ins["start_line"]
-            while start - 1 > previous_end and not doc.lines[start - 2].strip():
-                start -= 1          # with the blank lines before it
-            edits.replace(start, ins["end_line"], [])
-        previous_end = ins["end_line"]
-    return edits.noted(note)
+    return runtime, chown
 
 
 #: Instructions that describe the running container: the split moves them out of the build stage.

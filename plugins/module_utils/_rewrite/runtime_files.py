@@ -25,9 +25,12 @@ reads at run time (``public``, ``views``, ``static``, ``templates``, ``assets``,
 ``prisma``, ``config``, ``migrations``) when the context holds them, and the files the process names. The fix names
 what stays in the build stage.
 
-Otherwise (no build step: the application runs from its sources; an entry point outside the build output, that
-cannot be found, or that a shell script starts; ``package.json`` or the context unreadable) the answer is the
-reason, and the split copies the whole directory and says so (``partly applied``).
+Otherwise (no build step and no ``files`` list: the application runs from its sources; an entry point outside the
+build output, that cannot be found, or that a shell script starts; ``package.json`` or the context unreadable) the
+answer is the reason. For an application that runs from its sources, :func:`sources` says whether the runtime stage
+can take them from the build context again (the stage's own ``COPY`` instructions) and only production
+``node_modules`` from the pruned build; when it cannot either, the split copies the whole directory and says so
+(``partly applied``).
 
 Pure: files are read through ``FixContext.read_file`` (the host's ``_context_files.ContextFiles``, bounded, links
 never followed); the context's top level through its ``entries()``.
@@ -42,11 +45,23 @@ from typing import NamedTuple
 
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite import app_port
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.fix_dockerignore import (
+    _copied_entries,
     _dockerignore_patterns,
     _pattern_covers,
 )
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext, _Doc, _norm_path
-from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import is_appdir_segment, split_and
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (
+    DOCKERIGNORE_ENTRIES,
+    FixContext,
+    _Doc,
+    _norm_path,
+)
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
+    is_appdir_segment,
+    is_global_install,
+    is_install_only_segment,
+    is_noop_segment,
+    split_and,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
 
 #: Directories a build writes its output to, besides the ``outDir`` of ``tsconfig.json``.
@@ -180,16 +195,11 @@ def _shown(names) -> str:
     return ", ".join(plain[:8]) + (f" and {more} more" if more else "")
 
 
-def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, has_build: bool):
-    """:class:`RuntimeFiles`, or the reason (a string) why the runtime stage must copy the whole ``appdir``."""
-    no_build = "no build step: the application runs from its sources, and which of them it needs cannot be shown"
-    if tool is None:
-        return "no dependency install: cannot tell where the production node_modules come from"
+def _manifest(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str):
+    """``(package.json as a dict, the context's top-level entries, the names the stage copies into appdir)``, or the
+    reason (a string) why the package cannot be shown to install into ``node_modules`` alone."""
     read = ctx.read_file
-    lister = getattr(read, "entries", None)
-    if read is None or lister is None:
-        return no_build if not has_build else "the application's files were not read (no build context given)"
-    entries = lister()
+    entries = read.entries()
     if entries is None:
         return "the build context's top level cannot be listed"
     copied = _in_appdir(doc, stage, entries, _dockerignore_patterns(ctx), appdir)
@@ -211,6 +221,22 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
                     if isinstance(spec, str) and _LINKED_SPEC.match(spec) and not _TARBALL.search(spec))
     if linked:
         return f"the dependency {linked[0]} is a local directory, which node_modules links to in the sources"
+    return pkg, entries, copied
+
+
+def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, has_build: bool):
+    """:class:`RuntimeFiles`, or the reason (a string) why the runtime stage must copy the whole ``appdir``."""
+    no_build = "no build step: the application runs from its sources, and which of them it needs cannot be shown"
+    if tool is None:
+        return "no dependency install: cannot tell where the production node_modules come from"
+    read = ctx.read_file
+    lister = getattr(read, "entries", None)
+    if read is None or lister is None:
+        return no_build if not has_build else "the application's files were not read (no build context given)"
+    manifest = _manifest(doc, ctx, stage, appdir)
+    if isinstance(manifest, str):
+        return manifest
+    pkg, entries, copied = manifest
     declared = _declared_files(pkg, copied)
     if not has_build and declared is None:
         return no_build + " (package.json lists no files)"
@@ -277,3 +303,94 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
     if kept:
         note += f"; left in the build stage: {_shown(kept)} (copy what the application reads at run time)"
     return RuntimeFiles(files, dirs, note)
+
+
+#: The root package's scripts a plain ``npm install``/``npm ci`` (and yarn's, pnpm's) runs: they may make files
+#: outside ``node_modules`` that the application reads.
+INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
+
+
+def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, installs: list) -> str | None:
+    """None when an application without a build step can take its sources from the build context again (the
+    stage's own ``COPY`` instructions, through the ``.dockerignore``) and only production ``node_modules`` from the
+    pruned build; else the reason (a string).
+
+    That holds when the build stage's dependency install is the only thing that makes files the application needs:
+    ``package.json`` is copied into ``appdir`` and can be read, declares production dependencies, no workspaces,
+    no local-directory dependency and no install script of its own (``prepare``, ``postinstall`` ...), and the
+    context is not a Yarn Plug'n'Play project; every install RUN (``installs``) only installs the project's
+    dependencies (no named packages; nothing else in the RUN but cache cleaning and global installs, which the
+    runtime stage repeats as system steps) in ``appdir``; and the context's
+    own ``node_modules`` does not reach the runtime stage (``.dockerignore`` excludes it, or ``write_dockerignore``
+    adds it). The runtime image then holds exactly what the single stage held, minus the development dependencies
+    and whatever the install left outside ``node_modules`` (caches, a generated lockfile).
+    """
+    if tool is None:
+        return "no dependency install: cannot tell where the production node_modules come from"
+    if ctx.read_file is None or getattr(ctx.read_file, "entries", None) is None:
+        return "the application's files were not read (no build context given)"
+    manifest = _manifest(doc, ctx, stage, appdir)
+    if isinstance(manifest, str):
+        return manifest
+    pkg, entries, _copied = manifest
+    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    hooks = [s for s in INSTALL_SCRIPTS if s in scripts]
+    if hooks:
+        return f"package.json's {', '.join(hooks)} script(s) run at install and may make files outside node_modules"
+    if not (isinstance(pkg.get("dependencies"), dict) and pkg["dependencies"]):
+        return "package.json declares no production dependencies"
+    for ins in installs:
+        parts = split_and(re.sub(r"\s+", " ", " ".join(str(v) for v in ins.get("value") or [])).strip())
+        if ins.get("heredocs") or not parts or not all(
+                is_install_only_segment(p) or is_global_install(p) or (is_noop_segment(p) and ">" not in p)
+                for p in parts):
+            return (f"RUN at line {ins['start_line']} does more than install the project's dependencies, so its "
+                    "results may lie outside node_modules")
+        where = doc.workdir(stage, ins["start_line"]) or "/"
+        if where != appdir:
+            return f"RUN at line {ins['start_line']} installs in {where}, not in {appdir}"
+    return _context_modules(doc, ctx, stage, appdir, entries)
+
+
+def _context_modules(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, entries: dict) -> str | None:
+    """None when no ``COPY``/``ADD`` of the stage can bring the build context's own ``node_modules`` into
+    ``appdir/node_modules`` (or flatten it into ``appdir`` through a glob), else the reason."""
+    patterns = _dockerignore_patterns(ctx)
+    required = list(ctx.dockerignore_entries or DOCKERIGNORE_ENTRIES)
+    will_add = ("write_dockerignore" in ctx.requested and ctx.dockerignore_read and "node_modules" in required
+                and not _copied_entries(doc, ["node_modules"])
+                and not any(_pattern_covers(p[1:].strip(), e) or p[1:].strip().lstrip("/").startswith(e + "/")
+                            for p in patterns if p.startswith("!") for e in required))
+
+    def excluded(path: str) -> bool:
+        parts = path.split("/")
+        if any(_ignored("/".join(parts[:k]), patterns) for k in range(1, len(parts) + 1)):
+            return True
+        return will_add and path == "node_modules"
+
+    for ins in stage.ins:
+        if ins["cmd"] not in ("COPY", "ADD") or ins.get("heredocs") or \
+                any(str(f).lower().startswith("--from") for f in ins.get("flags") or []):
+            continue
+        value = [str(v) for v in ins.get("value") or []]
+        wd = doc.workdir(stage, ins["start_line"]) or "/"
+        dest = _norm_path(value[-1] if value[-1].startswith("/") else posixpath.join(wd, value[-1])) if value else "/"
+        if appdir != dest and not appdir.startswith(dest.rstrip("/") + "/"):
+            continue
+        sub = appdir[len(dest.rstrip("/")):].strip("/")
+        for src in value[:-1]:
+            if "://" in src:
+                continue
+            rel = _norm_path(src).lstrip("/")
+            if set("*?[") & set(rel):
+                if "/" not in rel and fnmatch.fnmatchcase("node_modules", rel) and not excluded("node_modules"):
+                    return (f"{ins['cmd']} at line {ins['start_line']} copies {src}, which takes the build "
+                            "context's node_modules")
+                continue
+            if rel and entries.get(rel.split("/", 1)[0]) != "dir":
+                continue        # a file (or nothing: the COPY fails) holds no node_modules
+            path = posixpath.normpath(posixpath.join(rel or ".", sub or ".", "node_modules"))
+            if not excluded(path):
+                return (f"{ins['cmd']} at line {ins['start_line']} would copy the build context's {path} into the "
+                        "runtime stage: .dockerignore does not exclude it")
+    return None

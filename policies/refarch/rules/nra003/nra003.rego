@@ -19,11 +19,17 @@
 #   package.json lists, plus the run-time directories the context has (public,
 #   views, static, templates, assets, locales, i18n, prisma, config,
 #   migrations) and the files the process names, and says what stays in the
-#   build stage. When that cannot be shown (no build step and no files list, an
-#   entry point outside the build output or started by a script, workspaces or
-#   local-directory dependencies, a RUN that makes files in the application
-#   directory, an unreadable build context) it copies the whole application
-#   directory and reports the fix partly applied with the reason.
+#   build stage. An application without a build step runs from its sources: the
+#   runtime stage takes them from the build context again with the stage's own
+#   COPY instructions (through the .dockerignore) and only production
+#   node_modules from the pruned build, when the install is shown to make
+#   nothing else (package.json has production dependencies and no install
+#   scripts of its own, the RUNs install the project's dependencies only, the
+#   .dockerignore keeps the context's node_modules out). When none of that can
+#   be shown (an entry point outside the build output or started by a script,
+#   workspaces or local-directory dependencies, a RUN that makes files in the
+#   application directory, an unreadable build context) it copies the whole
+#   application directory and reports the fix partly applied with the reason.
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#use-multi-stage-builds
 #     description: Use multi-stage builds

@@ -44,8 +44,9 @@ def split(root: Path, text: str, fixes=("split_multi_stage",), dockerignore: str
         reader = ContextFiles(fd, str(root))
         try:
             ctx = {"package_json": facts["package_json"], "read_file": reader, "evaluation_date": "2026-12-07"}
-            if dockerignore is not None:
-                ctx["dockerignore_text"] = dockerignore
+            if dockerignore is not None:   # the second run reads the .dockerignore the first one wrote
+                ctx["dockerignore_text"] = dockerignore if given is not None or out[0]["dockerignore"] is None \
+                    else out[0]["dockerignore"]
             out.append(R.rewrite(current, list(fixes), ctx))
         finally:
             reader.close()
@@ -238,3 +239,87 @@ def test_split_then_the_other_fixes_keep_the_runtime_stage_whole(tmp_path):
     assert [x for x in st["runtime"] if x.startswith("USER")] and \
         [x for x in st["runtime"] if x.startswith("ENTRYPOINT")], st["runtime"]
     assert split_entry(res)[0]["status"] == "applied"
+
+
+# --------------------------------------------------------------------------- an app that runs from its sources
+SRC_PKG = {"name": "src-app", "version": "1.0.0", "scripts": {"start": "node server.js", "test": "jest"},
+           "dependencies": {"express": "4.19.2"}, "devDependencies": {"jest": "29.7.0"}}
+SRC_APP = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY --chown=node:node package*.json ./\n"
+           "RUN npm ci && npm cache clean --force\nRUN npm cache clean --force\nCOPY --chown=node:node . .\n"
+           "RUN mkdir -p uploads\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n")
+
+
+def test_no_build_step_takes_the_sources_from_the_context_and_node_modules_from_the_pruned_build(tmp_path):
+    # no build step: the runtime stage repeats the stage's own copies from the build context (through the
+    # .dockerignore) and takes only the production node_modules from the pruned build; nothing else of the build
+    # stage (caches, the development dependencies) reaches it, so NRA003's intent holds: applied
+    make_context(tmp_path, SRC_PKG, {"server.js": "x\n", "test/a.test.js": "x\n"})
+    res = split(tmp_path, SRC_APP, dockerignore="node_modules\n.git\n")
+    st = stages(res["text"])
+    assert st["build"] == ["WORKDIR /app", "COPY --chown=node:node package*.json ./",
+                           "RUN npm ci && npm cache clean --force", "RUN npm cache clean --force",
+                           "COPY --chown=node:node . .", "RUN mkdir -p uploads"]
+    assert st["runtime"] == [
+        "WORKDIR /app", "COPY --chown=node:node package*.json ./",
+        "COPY --from=production-dependencies --chown=node:node /app/node_modules /app/node_modules",
+        "COPY --chown=node:node . .", "RUN mkdir -p uploads", "EXPOSE 3000", 'CMD ["node", "server.js"]']
+    entry, applied = split_entry(res)
+    assert (entry["status"], entry["claims"], entry["reason"]) == ("applied", ["NRA003"], "")
+    assert applied["warning"].startswith("the application runs from its sources (no build step): the runtime stage "
+                                         "takes them from the build context again"), applied
+    # the rewritten Dockerfile no longer raises NRA003's finding: the final stage installs nothing
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", res["text"].encode(), b"node_modules\n",
+                                               json.dumps(SRC_PKG).encode())
+    final_runs = [r for r in facts["analysis"]["runs"] if r["final_chain"]]
+    assert final_runs and not any(r["dev_dependency_installs"] or r["build_steps"] for r in final_runs)
+
+
+def test_no_build_step_with_write_dockerignore_and_without_a_workdir(tmp_path):
+    make_context(tmp_path, SRC_PKG, {"server.js": "x\n"})
+    # the context's node_modules is excluded by the .dockerignore write_dockerignore writes in the same run
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+    res = split(tmp_path, text, fixes=("split_multi_stage", "write_dockerignore"), dockerignore="")
+    assert stages(res["text"])["runtime"] == [
+        "WORKDIR /app", "COPY . .", "COPY --from=production-dependencies /app/node_modules /app/node_modules",
+        'CMD ["node", "server.js"]']
+    assert split_entry(res)[0]["status"] == "applied" and "node_modules" in res["dockerignore"].split()
+    # no WORKDIR: the same, at the root of the file system
+    res = split(tmp_path, "FROM node:22\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n",
+                dockerignore="node_modules\n")
+    assert stages(res["text"])["runtime"] == [
+        "COPY . .", "COPY --from=production-dependencies /node_modules /node_modules", 'CMD ["node", "server.js"]']
+    assert split_entry(res)[0]["status"] == "applied"
+
+
+def test_no_build_step_falls_back_to_the_whole_directory_when_the_install_may_make_more(tmp_path):
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+    cases = [
+        # an install script of the package itself may write outside node_modules
+        (dict(SRC_PKG, scripts={"postinstall": "node setup.js"}), text, "node_modules\n",
+         "package.json's postinstall script(s) run at install"),
+        # nothing to copy: npm makes no node_modules without production dependencies
+        (dict(SRC_PKG, dependencies={}), text, "node_modules\n", "package.json declares no production dependencies"),
+        # the context's node_modules would reach the runtime stage (no .dockerignore entry, none written)
+        (SRC_PKG, text, "", "COPY at line 3 would copy the build context's node_modules into the runtime stage"),
+        # ... and a re-include beats the exclusion
+        (SRC_PKG, text, "node_modules\n!node_modules\n", "COPY at line 3 would copy the build context's node_modules"),
+        # a named package changes package.json and the lockfile in the build stage only
+        (SRC_PKG, text.replace("npm install", "npm install && npm install left-pad"), "node_modules\n",
+         "RUN at line 4 does more than install the project's dependencies"),
+        # the application directory is a subdirectory of the context, whose node_modules the .dockerignore does
+        # not exclude (node_modules matches at the top only)
+        (SRC_PKG, text.replace("COPY . .", "COPY package.json ./\nCOPY api/ ."), "node_modules\n",
+         "COPY at line 4 would copy the build context's api/node_modules"),
+        # a RUN whose writes cannot be placed
+        (SRC_PKG, text.replace("CMD", "RUN node scripts/seed.js\nCMD"), "node_modules\n",
+         "cannot tell where RUN at line 5 writes"),
+    ]
+    for pkg, dockerfile_text, ignore, why in cases:
+        make_context(tmp_path, pkg, {"server.js": "x\n", "api/server.js": "x\n"})
+        res = split(tmp_path, dockerfile_text, dockerignore=ignore)
+        entry, _applied = split_entry(res)
+        assert entry["status"] == "partly_applied", (why, res["text"])
+        assert entry["reason"].startswith("the runtime stage copies all of /app"), entry["reason"]
+        assert why in entry["reason"], (why, entry["reason"])
+        assert any(x.startswith("COPY --from=production-dependencies /app") and x.endswith(" /app")
+                   for x in stages(res["text"])["runtime"]), res["text"]
