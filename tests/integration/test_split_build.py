@@ -9,6 +9,11 @@ once by ``_start_probe.probe`` (``buildah run --isolation chroot`` where ``podma
 it stays up as uid 1000 and listens on its port. The runtime image holds the manifests, the production
 dependency, the build output and ``public/``, and not the sources, the tests, the development dependency or the
 build stage's files.
+
+An app without a build step (it runs from its sources) is split too: its runtime stage takes the sources from the
+build context again and only the production ``node_modules`` from the pruned build (``applied``); it builds and
+starts, and its image holds the sources and the production dependency, not the development dependency or the build
+stage's npm cache.
 """
 from __future__ import annotations
 
@@ -127,6 +132,69 @@ def test_split_typescript_app_builds_starts_and_ships_only_what_it_needs(tmp_pat
             assert (app / "dist" / "server.js").is_file() and (app / "node_modules" / "greet").is_dir()
             assert not (app / "node_modules" / "fake-tsc").exists()     # the development dependency was pruned
             assert (app / "dist").stat().st_uid == 1000
+        finally:
+            S.run(["podman", "image", "unmount", image], check=False)
+        result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
+                                    buildah=shutil.which("buildah"))
+        assert result["passed"], result
+        assert result["user"] == "1000" and result["ports_declared"] == ["3000/tcp"], result
+    finally:
+        S.remove_images([image])
+
+
+SOURCES_DOCKERFILE = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nCOPY vendor ./vendor\n"
+                      "RUN npm install --no-audit --no-fund\nCOPY . .\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n")
+
+
+def test_split_app_without_a_build_step_takes_its_sources_from_the_context(tmp_path):
+    S.require_base_images()
+    for tool in ("podman", "buildah"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
+    (tmp_path / "vendor").mkdir()
+    _tarball(tmp_path / "vendor" / "greet-1.0.0.tgz", "greet",
+             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
+    _tarball(tmp_path / "vendor" / "lint-1.0.0.tgz", "lint", {"@meta": {"main": "index.js"}, "index.js": "\n"})
+    pkg = {"name": "sources-app", "version": "1.0.0", "scripts": {"start": "node server.js"},
+           "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
+           "devDependencies": {"lint": "file:vendor/lint-1.0.0.tgz"}}
+    for rel, text in {"package.json": json.dumps(pkg), ".dockerignore": "node_modules\n",
+                      "server.js": "const greet = require('greet');\nrequire('./lib/port');\n"
+                                   "require('http').createServer((q, r) => r.end(greet('src')))"
+                                   ".listen(process.env.PORT || 3000);\n",
+                      "lib/port.js": "module.exports = 3000;\n", "test/server.test.js": "// a test\n"}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", SOURCES_DOCKERFILE.encode(), None,
+                                               (tmp_path / "package.json").read_bytes())
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(tmp_path))
+    try:
+        res = R.rewrite(SOURCES_DOCKERFILE, ["split_multi_stage", "add_non_root_user"],
+                        {"package_json": facts["package_json"], "read_file": reader,
+                         "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
+    finally:
+        reader.close()
+        os.close(fd)
+    status = {e["fix"]: e["status"] for e in res["fix_status"]}
+    assert status == {"split_multi_stage": "applied", "add_non_root_user": "applied"}, res["fix_status"]
+    runtime = res["text"].split(" AS runtime\n", 1)[1]
+    assert "--from=production-dependencies /app/node_modules /app/node_modules" in runtime, res["text"]
+    (tmp_path / "Dockerfile").write_text(res["text"])
+    image = f"{S.unique_prefix()}/split-sources:1"
+    try:
+        S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
+               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
+        listing = S.run(["podman", "image", "mount", image], check=False)
+        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
+        if root is None:
+            pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
+        try:
+            app = root / "app"
+            assert (app / "server.js").is_file() and (app / "lib" / "port.js").is_file()
+            assert (app / "node_modules" / "greet").is_dir()
+            assert not (app / "node_modules" / "lint").exists()         # the development dependency was pruned
+            assert not (root / "root" / ".npm").exists()                 # the build stage's npm cache stayed there
         finally:
             S.run(["podman", "image", "unmount", image], check=False)
         result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
