@@ -27,7 +27,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _norm_path,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import RuntimeFiles
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import RuntimeFiles, Sources
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import plan as runtime_plan
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import (
     sources as runtime_sources,
@@ -219,12 +219,14 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     # own COPYs, through the .dockerignore) and only production node_modules from the pruned build, when the install
     # is shown to make nothing else the application needs (runtime_files.sources)
     try_sources = mode_b or (not has_build and not isinstance(picked, RuntimeFiles))
-    why_not_sources = runtime_sources(doc, ctx, stage, appdir, tool=tool, installs=installs) if try_sources else None
-    from_context = mode_b or (try_sources and why_not_sources is None)
-    lines = _runtime_lines(doc, stage, appdir, from_context)
+    answer = runtime_sources(doc, ctx, stage, appdir, tool=tool, installs=installs) if try_sources else None
+    why_not_sources = answer if isinstance(answer, str) else None
+    modules = not isinstance(answer, Sources) or answer.modules
+    from_context = mode_b or isinstance(answer, Sources)
+    lines = _runtime_lines(doc, stage, appdir, from_context, modules)
     if isinstance(lines, Skip) and from_context and not mode_b:
         why_not_sources = lines.reason
-        from_context = False
+        from_context, modules = False, True
         lines = _runtime_lines(doc, stage, appdir, False)
     if isinstance(lines, Skip):
         return lines
@@ -242,7 +244,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         edits.replace(from_ins["end_line"], from_ins["end_line"],
                       [stripped + " " + doc.kw("AS") + " " + name + body[len(stripped):] + _ending(first)])
     new = [""]
-    if tool is not None:
+    if tool is not None and modules:
         source = "production-dependencies"
         new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
                 "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
@@ -252,9 +254,10 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     copies = []
     if from_context and why_not_sources is None:
         note = ("warning: the application runs from its sources (no build step): the runtime stage takes them from "
-                "the build context again, as the build stage does (through .dockerignore), and only the production "
-                "node_modules from the pruned build; exclude what it does not read at run time (tests, docs) in "
-                ".dockerignore")
+                "the build context again, as the build stage does (through .dockerignore), and "
+                + ("only the production node_modules from the pruned build" if modules else
+                   "nothing from the build (package.json declares no production dependencies)")
+                + "; exclude what it does not read at run time (tests, docs) in .dockerignore")
     elif from_context:
         note = ("the runtime stage copies the sources from the build context again (no WORKDIR: what the "
                 f"application needs cannot be shown: {why_not_sources})")
@@ -285,11 +288,12 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     return edits.noted(note)
 
 
-def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool):
+def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool, modules: bool = True):
     """The runtime stage's instructions (None: where the copies from the build go) and the ``--chown`` flag of the
     application's copies, or a :class:`Skip`. ``from_context``: the application's own COPY instructions are
     repeated (its sources come from the build context again) and each dependency install becomes a copy of the
-    pruned ``node_modules``; otherwise the copies into ``appdir`` become one placeholder."""
+    pruned ``node_modules`` (none without ``modules``); otherwise the copies into ``appdir`` become one
+    placeholder."""
     runtime = []
     app_copied = False
     chown = None
@@ -324,7 +328,7 @@ def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool):
             command = _run_command(ins)
             if ins.get("heredocs"):
                 return Skip(f"cannot tell whether RUN at line {ins['start_line']} (heredoc) is needed at runtime")
-            if from_context and install_tool(command):
+            if from_context and modules and install_tool(command):
                 wd = doc.workdir(stage, ins["start_line"]) or "/"
                 modules = _norm_path(wd + "/node_modules")
                 runtime.append(" ".join([doc.kw("COPY"), "--from=production-dependencies"] + ([chown] if chown else [])

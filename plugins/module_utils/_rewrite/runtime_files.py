@@ -310,14 +310,22 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
 
 
-def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, installs: list) -> str | None:
-    """None when an application without a build step can take its sources from the build context again (the
-    stage's own ``COPY`` instructions, through the ``.dockerignore``) and only production ``node_modules`` from the
-    pruned build; else the reason (a string).
+class Sources(NamedTuple):
+    """:func:`sources`' answer when the runtime stage takes the sources from the build context: ``modules`` says
+    whether it copies production ``node_modules`` from the pruned build (False: ``package.json`` declares no
+    production dependencies, so there are none to copy)."""
+
+    modules: bool
+
+
+def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | None, installs: list):
+    """:class:`Sources` when an application without a build step can take its sources from the build context again
+    (the stage's own ``COPY`` instructions, through the ``.dockerignore``) and only production ``node_modules``
+    from the pruned build; else the reason (a string).
 
     That holds when the build stage's dependency install is the only thing that makes files the application needs:
-    ``package.json`` is copied into ``appdir`` and can be read, declares production dependencies, no workspaces,
-    no local-directory dependency and no install script of its own (``prepare``, ``postinstall`` ...), and the
+    ``package.json`` is copied into ``appdir`` and can be read, declares no workspaces, no local-directory
+    dependency and no install script of its own (``prepare``, ``postinstall`` ...), and the
     context is not a Yarn Plug'n'Play project; every install RUN (``installs``) only installs the project's
     dependencies (no named packages; nothing else in the RUN but cache cleaning and global installs, which the
     runtime stage repeats as system steps) in ``appdir``; and the context's
@@ -337,8 +345,7 @@ def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str 
     hooks = [s for s in INSTALL_SCRIPTS if s in scripts]
     if hooks:
         return f"package.json's {', '.join(hooks)} script(s) run at install and may make files outside node_modules"
-    if not (isinstance(pkg.get("dependencies"), dict) and pkg["dependencies"]):
-        return "package.json declares no production dependencies"
+    modules = any(isinstance(pkg.get(k), dict) and pkg.get(k) for k in _DEPENDENCY_KEYS)
     for ins in installs:
         parts = split_and(re.sub(r"\s+", " ", " ".join(str(v) for v in ins.get("value") or [])).strip())
         if ins.get("heredocs") or not parts or not all(
@@ -349,7 +356,8 @@ def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str 
         where = doc.workdir(stage, ins["start_line"]) or "/"
         if where != appdir:
             return f"RUN at line {ins['start_line']} installs in {where}, not in {appdir}"
-    return _context_modules(doc, ctx, stage, appdir, entries)
+    why = _context_modules(doc, ctx, stage, appdir, entries)
+    return why if why is not None else Sources(modules)
 
 
 def _context_modules(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, entries: dict) -> str | None:

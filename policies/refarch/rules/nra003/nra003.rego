@@ -22,8 +22,8 @@
 #   build stage. An application without a build step runs from its sources: the
 #   runtime stage takes them from the build context again with the stage's own
 #   COPY instructions (through the .dockerignore) and only production
-#   node_modules from the pruned build, when the install is shown to make
-#   nothing else (package.json has production dependencies and no install
+#   node_modules from the pruned build (none without production dependencies),
+#   when the install is shown to make nothing else (package.json has no install
 #   scripts of its own, the RUNs install the project's dependencies only, the
 #   .dockerignore keeps the context's node_modules out). When none of that can
 #   be shown (an entry point outside the build output or started by a script,

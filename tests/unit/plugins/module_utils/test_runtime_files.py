@@ -291,14 +291,25 @@ def test_no_build_step_with_write_dockerignore_and_without_a_workdir(tmp_path):
     assert split_entry(res)[0]["status"] == "applied"
 
 
+def test_no_build_step_and_no_production_dependency_takes_nothing_from_the_build(tmp_path):
+    # npm makes no node_modules without production dependencies: nothing to copy, no prune stage
+    make_context(tmp_path, dict(SRC_PKG, dependencies={}), {"server.js": "x\n"})
+    cmd = 'CMD ["node", "server.js"]\n'
+    res = split(tmp_path, "FROM node:22\nCOPY package*.json ./\nRUN npm i\nCOPY server.js .\n" + cmd,
+                dockerignore="node_modules\n")
+    assert res["text"] == ("FROM node:22 AS build\nCOPY package*.json ./\nRUN npm i\nCOPY server.js .\n\n"
+                           "FROM node:22 AS runtime\nCOPY package*.json ./\nCOPY server.js .\n" + cmd)
+    entry, applied = split_entry(res)
+    assert entry["status"] == "applied" and "nothing from the build (package.json declares no production " \
+        "dependencies)" in applied["warning"]
+
+
 def test_no_build_step_falls_back_to_the_whole_directory_when_the_install_may_make_more(tmp_path):
     text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
     cases = [
         # an install script of the package itself may write outside node_modules
         (dict(SRC_PKG, scripts={"postinstall": "node setup.js"}), text, "node_modules\n",
          "package.json's postinstall script(s) run at install"),
-        # nothing to copy: npm makes no node_modules without production dependencies
-        (dict(SRC_PKG, dependencies={}), text, "node_modules\n", "package.json declares no production dependencies"),
         # the context's node_modules would reach the runtime stage (no .dockerignore entry, none written)
         (SRC_PKG, text, "", "COPY at line 3 would copy the build context's node_modules into the runtime stage"),
         # ... and a re-include beats the exclusion
