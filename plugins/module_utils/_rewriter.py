@@ -54,6 +54,10 @@ Documented choices
   after ``FROM``; an exec-form ``ENTRYPOINT`` is prefixed; with no ``CMD``/``ENTRYPOINT`` on an
   official node image its defaults (``docker-entrypoint.sh`` + ``node``) are restated behind
   the init.
+* Exec form: a shell-form ``CMD``/``ENTRYPOINT`` becomes the JSON array of its words; one that
+  expands shell parameters (``$PORT``, ``${HOST:-0.0.0.0}``) and is otherwise one simple command
+  keeps its shell and gains ``exec`` (``["/bin/sh", "-c", "exec <command>"]``; an exec-form
+  ``sh -c`` wrapper keeps the shell it names), on a base whose image has ``/bin/sh``.
 * npm start: the script must be ``node [flags] file [args]``; a script that runs a known
   production CLI (:data:`PRODUCTION_CLIS`, e.g. ``next start``) that is a production
   dependency becomes ``node node_modules/.bin/<cli> ...``.  Development tools, shell

@@ -211,6 +211,35 @@ def _exec_argv(command: str) -> tuple:
     return words, None
 
 
+#: Parameter expansions (``$NAME``, ``${NAME}``, ``${NAME:-word}``): the only shell feature a command may use for
+#: :func:`_exec_in_shell`.
+_PARAMETER = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*(?::?[-=+?][^}$`\\(){};&|<>]*)?\}|[A-Za-z_][A-Za-z0-9_]*)")
+#: Words a shell runs itself (reserved words and built-ins): ``exec`` cannot run them as a program.
+_SHELL_WORDS = frozenset({"if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+                          "function", "select", "time", "cd", "export", "set", "unset", "source", ".", "eval", "exec",
+                          "exit", "return", "shift", "trap", "wait", "read", "readonly", "local", "alias", "ulimit",
+                          "umask", "[[", "!", "{", "}", "command", "builtin", "declare", "typeset"})
+#: Families whose images have ``/bin/sh`` (official node images, Debian or Alpine; UBI Node.js).
+_SH_FAMILIES = ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal")
+
+
+def _exec_in_shell(command: str) -> str | None:
+    """``exec <command>`` when ``command`` is one simple command whose only shell features are parameter
+    expansions (``--listen $HOST:$PORT``): run by the same shell, it expands them as before, and ``exec`` hands
+    PID 1 to the program. None otherwise (lists, pipes, redirections, substitutions, globs, a leading variable
+    assignment, a program named by a variable or that is a shell word)."""
+    command = command.strip()
+    if not command or _SHELL_META.search(_PARAMETER.sub("", command)) or re.match(r"^\w+=", command):
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or words[0] in _SHELL_WORDS or "$" in words[0]:
+        return None
+    return "exec " + command
+
+
 def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
     stage = doc.final
     if stage is None:
@@ -218,6 +247,8 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
     eff = doc.effective(stage)
     edits = _Edits(doc)
     reasons, warnings = [], []
+    shells = {"entrypoint": stage.state.entrypoint_shell, "cmd": stage.state.cmd_shell}
+    family = image_family(doc.root_ref(stage))
     for ins in (eff["entrypoint"], eff["cmd"]):
         if ins is None:
             continue
@@ -235,6 +266,18 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
             continue
         meant = None if ins.get("json") else broken_exec_array(command)
         argv, reason = (meant, None) if meant else _exec_argv(command)
+        wrapped = _exec_in_shell(command) if argv is None else None
+        shell = list(value[:2]) if ins.get("json") else list(shells[ins["cmd"].lower()] or ["/bin/sh", "-c"])
+        # an exec-form wrapper names its shell (it ran); a shell-form command runs in /bin/sh on a Linux image
+        known_shell = shell[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash", "zsh") and shell[1:] == ["-c"] \
+            if ins.get("json") else shell == ["/bin/sh", "-c"] and family in _SH_FAMILIES
+        if wrapped and known_shell and _runs_its_arguments(doc, eff, ins):
+            # the command expands shell parameters: the same shell runs it, and exec hands PID 1 to the program
+            edits.replace(ins["start_line"], ins["end_line"],
+                          [edits.line(f"{doc.raw_keyword(ins)} {_dumps_argv([*shell, wrapped])}")])
+            warnings.append(f"{ins['cmd']} at line {ins['start_line']} expands shell parameters ($...), so "
+                            f"{shell[0]} -c still runs it, now with exec: the program replaces the shell as PID 1")
+            continue
         if argv is None:
             reasons.append(f"{ins['cmd']} at line {ins['start_line']}: {reason}")
             continue
@@ -248,6 +291,18 @@ def _fix_exec_form_cmd(doc: _Doc, ctx: FixContext):
             return Skip("; ".join(reasons))
         return NotNeeded("CMD and ENTRYPOINT are already in exec form")
     return edits.noted("; ".join(reasons) or (_WARNING + "; ".join(warnings) if warnings else None))
+
+
+def _runs_its_arguments(doc: _Doc, eff: dict, ins: dict) -> bool:
+    """False for a CMD under an exec-form ENTRYPOINT that is node or a package manager (it gets the shell and the
+    command as its arguments, not as a command to run: wrapping the command changes nothing of that)."""
+    entry = eff["entrypoint"]
+    if ins["cmd"] != "CMD" or entry is None:
+        return True
+    argv, dummy = _process_argv(doc, entry)
+    while argv and (argv[0].rsplit("/", 1)[-1] in INIT_PROGRAMS or argv[0].startswith("-")):
+        argv = argv[1:]
+    return not argv or argv[0].rsplit("/", 1)[-1] not in ({"node", "nodejs"} | set(PACKAGE_MANAGERS))
 
 
 # --------------------------------------------------------------------------- fix: init process

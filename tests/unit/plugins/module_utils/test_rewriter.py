@@ -386,13 +386,53 @@ def test_exec_form(before, after):
 
 
 @pytest.mark.parametrize("before", [
-    "CMD node $APP", "CMD node a.js && node b.js", "CMD node a.js > log", "CMD node *.js", "CMD (node a.js)",
+    "CMD node a.js && node b.js", "CMD node a.js > log", "CMD node *.js", "CMD (node a.js)",
     "CMD node a.js | tee x", "CMD NODE_ENV=production node a.js",
+    # parameter expansion together with another shell feature, a program named by a variable, a shell word
+    "CMD node $APP > log", "CMD $NODE a.js", "CMD cd $DIR", "CMD node $(cat app)", "CMD node ${APP:-$(x)}",
+    'CMD ["sh", "-c", "node $APP; node b.js"]',
 ])
 def test_exec_form_skips_shell_features(before):
     res = rw(f"FROM node:22\n{before}\n", "exec_form_cmd")
     assert res["text"] == f"FROM node:22\n{before}\n"
     assert skip_reason(res, "exec_form_cmd")
+
+
+@pytest.mark.parametrize("base, before, after", [
+    # shell form that expands parameters: the same /bin/sh -c runs it, with exec (the program becomes PID 1)
+    ("node:22", "CMD node $APP", 'CMD ["/bin/sh", "-c", "exec node $APP"]'),
+    ("node:22-alpine", "CMD node server.js --listen ${HOST:-0.0.0.0}:$PORT",
+     'CMD ["/bin/sh", "-c", "exec node server.js --listen ${HOST:-0.0.0.0}:$PORT"]'),
+    ("node:22", "ENTRYPOINT node \"$APP_DIR/server.js\"",
+     'ENTRYPOINT ["/bin/sh", "-c", "exec node \\"$APP_DIR/server.js\\""]'),
+    # an exec-form wrapper keeps the shell it names
+    ("node:22", 'CMD ["bash", "-c", "npm run start:${NODE_ENV}"]',
+     'CMD ["bash", "-c", "exec npm run start:${NODE_ENV}"]'),
+])
+def test_exec_form_runs_parameter_expansions_with_exec(base, before, after):
+    res = check_idempotent(f"FROM {base}\n{before}\n", "exec_form_cmd")
+    assert res["text"] == f"FROM {base}\n{after}\n"
+    [entry] = [e for e in res["fix_status"] if e["fix"] == "exec_form_cmd"]
+    assert entry["status"] == "applied", entry
+    [applied] = [a for a in res["applied"] if a["fix"] == "exec_form_cmd"]
+    assert "now with exec: the program replaces the shell as PID 1" in applied["warning"]
+    # NRA011 reads the result as a command that execs its program (no finding)
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", res["text"].encode(), None, None)
+    key = "cmd" if "CMD" in after else "entrypoint"
+    assert facts["final_stage"][key]["form"] == "exec" and facts["final_stage"][key]["argv"][2].startswith("exec ")
+
+
+@pytest.mark.parametrize("text", [
+    # an unknown base image may not run shell-form commands with /bin/sh (a Windows image runs cmd)
+    "FROM stefanscherer/node-windows:20\nCMD node $APP\n",
+    # a SHELL of the stage runs the shell form
+    'FROM node:22\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nCMD node $APP\n',
+    # an ENTRYPOINT that is node gets the CMD as its arguments: wrapping it changes nothing of that
+    'FROM node:22\nENTRYPOINT ["node"]\nCMD app.js --port $PORT\n',
+])
+def test_exec_form_leaves_parameter_expansions_it_cannot_place(text):
+    res = rw(text, "exec_form_cmd")
+    assert res["text"] == text and skip_reason(res, "exec_form_cmd")
 
 
 def test_exec_form_shell_entrypoint_with_cmd_is_skipped():
