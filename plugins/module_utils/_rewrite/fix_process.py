@@ -229,7 +229,12 @@ def _exec_in_shell(command: str) -> str | None:
     PID 1 to the program. None otherwise (lists, pipes, redirections, substitutions, globs, a leading variable
     assignment, a program named by a variable or that is a shell word)."""
     command = command.strip()
-    if not command or _SHELL_META.search(_PARAMETER.sub("", command)) or re.match(r"^\w+=", command):
+    rest, at = [], 0
+    for ref in _PARAMETER.finditer(command):       # the text between the parameter references (not expanded)
+        rest.append(command[at:ref.start()])
+        at = ref.end()
+    rest.append(command[at:])
+    if not command or any(_SHELL_META.search(x) for x in rest) or re.match(r"^\w+=", command):
         return None
     try:
         words = shlex.split(command)
