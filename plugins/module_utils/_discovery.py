@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from re import Pattern
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._builds import build_documents, read_descriptors
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import (
     dockerfile_facts,
     error_document,
@@ -614,6 +613,10 @@ def _scan(paths: Iterable[str], names_re: Pattern[str], patterns: Optional[list[
             pool.close()  # no worker outlives the scan, whatever happened
     descriptor_docs: list = []
     if found_descriptors:
+        # imported here, as in scan_builds: only a scan that found descriptors needs them (start-up)
+        from ansible_collections.refarch.containers.plugins.module_utils._builds import (  # noqa: PLC0415
+            read_descriptors,
+        )
         descriptor_docs, more = read_descriptors(found_descriptors, read_options[1], read_options[2], names_re)
         problems.extend(more)
     t_end = time.monotonic()
@@ -704,6 +707,9 @@ def scan_builds(params: dict[str, Any], builds: list[dict[str, Any]], output: st
 
     The result has the shape of ``scan``'s (``output`` native or json), documents in the order of ``builds``.
     """
+    from ansible_collections.refarch.containers.plugins.module_utils._builds import (  # noqa: PLC0415
+        build_documents,
+    )
     t0 = time.monotonic()
     names_re = compile_secret_names(params.get("redact_names"))
     docs, problems = build_documents(builds, list(params["paths"]),

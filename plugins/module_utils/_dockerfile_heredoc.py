@@ -1,18 +1,16 @@
 # Copyright: contributors to refarch.containers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Heredocs of the Dockerfile parser (``<<EOF`` words of RUN/COPY/ADD, with BuildKit's rules), and Go's
-whitespace set the parser shares. Part of ``_dockerfile_parser``; standard library only."""
+"""Heredocs of the Dockerfile parser (``<<EOF`` words of RUN/COPY/ADD, with BuildKit's rules). Part of
+``_dockerfile_parser``, which imports it only when a line may open a heredoc (it is not compiled on every
+start of a host module); standard library only."""
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from typing import Any, Optional
 
-# Characters Go's unicode.IsSpace accepts (Python's str.isspace() differs: it also
-# accepts U+001C..U+001F).
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-            "\u2028\u2029\u202f\u205f\u3000"
-_GO_SPACE_SET = frozenset(_GO_SPACE)
+from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import _GO_SPACE, _GO_SPACE_SET
+
 _HEREDOC_PLAIN_RE = re.compile("[^" + _GO_SPACE + "'\"$\\\\]+|.", re.S)
 _HEREDOC_WORD_RE = re.compile(r"([0-9]*)<<(-?)([^<]*)\Z")
 

@@ -37,12 +37,6 @@ import json as _json
 import re
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_heredoc import (
-    _GO_SPACE,
-    _GO_SPACE_SET,
-    _heredocs_from_line,
-)
-
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_INSTRUCTIONS", "KNOWN_INSTRUCTIONS", "keyword_shaped", "parse",
            "parse_bytes", "shown_word"]
 
@@ -59,6 +53,11 @@ KNOWN_INSTRUCTIONS = frozenset((
     "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
 ))
 
+# Characters Go's unicode.IsSpace accepts (Python's str.isspace() differs: it also
+# accepts U+001C..U+001F).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+            "\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE_SET = frozenset(_GO_SPACE)
 # The same test applied to single bytes read as Latin-1 code points.
 _GO_SPACE_BYTES = "\t\n\v\f\r \x85\xa0"
 _GO_SPACE_SPLIT_RE = re.compile("[" + _GO_SPACE + "]+")
@@ -794,6 +793,10 @@ def _parse_into(result: dict[str, Any], text: str, max_instructions: int) -> Non
         heredocs: list[dict[str, Any]] = []
         heredoc_key = child_key if key == "onbuild" else key
         if heredoc_key in _HEREDOC_CMDS and not is_json and "<<" in line:
+            # imported here: only a line that may open a heredoc needs it (start-up of the host modules)
+            from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_heredoc import (  # noqa: PLC0415
+                _heredocs_from_line,
+            )
             for doc, herr in _heredocs_from_line(line):
                 if doc is None:
                     problems.append(_problem(start, "syntax_error", herr or "bad heredoc"))

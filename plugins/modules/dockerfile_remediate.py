@@ -379,7 +379,7 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter, _safefs
+from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter, _safefs, _safefs_write
 from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
@@ -474,8 +474,8 @@ def _backup(module: AnsibleModule, path: str, data: bytes, st: os.stat_result, r
     """
     backup_dir = module.params["backup_dir"] or default_backup_dir()
     try:
-        with _safefs.open_private_dir(backup_dir) as handle:
-            return _safefs.write_new(handle, _safefs.backup_name(path), data, mode=st.st_mode,
+        with _safefs_write.open_private_dir(backup_dir) as handle:
+            return _safefs_write.write_new(handle, _safefs_write.backup_name(path), data, mode=st.st_mode,
                                      uid=st.st_uid, gid=st.st_gid)
     except (UnsafeFile, OSError) as exc:
         why = exc.message if isinstance(exc, UnsafeFile) else to_native(exc.strerror or exc)
@@ -535,7 +535,7 @@ def _write_problems(module: AnsibleModule, handle: _safefs.DirHandle, path: str,
     held by another run, an unsafe backup directory). Empty when nothing is known to stop it."""
     problems = []
     for name in names:
-        problems += [p for p in _safefs.replace_problems(handle, name) if p not in problems]
+        problems += [p for p in _safefs_write.replace_problems(handle, name) if p not in problems]
     try:
         fcntl.flock(handle.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(handle.fd, fcntl.LOCK_UN)
@@ -546,8 +546,8 @@ def _write_problems(module: AnsibleModule, handle: _safefs.DirHandle, path: str,
     if module.params["backup"] and names:
         backup_dir = module.params["backup_dir"] or default_backup_dir()
         try:
-            with _safefs.open_private_dir(backup_dir, create=False) as backups:
-                problems += [p for p in _safefs.replace_problems(backups, _safefs.backup_name(path)) if p]
+            with _safefs_write.open_private_dir(backup_dir, create=False) as backups:
+                problems += [p for p in _safefs_write.replace_problems(backups, _safefs_write.backup_name(path)) if p]
         except UnsafeFile as exc:
             if exc.code != "not_found":  # a missing backup directory is created by the real run
                 problems.append(f"cannot back up into {backup_dir}: {exc.message}")
@@ -784,7 +784,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         problems = _write_problems(module, handle, path, [name] * file_changed + [di_name] * (
             di_changed and di_handle is handle))
         if di_changed and di_handle is not handle:
-            problems += [p for p in _safefs.replace_problems(di_handle, di_name) if p not in problems]
+            problems += [p for p in _safefs_write.replace_problems(di_handle, di_name) if p not in problems]
         if problems:
             result["would_fail"] = printable("; ".join(problems))
     if module.check_mode or not result["changed"]:
@@ -799,7 +799,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
         if module.params["backup"]:
             result["backup_file"] = _backup(module, path, current, st, result)
         try:
-            _safefs.replace_at(handle, name, new_data, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
+            _safefs_write.replace_at(handle, name, new_data, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
                                expected=ident)
         except UnsafeFile as exc:
             _refuse(module, exc, result)
@@ -824,7 +824,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
             os.umask(umask)
             mode, uid, gid = 0o666 & ~umask, st.st_uid, st.st_gid   # a new file belongs to the Dockerfile's owner
         try:
-            _safefs.replace_at(di_handle, di_name, new_di_data, mode=mode, uid=uid, gid=gid, expected=di_ident)
+            _safefs_write.replace_at(di_handle, di_name, new_di_data, mode=mode, uid=uid, gid=gid, expected=di_ident)
         except UnsafeFile as exc:
             _refuse(module, exc, result)
         except OSError as exc:

@@ -102,7 +102,7 @@ refusal:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.refarch.containers.plugins.module_utils import _safefs
+from ansible_collections.refarch.containers.plugins.module_utils import _safefs, _safefs_write
 from ansible_collections.refarch.containers.plugins.module_utils._printable import printable
 
 
@@ -133,10 +133,10 @@ def main() -> None:
     root = p["root"] or _safefs.default_root(p["path"])
     try:
         if p["state"] == "restored":
-            result = _safefs.restore_from_backup(root, p["path"], p["backup_file"], p["backup_sha256"],
+            result = _safefs_write.restore_from_backup(root, p["path"], p["backup_file"], p["backup_sha256"],
                                                  expected=ident, check=module.check_mode)
         else:
-            result = _safefs.remove_created(root, p["path"], p["sha256"], expected=ident, check=module.check_mode)
+            result = _safefs_write.remove_created(root, p["path"], p["sha256"], expected=ident, check=module.check_mode)
     except _safefs.UnsafeFile as exc:
         module.fail_json(msg=f"refused: {printable(exc.message)}; nothing was written", refused=True,
                          refusal={"code": exc.code, "path": printable(exc.path)}, changed=False)

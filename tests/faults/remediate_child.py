@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / ".venv" / "collections"))
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.refarch.containers.plugins.module_utils import _safefs  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils import _safefs_write  # noqa: E402
 from ansible_collections.refarch.containers.plugins.modules import dockerfile_remediate as mod  # noqa: E402
 
 args, step, fd = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -48,7 +48,7 @@ def pause(name: str) -> None:
 
 
 real_backup = mod._backup
-real_rename = _safefs.rename_at
+real_rename = _safefs_write.rename_at
 real_fdopen = os.fdopen
 
 
@@ -95,7 +95,7 @@ def fdopen(fd_, *a, **kw):
 
 
 mod._backup = backup
-_safefs.rename_at = rename_at
+_safefs_write.rename_at = rename_at
 os.fdopen = fdopen
 
 with patch_module_args(args):

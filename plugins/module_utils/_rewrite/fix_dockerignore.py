@@ -77,7 +77,7 @@ def _copied_entries(doc: _Doc, entries: list) -> dict:
 
 
 #: Files the remediation itself may leave in the build context: the ignore file it writes and the temporary file of
-#: an atomic write a killed run leaves behind (``_safefs.TMP_SUFFIX``). When the fix writes the ignore file it
+#: an atomic write a killed run leaves behind (``_safefs_write.TMP_SUFFIX``). When the fix writes the ignore file it
 #: excludes them too, so ``COPY . .`` never puts them into the image.
 OWN_ENTRIES = ("*.refarch.tmp",)
 

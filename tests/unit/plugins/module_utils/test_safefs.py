@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _safefs
+from ansible_collections.refarch.containers.plugins.module_utils import _safefs, _safefs_write
 from ansible_collections.refarch.containers.plugins.module_utils._safefs import UnsafeFile
 
 
@@ -89,9 +89,9 @@ def test_expected_identity_and_recheck(tree):
         (tree / "root" / "app").symlink_to(tree)
         assert code_of(d.recheck) == "dir_changed"
         # nothing was written through the swapped path
-        assert code_of(_safefs.replace_at, d, "Dockerfile", b"new") == "dir_changed"
+        assert code_of(_safefs_write.replace_at, d, "Dockerfile", b"new") == "dir_changed"
         assert (tree / "root" / "moved" / "Dockerfile").read_bytes() == b"FROM node:22\n"
-        assert not [n for n in os.listdir(tree / "root" / "moved") if n.endswith(_safefs.TMP_SUFFIX)]
+        assert not [n for n in os.listdir(tree / "root" / "moved") if n.endswith(_safefs_write.TMP_SUFFIX)]
     finally:
         d.close()
 
@@ -100,9 +100,9 @@ def test_replace_at_is_atomic_and_sets_mode_by_descriptor(tree):
     app = tree / "root" / "app"
     (app / "victim-link").symlink_to(tree / "outside")
     with _safefs.open_dir(str(tree / "root"), str(app)) as d:
-        _safefs.replace_at(d, "Dockerfile", b"FROM node:24\n", mode=0o4640)
+        _safefs_write.replace_at(d, "Dockerfile", b"FROM node:24\n", mode=0o4640)
         # a symlink at the destination is replaced, not followed
-        _safefs.replace_at(d, "victim-link", b"mine\n")
+        _safefs_write.replace_at(d, "victim-link", b"mine\n")
     assert (app / "Dockerfile").read_bytes() == b"FROM node:24\n"
     assert stat.S_IMODE(os.stat(app / "Dockerfile").st_mode) == 0o640
     assert (tree / "outside").read_text() == "secret\n" and not (app / "victim-link").is_symlink()
@@ -112,12 +112,12 @@ def test_replace_at_is_atomic_and_sets_mode_by_descriptor(tree):
 def test_create_exclusive_never_follows(tree):
     app = tree / "root" / "app"
     with _safefs.open_dir(str(tree / "root"), str(app)) as d:
-        fd, name = _safefs.create_exclusive(d.fd, "x.", ".y")
+        fd, name = _safefs_write.create_exclusive(d.fd, "x.", ".y")
         os.close(fd)
         assert name.startswith("x.") and name.endswith(".y") and len(name) > 10
         (app / "planted").symlink_to(tree / "outside")
         with pytest.raises(UnsafeFile):
-            _safefs.write_new(d, "planted", b"overwrite")
+            _safefs_write.write_new(d, "planted", b"overwrite")
     assert (tree / "outside").read_text() == "secret\n"
 
 
@@ -125,29 +125,29 @@ def test_unlink_at_only_what_was_written(tree):
     app = tree / "root" / "app"
     (app / ".dockerignore").write_text("node_modules\n")
     with _safefs.open_dir(str(tree / "root"), str(app)) as d:
-        assert code_of(_safefs.unlink_at, d, ".dockerignore", "0" * 64) == "checksum_mismatch"
-        assert _safefs.unlink_at(d, ".dockerignore", _safefs.sha256(b"node_modules\n"))
-        assert not _safefs.unlink_at(d, ".dockerignore", "0" * 64)
+        assert code_of(_safefs_write.unlink_at, d, ".dockerignore", "0" * 64) == "checksum_mismatch"
+        assert _safefs_write.unlink_at(d, ".dockerignore", _safefs.sha256(b"node_modules\n"))
+        assert not _safefs_write.unlink_at(d, ".dockerignore", "0" * 64)
 
 
 def test_private_dir(tmp_path):
     private = tmp_path / "p" / "backups"
-    with _safefs.open_private_dir(str(private)) as d:
-        path = _safefs.write_new(d, _safefs.backup_name("/srv/app/Dockerfile"), b"orig", mode=0o640)
+    with _safefs_write.open_private_dir(str(private)) as d:
+        path = _safefs_write.write_new(d, _safefs_write.backup_name("/srv/app/Dockerfile"), b"orig", mode=0o640)
     assert stat.S_IMODE(os.stat(private).st_mode) & 0o077 == 0
     assert "srv%app%Dockerfile" in path and path.endswith("~")
-    assert _safefs.read_private(path)[0] == b"orig"
+    assert _safefs_write.read_private(path)[0] == b"orig"
     os.chmod(private, 0o777)  # noqa: S103 - the case under test
-    assert code_of(_safefs.open_private_dir, str(private)) == "unsafe_directory"
+    assert code_of(_safefs_write.open_private_dir, str(private)) == "unsafe_directory"
     os.chmod(private, 0o700)
     (tmp_path / "link").symlink_to(private)
-    assert code_of(_safefs.open_private_dir, str(tmp_path / "link")) == "symlink"
+    assert code_of(_safefs_write.open_private_dir, str(tmp_path / "link")) == "symlink"
     if os.geteuid() == 0:
         other = tmp_path / "other"
         other.mkdir(mode=0o700)
         os.chown(other, 12345, 12345)
-        assert code_of(_safefs.open_private_dir, str(other)) == "unsafe_directory"
-        assert code_of(_safefs.open_private_dir, str(other / "below")) == "unsafe_directory"
+        assert code_of(_safefs_write.open_private_dir, str(other)) == "unsafe_directory"
+        assert code_of(_safefs_write.open_private_dir, str(other / "below")) == "unsafe_directory"
 
 
 def test_read_sizes_at_and_beyond_what_fstat_says(tmp_path):
