@@ -379,7 +379,13 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.refarch.containers.plugins.module_utils import _redact, _rewriter, _safefs, _safefs_write
+from ansible_collections.refarch.containers.plugins.module_utils import (
+    _redact,
+    _redact_dockerfile,
+    _rewriter,
+    _safefs,
+    _safefs_write,
+)
 from ansible_collections.refarch.containers.plugins.module_utils._context_files import ContextFiles
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
@@ -568,7 +574,7 @@ def _redacted(redactor: _redact.Redactor, text: str, dockerfile: bool = True) ->
     A Dockerfile is judged instruction by instruction (continuation lines joined), so a secret
     split by a line continuation is hidden on every line; other text (.dockerignore) as a whole.
     """
-    return _redact.redact_dockerfile(text, redactor) if dockerfile else redactor.text(text)
+    return _redact_dockerfile.redact_dockerfile(text, redactor) if dockerfile else redactor.text(text)
 
 
 def _dockerignore_name(handle: _safefs.DirHandle, name: str) -> str:

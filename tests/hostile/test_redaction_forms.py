@@ -46,8 +46,8 @@ from pathlib import Path  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _redact  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts  # noqa: E402
-from ansible_collections.refarch.containers.plugins.module_utils._redact import (  # noqa: E402
-    redact_argv,
+from ansible_collections.refarch.containers.plugins.module_utils._redact import redact_argv  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils._redact_dockerfile import (  # noqa: E402
     redact_dockerfile,
 )
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle  # noqa: E402
