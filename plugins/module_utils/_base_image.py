@@ -13,9 +13,10 @@ import re
 from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 
 _UBI_NODEJS_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)/nodejs-[0-9]+(-minimal)?$")
-_UBI_LINE_RE = re.compile(r"nodejs-([0-9]+)")
+_UBI_LINE_RE = lazy_re(r"nodejs-([0-9]+)")
 _NUMERIC_TAG_RE = re.compile(r"^(0\.[0-9]+|[1-9][0-9]*)(\.[0-9]+)*(-.*)?$")
 
 

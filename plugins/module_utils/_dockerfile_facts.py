@@ -46,6 +46,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._dockerignore i
     parse_dockerignore,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._expand import expand
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._node_scope import (
     dockerfile_node_scope,
     unknown_node_scope,
@@ -71,7 +72,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._stages import 
 
 SCHEMA_VERSION = "1.1"
 
-_RULE_ID_RE = re.compile(r"[A-Za-z]+[-_]?[0-9]+")
+_RULE_ID_RE = lazy_re(r"[A-Za-z]+[-_]?[0-9]+")
 _PORT_RE = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
 _LINE_KEYS = ("user", "expose", "cmd", "entrypoint", "healthcheck", "env", "arg", "workdir",
               "copy", "add", "run", "shell", "label")
@@ -80,7 +81,7 @@ _LINE_KEY_OF = {k.upper(): k for k in _LINE_KEYS}  # instruction (upper case) ->
 # only a problem: the parser still parses the text with replacement characters).
 _FATAL_CODES = ("binary", "too_large")
 _KNOWN_UPPER = frozenset(k.upper() for k in KNOWN_INSTRUCTIONS)
-_STAGE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")  # BuildKit's stage name grammar (any case)
+_STAGE_NAME_RE = lazy_re(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")  # BuildKit's stage name grammar (any case)
 
 
 # --------------------------------------------------------------------------

@@ -37,6 +37,8 @@ import json as _json
 import re
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
+
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_INSTRUCTIONS", "KNOWN_INSTRUCTIONS", "keyword_shaped", "parse",
            "parse_bytes", "shown_word"]
 
@@ -61,11 +63,11 @@ _GO_SPACE_SET = frozenset(_GO_SPACE)
 # The same test applied to single bytes read as Latin-1 code points.
 _GO_SPACE_BYTES = "\t\n\v\f\r \x85\xa0"
 _GO_SPACE_SPLIT_RE = re.compile("[" + _GO_SPACE + "]+")
-_CMD_SPLIT_RE = re.compile(r"[\t\v\f\r ]+")
+_CMD_SPLIT_RE = lazy_re(r"[\t\v\f\r ]+")
 _DIRECTIVE_RE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=")
 _DIRECTIVE_WS = "\t\n\f\r "
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_JSON_TOKEN_RE = re.compile(
+_JSON_TOKEN_RE = lazy_re(
     r'[ \t\n\r]*(?:'
     r'("(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")'
     r'|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)'
@@ -493,7 +495,7 @@ def _clip(s: str, n: int = 80) -> str:
 
 # A word that may be quoted from a line that is not a Dockerfile instruction: shaped like an
 # instruction keyword (ASCII letters only, as long as the longest keyword and a few more).
-_SHOWN_WORD_RE = re.compile(r"[A-Za-z]{1,16}\Z")
+_SHOWN_WORD_RE = lazy_re(r"[A-Za-z]{1,16}\Z")
 
 
 def keyword_shaped(word: str) -> bool:

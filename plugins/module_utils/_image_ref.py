@@ -13,8 +13,9 @@ Standard library only (runs on managed hosts).
 """
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple, Optional
+
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})  # read as docker.io
@@ -26,7 +27,7 @@ DOCKER_HUB_REGISTRIES = frozenset({"docker.io", "index.docker.io", "registry-1.d
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_REFERENCE_RE = re.compile(
+_REFERENCE_RE = lazy_re(
     rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[a-f0-9]{{64}}))?$"
 )

@@ -32,12 +32,12 @@ Node.js process say ``node``; another runtime as the process or a non-Node base 
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any, Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._base_image import _UBI_NODEJS_RE
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import image_ref_facts
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     NODE_PROGRAMS,
     NON_NODE_PROGRAMS,
@@ -51,11 +51,11 @@ UNKNOWN = "unknown"
 CLASSIFICATIONS = (NODE, NOT_NODE, UNKNOWN)
 
 # Node.js images by repository (registry left out: mirrors and private registries hold the same names).
-_SCLORG_NODEJS_RE = re.compile(r"^(.*/)?(sclorg|centos|openshift)/nodejs-[0-9]+")
-_DISTROLESS_NODE_RE = re.compile(r"^(.*/)?distroless/nodejs[0-9]*(-debian[0-9]+)?$")
-_CHAINGUARD_NODE_RE = re.compile(r"^(.*/)?chainguard/node(js)?(-[a-z0-9-]+)?$")
+_SCLORG_NODEJS_RE = lazy_re(r"^(.*/)?(sclorg|centos|openshift)/nodejs-[0-9]+")
+_DISTROLESS_NODE_RE = lazy_re(r"^(.*/)?distroless/nodejs[0-9]*(-debian[0-9]+)?$")
+_CHAINGUARD_NODE_RE = lazy_re(r"^(.*/)?chainguard/node(js)?(-[a-z0-9-]+)?$")
 # any other repository whose last component is a Node.js name: node, nodejs-20, alpine-node, javascript-node
-_NODE_NAME_RE = re.compile(r"(^|[-_.])node(js)?[0-9]*([-_.]|$)")
+_NODE_NAME_RE = lazy_re(r"(^|[-_.])node(js)?[0-9]*([-_.]|$)")
 
 # Images of other runtimes and servers, and plain OS images (no Node.js unless a RUN installs it),
 # by the last repository component (or a path below a vendor's namespace).
@@ -72,20 +72,20 @@ _OS_IMAGES = frozenset({
     "ubi-micro", "ubi-init", "minideb", "wolfi-base", "cirros", "scratch",
 })
 # vendor namespaces of other runtimes (mcr.microsoft.com/dotnet/runtime-deps, gcr.io/distroless/java17-debian12)
-_VENDOR_OTHER_RE = re.compile(r"(^|/)(dotnet|dotnet/[a-z-]+)$|(^|/)distroless/(java|python)[0-9a-z-]*$|"
-                              r"(^|/)(openjdk|eclipse-temurin|python|golang)/[a-z0-9-]+$")
+_VENDOR_OTHER_RE = lazy_re(r"(^|/)(dotnet|dotnet/[a-z-]+)$|(^|/)distroless/(java|python)[0-9a-z-]*$|"
+                           r"(^|/)(openjdk|eclipse-temurin|python|golang)/[a-z0-9-]+$")
 # OS images by path: UBI/RHEL base images, distroless and Chainguard images without a runtime
-_OS_REPO_RE = re.compile(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)(/ubi(-minimal|-micro|-init)?)?$|"
-                         r"(^|/)distroless/(static|base|cc)(-debian[0-9]+)?(-nossl)?$|"
-                         r"(^|/)chainguard/(static|wolfi-base|busybox)$")
-_PACKAGE_JSON_RE = re.compile(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
-_NODE_BINARY_RE = re.compile(r"(^|/)bin/(node|nodejs)$")
+_OS_REPO_RE = lazy_re(r"^(.*/)?(ubi[0-9]+|rhel[0-9]+)(/ubi(-minimal|-micro|-init)?)?$|"
+                      r"(^|/)distroless/(static|base|cc)(-debian[0-9]+)?(-nossl)?$|"
+                      r"(^|/)chainguard/(static|wolfi-base|busybox)$")
+_PACKAGE_JSON_RE = lazy_re(r"(^|/)package([*?][^/]*|\.json|-lock\.json)$")
+_NODE_BINARY_RE = lazy_re(r"(^|/)bin/(node|nodejs)$")
 # what a Node.js stage's runtime is made of (COPY --from=<a Node.js stage> /usr/local /usr/local)
-_NODE_RUNTIME_PATH_RE = re.compile(r"^/usr/local(/bin|/lib|/lib/node_modules|/include/node)?$|^/opt/node[^/]*$")
+_NODE_RUNTIME_PATH_RE = lazy_re(r"^/usr/local(/bin|/lib|/lib/node_modules|/include/node)?$|^/opt/node[^/]*$")
 # a Node.js release archive (ADD node-v20.11.1-linux-x64.tar.xz /usr/local/)
-_NODE_ARCHIVE_RE = re.compile(r"(^|/)node-v[0-9][^/]*\.(tar\.(gz|xz)|tgz|zip)$")
+_NODE_ARCHIVE_RE = lazy_re(r"(^|/)node-v[0-9][^/]*\.(tar\.(gz|xz)|tgz|zip)$")
 # a tag that names a Node.js variant of another image (cimg/python:3.12-node, circleci/ruby:2.7-node)
-_NODE_TAG_RE = re.compile(r"(^|[-_.])node(js)?[0-9]*([-_.]|$)")
+_NODE_TAG_RE = lazy_re(r"(^|[-_.])node(js)?[0-9]*([-_.]|$)")
 _NODE_VERSION_ENVS = ("NODE_VERSION", "NODEJS_VERSION")
 _HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _MAX_DETAIL = 300

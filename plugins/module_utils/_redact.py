@@ -44,6 +44,7 @@ from itertools import accumulate
 from re import Pattern
 from typing import Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._secret_checks import _maybe
 from ansible_collections.refarch.containers.plugins.module_utils._secret_forms import (
     _LOGIN_CMDS,
@@ -98,16 +99,16 @@ _INLINE_PARTS = (
      (("-",),)),
     (r"(?P<kv>(?P<kv_head>(?<![\w.-])(?P<kv_name>[A-Za-z_][\w.-]*)=)(?P<kv_val>" + _VALUE + r"))", (("=",),)),
 )
-_INLINE_RE = re.compile("|".join(part for part, dummy in _INLINE_PARTS), re.IGNORECASE)
+_INLINE_RE = lazy_re("|".join(part for part, dummy in _INLINE_PARTS), re.IGNORECASE)
 # _INLINE_RE without the alternatives that cannot match in a text, by the alternatives kept (see _inline_re)
 _INLINE_SUBSETS: dict = {}
 
 # curl/wget-style options whose value is ``user:password``
 _USER_FLAGS = ("u", "user", "proxy-user", "U", "http-password", "ftp-password")
-_USER_FLAG_RE = re.compile(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)\S*:")
+_USER_FLAG_RE = lazy_re(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)\S*:")
 
 # a line continuation: the escape character, optional trailing blanks, the newline
-_CONTINUATION_RE = re.compile(r"\\[ \t]*\r?\n")
+_CONTINUATION_RE = lazy_re(r"\\[ \t]*\r?\n")
 
 
 def _is_reference(value: str) -> bool:
@@ -487,7 +488,7 @@ def _holds(instr: dict, literal: str) -> bool:
     return bool(instr["json"]) and any(literal in v for v in (*instr["value"], *instr["flags"]))
 
 
-_NAME_LIKE_RE = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
+_NAME_LIKE_RE = lazy_re(r"[A-Z_][A-Z0-9_]*\Z")
 
 
 class Redactor:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from re import Pattern
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._secret_forms import _QUERY_NAMES, VALUE_TRIGGERS
 from ansible_collections.refarch.containers.plugins.module_utils._secret_names import (
     _KEY_PREFIXES,
@@ -60,7 +61,7 @@ def _rare_first_re(literals: Iterable[str] = (), words: Iterable[str] = (), prec
         add(lit, before)
     for char, after in raw:
         alts.setdefault(char, []).append(after)
-    return re.compile("|".join(re.escape(c) + "(?:" + "|".join(a) + ")" for c, a in alts.items()))
+    return lazy_re("|".join(re.escape(c) + "(?:" + "|".join(a) + ")" for c, a in alts.items()))
 
 
 # The pre-checks' triggers whose every character is common in Dockerfiles: a str scan for each is cheaper than

@@ -64,27 +64,28 @@ from collections import Counter
 from re import Pattern
 from typing import Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._secret_names import is_placeholder, is_secret_name
 
 # scheme://user[:password]@ (the user part is checked in the callback)
-_USERINFO_RE = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/:@'\"<>]*)"
-                          r"(?::(?P<pw>[^\s/@'\"<>]*))?@")
-_PEM_RE = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*?)-----(?P<body>.*?)(?:-----END [A-Z0-9 ]*?-----|\Z)", re.DOTALL)
+_USERINFO_RE = lazy_re(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/:@'\"<>]*)"
+                       r"(?::(?P<pw>[^\s/@'\"<>]*))?@")
+_PEM_RE = lazy_re(r"-----BEGIN (?P<kind>[A-Z0-9 ]*?)-----(?P<body>.*?)(?:-----END [A-Z0-9 ]*?-----|\Z)", re.DOTALL)
 # -H 'Name: value', --header=Name:value, proxy_set_header Name value
-_HEADER_RE = re.compile(
+_HEADER_RE = lazy_re(
     r"(?:(?<![\w-])(?:(?-i:-H)|--header)(?:[ \t]*=[ \t]*|[ \t]+)|\bheader[ \t]*[=:][ \t]*|\bproxy_set_header[ \t]+)"
     r"(?P<q>\\?[\"']?)(?P<name>[A-Za-z0-9_.-]+)(?:[ \t]*:[ \t]*|[ \t]+(?=[^ \t]))(?P<val>[^\n]*)", re.IGNORECASE)
-_SCHEME_RE = re.compile(r"^(?:bearer|basic|token|digest|negotiate|oauth|apikey|key|ssws|genieKey|splunk|"
-                        r"aws4-hmac-sha256|hmac)[ \t]+", re.IGNORECASE)
-_CRED_HEADER_RE = re.compile(r"cookie|signature|private|session|(?:^|[_-])key(?:$|[_-])|^x-auth|sig$", re.IGNORECASE)
-_BEARER_RE = re.compile(r"\b(?:bearer|basic)[ \t]+(?P<val>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_SCHEME_RE = lazy_re(r"^(?:bearer|basic|token|digest|negotiate|oauth|apikey|key|ssws|genieKey|splunk|"
+                     r"aws4-hmac-sha256|hmac)[ \t]+", re.IGNORECASE)
+_CRED_HEADER_RE = lazy_re(r"cookie|signature|private|session|(?:^|[_-])key(?:$|[_-])|^x-auth|sig$", re.IGNORECASE)
+_BEARER_RE = lazy_re(r"\b(?:bearer|basic)[ \t]+(?P<val>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 # commands whose short options carry passwords, and what they look like
-_CLI_RE = re.compile(
+_CLI_RE = lazy_re(
     r"(?<![\w./-])(?:[\w./-]*/)?(?P<cmd>docker|podman|buildah|nerdctl|skopeo|helm|oras|crane|regctl|cosign|az|cf|"
     r"argocd|mysql|mysqladmin|mysqldump|mysqlimport|mysqlshow|mysqlcheck|mariadb|mariadb-dump|mariadb-admin|mongo|"
     r"mongosh|mongodump|mongorestore|mongoexport|mongoimport|sshpass|redis-cli|zip|unzip|7z|7za|7zr|openssl|"
     r"smbclient|htpasswd|vault|mc)(?![\w.-])(?P<args>[^\n;&|]*)")
-_ARG_WORD_RE = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']+(?:\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']*)*")
+_ARG_WORD_RE = lazy_re(r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']+(?:\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"']*)*")
 _LOGIN_CMDS = frozenset(("docker", "podman", "buildah", "nerdctl", "skopeo", "helm", "oras", "crane", "regctl",
                          "cosign", "az", "cf", "argocd"))
 _MYSQL_CMDS = frozenset(("mysql", "mysqladmin", "mysqldump", "mysqlimport", "mysqlshow", "mysqlcheck", "mariadb",
@@ -95,18 +96,18 @@ _SHORT_PW = {"redis-cli": ("-a",), "zip": ("-P",), "unzip": ("-P",), "7z": ("-p"
              "7zr": ("-p",), "openssl": ("-k",)}
 _CLI_LITERALS = ("login", "mysql", "mariadb", "mongo", "sshpass", "redis-cli", "zip", "7z", "openssl", "smbclient",
                  "htpasswd", "vault", "mc ")
-_PASSARG_RE = re.compile(r"\bpass:(?P<val>[^\s\"']+)")
-_STDIN_RE = re.compile(r"\b(?:echo|printf)[ \t]+(?:-[neE]+[ \t]+)*(?P<val>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s|]+)"
-                       r"[ \t]*\|[^\n|;&]*--password-stdin")
+_PASSARG_RE = lazy_re(r"\bpass:(?P<val>[^\s\"']+)")
+_STDIN_RE = lazy_re(r"\b(?:echo|printf)[ \t]+(?:-[neE]+[ \t]+)*(?P<val>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s|]+)"
+                    r"[ \t]*\|[^\n|;&]*--password-stdin")
 # webhook URLs: the path after the host (or after the hook segment) is the secret
-_WEBHOOK_RE = re.compile(
+_WEBHOOK_RE = lazy_re(
     r"(?P<head>https?://(?:(?:[\w-]+\.)*(?:hooks\.slack\.com|[\w-]*\.?webhook\.office\.com|hooks\.zapier\.com|"
     r"maker\.ifttt\.com|chat\.googleapis\.com)|[\w.-]+(?::\d+)?(?:/[^\s/'\"?#<>]+)*?/(?:api/)?(?:webhooks?b?\d*|hooks|"
     r"trigger/[\w-]+/with/key)|api\.telegram\.org(?=/bot))/)(?P<val>[^\s'\"<>`]+)", re.IGNORECASE)
 # the signed query parameters' names, after "?" or "&" (also in _secret_checks' trigger regex)
 _QUERY_NAMES = (r"(?:sig|signature|code|key|x-amz-signature|x-amz-credential|x-goog-signature|"
                 r"x-goog-credential|client_secret|access_token|token|auth|apikey|api_key)=")
-_QUERY_RE = re.compile(r"[?&]" + _QUERY_NAMES + r"(?P<val>[^&\s'\"#<>]+)", re.IGNORECASE)
+_QUERY_RE = lazy_re(r"[?&]" + _QUERY_NAMES + r"(?P<val>[^&\s'\"#<>]+)", re.IGNORECASE)
 _HOOK_LITERALS = ("hook", "telegram", "ifttt", "chat.googleapis")
 
 # words the value rules judge: 20+ characters of the base64 / URL-safe alphabet
@@ -127,21 +128,21 @@ _KNOWN_TOKEN_RE = re.compile(
     r"|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"
     r"|eyJ[A-Za-z0-9_-]{10,})")
 # known formats that contain dots or tildes (the long-word scan sees only a part of them)
-_DOTTED_TOKEN_RE = re.compile(
+_DOTTED_TOKEN_RE = lazy_re(
     r"(?<![A-Za-z0-9_.~-])(?:eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?"
     r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|(?:hvs|hvb|hvr)\.[A-Za-z0-9_-]{20,}|ya29\.[A-Za-z0-9_-]{20,}"
     r"|[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}|\d{8,10}:AA[A-Za-z0-9_-]{30,})")
 _DOTTED_LITERALS = ("eyJ", "SG.", "hvs.", "hvb.", "hvr.", "ya29.", "Q~", ":AA")
-_HASH_PREFIX_RE = re.compile(r"(?:sha(?:1|224|256|384|512)?|md5|blake2b?|sha3-\d+)[:=-]$", re.IGNORECASE)
+_HASH_PREFIX_RE = lazy_re(r"(?:sha(?:1|224|256|384|512)?|md5|blake2b?|sha3-\d+)[:=-]$", re.IGNORECASE)
 _HASH_CONTEXT = ("sha", "md5", "sum", "hash", "digest", "gpg", "pgp", "keyserver", "fingerprint", "git", "commit",
                  "revision", "vcs-ref", "vcs_ref", "integrity", "verify", "blake")
-_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_HEX_RE = re.compile(r"[0-9a-fA-F]*")
+_UUID_RE = lazy_re(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_RE = lazy_re(r"[0-9a-fA-F]*")
 _DIGIT_RE = re.compile(r"[0-9]")
 # runs of word-like letters: random text of 20+ characters has them in at most 70 % of its length
 # (measured: 99th percentile 0.70 at 20 characters, 0.60 at 40), identifiers in 75 % or more
-_WORDLIKE_RE = re.compile(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
-_SSH_PUBLIC_RE = re.compile(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
+_WORDLIKE_RE = lazy_re(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
+_SSH_PUBLIC_RE = lazy_re(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
 
 
 def _quoted_span(text: str, s: int, e: int) -> tuple[int, int]:

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from re import Pattern
 from typing import Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
+
 # Variable-name fragments that mark a value as secret.  Matched anywhere in the
 # name, case-insensitively.  ``auth`` excludes ``author``/``authority``.
 SECRET_NAME_FRAGMENTS = (
@@ -80,18 +82,18 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 # Option names that hold a password although no name fragment says so (keytool, redis, openssl).
 _FLAG_EXTRA_RE = re.compile(r"^(?:store|key|srcstore|deststore|src|dest|new|old|master)?pass(?:word|wd|phrase)?$"
                             r"|^(?:passin|passout|creds?)$", re.IGNORECASE)
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = lazy_re(
     r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your[-_ ]?[\w-]*|xxxx|\*\*\*",
     re.IGNORECASE)
 # the placeholder words alone (``your`` without what follows it), removed to see what else a value holds
-_PLACEHOLDER_WORD_RE = re.compile(r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your"
-                                  r"|xxxx|\*\*\*")
-_SEPARATOR_RE = re.compile(r"[^a-z0-9]+")
+_PLACEHOLDER_WORD_RE = lazy_re(r"chang(?:e[-_ ]?me|eit)|replace[-_ ]?me|example|placeholder|dummy|redacted|your"
+                               r"|xxxx|\*\*\*")
+_SEPARATOR_RE = lazy_re(r"[^a-z0-9]+")
 # words that say what a placeholder stands for ("dummy-password", "example api key here")
 _FILLER_WORDS = frozenset({"", "a", "an", "the", "my", "here", "to", "be", "set", "api", "key", "token", "secret",
                            "password", "pass", "pw", "pwd", "value", "user", "name", "id", "access", "auth", "com",
                            "org", "net", "www", "http", "https", "test"})
-_REFERENCE_RE = re.compile(r"\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\}|\{\{[^{}]*\}\}|<[^<>\s]*>|%[A-Za-z_]\w*%")
+_REFERENCE_RE = lazy_re(r"\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\}|\{\{[^{}]*\}\}|<[^<>\s]*>|%[A-Za-z_]\w*%")
 
 
 def compile_secret_names(extra: Optional[Iterable[str]] = None) -> Pattern[str]:

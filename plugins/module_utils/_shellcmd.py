@@ -28,6 +28,8 @@ import posixpath
 import re
 from typing import Any, Optional
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
+
 #: OS packages that make a compiler toolchain (NRA003: they belong in a build stage).
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "gcc", "g++", "gcc-c++", "make", "clang", "python",
                                 "python2", "python3", "musl-dev", "libc6-dev"})
@@ -42,9 +44,9 @@ BUILD_CLI_PACKAGES = frozenset({"typescript", "ts-node", "@nestjs/cli", "@angula
 # Whitespace as RE2 (the policy engines' regex dialect) reads \s: no Unicode spaces, no \v.
 _WS = "[\t\n\f\r ]"
 _SEGMENT_SPLIT_RE = re.compile(r"&&|\|\||;|\|")
-STRIP_RE = re.compile(r"^[ \t\r\n]+|[ \t\r\n]+$")
+STRIP_RE = lazy_re(r"^[ \t\r\n]+|[ \t\r\n]+$")
 _NPM_INSTALL_RE = re.compile(rf"(^|[\t\n\f\r /])(npm|pnpm){_WS}+(install|i|ci|add|isntall)({_WS}|$)")
-_YARN_INSTALL_RE = re.compile(
+_YARN_INSTALL_RE = lazy_re(
     rf"(^|[\t\n\f\r /])yarn({_WS}+(install|add))?({_WS}+-{{1,2}}[A-Za-z-]+(=[^\t\n\f\r ]*)?)*{_WS}*$")
 _GLOBAL_RE = re.compile(rf"(^|{_WS})(-g|--global|--location[= ]global)({_WS}|$)")
 PRODUCTION_RE = re.compile(
@@ -52,11 +54,11 @@ PRODUCTION_RE = re.compile(
 _INSTALL_SHORT_RE = re.compile(rf"(npm|pnpm|yarn)({_WS}+[a-z]+)?")
 # asks for devDependencies whatever NODE_ENV says
 _DEV_FLAG_RE = re.compile(rf"--include[= ]dev|--production[= ]false|(^|{_WS})--prod[= ]false|--dev({_WS}|$)")
-_YARN_ADD_RE = re.compile(rf"(^|[\t\n\f\r /])yarn{_WS}+(global{_WS}+)?add({_WS}|$)")
-_FETCH_RE = re.compile(rf"(^|[\t\n\f\r /])pnpm{_WS}+fetch({_WS}|$)")
-_PACKAGE_NAME_RE = re.compile(r"@[^/@\s]+/[^@\s]+|[^@\s]+")  # an npm package spec up to its version
+_YARN_ADD_RE = lazy_re(rf"(^|[\t\n\f\r /])yarn{_WS}+(global{_WS}+)?add({_WS}|$)")
+_FETCH_RE = lazy_re(rf"(^|[\t\n\f\r /])pnpm{_WS}+fetch({_WS}|$)")
+_PACKAGE_NAME_RE = lazy_re(r"@[^/@\s]+/[^@\s]+|[^@\s]+")  # an npm package spec up to its version
 _INSTALL_VERBS = frozenset({"install", "i", "ci", "add", "isntall"})
-_ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_ASSIGN_RE = lazy_re(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REDIRECT_RE = re.compile(r"^[0-9]*[<>&]|^#")
 # options of npm/pnpm/yarn install that take the next word as their value (``--prefix /app``)
 _VALUE_OPTIONS = {
@@ -67,7 +69,7 @@ _VALUE_OPTIONS = {
     "yarn": frozenset({"--cwd", "--modules-folder", "--cache-folder", "--network-timeout", "--mutex",
                        "--registry", "--global-folder", "--link-folder"}),
 }
-_BUILD_RE = re.compile(
+_BUILD_RE = lazy_re(
     rf"(^|[\t\n\f\r /])("
     rf"(npm|pnpm){_WS}+run(-script)?{_WS}+build[A-Za-z:_-]*|yarn{_WS}+(run{_WS}+)?build[A-Za-z:_-]*|"
     rf"(npx{_WS}+)?(tsc|webpack|vite{_WS}+build|next{_WS}+build|ng{_WS}+build|nest{_WS}+build|babel|esbuild|"
@@ -371,29 +373,29 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
 # the way the fixes write segments back (whitespace runs normalised to one space), so they can move, keep or
 # drop it. Whether a RUN builds at all the fixes read from the facts (``analysis.runs``).
 
-_AND_OTHER_OPERATORS_RE = re.compile(r"\|\||;|\||`|\$\(")
-_INSTALL_ONLY_SEGMENT_RE = re.compile(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
-                                      r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
-                                      r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
+_AND_OTHER_OPERATORS_RE = lazy_re(r"\|\||;|\||`|\$\(")
+_INSTALL_ONLY_SEGMENT_RE = lazy_re(r"^(npm\s+(ci|install|i)(\s+-[-\w=]+)*|yarn(\s+install)?(\s+-[-\w=]+)*"
+                                   r"|pnpm\s+(install|i)(\s+-[-\w=]+)*|npm\s+cache\s+clean(\s+-[-\w=]+)*"
+                                   r"|yarn\s+cache\s+clean|rm\s+-rf\s+\S*(cache|\.npm)\S*)$")
 #: programs a build runs in the application directory: Node.js itself, its package managers and the build tools
 #: whose steps ``run_analysis`` reports (``build_steps``)
 NODE_BUILD_PROGRAMS = ("npm", "yarn", "pnpm", "npx", "node", "corepack", "tsc", "bower", "gulp", "grunt", "webpack",
                        "vite", "nest", "next", "ng", "babel", "esbuild", "rollup", "parcel", "node-gyp")
-_BUILD_TOOL_SEGMENT_RE = re.compile(r"^({})\b".format("|".join(NODE_BUILD_PROGRAMS)))
-_APPDIR_SEGMENT_RE = re.compile(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
-_NOOP_SEGMENT_RE = re.compile(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
-                              r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
-_OS_HOUSEKEEPING_RE = re.compile(
+_BUILD_TOOL_SEGMENT_RE = lazy_re(r"^({})\b".format("|".join(NODE_BUILD_PROGRAMS)))
+_APPDIR_SEGMENT_RE = lazy_re(r"^(chmod|chown|mkdir|rm|cp|mv|ln|touch)\b")
+_NOOP_SEGMENT_RE = lazy_re(r"^(ls|cat|echo|whoami|pwd|env|printenv|id|which|true"
+                           r"|node\s+(-v|--version)|npm\s+(-v|--version))\b")
+_OS_HOUSEKEEPING_RE = lazy_re(
     r"^(apt-get\s+update|apt\s+update|apk\s+update|rm\s+-rf\s+/var/lib/apt/lists/\*?|"
     r"apt-get\s+clean|yum\s+clean\s+all|dnf\s+clean\s+all|microdnf\s+clean\s+all)$")
-_SYSTEM_SEGMENT_RE = re.compile(rf"^({_OS_PM}|useradd|groupadd|adduser|addgroup|"
-                                r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
-_RUNS_PACKAGE_MANAGER_RE = re.compile(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
-_YARN_BERRY_RE = re.compile(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
-_ALPINE_TOOLS_RE = re.compile(r"\b(apk|adduser|addgroup|wget)\b|musl")
-_ALPINE_ONLY_RE = re.compile(r"\b(apk|wget)\b|musl")   # musl: a build for Alpine's C library (npm rebuild ...)
-_APK_CACHE_RE = re.compile(r"/var/cache/apk")
-_APK_CACHE_CLEAN_RE = re.compile(r"^rm -[rf]+ /var/cache/apk")
+_SYSTEM_SEGMENT_RE = lazy_re(rf"^({_OS_PM}|useradd|groupadd|adduser|addgroup|"
+                             r"update-ca-certificates|ln\s+-s\S*\s+/usr/share/zoneinfo)\b")
+_RUNS_PACKAGE_MANAGER_RE = lazy_re(r"(^|[\s/\"'])(npm|yarn|pnpm)\s")
+_YARN_BERRY_RE = lazy_re(r"yarn@[2-9]|yarn\s+set\s+version\s+(berry|stable|[2-9])")
+_ALPINE_TOOLS_RE = lazy_re(r"\b(apk|adduser|addgroup|wget)\b|musl")
+_ALPINE_ONLY_RE = lazy_re(r"\b(apk|wget)\b|musl")   # musl: a build for Alpine's C library (npm rebuild ...)
+_APK_CACHE_RE = lazy_re(r"/var/cache/apk")
+_APK_CACHE_CLEAN_RE = lazy_re(r"^rm -[rf]+ /var/cache/apk")
 
 
 def split_and(command: str) -> Optional[list[str]]:
@@ -510,16 +512,16 @@ NON_NODE_PROGRAMS = frozenset({
 })
 # OS packages that are Node.js (apk/apt/dnf/yum/zypper names, with a version or stream: nodejs=20.1-r0,
 # nodejs:20, nodejs20, nodejs-current) or bring it as a dependency (npm).
-_NODE_OS_PACKAGE_RE = re.compile(r"^(nodejs([0-9]+)?(-current|-lts|-full)?|npm)([=:@/<>~].*)?$")
-_NODE_VERSION_MANAGER_RE = re.compile(
+_NODE_OS_PACKAGE_RE = lazy_re(r"^(nodejs([0-9]+)?(-current|-lts|-full)?|npm)([=:@/<>~].*)?$")
+_NODE_VERSION_MANAGER_RE = lazy_re(
     rf"(^|[\t\n\f\r /;&|])("
     rf"nvm{_WS}+install|volta{_WS}+install{_WS}+(node|npm|yarn)|fnm{_WS}+install|"
     rf"asdf{_WS}+install{_WS}+nodejs|nodenv{_WS}+install|nodeenv{_WS}"
     rf")")
 # `n 20`, `n lts`, `n install 20` as a command of its own (the first word of a segment)
-_N_RE = re.compile(rf"^n{_WS}+(install{_WS}+)?(lts|latest|current|stable|auto|engine|v?[0-9][0-9.]*)({_WS}|$)")
-_NODE_DIST_RE = re.compile(r"nodejs\.org/(download/release|dist)/|unofficial-builds\.nodejs\.org|"
-                           r"deb\.nodesource\.com|rpm\.nodesource\.com")
+_N_RE = lazy_re(rf"^n{_WS}+(install{_WS}+)?(lts|latest|current|stable|auto|engine|v?[0-9][0-9.]*)({_WS}|$)")
+_NODE_DIST_RE = lazy_re(r"nodejs\.org/(download/release|dist)/|unofficial-builds\.nodejs\.org|"
+                        r"deb\.nodesource\.com|rpm\.nodesource\.com")
 
 
 def node_os_package(word: str) -> bool:

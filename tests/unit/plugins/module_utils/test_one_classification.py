@@ -38,7 +38,8 @@ def _text(node: ast.AST, names: dict) -> str:
 
 
 def tool_patterns(source: str) -> list[tuple[int, str]]:
-    """(line, tool name) of every ``re.<function>(pattern, ...)`` call whose pattern names a tool, in order."""
+    """(line, tool name) of every ``re.<function>(pattern, ...)`` or ``lazy_re(pattern, ...)`` call (``_lazy_re``:
+    compiled on first use) whose pattern names a tool, in order."""
     tree = ast.parse(source)
     names: dict = {}
     for node in tree.body:
@@ -46,8 +47,10 @@ def tool_patterns(source: str) -> list[tuple[int, str]]:
             names[node.targets[0].id] = _text(node.value, names)
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _RE_FUNCTIONS
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.args):
+        if isinstance(node, ast.Call) and node.args and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr in _RE_FUNCTIONS
+                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "re")
+                or (isinstance(node.func, ast.Name) and node.func.id == "lazy_re")):
             # regex escapes (\b, \s) are not letters of a name
             m = _TOOL_RE.search(re.sub(r"\\[A-Za-z]", " ", _text(node.args[0], names)))
             if m:
@@ -57,8 +60,8 @@ def tool_patterns(source: str) -> list[tuple[int, str]]:
 
 def test_the_detector_finds_tool_patterns():
     sample = ('import re\nX = r"apk"\nA = re.compile(r"^(npm|yarn)\\b")\nB = re.search(rf"\\b{X}\\b", s)\n'
-              'C = re.match(r"^(ls|cat)\\b", s)\n')
-    assert tool_patterns(sample) == [(3, "npm"), (4, "apk")]
+              'C = re.match(r"^(ls|cat)\\b", s)\nD = lazy_re(r"yum")\n')
+    assert tool_patterns(sample) == [(3, "npm"), (4, "apk"), (6, "yum")]
     # and on the real place where the classification lives
     assert len(tool_patterns((MODULE_UTILS / "_shellcmd.py").read_text(encoding="utf-8"))) >= 10
 
