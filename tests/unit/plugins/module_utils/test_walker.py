@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.refarch.containers.plugins.module_utils import _discovery, _walker
+from ansible_collections.refarch.containers.plugins.module_utils import _discovery, _discovery_pool, _walker
 from ansible_collections.refarch.containers.plugins.module_utils._discovery import scan
 from ansible_collections.refarch.containers.plugins.module_utils._walker import Matcher, read_bounded, walk
 
@@ -396,20 +396,20 @@ def _no_child_left() -> bool:
 def _count_worker_answers(monkeypatch) -> list:
     """A list that grows by one for every batch answer a worker sends back."""
     answers: list = []
-    real_unpack = _discovery._unpack
+    real_unpack = _discovery_pool._unpack
 
     def counting_unpack(data, output):
         answers.append(output)
         return real_unpack(data, output)
-    monkeypatch.setattr(_discovery, "_unpack", counting_unpack)
+    monkeypatch.setattr(_discovery_pool, "_unpack", counting_unpack)
     return answers
 
 
 @pytest.mark.parametrize("workers,batch", [(2, 32), (2, 1), (3, 2), (5, 3)])
 def test_workers_give_the_same_result_in_every_form(tmp_path, monkeypatch, workers, batch):
     """Batches go to workers while the walk runs and after it; the documents come out in walk order."""
-    monkeypatch.setattr(_discovery._Pool, "BATCH", batch)
-    monkeypatch.setattr(_discovery._Pool, "PUMP_EVERY", 0.0)
+    monkeypatch.setattr(_discovery_pool._Pool, "BATCH", batch)
+    monkeypatch.setattr(_discovery_pool._Pool, "PUMP_EVERY", 0.0)
     _mixed_estate(tmp_path)
     serial = scan([str(tmp_path)], workers=1)
     answers = _count_worker_answers(monkeypatch)
@@ -451,7 +451,7 @@ def test_failing_workers_fall_back_to_this_process(tmp_path, monkeypatch, failur
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         monkeypatch.setattr(_discovery.os, "fork", no_fork)
     else:
-        real_pack = _discovery._pack
+        real_pack = _discovery_pool._pack
 
         def bad_pack(part):
             if os.getpid() == me:
@@ -461,8 +461,8 @@ def test_failing_workers_fall_back_to_this_process(tmp_path, monkeypatch, failur
             if failure == "exit":
                 os._exit(0)  # clean exit, nothing sent
             return b"12\n[{" + b"x" * 40
-        monkeypatch.setattr(_discovery, "_pack", bad_pack)
-    monkeypatch.setattr(_discovery._Pool, "BATCH", 2)
+        monkeypatch.setattr(_discovery_pool, "_pack", bad_pack)
+    monkeypatch.setattr(_discovery_pool._Pool, "BATCH", 2)
     res = scan([str(tmp_path)], workers=3)
     assert json.dumps(res["dockerfiles"]) == json.dumps(serial["dockerfiles"])
     assert _no_child_left()
@@ -487,7 +487,7 @@ def test_workers_only_with_several_cpus_and_many_files(tmp_path, monkeypatch):
 
 def test_workers_with_answers_and_batches_larger_than_a_pipe(tmp_path, monkeypatch):
     """Long paths and big documents: neither side may block writing while the other waits for it."""
-    monkeypatch.setattr(_discovery._Pool, "BATCH", 40)
+    monkeypatch.setattr(_discovery_pool._Pool, "BATCH", 40)
     deep = tmp_path.joinpath(*[f"d{i:02d}" * 60 for i in range(12)])  # ~2,200 characters
     deep.mkdir(parents=True)
     text = "FROM node:20\n" + "".join(f"RUN echo {'x' * 200} {i}\n" for i in range(150))
@@ -509,10 +509,10 @@ def test_workers_with_answers_and_batches_larger_than_a_pipe(tmp_path, monkeypat
 
 def test_no_worker_outlives_a_failing_scan(tmp_path, monkeypatch):
     """An exception while walking (here from the progress hook, after the workers started) reaps them."""
-    monkeypatch.setattr(_discovery._Pool, "BATCH", 2)
-    monkeypatch.setattr(_discovery._Pool, "PUMP_EVERY", 0.0)
+    monkeypatch.setattr(_discovery_pool._Pool, "BATCH", 2)
+    monkeypatch.setattr(_discovery_pool._Pool, "PUMP_EVERY", 0.0)
     _mixed_estate(tmp_path, 12)
-    real_pump = _discovery._Pool._pump
+    real_pump = _discovery_pool._Pool._pump
     calls = []
 
     def failing_pump(self, walking, timeout=0.0):
@@ -520,7 +520,7 @@ def test_no_worker_outlives_a_failing_scan(tmp_path, monkeypatch):
         if len(calls) == 3:
             raise RuntimeError("boom")
         return real_pump(self, walking, timeout)
-    monkeypatch.setattr(_discovery._Pool, "_pump", failing_pump)
+    monkeypatch.setattr(_discovery_pool._Pool, "_pump", failing_pump)
     with pytest.raises(RuntimeError, match="boom"):
         scan([str(tmp_path)], workers=3)
     assert _no_child_left()
