@@ -482,7 +482,7 @@ def _backup(module: AnsibleModule, path: str, data: bytes, st: os.stat_result, r
     try:
         with _safefs_write.open_private_dir(backup_dir) as handle:
             return _safefs_write.write_new(handle, _safefs_write.backup_name(path), data, mode=st.st_mode,
-                                     uid=st.st_uid, gid=st.st_gid)
+                                           uid=st.st_uid, gid=st.st_gid)
     except (UnsafeFile, OSError) as exc:
         why = exc.message if isinstance(exc, UnsafeFile) else to_native(exc.strerror or exc)
         module.fail_json(msg=f"cannot back up {printable(path)} into {printable(backup_dir)}: {printable(why)}; "
@@ -806,7 +806,7 @@ def _remediate(module: AnsibleModule, handle: _safefs.DirHandle, name: str, fixe
             result["backup_file"] = _backup(module, path, current, st, result)
         try:
             _safefs_write.replace_at(handle, name, new_data, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
-                               expected=ident)
+                                     expected=ident)
         except UnsafeFile as exc:
             _refuse(module, exc, result)
         except OSError as exc:

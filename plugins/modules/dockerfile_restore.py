@@ -134,7 +134,7 @@ def main() -> None:
     try:
         if p["state"] == "restored":
             result = _safefs_write.restore_from_backup(root, p["path"], p["backup_file"], p["backup_sha256"],
-                                                 expected=ident, check=module.check_mode)
+                                                       expected=ident, check=module.check_mode)
         else:
             result = _safefs_write.remove_created(root, p["path"], p["sha256"], expected=ident, check=module.check_mode)
     except _safefs.UnsafeFile as exc:
