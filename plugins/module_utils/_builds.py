@@ -37,6 +37,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._walker import 
     Candidate,
     Reader,
     ReadResult,
+    descriptor_kind,
 )
 
 #: The largest descriptor read (a compose file, a bake file, a workflow); a larger one is a problem.
@@ -45,19 +46,6 @@ MAX_DESCRIPTOR_SIZE = 512 * 1024
 #: on what goes to the controller.
 MAX_DESCRIPTORS = 2000
 MAX_DESCRIPTOR_TOTAL = 16 * 1024 * 1024
-
-
-def descriptor_kind(path: str) -> Optional[str]:
-    """``compose``, ``bake`` or ``workflow`` for a descriptor's path, None for anything else."""
-    directory, dummy, name = path.rpartition("/")
-    name = name.lower()
-    if directory.endswith("/.github/workflows") and name.endswith((".yml", ".yaml")):
-        return "workflow"
-    if name.startswith("docker-bake") and name.endswith((".hcl", ".json")):
-        return "bake"
-    if name.startswith(("compose.", "docker-compose.", "docker-compose-")) and name.endswith((".yml", ".yaml")):
-        return "compose"
-    return None
 
 
 def read_descriptors(found: list[Candidate], read_foreign_files: bool = False, allow_hardlinks: bool = False,

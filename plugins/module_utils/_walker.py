@@ -38,7 +38,7 @@ from ansible_collections.refarch.containers.plugins.module_utils import _safefs
 # The default patterns match in any case (Dockerfile-dev, dockerfile_worker, Worker.DockerFile).
 DEFAULT_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "Dockerfile-*", "Dockerfile_*",
                     "Containerfile.*", "Containerfile-*", "Containerfile_*", "*.Containerfile")
-# Build descriptors (compose, bake; workflows by their folder): _builds.descriptor_kind says which is which.
+# Build descriptors (compose, bake; workflows by their folder): descriptor_kind says which is which.
 _DESCRIPTOR_RE = (r"(?P<descriptor>(?i:(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml"
                   r"|docker-bake(?:\.[^/]*)?\.(?:hcl|json)))\Z")
 _WORKFLOW_RE = r"(?P<workflow>[^/]*\.ya?ml)\Z"
@@ -53,6 +53,19 @@ _SCANDIR_FD = os.scandir in getattr(os, "supports_fd", set()) and hasattr(os, "O
 _ROOT_DIR_FLAGS = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NONBLOCK", 0)
                    | getattr(os, "O_CLOEXEC", 0))
 _DIR_FLAGS = _ROOT_DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+
+
+def descriptor_kind(path: str) -> Optional[str]:
+    """``compose``, ``bake`` or ``workflow`` for a descriptor's path, None for anything else."""
+    directory, dummy, name = path.rpartition("/")
+    name = name.lower()
+    if directory.endswith("/.github/workflows") and name.endswith((".yml", ".yaml")):
+        return "workflow"
+    if name.startswith("docker-bake") and name.endswith((".hcl", ".json")):
+        return "bake"
+    if name.startswith(("compose.", "docker-compose.", "docker-compose-")) and name.endswith((".yml", ".yaml")):
+        return "compose"
+    return None
 
 
 class Candidate:

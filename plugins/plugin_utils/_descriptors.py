@@ -33,8 +33,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Optional
 
-from ansible_collections.refarch.containers.plugins.module_utils._builds import descriptor_kind
 from ansible_collections.refarch.containers.plugins.module_utils._image_ref import DOCKER_HUB_REGISTRIES, ImageRef
+from ansible_collections.refarch.containers.plugins.module_utils._walker import descriptor_kind  # light: not _builds
 from ansible_collections.refarch.containers.plugins.plugin_utils import _hcl, _yaml_bounded
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import DESCRIPTOR_SOURCE
 

@@ -15,12 +15,11 @@ from ansible_collections.refarch.containers.plugins.module_utils import _builds
 from ansible_collections.refarch.containers.plugins.module_utils._builds import (
     MAX_DESCRIPTOR_SIZE,
     build_documents,
-    descriptor_kind,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._discovery import scan, scan_builds
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
 from ansible_collections.refarch.containers.plugins.module_utils._dockerignore import parse_dockerignore
-from ansible_collections.refarch.containers.plugins.module_utils._walker import Matcher, walk
+from ansible_collections.refarch.containers.plugins.module_utils._walker import Matcher, descriptor_kind, walk
 from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_result
 
 REPO = Path(__file__).resolve().parents[4]
