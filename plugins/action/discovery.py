@@ -18,7 +18,6 @@ from typing import Any
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import failure_evidence
-from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import link_images, link_result
 from ansible_collections.refarch.containers.plugins.plugin_utils._discovery_result import (
     decode_dockerfile_result,
 )
@@ -83,11 +82,16 @@ class ActionModule(ActionBase):
             except ValueError as exc:
                 raise AnsibleActionFail(f"dockerfile_info returned {exc}") from exc
             # the builds that compose, bake and workflow files declare, parsed here, evaluated on the host
-            try:
-                found = link_result(found, list(args["paths"]), lambda builds: self._builds(module_args, builds,
-                                                                                            task_vars))
-            except ValueError as exc:
-                raise AnsibleActionFail(f"dockerfile_info returned undecodable build documents: {exc}") from exc
+            # (imported only for a host that has some: every controller worker would load the parsers)
+            if found.get("descriptors"):
+                from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import (  # noqa: PLC0415
+                    link_result,
+                )
+                try:
+                    found = link_result(found, list(args["paths"]), lambda builds: self._builds(module_args, builds,
+                                                                                                task_vars))
+                except ValueError as exc:
+                    raise AnsibleActionFail(f"dockerfile_info returned undecodable build documents: {exc}") from exc
         result.update(
             changed=False,
             dockerfiles_json=found.get("dockerfiles_json", "[]"),
@@ -122,6 +126,9 @@ class ActionModule(ActionBase):
                 result["engines"] = list(listed.get("engines") or [])
                 if result["descriptors"] and result[key]:
                     # an image a build descriptor names for a Dockerfile: linked to it (a label still wins)
+                    from ansible_collections.refarch.containers.plugins.plugin_utils._descriptors import (  # noqa: PLC0415
+                        link_images,
+                    )
                     result[key] = link_images(result[key], json.loads(result["dockerfiles_json"]))
         if args["publish_facts"] and isinstance(result.get("host_summary"), dict):
             # A module's ansible_facts go to the host's facts (and the fact cache): the AWX fact
