@@ -23,12 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import FixContext
-from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import node_line_problem
-from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (
-    parse_fix_selection,
-    unknown_fixes_message,
-)
 from ansible_collections.refarch.containers.plugins.plugin_utils._completeness import accepted_reasons
 from ansible_collections.refarch.containers.plugins.plugin_utils._waivers import (
     WaiverError,
@@ -193,6 +187,11 @@ def _fixes(name: str, value: Any) -> None:
         raise SettingError(f"{name} must be 'all' or a list of rule or fix ids, not {_type_name(value)}")
     if isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value):
         raise SettingError(f"{name} must be 'all' or a list of rule or fix ids (strings), got {value!r}")
+    # the rewriter (every fix) is loaded only when a run names fixes: a scan's settings check stays light
+    from ansible_collections.refarch.containers.plugins.module_utils._rewriter import (  # noqa: PLC0415
+        parse_fix_selection,
+        unknown_fixes_message,
+    )
     unknown = parse_fix_selection(value)["unknown"]
     if unknown:
         raise SettingError(unknown_fixes_message(unknown, name))
@@ -281,6 +280,13 @@ def node_line_errors(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
     for where, value in (settings.get("refarch_node_line") or {}).items():
         if value in (None, ""):
             continue
+        # the release table and the rewriter's context, loaded only when the variable is set
+        from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model import (  # noqa: PLC0415
+            FixContext,
+        )
+        from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import (  # noqa: PLC0415
+            node_line_problem,
+        )
         day = dates.get(where, dates.get("")) or None
         problem = node_line_problem(value, FixContext(evaluation_date=str(day).strip() if day else None))
         if problem:
