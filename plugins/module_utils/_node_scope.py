@@ -143,14 +143,29 @@ def _program_evidence(argv: list[str], line: Optional[int], stage: Optional[int]
                       what: str) -> list[dict[str, Any]]:
     """Node.js / other-runtime evidence from the programs a process command line starts."""
     out = []
-    programs = process_programs(argv)
-    node = [p for p in programs if p in NODE_PROGRAMS]
-    other = [p for p in programs if p in NON_NODE_PROGRAMS]
+    key = tuple(argv)
+    kinds = _PROGRAM_KINDS.get(key)
+    if kinds is None:
+        kinds = _program_kinds(argv)
+        if sum(map(len, argv)) <= 2048:  # only short command lines are remembered, and a bounded number
+            if len(_PROGRAM_KINDS) >= 512:
+                _PROGRAM_KINDS.clear()
+            _PROGRAM_KINDS[key] = kinds
+    node, other = kinds
     if node:
         out.append(_ev("node_process", True, f"{what} runs {', '.join(node)}", line, stage))
     if other and not node:
         out.append(_ev("other_process", False, f"{what} runs {', '.join(other)}", line, stage))
     return out
+
+
+_PROGRAM_KINDS: dict = {}  # _program_kinds by argv (an estate repeats its command lines)
+
+
+def _program_kinds(argv: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The Node.js and the other-runtime programs among those a command line starts."""
+    programs = process_programs(argv)
+    return tuple(p for p in programs if p in NODE_PROGRAMS), tuple(p for p in programs if p in NON_NODE_PROGRAMS)
 
 
 def decide(evidence: list[dict[str, Any]]) -> str:

@@ -195,7 +195,35 @@ def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -
     heredocs = ins.get("heredocs")
     if heredocs:
         parts += [h.get("content") for h in heredocs if isinstance(h.get("content"), str)]
-    segs = _segments(parts[0] if len(parts) == 1 else " ".join(parts))
+    text = parts[0] if len(parts) == 1 else " ".join(parts)
+    key = (text, node_env)
+    reading = _RUN_READINGS.get(key)
+    if reading is None:
+        reading = _run_reading(text, node_env)
+        if len(text) <= _RUN_READING_MAX_TEXT:
+            if len(_RUN_READINGS) >= _RUN_READINGS_MAX:
+                _RUN_READINGS.clear()
+            _RUN_READINGS[key] = reading
+    installs, dev, builds, packages, fetches, named = reading
+    return {"line": ins["start_line"], "stage": ins.get("stage"), "final_chain": final_chain,
+            "installs_dependencies": installs, "dev_dependency_installs": list(dev),
+            "build_steps": list(builds), "os_packages": list(packages),
+            "node_env": node_env, "fetches_dependencies": fetches,
+            "manifest_mounts": _manifest_mounts(ins.get("flags")),
+            "package_installs": [{"name": n, "global": g} for n, g in named]}
+
+
+# run_analysis' reading of a RUN's text, remembered per (text, NODE_ENV): an estate repeats its RUN lines
+# (npm ci, npm run build); bounded, and only short texts are kept. The texts are redacted ones.
+_RUN_READINGS: dict = {}
+_RUN_READINGS_MAX = 1024
+_RUN_READING_MAX_TEXT = 2048
+
+
+def _run_reading(text: str, node_env: Optional[str]) -> tuple:
+    """``(installs_dependencies, dev installs, build steps, OS packages, fetches, named installs)`` of a RUN's text
+    (its value words and heredoc bodies joined), all immutable (see run_analysis)."""
+    segs = _segments(text)
     env_now = node_env
     installs: list[str] = []
     dev: list[str] = []
@@ -240,12 +268,8 @@ def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -
     packages = sorted({w for s in segs if ("install" in s or "add" in s) and _OS_INSTALL_RE.search(s)
                        for w in _WORD_SPLIT_RE.split(s)
                        if w and not w.startswith("-")})
-    return {"line": ins["start_line"], "stage": ins.get("stage"), "final_chain": final_chain,
-            "installs_dependencies": bool(installs), "dev_dependency_installs": sorted(dev),
-            "build_steps": sorted(builds), "os_packages": packages,
-            "node_env": node_env, "fetches_dependencies": fetches,
-            "manifest_mounts": _manifest_mounts(ins.get("flags")),
-            "package_installs": [{"name": n, "global": g} for n, g in sorted(named)]}
+    return (bool(installs), tuple(sorted(dev)), tuple(sorted(builds)), tuple(packages), fetches,
+            tuple(sorted(named)))
 
 
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
@@ -336,14 +360,17 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(proc, dict):
         proc = None
     argv = [a for a in proc.get("argv") or [] if isinstance(a, str)] if proc else []
-    tokens = []
-    for a in argv:
-        tokens += _words(a)
-    text = " ".join(tokens)
-    # through a shell: shell form, or a shell word followed by -c (only words starting with "-" can be -c)
-    shell = bool(proc) and (proc.get("form") == "shell" or (len(argv) >= 3 and any(
-        argv[i + 1][:1] == "-" and _base(argv[i]) in _SHELLS and _SHELL_C_RE.fullmatch(argv[i + 1])
-        for i in range(len(argv) - 1))))
+    key = (tuple(argv), proc is not None and proc.get("form") == "shell")
+    reading = _PROCESS_READINGS.get(key)
+    if reading is None:
+        reading = _process_reading(argv, key[1])
+        if sum(map(len, argv)) <= _RUN_READING_MAX_TEXT:
+            if len(_PROCESS_READINGS) >= _RUN_READINGS_MAX:
+                _PROCESS_READINGS.clear()
+            _PROCESS_READINGS[key] = reading
+    tokens_t, text, shell, heap, calls, direct, as_init = reading
+    shell = bool(proc) and shell
+    tokens = list(tokens_t)
     line = proc.get("line") if proc and isinstance(proc.get("line"), int) else (
         (final.get("instruction_lines") or {}).get("from"))
     # the instruction that decides PID 1: the ENTRYPOINT when there is one (CMD only adds arguments)
@@ -359,12 +386,33 @@ def process_analysis(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "line": line, "pid1_line": pid1, "argv": argv, "first": _base(argv[0]) if argv else None, "tokens": tokens,
         "text": text,
-        "through_shell": shell, **_heap(text), "node_options": node_options,
-        "package_manager_calls": [{"word": tokens[i], "next": tokens[i + 1]} for i in range(1, len(tokens) - 1)
-                                  if _base(tokens[i]) in PACKAGE_MANAGERS],
-        "direct": _process_view(_peel(argv), scripts),
-        "as_init": _process_view(_peel(_after_flags(argv[1:])) if argv else [], scripts),
+        "through_shell": shell, "heap_limit": heap[0], "heap_limit_from_variable": heap[1],
+        "node_options": node_options,
+        "package_manager_calls": [{"word": w, "next": n} for w, n in calls],
+        "direct": _process_view(list(direct), scripts),
+        "as_init": _process_view(list(as_init), scripts),
     }
+
+
+# process_analysis' reading of a command line, remembered per (argv, shell form) (see _RUN_READINGS)
+_PROCESS_READINGS: dict = {}
+
+
+def _process_reading(argv: list[str], shell_form: bool) -> tuple:
+    """What process_analysis reads from the argv alone, immutable: ``(tokens, text, through a shell (with a
+    process), (heap_limit, heap_limit_from_variable), package manager calls, direct command, init view command)``."""
+    tokens: list[str] = []
+    for a in argv:
+        tokens += _words(a)
+    text = " ".join(tokens)
+    # through a shell: shell form, or a shell word followed by -c (only words starting with "-" can be -c)
+    shell = shell_form or (len(argv) >= 3 and any(
+        argv[i + 1][:1] == "-" and _base(argv[i]) in _SHELLS and _SHELL_C_RE.fullmatch(argv[i + 1])
+        for i in range(len(argv) - 1)))
+    heap = _heap(text)
+    calls = tuple((tokens[i], tokens[i + 1]) for i in range(1, len(tokens) - 1) if _base(tokens[i]) in PACKAGE_MANAGERS)
+    return (tuple(tokens), text, shell, (heap["heap_limit"], heap["heap_limit_from_variable"]), calls,
+            tuple(_peel(argv)), tuple(_peel(_after_flags(argv[1:])) if argv else ()))
 
 
 # --------------------------------------------------------------------------- the rewriter's reading

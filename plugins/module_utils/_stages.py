@@ -132,6 +132,22 @@ def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:
             "digest": None, "unresolved": False, "scratch": False}
 
 
+_IMAGE_REFS: dict = {}  # image_ref_facts by its arguments (an estate names few base images)
+
+
+def _image_ref(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]:
+    """``image_ref_facts(raw, resolved, unresolved)``: a new dict of the same (scalar) values each time."""
+    key = (raw, resolved, unresolved)
+    ref = _IMAGE_REFS.get(key)
+    if ref is None:
+        ref = image_ref_facts(raw, resolved, unresolved)
+        if len(raw) + len(resolved) <= 1024:
+            if len(_IMAGE_REFS) >= 512:
+                _IMAGE_REFS.clear()
+            _IMAGE_REFS[key] = ref
+    return dict(ref)
+
+
 def _flag_map(flags: list[str]) -> dict[str, Optional[str]]:
     out: dict[str, Optional[str]] = {}
     for f in flags or []:
@@ -229,7 +245,7 @@ class Chain:
             st.base = _stage_ref(raw, st.resolved)
             st.state = State(st.parent.state)
         else:
-            st.base = image_ref_facts(raw, st.resolved, st.unresolved)
+            st.base = _image_ref(raw, st.resolved, st.unresolved)
             if st.unresolved and self.problems is not None:
                 self.problems.append({"line": line, "code": "unresolved_base",
                                       "message": f"FROM {raw!r} uses a variable with no known value on this host"})
