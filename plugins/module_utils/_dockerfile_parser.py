@@ -520,7 +520,33 @@ def shown_word(word: str) -> str:
 # one logical line -> instruction
 
 
+# _node_from_line's results by (line, escape): the lines of an estate's Dockerfiles repeat (FROM node:20,
+# COPY . ., RUN npm ci). Bounded; short lines without an error only; values and flags are copied out.
+_LINE_NODES: dict = {}
+_LINE_NODES_MAX = 4096
+_LINE_NODE_MAX_TEXT = 512
+
+
 def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> tuple:
+    """``_parse_line_node``, remembered for short lines (see ``_LINE_NODES``): new lists every time."""
+    key = (line, escape)
+    hit = _LINE_NODES.get(key)
+    if hit is not None:
+        cmd, lkey, sub_cmd, child_key, is_json, flags, value, warned = hit
+        if warned:
+            warn.extend(warned)
+        return cmd, lkey, sub_cmd, child_key, is_json, list(flags), list(value), None
+    mark = len(warn)
+    node = _parse_line_node(line, escape, warn)
+    if node[7] is None and len(line) <= _LINE_NODE_MAX_TEXT and all(type(v) is str for v in node[6]) \
+            and all(type(f) is str for f in node[5]):
+        if len(_LINE_NODES) >= _LINE_NODES_MAX:
+            _LINE_NODES.clear()
+        _LINE_NODES[key] = (*node[:5], tuple(node[5]), tuple(node[6]), tuple(warn[mark:]))
+    return node
+
+
+def _parse_line_node(line: str, escape: str, warn: list[tuple[str, str]]) -> tuple:
     """Parse one logical (joined) line.  Problems go to ``warn``.
 
     Returns ``(cmd, key, sub_cmd, child_key, json, flags, value, error)``: the keyword as written and lower-cased,
