@@ -752,6 +752,24 @@ def _cached_before(stages: list[dict], runs: list[dict], stage: int, line: int) 
             and (r["stage"] in ancestors or (r["stage"] == stage and r["line"] < line))]
 
 
+_BASE_ANALYSES: dict = {}  # base_analysis without its line, by (registry, repository, tag): few base images
+
+
+def _base_analysis(ref: dict, line: Optional[int]) -> dict[str, Any]:
+    """``base_analysis(ref, line)`` (it reads the reference's registry, repository and tag only), remembered."""
+    key = (ref.get("registry"), ref.get("repository"), ref.get("tag"))
+    hit = _BASE_ANALYSES.get(key)
+    if hit is None:
+        hit = base_analysis(ref, None)
+        if sum(len(k) for k in key if isinstance(k, str)) <= 1024:
+            if len(_BASE_ANALYSES) >= 512:
+                _BASE_ANALYSES.clear()
+            _BASE_ANALYSES[key] = hit
+    out = dict(hit)
+    out["line"] = line
+    return out
+
+
 def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
              node_envs: Optional[dict[int, Optional[str]]] = None) -> Optional[dict[str, Any]]:
     """Policy-neutral observations over a Dockerfile document (``analysis`` key; None without a FROM).
@@ -786,7 +804,7 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
         elif cmd in ("COPY", "ADD") and stage not in copy_lines and _context_copy(ins):
             copy_lines[stage] = ins["start_line"]
     return {
-        "base": base_analysis(final["root_base"], root_line),
+        "base": _base_analysis(final["root_base"], root_line),
         "final_chain": sorted(chain),
         "runs": runs,
         "context_copies": [{"stage": s, "line": ln, "cached_dependencies": _cached_before(stages, runs, s, ln)}

@@ -514,6 +514,11 @@ class Reader:
         rule then compares with that directory and the link's owner.
         """
         directory, dummy, name = path.rpartition("/")
+        if link is None:
+            # a directory still open (the side files beside a Dockerfile): what ``directory`` would return
+            hit = self._dirs.get(directory or "/")
+            if hit is not None and (identity is None or (hit[1].st_dev, hit[1].st_ino) == tuple(identity)):
+                return self.read(hit[0], name, path, hit[1], None)
         try:
             if link is None:
                 dfd, dst = self.directory(directory or "/", identity, follow_dir)
