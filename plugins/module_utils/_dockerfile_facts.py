@@ -520,7 +520,8 @@ def dockerfile_facts(
     doc["sha256"] = hashlib.sha256(data).hexdigest()
     doc["size"] = len(data)
     doc["mtime"] = mtime
-    if parsed is None:
+    own = parsed is None  # the instructions are this call's own: redaction need not copy them
+    if own:
         parsed = parse_bytes(data)
     redactor = Redactor(names_re)
     problems: list[dict] = [dict(p) for p in parsed.get("problems") or []]
@@ -539,7 +540,7 @@ def dockerfile_facts(
     doc["dockerignore"] = _dockerignore(di_path, dockerignore, dockerignore_error)
     pj_path = package_json_path or posixpath.join(context, "package.json")
     doc["package_json"] = _package_json(pj_path, package_json, package_json_error)
-    instrs = redactor.instructions(parsed_instrs, _side_texts(doc["dockerignore"], doc["package_json"]))
+    instrs = redactor.instructions(parsed_instrs, _side_texts(doc["dockerignore"], doc["package_json"]), copy=not own)
     if not redactor.extra_clean or redactor.secret_values:
         side = _side_texts(doc["dockerignore"], doc["package_json"])
         if side and not redactor.clean(side, redactor.values_dirty):

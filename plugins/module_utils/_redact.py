@@ -679,8 +679,9 @@ class Redactor:
                 return text[:bracket] + json.dumps(new_value, ensure_ascii=False)
         return text
 
-    def instructions(self, instrs: list, extra: Iterable[str] = ()) -> list:
-        """Return redacted copies of ``instrs`` (parser Instruction dicts).
+    def instructions(self, instrs: list, extra: Iterable[str] = (), copy: bool = True) -> list:
+        """Return redacted copies of ``instrs`` (parser Instruction dicts); ``copy`` False returns the ones
+        with nothing to hide themselves (the caller owns them).
 
         ``extra``: other texts of the same file's document (package.json scripts, .dockerignore lines)
         checked in the same test; ``extra_clean`` then says whether no rule hides anything in them
@@ -694,7 +695,7 @@ class Redactor:
         self.values_dirty = kinds is None or kinds[1]
         if self.extra_clean:
             # nothing to collect or redact anywhere (the common case): plain copies
-            return [dict(instr) for instr in instrs]
+            return [dict(instr) for instr in instrs] if copy else list(instrs)
         names, values_dirty = kinds if kinds is not None else (True, True)
         # the instructions the by-name rules may concern, found in the joined text (the others need
         # no test of their own for names)
@@ -739,7 +740,7 @@ class Redactor:
                         or not any(_holds(instr, lit) for lit in literals)):
                     # value and flags are part of the original text (decoded exec-form values and
                     # flags were checked too); heredoc bodies were checked too
-                    out[i] = dict(instr)
+                    out[i] = dict(instr) if copy else instr
                 else:
                     out[i] = self._redacted(instr, list(instr.get("value") or []), values_dirty)
         return out
