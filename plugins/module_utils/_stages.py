@@ -135,7 +135,7 @@ def _stage_ref(raw: str, resolved: str) -> dict[str, Any]:
 _IMAGE_REFS: dict = {}  # image_ref_facts by its arguments (an estate names few base images)
 
 
-def _image_ref(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]:
+def _remembered_base(raw: str, resolved: str, unresolved: bool) -> dict[str, Any]:
     """``image_ref_facts(raw, resolved, unresolved)``: a new dict of the same (scalar) values each time."""
     key = (raw, resolved, unresolved)
     ref = _IMAGE_REFS.get(key)
@@ -245,7 +245,7 @@ class Chain:
             st.base = _stage_ref(raw, st.resolved)
             st.state = State(st.parent.state)
         else:
-            st.base = _image_ref(raw, st.resolved, st.unresolved)
+            st.base = _remembered_base(raw, st.resolved, st.unresolved)
             if st.unresolved and self.problems is not None:
                 self.problems.append({"line": line, "code": "unresolved_base",
                                       "message": f"FROM {raw!r} uses a variable with no known value on this host"})
