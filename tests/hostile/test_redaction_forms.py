@@ -246,7 +246,8 @@ def test_corpus_findings_unchanged_by_redaction(case, monkeypatch):
         pytest.skip("../shared/corpus is not here (shared test data, read at test time)")
     c = case("corpus findings with redaction on and off", "identical findings and rule inputs for every Dockerfile")
     on = _corpus_documents()
-    monkeypatch.setattr(_redact.Redactor, "instructions", lambda self, instrs, extra=(): [dict(i) for i in instrs])
+    monkeypatch.setattr(_redact.Redactor, "instructions",
+                        lambda self, instrs, extra=(), copy=True: [dict(i) for i in instrs])
     monkeypatch.setattr(_redact.Redactor, "text", lambda self, text, context="", values=True: text)
     monkeypatch.setattr(_dockerfile_facts, "_redact_side", lambda *args, **kwargs: None)
     off = _corpus_documents()
