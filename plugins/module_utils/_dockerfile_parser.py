@@ -538,8 +538,8 @@ def _node_from_line(line: str, escape: str, warn: list[tuple[str, str]]) -> tupl
         return cmd, lkey, sub_cmd, child_key, is_json, list(flags), list(value), None
     mark = len(warn)
     node = _parse_line_node(line, escape, warn)
-    if node[7] is None and len(line) <= _LINE_NODE_MAX_TEXT and all(type(v) is str for v in node[6]) \
-            and all(type(f) is str for f in node[5]):
+    if node[7] is None and len(line) <= _LINE_NODE_MAX_TEXT and all(isinstance(v, str) for v in node[6]) \
+            and all(isinstance(f, str) for f in node[5]):
         if len(_LINE_NODES) >= _LINE_NODES_MAX:
             _LINE_NODES.clear()
         _LINE_NODES[key] = (*node[:5], tuple(node[5]), tuple(node[6]), tuple(warn[mark:]))
