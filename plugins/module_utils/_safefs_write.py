@@ -88,20 +88,30 @@ def replace_at(handle: DirHandle, name: str, data: bytes, *, mode: int = 0o644, 
     """
     fd, tmp = create_exclusive(handle.fd, "." + name[:120] + ".", TMP_SUFFIX)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            _set_owner_mode(fh.fileno(), mode, uid, gid)
-            os.fsync(fh.fileno())
+        _fill(fd, data, mode, uid, gid)
         handle.recheck(expected)
         rename_at(handle.fd, tmp, name)
     except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=handle.fd)
-        except OSError:
-            pass
+        _discard(handle, tmp)
         raise
     handle.fsync()
+
+
+def _fill(fd: int, data: bytes, mode: int, uid: Optional[int], gid: Optional[int]) -> None:
+    """Write ``data`` to the new file open on ``fd``, give it its owner and mode by descriptor, sync and close it."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        _set_owner_mode(fh.fileno(), mode, uid, gid)
+        os.fsync(fh.fileno())
+
+
+def _discard(handle: DirHandle, name: str) -> None:
+    """Remove a file this module created in ``handle`` and could not finish (gone already is fine)."""
+    try:
+        os.unlink(name, dir_fd=handle.fd)
+    except OSError:
+        pass
 
 
 def unlink_at(handle: DirHandle, name: str, expected_sha256: str, expected: Optional[tuple] = None) -> bool:
@@ -208,16 +218,9 @@ def write_new(handle: DirHandle, name: str, data: bytes, *, mode: int = 0o600, u
         raise UnsafeFile(_os_code(exc), handle.join(name), f"cannot create {handle.join(name)}: {exc.strerror}"
                          ) from exc
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            _set_owner_mode(fh.fileno(), mode, uid, gid)
-            os.fsync(fh.fileno())
+        _fill(fd, data, mode, uid, gid)
     except BaseException:
-        try:
-            os.unlink(name, dir_fd=handle.fd)
-        except OSError:
-            pass
+        _discard(handle, name)
         raise
     handle.fsync()
     return handle.join(name)
