@@ -21,6 +21,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _Edits,
     _norm_path,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import source_hooks
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     install_tool,
     is_install_only_segment,
@@ -82,7 +83,7 @@ def _fix_reorder_dependency_layers(doc: _Doc, ctx: FixContext):
                            "remove or move it by hand")
             continue
         where = f"stage at line {stage.from_ins['start_line']}"
-        hooks = [h for h in ("preinstall", "install", "postinstall", "prepare") if h in scripts]
+        hooks = source_hooks(scripts, ("preinstall", "install", "postinstall", "prepare"))
         if hooks:
             reasons.append("{}: package.json has {} script(s) that may need the source".format(where, ", ".join(hooks)))
             continue

@@ -521,6 +521,25 @@ def test_reorder_skips_install_hooks():
     assert res["text"] == text
 
 
+@pytest.mark.parametrize("prepare", ["husky install", "husky", "is-ci || husky install", "npx husky install .husky"])
+def test_reorder_moves_an_install_whose_prepare_only_installs_git_hooks(prepare):
+    # husky writes Git hooks (outside a Git working tree it does nothing): the install needs no source
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n"
+    res = check_idempotent(text, "reorder_dependency_layers",
+                           package_json={"exists": True, "scripts": {"prepare": prepare}})
+    assert res["text"] == ("FROM node:22\nWORKDIR /app\nCOPY package*.json npm-shrinkwrap.json* ./\nRUN npm ci\n"
+                           "COPY . .\nCMD [\"node\", \"a.js\"]\n")
+
+
+@pytest.mark.parametrize("prepare", ["husky install && npm run build", "cd .. && husky install app/.husky", "true",
+                                     "node scripts/hooks.js"])
+def test_reorder_keeps_declining_other_prepare_scripts(prepare):
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    res = rw(text, "reorder_dependency_layers", package_json={"exists": True, "scripts": {"prepare": prepare}})
+    assert "prepare script(s) that may need the source" in skip_reason(res, "reorder_dependency_layers")
+    assert res["text"] == text
+
+
 # --------------------------------------------------------------------------- split_multi_stage
 
 def test_split_single_stage():

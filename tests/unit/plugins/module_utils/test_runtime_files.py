@@ -291,6 +291,17 @@ def test_no_build_step_with_write_dockerignore_and_without_a_workdir(tmp_path):
     assert split_entry(res)[0]["status"] == "applied"
 
 
+def test_no_build_step_with_a_git_hooks_prepare_takes_the_sources(tmp_path):
+    # husky as prepare installs Git hooks only (runtime_files.reads_no_source): the install makes nothing else
+    make_context(tmp_path, dict(SRC_PKG, scripts={"prepare": "husky install"}), {"server.js": "x\n"})
+    text = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+    res = split(tmp_path, text, dockerignore="node_modules\n")
+    assert stages(res["text"])["runtime"] == [
+        "WORKDIR /app", "COPY . .", "COPY --from=production-dependencies /app/node_modules /app/node_modules",
+        'CMD ["node", "server.js"]']
+    assert split_entry(res)[0]["status"] == "applied"
+
+
 def test_no_build_step_and_no_production_dependency_takes_nothing_from_the_build(tmp_path):
     # npm makes no node_modules without production dependencies: nothing to copy, no prune stage
     make_context(tmp_path, dict(SRC_PKG, dependencies={}), {"server.js": "x\n"})
