@@ -89,10 +89,27 @@ def _after_init(argv: list) -> int:
     return i
 
 
+def _script_anchor(doc: _Doc, stage, family: str):
+    """(line after which the script's RUN goes, the USER in effect there as written (None: the base's)), or the
+    reason why the script cannot be written. On a base the rewriter does not know, the Dockerfile must show /bin/sh
+    (``_Doc.posix_shell_shown``) and name the user: the RUN goes after the stage's first USER (its default user is
+    unknown)."""
+    if family in _SHELL_FAMILIES:
+        return stage.from_ins["end_line"], None
+    why = f"the base image ({family}) may have no /bin/sh to run the start script"
+    if not doc.posix_shell_shown(stage):
+        return why
+    user = next((i for i in stage.ins if i["cmd"] == "USER"), None)
+    if user is None or not user.get("value") or "$" in " ".join(user["value"]):
+        return why + " (it runs shell-form RUNs, but its default user is unknown and no USER names one)"
+    return user["end_line"], " ".join(user["value"])
+
+
 def _entrypoint_edit(doc: _Doc, stage, edits: _Edits, family: str) -> str | None:
     """Put the script in front of the command; returns why it cannot (None when done)."""
-    if family not in _SHELL_FAMILIES:
-        return f"the base image ({family}) may have no /bin/sh to run the start script"
+    anchor = _script_anchor(doc, stage, family)
+    if isinstance(anchor, str):
+        return anchor
     eff = doc.effective(stage)
     entry, cmd = eff["entrypoint"], eff["cmd"]
     if entry is not None:
@@ -132,10 +149,12 @@ def _entrypoint_edit(doc: _Doc, stage, edits: _Edits, family: str) -> str | None
     return None
 
 
-def _root_lines(doc: _Doc, stage, family: str, command: str) -> list:
-    """``command`` as a RUN as root: between ``USER 0`` and the inherited user when the base runs as another."""
+def _root_lines(doc: _Doc, stage, family: str, command: str, inherited: str | None = None) -> list:
+    """``command`` as a RUN as root: between ``USER 0`` and the inherited user when the base runs as another
+    (``inherited``: the USER in effect where it goes, as written; None: the one the stage starts with)."""
     parent_user = stage.parent.state.user if stage.parent is not None else None  # USER at the end of the parent
-    inherited = " ".join(parent_user["value"]) if parent_user is not None else None
+    if inherited is None:
+        inherited = " ".join(parent_user["value"]) if parent_user is not None else None
     if inherited is None and family.startswith("ubi-node"):
         inherited = "1001"
     if inherited is not None and _user_is_root(inherited) is not True:
@@ -171,8 +190,8 @@ def _fix_set_heap_limit(doc: _Doc, ctx: FixContext):
     if why_constant is None:
         lines.append('{} HEAP_MEMORY_PERCENT={} NODE_OPTIONS="{}--max-old-space-size={}"'.format(
             doc.kw("ENV"), DEFAULT_HEAP_PERCENT, prefix, default))
-        edits.insert_after(stage.from_ins["end_line"],
-                           [edits.line(x) for x in _root_lines(doc, stage, family, _script_run(doc))])
+        at, user = _script_anchor(doc, stage, family)
+        edits.insert_after(at, [edits.line(x) for x in _root_lines(doc, stage, family, _script_run(doc), user)])
     else:
         edits = _Edits(doc)  # nothing of the start script
         node_options = f"{prefix}--max-old-space-size=${{{var}}}"

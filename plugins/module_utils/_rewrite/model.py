@@ -169,6 +169,24 @@ class _Doc:
                 "user_stage": self.stages[state.user_stage] if state.user is not None else None,
                 "cmd_stage": self.stages[state.cmd_stage] if state.cmd is not None else None}
 
+    def posix_shell_shown(self, stage: Stage) -> bool:
+        """Whether this Dockerfile shows that ``stage``'s image runs ``/bin/sh`` (for a base image whose family the
+        rewriter does not know): a shell-form ``RUN`` of the stage's chain runs in ``/bin/sh -c`` on a Linux image,
+        so the build fails without it. Not shown when the chain declares a ``SHELL`` (it may run another), the file
+        uses the backtick escape or the base may be a Windows image (its shell form runs ``cmd``), or the chain
+        starts from scratch or a distroless image."""
+        chain = self.chain(stage)
+        ref = chain[0].ref
+        if ref is None or image_family(ref) in ("scratch", "distroless") or self.escape != "\\":
+            return False
+        named = "{} {}".format(ref.get("repository") or "", ref.get("tag") or "").lower()
+        platform = " ".join(chain[0].from_ins.get("flags") or []).lower()
+        if any(w in named for w in ("windows", "nanoserver", "servercore", "-nano")) or "windows" in platform:
+            return False
+        instructions = [i for st in chain for i in st.ins]
+        return not any(i["cmd"] == "SHELL" for i in instructions) and any(
+            i["cmd"] == "RUN" and not i.get("json") for i in instructions)
+
     def workdir(self, stage: Stage, upto_line: int | None = None) -> str | None:
         """Effective WORKDIR before ``upto_line`` (UBI Node.js images default to /opt/app-root/src)."""
         wd = self._chain.state_at(stage, upto_line).workdir

@@ -13,7 +13,9 @@
 #   The fix (split_multi_stage) keeps the stage as `build`, prunes the
 #   development dependencies in a `production-dependencies` stage and starts a
 #   `runtime` stage from the same base, which takes the CMD, ENTRYPOINT, EXPOSE
-#   and HEALTHCHECK. The runtime stage copies package*.json (and the yarn/pnpm
+#   and HEALTHCHECK (on a base that is not an official node or UBI Node.js
+#   image, only when the Dockerfile's shell-form RUNs show a Linux image with
+#   sh). The runtime stage copies package*.json (and the yarn/pnpm
 #   lockfile), production node_modules and the build output that holds the entry
 #   point (tsconfig.json's outDir, dist, build, out, .output), or the files
 #   package.json lists, plus the run-time directories the context has (public,

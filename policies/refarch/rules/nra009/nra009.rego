@@ -21,7 +21,11 @@
 #   which is also what a process started beside it (docker exec) gets. Where the
 #   script cannot be put in front of the command (a shell-form ENTRYPOINT or CMD, an
 #   ENTRYPOINT inherited from another stage, a base image that may have no sh) the
-#   fix sets that constant through NODE_OPTIONS and says it is partly applied.
+#   fix sets that constant through NODE_OPTIONS and says it is partly applied. On a
+#   base image that is not an official node or UBI Node.js one, sh is shown by the
+#   Dockerfile's own shell-form RUNs on a Linux image (no SHELL of its own), and the
+#   script is written as root after the stage's first USER (the base's default user
+#   is not known).
 # related_resources:
 #   - ref: https://nodeshift.dev/nodejs-reference-architecture/development/building-good-containers/#setting-memory-limits
 #     description: setting memory limits

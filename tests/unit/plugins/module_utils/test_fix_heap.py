@@ -66,8 +66,31 @@ def test_the_script_is_written_as_root_and_the_user_restored():
     assert ubi[2:5] == ["USER 0", "RUN printf '%s\\n' \\", "USER 1001"], ubi
 
 
+def test_on_an_unknown_base_the_script_is_written_after_the_first_user():
+    # the Dockerfile shows /bin/sh (its shell-form RUN) and names the user: the script is written as root there
+    res = heap('FROM example.com/team/node-app:3\nUSER app\nWORKDIR /a\nRUN npm ci\nCMD ["node", "a.js"]\n')
+    lines = [x for x in res["text"].splitlines() if not x.startswith(" ")]
+    assert lines[:5] == ["FROM example.com/team/node-app:3", "USER app", "USER 0", "RUN printf '%s\\n' \\",
+                         "USER app"], lines
+    assert lines[-3:] == ['ENTRYPOINT ["/usr/local/bin/node-heap-from-cgroup"]',
+                          'ENV HEAP_MEMORY_PERCENT=75 NODE_OPTIONS="--max-old-space-size=1024"',
+                          'CMD ["node", "a.js"]'], lines
+    assert res["fix_status"][0]["status"] == "applied"
+    dockerfile.parse_string(res["text"])
+    res = heap('FROM example.com/team/node-app:3\nUSER root\nRUN npm ci\nUSER app\nCMD ["node", "a.js"]\n')
+    lines = [x for x in res["text"].splitlines() if not x.startswith(" ")]
+    assert lines[:4] == ["FROM example.com/team/node-app:3", "USER root", "RUN printf '%s\\n' \\",
+                         "RUN npm ci"], lines
+
+
 @pytest.mark.parametrize("before, why", [
     ("FROM node:22\nCMD node a.js\n", "CMD at line 2 is in shell form"),
+    # a base the rewriter does not know: /bin/sh must be shown (a shell-form RUN on a Linux image) and a USER named
+    ('FROM example.com/team/node-app:3\nCMD ["node", "a.js"]\n', "(unknown) may have no /bin/sh"),
+    ('FROM example.com/team/node-app:3\nRUN npm ci\nCMD ["node", "a.js"]\n', "no USER names one"),
+    ('FROM example.com/team/node-app:3\nSHELL ["/bin/bash", "-c"]\nUSER app\nRUN npm ci\nCMD ["node", "a.js"]\n',
+     "may have no /bin/sh"),
+    ('FROM example.com/node-windows:7-nano\nUSER app\nRUN npm ci\nCMD ["node", "a.js"]\n', "may have no /bin/sh"),
     ("FROM node:22\nENTRYPOINT node a.js\n", "ENTRYPOINT at line 2 is in shell form"),
     ('FROM gcr.io/distroless/nodejs22-debian12\nCMD ["a.js"]\n', "may have no /bin/sh"),
     ('FROM node:22 AS b\nENTRYPOINT ["node"]\nFROM b\nCMD ["a.js"]\n', "inherited from an earlier stage"),

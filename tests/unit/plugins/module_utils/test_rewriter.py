@@ -580,6 +580,29 @@ def test_split_skips():
                       "split_multi_stage")
 
 
+def test_split_on_a_base_it_does_not_know_needs_the_dockerfile_to_show_a_linux_shell():
+    # an application image built on Node (a browser-testing image, say): the runtime stage starts from the same base,
+    # and the build's own shell-form npm RUN shows /bin/sh and npm, which the pruning stage uses
+    text = ("FROM example.com/team/node-browser:19\nUSER app\nWORKDIR /home/app\nCOPY package*.json ./\n"
+            "RUN npm ci\nCOPY . .\nCMD [\"node\", \"index.js\"]\n")
+    res = check_idempotent(text, "split_multi_stage")
+    out = res["text"]
+    assert "FROM build AS production-dependencies\nRUN npm prune --omit=dev\n" in out
+    assert out.split("FROM example.com/team/node-browser:19 AS runtime\n")[1] == (
+        "USER app\nWORKDIR /home/app\nCOPY --from=production-dependencies /home/app /home/app\n"
+        "CMD [\"node\", \"index.js\"]\n")
+    assert res["fix_status"][0]["claims"] == ["NRA003"]
+    # not shown: a Windows image (shell form runs cmd), a SHELL of its own, the backtick escape, exec-form RUNs only,
+    # a distroless image
+    for other in (text.replace("node-browser:19", "node-windows:7-nanoserver"),
+                  text.replace("USER app\n", "SHELL [\"pwsh\", \"-c\"]\n"),
+                  "# escape=`\n" + text,
+                  text.replace("RUN npm ci", "RUN [\"npm\", \"ci\"]"),
+                  text.replace("example.com/team/node-browser:19", "cgr.dev/chainguard/node")):
+        assert "cannot tell what the runtime needs on base image" in skip_reason(rw(other, "split_multi_stage"),
+                                                                                 "split_multi_stage"), other
+
+
 def test_reorder_not_needed_for_the_cached_dependency_patterns():
     # NRA005 accepts them (issue 15): pnpm fetch from the lockfile, an install from bind-mounted manifests
     for text in ("FROM node:22\nWORKDIR /a\nCOPY pnpm-lock.yaml ./\nRUN pnpm fetch\nCOPY . .\n"
