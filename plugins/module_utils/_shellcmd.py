@@ -446,6 +446,21 @@ _APK_CACHE_RE = lazy_re(r"/var/cache/apk")
 _APK_CACHE_CLEAN_RE = lazy_re(r"^rm -[rf]+ /var/cache/apk")
 
 
+#: A Git hooks installer's command (husky, run as ``prepare`` by most projects that use it): it writes Git
+#: configuration and the hooks directory when it runs in a Git working tree, and nothing the application reads.
+_GIT_HOOKS_SEGMENT_RE = lazy_re(r"^((npx|pnpm exec|yarn) )?husky( install)?( [./\w-]+)?$|^is-ci$|^true$")
+
+
+def only_installs_git_hooks(script: object) -> bool:
+    """Whether a package.json install script (``prepare``, ``postinstall`` ...) only installs Git hooks
+    (``husky``, ``husky install``, ``is-ci || husky install``, ``husky || true``): it neither reads the
+    application's sources nor makes files the application reads."""
+    if not isinstance(script, str) or not script.strip():
+        return False
+    parts = [re.sub(r"\s+", " ", p.strip()) for p in _SEGMENT_SPLIT_RE.split(script)]
+    return all(_GIT_HOOKS_SEGMENT_RE.match(p) for p in parts) and any("husky" in p for p in parts)
+
+
 def split_and(command: str) -> Optional[list[str]]:
     """Split a shell command on top-level ``&&``; None when it has other control operators."""
     if _AND_OTHER_OPERATORS_RE.search(command.replace("&&", "")):

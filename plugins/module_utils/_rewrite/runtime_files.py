@@ -60,6 +60,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._shellcmd impor
     is_global_install,
     is_install_only_segment,
     is_noop_segment,
+    only_installs_git_hooks,
     split_and,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Stage
@@ -310,27 +311,11 @@ def plan(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str | N
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
 
 
-#: A Git hooks installer's command (husky, run as ``prepare`` by most projects that use it): it writes Git
-#: configuration and the hooks directory when it runs in a Git working tree, and nothing the application reads.
-_GIT_HOOKS_SEGMENT_RE = re.compile(r"^((npx|pnpm\s+exec|yarn)\s+)?husky(\s+install)?(\s+[./\w-]+)?$|^is-ci$|^true$")
-
-
-def reads_no_source(script: object) -> bool:
-    """Whether an install script (``prepare``, ``postinstall`` ...) only installs Git hooks (``husky``,
-    ``husky install``, ``is-ci || husky install``, ``husky || true``): it neither reads the application's sources
-    nor makes files the application reads, so the dependency install may run before the sources are copied and the
-    runtime stage need not keep what it made."""
-    if not isinstance(script, str) or not script.strip():
-        return False
-    parts = [p.strip() for p in re.split(r"&&|\|\||;", script)]
-    return all(_GIT_HOOKS_SEGMENT_RE.match(re.sub(r"\s+", " ", p)) for p in parts) and any(
-        "husky" in p for p in parts)
-
-
 def source_hooks(scripts: dict, names=INSTALL_SCRIPTS) -> list:
     """The install scripts among ``names`` that ``scripts`` (package.json's) declares and that may need the
-    application's sources or make files outside ``node_modules`` (all but :func:`reads_no_source` ones)."""
-    return [s for s in names if s in scripts and not reads_no_source(scripts[s])]
+    application's sources or make files outside ``node_modules``: all but those that only install Git hooks
+    (``_shellcmd.only_installs_git_hooks``: husky as ``prepare``)."""
+    return [s for s in names if s in scripts and not only_installs_git_hooks(scripts[s])]
 
 
 class Sources(NamedTuple):
@@ -349,7 +334,7 @@ def sources(doc: _Doc, ctx: FixContext, stage: Stage, appdir: str, *, tool: str 
     That holds when the build stage's dependency install is the only thing that makes files the application needs:
     ``package.json`` is copied into ``appdir`` and can be read, declares no workspaces, no local-directory
     dependency and no install script of its own (``prepare``, ``postinstall`` ...; one that only installs Git hooks
-    does not count, :func:`reads_no_source`), and the
+    does not count, :func:`source_hooks`), and the
     context is not a Yarn Plug'n'Play project; every install RUN (``installs``) only installs the project's
     dependencies (no named packages; nothing else in the RUN but cache cleaning and global installs, which the
     runtime stage repeats as system steps) in ``appdir``; and the context's
