@@ -62,6 +62,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import (
     process_analysis,
     run_analysis,
+    script_build_steps,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._stages import (
     DEFAULT_SHELL,
@@ -779,6 +780,8 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
     analysis is complete even when the document itself leaves them out. ``chain``: the indexes of the
     final stage and of every stage it is built FROM, transitively (``_stages.Chain.chain``).
     ``node_envs``: RUN start line -> the NODE_ENV in force when it runs (None: unset or unknown).
+    A RUN's ``build_steps`` include the package.json scripts it runs that build (``_shellcmd.script_build_steps``,
+    with the document's ``package_json`` scripts).
     """
     final = doc.get("final_stage")
     if not final:
@@ -790,13 +793,19 @@ def analysis(doc: dict[str, Any], instructions: list[dict], chain: set[int],
     labels: list[str] = []
     copy_lines: dict[int, int] = {}
     node_envs = node_envs or {}
+    scripts = (doc.get("package_json") or {}).get("scripts")
     for ins in instructions:
         stage = ins.get("stage")
         if stage is None:
             continue
         cmd = ins["cmd"]
         if cmd == "RUN":
-            runs.append(run_analysis(ins, stage in chain, node_envs.get(ins["start_line"])))
+            run = run_analysis(ins, stage in chain, node_envs.get(ins["start_line"]))
+            # a build step run through a package.json script of another name (npm run compile: tsc)
+            extra = script_build_steps(ins, scripts) if scripts else None
+            if extra:
+                run = dict(run, build_steps=sorted(set(run["build_steps"]) | set(extra)))
+            runs.append(run)
         elif cmd == "LABEL" and stage in chain:
             for raw_key in (ins.get("value") or [])[0::2]:
                 key = _unquote(raw_key) if isinstance(raw_key, str) else raw_key

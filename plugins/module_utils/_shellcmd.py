@@ -71,7 +71,7 @@ _VALUE_OPTIONS = {
 }
 _BUILD_RE = lazy_re(
     rf"(^|[\t\n\f\r /])("
-    rf"(npm|pnpm){_WS}+run(-script)?{_WS}+build[A-Za-z:_-]*|yarn{_WS}+(run{_WS}+)?build[A-Za-z:_-]*|"
+    rf"(npm|pnpm){_WS}+run(-script)?{_WS}+build[A-Za-z:_-]*|(yarn|pnpm){_WS}+(run{_WS}+)?build[A-Za-z:_-]*|"
     rf"(npx{_WS}+)?(tsc|webpack|vite{_WS}+build|next{_WS}+build|ng{_WS}+build|nest{_WS}+build|babel|esbuild|"
     rf"rollup|parcel{_WS}+build|node-gyp{_WS}+rebuild)"
     rf")({_WS}|$)")
@@ -186,16 +186,60 @@ def _named_install(seg: str, yarn_add: Any) -> tuple[bool, list[str]]:
     return global_, [_package_name(p) for p in packages]
 
 
+def _run_text(ins: dict) -> str:
+    """A RUN's value words and heredoc bodies, joined (what ``run_analysis`` reads)."""
+    parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
+    heredocs = ins.get("heredocs")
+    if heredocs:
+        parts += [h.get("content") for h in heredocs if isinstance(h.get("content"), str)]
+    return parts[0] if len(parts) == 1 else " ".join(parts)
+
+
+#: ``npm run <name>``, ``npm run-script <name>``, ``yarn [run] <name>``, ``pnpm [run] <name>`` at the start of a
+#: segment (after a path to the program): the package.json script the segment runs (group ``name``)
+_RUN_SCRIPT_RE = lazy_re(rf"^(\S*/)?(npm{_WS}+run(-script)?|pnpm({_WS}+run)?|yarn({_WS}+run)?)"
+                         rf"(?:{_WS}+-[-A-Za-z]+)*{_WS}+(?P<name>[A-Za-z0-9][-A-Za-z0-9:_.]*)({_WS}|$)")
+
+
+def script_build_steps(ins: dict, scripts: Optional[dict]) -> list[str]:
+    """Build steps a RUN runs through the project's own ``package.json`` scripts (``scripts``): a segment that runs
+    a script by name (``npm run compile``, ``pnpm bundle``) whose command is a build step as ``run_analysis``
+    reads one (``tsc``, ``webpack``, ``next build``, ``npm run build`` ...). One level: the script's own command is
+    read, not the scripts it runs. A script named like a build (``build*``) is reported by ``run_analysis``
+    already; a name that is a package manager command (``yarn install``, ``pnpm add``) is not a script."""
+    if not scripts or not isinstance(scripts, dict):
+        return []
+    steps: list[str] = []
+    for seg in _segments(_run_text(ins)):
+        if not ("npm" in seg or "yarn" in seg or "pnpm" in seg):
+            continue
+        m = _RUN_SCRIPT_RE.match(seg)
+        if not m or _BUILD_RE.search(seg):
+            continue
+        name = m.group("name")
+        body = scripts.get(name)
+        if name in _INSTALL_VERBS or name in _PM_COMMANDS or not isinstance(body, str) or not _BUILD_RE.search(body):
+            continue
+        step = STRIP_RE.sub("", m.group(0))
+        if step not in steps:
+            steps.append(step)
+    return steps
+
+
+#: package manager commands that are not package.json scripts (``yarn <name>``/``pnpm <name>`` runs a script only
+#: when the name is not one of its own commands)
+_PM_COMMANDS = frozenset({"install", "add", "remove", "ci", "prune", "cache", "config", "exec", "dlx", "fetch",
+                          "rebuild", "link", "pack", "publish", "set", "global", "why", "list", "ls", "outdated",
+                          "update", "upgrade", "audit", "init", "create", "store", "workspaces", "workspace", "run",
+                          "start", "test", "version", "info", "dedupe", "env", "bin", "import", "setup", "deploy"})
+
+
 def run_analysis(ins: dict, final_chain: bool, node_env: Optional[str] = None) -> dict[str, Any]:
     """What one RUN instruction does for Node.js: dependency installs, build steps, OS packages.
 
     ``node_env``: the NODE_ENV in force when the RUN starts (the stage's ENV/ARG; None: not set or not
     known on the host)."""
-    parts = [v for v in ins.get("value") or [] if isinstance(v, str)]
-    heredocs = ins.get("heredocs")
-    if heredocs:
-        parts += [h.get("content") for h in heredocs if isinstance(h.get("content"), str)]
-    text = parts[0] if len(parts) == 1 else " ".join(parts)
+    text = _run_text(ins)
     key = (text, node_env)
     reading = _RUN_READINGS.get(key)
     if reading is None:

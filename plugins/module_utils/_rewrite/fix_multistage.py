@@ -45,6 +45,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._shellcmd impor
     is_os_housekeeping,
     is_os_package_install,
     is_system_segment,
+    script_build_steps,
     split_and,
     uses_yarn_berry,
 )
@@ -170,7 +171,7 @@ def _prune_command(tool: str, ctx: FixContext, doc: _Doc, stage: Stage) -> str:
 def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     if len(doc.stages) != 1:
         final = doc.final
-        building = _building_runs(doc)
+        building = _building_runs(doc, ctx)
         for st in doc.chain(final):
             for ins in st.ins:
                 if ins["cmd"] == "RUN" and ins["start_line"] in building:
@@ -181,7 +182,7 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         return skip or NotNeeded(f"the build already has {len(doc.stages)} stages")
     stage = doc.stages[0]
     ins_list = stage.ins
-    building = _building_runs(doc)
+    building = _building_runs(doc, ctx)
     build_runs = [i for i in ins_list if i["cmd"] == "RUN" and i["start_line"] in building]
     skip = _build_cli_skip(doc, [stage])
     if skip is not None:
@@ -374,11 +375,19 @@ def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool, mod
 RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK")
 
 
-def _building_runs(doc: _Doc) -> dict:
+def _building_runs(doc: _Doc, ctx: FixContext) -> dict:
     """RUN start line -> the facts' reading of the RUN (``analysis.runs``), for the RUNs that do what NRA003
     reports in a runtime image: install development dependencies, run a build step or install toolchain
-    packages. The fix decides with what the rule reads, so it splits what the rule reports."""
+    packages. The fix decides with what the rule reads, so it splits what the rule reports: the build steps
+    include the package.json scripts a RUN runs that build (``script_build_steps``, as the facts read them with
+    the context's ``package.json``; the document's own facts are built without it)."""
     runs = ((doc.facts.get("analysis") or {}).get("runs")) or []
+    scripts = (ctx.package_json or {}).get("scripts")
+    if scripts:
+        by_line = {i["start_line"]: i for i in doc.instructions if i["cmd"] == "RUN"}
+        runs = [dict(r, build_steps=sorted(set(r["build_steps"]) | set(script_build_steps(by_line[r["line"]],
+                                                                                            scripts))))
+                if r["line"] in by_line else r for r in runs]
     return {r["line"]: r for r in runs
             if r["dev_dependency_installs"] or r["build_steps"] or TOOLCHAIN_PACKAGES & set(r["os_packages"])}
 

@@ -94,6 +94,38 @@ def test_build_steps(command, steps):
     assert run_of(f"FROM node:22\nRUN {command}\n")["build_steps"] == steps
 
 
+def test_pnpm_runs_a_build_script_by_its_name():
+    # pnpm (as yarn) runs a script named like a build without `run`
+    assert run_of("FROM node:22\nRUN pnpm build\n")["build_steps"] == ["pnpm build"]
+    assert run_of("FROM node:22\nRUN pnpm install\n")["build_steps"] == []
+
+
+SCRIPTS = {"compile": "tsc -p .", "bundle": "webpack --mode production", "lint": "eslint .",
+           "build:all": "npm run compile", "install": "node-gyp rebuild", "seed": "node seed.js"}
+
+
+@pytest.mark.parametrize("command,steps", [
+    # a package.json script of another name whose command builds (one level: its own command is read)
+    ("npm ci && npm run compile", ["npm run compile"]),
+    ("npm run-script compile", ["npm run-script compile"]),
+    ("yarn compile", ["yarn compile"]),
+    ("yarn run bundle -- --x", ["yarn run bundle"]),
+    ("pnpm --silent bundle", ["pnpm --silent bundle"]),
+    ("npm run lint && npm run seed", []),
+    ("npm run missing", []),
+    ("yarn install", []),           # a package manager command, not the script "install"
+    ("npm run build:all", ["npm run build:all"]),   # named like a build: read by name already
+    ("echo npm run compile", []),
+])
+def test_build_steps_through_package_json_scripts(command, steps):
+    pkg = json.dumps({"name": "a", "scripts": SCRIPTS}).encode()
+    runs = analysis(f"FROM node:22\nRUN {command}\n", package_json=pkg)["runs"]
+    assert runs[0]["build_steps"] == steps
+    # without package.json only what the command's own words show
+    assert run_of(f"FROM node:22\nRUN {command}\n")["build_steps"] == (
+        ["npm run build:all"] if command == "npm run build:all" else [])
+
+
 def test_os_packages():
     r = run_of("FROM node:22\nRUN apt-get update && apt-get install -y --no-install-recommends python3 make g++\n")
     assert r["os_packages"] == ["apt-get", "g++", "install", "make", "python3"]

@@ -345,3 +345,21 @@ def test_no_build_step_falls_back_to_the_whole_directory_when_the_install_may_ma
         assert why in entry["reason"], (why, entry["reason"])
         assert any(x.startswith("COPY --from=production-dependencies /app") and x.endswith(" /app")
                    for x in stages(res["text"])["runtime"]), res["text"]
+
+
+def test_a_build_run_through_a_script_of_another_name_is_a_build_step(tmp_path):
+    # `npm run compile` runs tsc (package.json): the facts read it as a build step (NRA003 reports it), and the split
+    # copies the build output the entry point lies in, as for `npm run build`
+    pkg = dict(PKG, scripts={"compile": "tsc", "start": "node dist/main.js"})
+    make_context(tmp_path, pkg, {"src/main.ts": "export {}\n", "test/a.test.ts": "x\n"})
+    text = ("FROM node:22-bookworm-slim\nWORKDIR /app\nENV NODE_ENV=production\nCOPY package*.json ./\n"
+            "RUN npm ci --include=dev\nCOPY . .\nRUN npm run compile\nCMD [\"node\", \"dist/main.js\"]\n")
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", text.encode(), None, json.dumps(pkg).encode())
+    assert [r["build_steps"] for r in facts["analysis"]["runs"]] == [[], ["npm run compile"]]
+    res = split(tmp_path, text)
+    assert stages(res["text"])["runtime"] == [
+        "WORKDIR /app", "ENV NODE_ENV=production",
+        "COPY --from=production-dependencies /app/package*.json /app/",
+        "COPY --from=production-dependencies /app/node_modules /app/node_modules",
+        "COPY --from=production-dependencies /app/dist /app/dist", 'CMD ["node", "dist/main.js"]']
+    assert split_entry(res)[0]["status"] == "applied"
