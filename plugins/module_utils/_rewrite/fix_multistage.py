@@ -25,6 +25,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._rewrite.model 
     _ending,
     _node_tag_parts,
     _norm_path,
+    _user_is_root,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.node_releases import _major_of
 from ansible_collections.refarch.containers.plugins.module_utils._rewrite.runtime_files import RuntimeFiles, Sources
@@ -250,8 +251,14 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
     new = [""]
     if tool is not None and modules:
         source = "production-dependencies"
-        new += ["{} {} {} {}".format(kw_from, name, doc.kw("AS"), source),
-                "{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
+        new.append("{} {} {} {}".format(kw_from, name, doc.kw("AS"), source))
+        # the stage inherits the build's last USER; the install may have run as another (root, then USER node):
+        # then prune as root, who may remove what any user installed (the stage is thrown away but for node_modules)
+        last_user = _user_words(doc.effective(stage)["user"])
+        if last_user is not None and _user_is_root(last_user) is not True and any(
+                _user_words(doc._chain.state_at(stage, i["start_line"]).user) != last_user for i in installs):
+            new.append("{} 0".format(doc.kw("USER")))
+        new += ["{} {}".format(doc.kw("RUN"), _prune_command(tool, ctx, doc, stage)), ""]
     if mode_b and tool is None:
         return Skip("no WORKDIR and no dependency install: cannot tell what the runtime needs")
     copy = [doc.kw("COPY"), "--from=" + source] + ([chown] if chown else [])
@@ -290,6 +297,11 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
             edits.replace(start, ins["end_line"], [])
         previous_end = ins["end_line"]
     return edits.noted(note)
+
+
+def _user_words(user: dict | None) -> str | None:
+    """A USER instruction's value as written (None: no USER, the base image's user)."""
+    return " ".join(user.get("value") or []) if user is not None else None
 
 
 def _runtime_lines(doc: _Doc, stage: Stage, appdir: str, from_context: bool, modules: bool = True):

@@ -563,6 +563,20 @@ def test_split_single_stage():
     assert len([i for i in buildkit_ok(out) if i.cmd == "FROM"]) == 3
 
 
+def test_split_prunes_as_root_when_the_build_stage_ends_as_another_user():
+    # installed as root, then USER node: the pruning stage inherits USER node and could not remove root's files
+    text = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
+            "USER node\nCMD [\"node\", \"a.js\"]\n")
+    out = check_idempotent(text, "split_multi_stage")["text"]
+    assert "FROM build AS production-dependencies\nUSER 0\nRUN npm prune --omit=dev\n" in out
+    # no USER change after the install, or root at the end: the inherited user may prune
+    assert "USER 0" not in rw(text.replace("WORKDIR /app\n", "WORKDIR /app\nUSER node\n"),
+                              "split_multi_stage")["text"]
+    for last in ("", "USER root\n", "USER 0:0\n"):
+        out = rw(text.replace("USER node\n", last), "split_multi_stage")["text"]
+        assert "FROM build AS production-dependencies\nRUN npm prune --omit=dev\n" in out, out
+
+
 def test_split_without_workdir_recopies_the_sources():
     text = "FROM node:22\nCOPY package*.json ./\nRUN npm install\nCOPY . .\nCMD [\"node\", \"index.js\"]\n"
     out = check_idempotent(text, ["split_multi_stage", "write_dockerignore"], dockerignore_text=None)["text"]
