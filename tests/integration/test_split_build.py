@@ -203,3 +203,66 @@ def test_split_app_without_a_build_step_takes_its_sources_from_the_context(tmp_p
         assert result["user"] == "1000" and result["ports_declared"] == ["3000/tcp"], result
     finally:
         S.remove_images([image])
+
+
+#: An application image built on Node that the rewriter does not know (a non-official reference: the local slim image
+#: with tini): only the Dockerfile's own shell-form RUNs show it runs /bin/sh (issue 16 item 9).
+UNKNOWN_BASE_DOCKERFILE = ("FROM localhost/refarch/node:20-bookworm-slim-tini\nUSER root\nWORKDIR /app\n"
+                           "COPY package*.json ./\nCOPY vendor ./vendor\nRUN npm install --no-audit --no-fund\n"
+                           "COPY . .\nUSER node\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n")
+
+
+def test_split_and_heap_script_on_a_base_the_rewriter_does_not_know(tmp_path):
+    S.require_base_images()
+    for tool in ("podman", "buildah"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
+    (tmp_path / "vendor").mkdir()
+    _tarball(tmp_path / "vendor" / "greet-1.0.0.tgz", "greet",
+             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
+    _tarball(tmp_path / "vendor" / "lint-1.0.0.tgz", "lint", {"@meta": {"main": "index.js"}, "index.js": "\n"})
+    pkg = {"name": "unknown-base-app", "version": "1.0.0", "scripts": {"start": "node server.js"},
+           "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
+           "devDependencies": {"lint": "file:vendor/lint-1.0.0.tgz"}}
+    # the server prints the heap limit node runs with, so the start script's work shows in the probe's output
+    server = ("const greet = require('greet');\nconst v8 = require('v8');\n"
+              "console.log('heap-mib', Math.round(v8.getHeapStatistics().heap_size_limit / 1048576));\n"
+              "require('http').createServer((q, r) => r.end(greet('x'))).listen(process.env.PORT || 3000);\n")
+    for rel, text in {"package.json": json.dumps(pkg), ".dockerignore": "node_modules\n", "server.js": server}.items():
+        (tmp_path / rel).write_text(text)
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", UNKNOWN_BASE_DOCKERFILE.encode(), None,
+                                               (tmp_path / "package.json").read_bytes())
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(tmp_path))
+    try:
+        res = R.rewrite(UNKNOWN_BASE_DOCKERFILE, ["split_multi_stage", "set_heap_limit"],
+                        {"package_json": facts["package_json"], "read_file": reader,
+                         "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
+    finally:
+        reader.close()
+        os.close(fd)
+    status = {e["fix"]: e["status"] for e in res["fix_status"]}
+    assert status == {"split_multi_stage": "applied", "set_heap_limit": "applied"}, res["fix_status"]
+    runtime = res["text"].split(" AS runtime\n", 1)[1]
+    assert runtime.startswith("USER root\nRUN printf"), res["text"]     # the script is written as root
+    (tmp_path / "Dockerfile").write_text(res["text"])
+    image = f"{S.unique_prefix()}/split-unknown-base:1"
+    try:
+        S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
+               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
+        listing = S.run(["podman", "image", "mount", image], check=False)
+        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
+        if root is None:
+            pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
+        try:
+            assert (root / "app" / "node_modules" / "greet").is_dir()
+            assert not (root / "app" / "node_modules" / "lint").exists()  # the development dependency was pruned
+            assert os.access(root / "usr" / "local" / "bin" / "node-heap-from-cgroup", os.X_OK)
+        finally:
+            S.run(["podman", "image", "unmount", image], check=False)
+        result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
+                                    buildah=shutil.which("buildah"))
+        assert result["passed"], result
+        assert result["user"] == "node" and result["ports_declared"] == ["3000/tcp"], result
+    finally:
+        S.remove_images([image])

@@ -171,21 +171,35 @@ class _Doc:
 
     def posix_shell_shown(self, stage: Stage) -> bool:
         """Whether this Dockerfile shows that ``stage``'s image runs ``/bin/sh`` (for a base image whose family the
-        rewriter does not know): a shell-form ``RUN`` of the stage's chain runs in ``/bin/sh -c`` on a Linux image,
-        so the build fails without it. Not shown when the chain declares a ``SHELL`` (it may run another), the file
-        uses the backtick escape or the base may be a Windows image (its shell form runs ``cmd``), or the chain
-        starts from scratch or a distroless image."""
+        rewriter does not know): a shell-form ``RUN`` on the same base image (in ``stage``'s chain or in another
+        stage built from the same reference) runs in ``/bin/sh -c`` on a Linux image, so the build fails without
+        it. Not shown when ``stage``'s chain declares a ``SHELL`` (its shell-form commands may run another; a chain
+        with one is no evidence either), the file uses the backtick escape or the base may be a Windows image (its
+        shell form runs ``cmd``), or the chain starts from scratch or a distroless image."""
         chain = self.chain(stage)
-        ref = chain[0].ref
+        root = chain[0]
+        ref = root.ref
         if ref is None or image_family(ref) in ("scratch", "distroless") or self.escape != "\\":
             return False
         named = "{} {}".format(ref.get("repository") or "", ref.get("tag") or "").lower()
-        platform = " ".join(chain[0].from_ins.get("flags") or []).lower()
+        platform = " ".join(root.from_ins.get("flags") or []).lower()
         if any(w in named for w in ("windows", "nanoserver", "servercore", "-nano")) or "windows" in platform:
             return False
-        instructions = [i for st in chain for i in st.ins]
-        return not any(i["cmd"] == "SHELL" for i in instructions) and any(
-            i["cmd"] == "RUN" and not i.get("json") for i in instructions)
+
+        def shell(ins_list: list) -> bool:
+            return not any(i["cmd"] == "SHELL" for i in ins_list)
+
+        if not shell([i for st in chain for i in st.ins]):
+            return False
+        base = root.base_resolved or root.base_raw
+        for other in self.stages:
+            other_chain = self.chain(other)
+            if (other_chain[0].base_resolved or other_chain[0].base_raw) != base:
+                continue
+            instructions = [i for st in other_chain for i in st.ins]
+            if shell(instructions) and any(i["cmd"] == "RUN" and not i.get("json") for i in instructions):
+                return True
+        return False
 
     def workdir(self, stage: Stage, upto_line: int | None = None) -> str | None:
         """Effective WORKDIR before ``upto_line`` (UBI Node.js images default to /opt/app-root/src)."""
