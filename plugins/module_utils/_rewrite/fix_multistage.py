@@ -397,8 +397,7 @@ def _building_runs(doc: _Doc, ctx: FixContext) -> dict:
     scripts = (ctx.package_json or {}).get("scripts")
     if scripts:
         by_line = {i["start_line"]: i for i in doc.instructions if i["cmd"] == "RUN"}
-        runs = [dict(r, build_steps=sorted(set(r["build_steps"]) | set(script_build_steps(by_line[r["line"]],
-                                                                                            scripts))))
+        runs = [dict(r, build_steps=sorted({*r["build_steps"], *script_build_steps(by_line[r["line"]], scripts)}))
                 if r["line"] in by_line else r for r in runs]
     return {r["line"]: r for r in runs
             if r["dev_dependency_installs"] or r["build_steps"] or TOOLCHAIN_PACKAGES & set(r["os_packages"])}
