@@ -192,9 +192,10 @@ def _fix_split_multi_stage(doc: _Doc, ctx: FixContext):
         return NotNeeded("the single stage installs no development dependencies, build tools or build steps")
     family = image_family(stage.ref)
     # the runtime stage starts from the same base and the pruning runs where the build's own install ran: on a base
-    # the rewriter does not know, the Dockerfile must show a Linux image with /bin/sh (its shell-form RUNs)
-    if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal") and not doc.posix_shell_shown(
-            stage):
+    # the rewriter does not know, the facts must classify the image as Node.js (what the split moves is Node's:
+    # node_modules, the build output) and the Dockerfile must show a Linux image with /bin/sh (its shell-form RUNs)
+    if family not in ("node-debian", "node-alpine", "ubi-node", "ubi-node-minimal") and not (
+            (doc.facts.get("node_scope") or {}).get("classification") == "node" and doc.posix_shell_shown(stage)):
         base = stage.base_resolved or stage.base_raw
         return Skip(f"cannot tell what the runtime needs on base image {base!r}")
     appdir = doc.workdir(stage) or "/"

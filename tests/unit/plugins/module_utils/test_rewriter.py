@@ -612,7 +612,10 @@ def test_split_on_a_base_it_does_not_know_needs_the_dockerfile_to_show_a_linux_s
                   text.replace("USER app\n", "SHELL [\"pwsh\", \"-c\"]\n"),
                   "# escape=`\n" + text,
                   text.replace("RUN npm ci", "RUN [\"npm\", \"ci\"]"),
-                  text.replace("example.com/team/node-browser:19", "cgr.dev/chainguard/node")):
+                  text.replace("example.com/team/node-browser:19", "cgr.dev/chainguard/node"),
+                  # not a Node.js image (the facts' node_scope): a Python image with a compiler
+                  "FROM python:3.12\nWORKDIR /app\nRUN apt-get update && apt-get install -y build-essential\n"
+                  "COPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n"):
         assert "cannot tell what the runtime needs on base image" in skip_reason(rw(other, "split_multi_stage"),
                                                                                  "split_multi_stage"), other
 
