@@ -553,6 +553,23 @@ def is_noop_segment(segment: str) -> bool:
     return bool(_NOOP_SEGMENT_RE.match(segment))
 
 
+#: OS package managers -> the base image family whose images carry them (the families ``_base_image.image_family``
+#: names and the rewriter installs packages on)
+_PM_FAMILIES = {"apt-get": "debian", "apt": "debian", "apk": "alpine"}
+
+
+def os_package_families(command: str) -> set:
+    """The families (``debian``, ``alpine``) whose package manager a shell command installs OS packages with
+    (``apt-get install``, ``apk add``), as ``run_analysis`` reads installs; other managers are not named."""
+    out = set()
+    for seg in _segments(command):
+        if ("install" in seg or "add" in seg):
+            m = _OS_INSTALL_RE.search(seg)
+            if m and m.group(2) in _PM_FAMILIES:
+                out.add(_PM_FAMILIES[m.group(2)])
+    return out
+
+
 def is_os_package_install(segment: str) -> bool:
     """Whether a segment installs OS packages (:data:`OS_PACKAGE_MANAGERS`), as ``run_analysis`` reads it."""
     return bool(_OS_INSTALL_RE.match(segment))

@@ -99,10 +99,10 @@ def _script_anchor(doc: _Doc, stage, family: str):
     why = f"the base image ({family}) may have no /bin/sh to run the start script"
     if not doc.posix_shell_shown(stage):
         return why
-    user = next((i for i in stage.ins if i["cmd"] == "USER"), None)
-    if user is None or not user.get("value") or "$" in " ".join(user["value"]):
+    anchor = doc.root_anchor(stage)
+    if anchor is None:
         return why + " (it runs shell-form RUNs, but its default user is unknown and no USER names one)"
-    return user["end_line"], " ".join(user["value"])
+    return anchor
 
 
 def _entrypoint_edit(doc: _Doc, stage, edits: _Edits, family: str) -> str | None:

@@ -32,6 +32,7 @@ from ansible_collections.refarch.containers.plugins.module_utils._shellcmd impor
     INIT_PROGRAMS,
     PACKAGE_MANAGERS,
     installs_os_package,
+    os_package_families,
     runs_package_manager,
 )
 
@@ -351,6 +352,26 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
         return Skip(f"ENTRYPOINT at line {entry['start_line']} is in shell form")
     if entry is None and cmd is not None and not cmd.get("json"):
         return Skip(f"CMD at line {cmd['start_line']} is in shell form (exec_form_cmd could not convert it)")
+    at, before = stage.from_ins["end_line"], None
+    parent_user = stage.parent.state.user if stage.parent is not None else None  # USER at the end of the parent
+    inherited = " ".join(parent_user["value"]) if parent_user is not None else None
+    if family == "unknown":
+        # a base the rewriter does not know: the Dockerfile's own RUNs on it show its package manager; the install
+        # goes right before the stage's own first RUN that uses it (as the user shown able to install), else as
+        # root after the stage's first USER (the base's default user is not known)
+        shown = doc.family_shown(stage)
+        first = next((i for i in stage.ins if i["cmd"] == "RUN" and not i.get("json")
+                      and shown in os_package_families(" ".join(i.get("value") or []))), None) if shown else None
+        anchor = None if first is not None or not shown else doc.root_anchor(stage)
+        if first is None and anchor is None:
+            return Skip(f"no package manager known for this base image ({family})" + (
+                "; its RUNs use " + ("apt-get" if shown == "debian" else "apk") + ", but not in this stage and no "
+                "USER names the user it runs as" if shown else ""))
+        family = shown
+        if first is not None:
+            before, inherited = first["start_line"], None
+        else:
+            at, inherited = anchor
     install, path = _init_install(family, tool)
     if install is None:
         return Skip(path)
@@ -359,8 +380,6 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
                     for st in doc.chain(stage) for i in st.ins if i["cmd"] == "RUN")
     if not installed:
         lines = []
-        parent_user = stage.parent.state.user if stage.parent is not None else None  # USER at the end of the parent
-        inherited = " ".join(parent_user["value"]) if parent_user is not None else None
         if inherited is None and family.startswith("ubi-node"):
             inherited = "1001"
         if inherited is not None and _user_is_root(inherited) is not True:
@@ -368,7 +387,10 @@ def _fix_add_init_process(doc: _Doc, ctx: FixContext):
         lines.append("{} {}".format(doc.kw("RUN"), install))
         if inherited is not None and _user_is_root(inherited) is not True:
             lines.append("{} {}".format(doc.kw("USER"), inherited))
-        edits.insert_after(stage.from_ins["end_line"], [edits.line(x) for x in lines])
+        if before is not None:
+            edits.insert_before(before, [edits.line(x) for x in lines])
+        else:
+            edits.insert_after(at, [edits.line(x) for x in lines])
     warning = None
     if not installed and family.startswith("ubi"):
         warning = (f"{_WARNING}{tool} is not in the UBI repositories; the install needs EPEL or a RHEL "

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from ansible_collections.refarch.containers.plugins.module_utils._base_image import image_family
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_facts import dockerfile_facts
+from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import os_package_families
 from ansible_collections.refarch.containers.plugins.module_utils._stages import Chain, Stage
 
 DEFAULT_PORT_MAP = {80: 8080, 443: 8443}
@@ -169,37 +170,60 @@ class _Doc:
                 "user_stage": self.stages[state.user_stage] if state.user is not None else None,
                 "cmd_stage": self.stages[state.cmd_stage] if state.cmd is not None else None}
 
-    def posix_shell_shown(self, stage: Stage) -> bool:
-        """Whether this Dockerfile shows that ``stage``'s image runs ``/bin/sh`` (for a base image whose family the
-        rewriter does not know): a shell-form ``RUN`` on the same base image (in ``stage``'s chain or in another
-        stage built from the same reference) runs in ``/bin/sh -c`` on a Linux image, so the build fails without
-        it. Not shown when ``stage``'s chain declares a ``SHELL`` (its shell-form commands may run another; a chain
-        with one is no evidence either), the file uses the backtick escape or the base may be a Windows image (its
-        shell form runs ``cmd``), or the chain starts from scratch or a distroless image."""
+    def _same_base_runs(self, stage: Stage):
+        """The shell-form RUNs that show what ``stage``'s base image holds, or None when nothing can be shown: RUNs
+        of every stage chain built from the same base reference with no ``SHELL`` of its own (they ran in
+        ``/bin/sh -c``). None when ``stage``'s chain declares a ``SHELL``, the file uses the backtick escape, the
+        base may be a Windows image (its shell form runs ``cmd``) or is scratch or distroless."""
         chain = self.chain(stage)
         root = chain[0]
         ref = root.ref
         if ref is None or image_family(ref) in ("scratch", "distroless") or self.escape != "\\":
-            return False
+            return None
         named = "{} {}".format(ref.get("repository") or "", ref.get("tag") or "").lower()
         platform = " ".join(root.from_ins.get("flags") or []).lower()
         if any(w in named for w in ("windows", "nanoserver", "servercore", "-nano")) or "windows" in platform:
-            return False
+            return None
 
         def shell(ins_list: list) -> bool:
             return not any(i["cmd"] == "SHELL" for i in ins_list)
 
         if not shell([i for st in chain for i in st.ins]):
-            return False
+            return None
         base = root.base_resolved or root.base_raw
+        runs = []
         for other in self.stages:
             other_chain = self.chain(other)
             if (other_chain[0].base_resolved or other_chain[0].base_raw) != base:
                 continue
             instructions = [i for st in other_chain for i in st.ins]
-            if shell(instructions) and any(i["cmd"] == "RUN" and not i.get("json") for i in instructions):
-                return True
-        return False
+            if shell(instructions):
+                runs += [i for i in instructions if i["cmd"] == "RUN" and not i.get("json") and i not in runs]
+        return runs
+
+    def posix_shell_shown(self, stage: Stage) -> bool:
+        """Whether this Dockerfile shows that ``stage``'s image runs ``/bin/sh`` (for a base image whose family the
+        rewriter does not know): a shell-form ``RUN`` on the same base image (in ``stage``'s chain or in another
+        stage built from the same reference) runs in ``/bin/sh -c`` on a Linux image, so the build fails without
+        it (:meth:`_same_base_runs`)."""
+        return bool(self._same_base_runs(stage))
+
+    def family_shown(self, stage: Stage) -> str | None:
+        """The family (``debian``, ``alpine``) whose package manager this Dockerfile's own RUNs use on ``stage``'s
+        base image (``apt-get install``, ``apk add``: the build fails without it), for a base image the rewriter
+        does not know; None when none or both are used or nothing can be shown (:meth:`_same_base_runs`)."""
+        families = set()
+        for ins in self._same_base_runs(stage) or []:
+            families |= os_package_families(" ".join(v for v in ins.get("value") or [] if isinstance(v, str)))
+        return families.pop() if len(families) == 1 else None
+
+    def root_anchor(self, stage: Stage):
+        """(line after which a RUN as root goes, the USER in effect there as written) on a base image whose default
+        user is not known: right after ``stage``'s first ``USER`` with a literal value; None when it has none."""
+        user = next((i for i in stage.ins if i["cmd"] == "USER"), None)
+        if user is None or not user.get("value") or "$" in " ".join(user["value"]):
+            return None
+        return user["end_line"], " ".join(user["value"])
 
     def workdir(self, stage: Stage, upto_line: int | None = None) -> str | None:
         """Effective WORKDIR before ``upto_line`` (UBI Node.js images default to /opt/app-root/src)."""

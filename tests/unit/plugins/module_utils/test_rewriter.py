@@ -476,6 +476,37 @@ def test_init_restates_node_image_defaults_and_skips_unknowns():
     assert "shell form" in skip_reason(res, "add_init_process")
 
 
+def test_init_on_a_base_it_does_not_know_uses_the_package_manager_the_dockerfile_shows():
+    # the Dockerfile's own apt-get/apk RUN on that base shows its package manager: the init goes right before that
+    # RUN (as the user shown able to install)
+    text = ("FROM ghcr.io/team/node-browser:21\nUSER root\nRUN apt-get update && apt-get install -y fonts-noto\n"
+            "USER app\nCMD [\"node\", \"index.js\"]\n")
+    out = check_idempotent(text, "add_init_process")["text"]
+    assert out == ("FROM ghcr.io/team/node-browser:21\nUSER root\n"
+                   "RUN apt-get update && apt-get install -y --no-install-recommends tini && "
+                   "rm -rf /var/lib/apt/lists/*\n"
+                   "RUN apt-get update && apt-get install -y fonts-noto\nUSER app\n"
+                   "ENTRYPOINT [\"/usr/bin/tini\", \"--\"]\nCMD [\"node\", \"index.js\"]\n")
+    # shown in another stage on the same base only: as root after the final stage's first USER
+    text = ("FROM example.com/node-red:4 AS deps\nRUN apk add --no-cache curl\nFROM example.com/node-red:4\n"
+            "USER node-red\nCMD [\"node\", \"red.js\"]\n")
+    out = check_idempotent(text, "add_init_process")["text"]
+    assert "USER node-red\nUSER 0\nRUN apk add --no-cache tini\nUSER node-red\nENTRYPOINT [\"/sbin/tini\", \"--\"]\n" \
+        in out, out
+    # not shown: no package manager used, both used, no USER to run it as, a Windows image
+    for other, why in (
+            ("FROM example.com/app:1\nUSER app\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n", "(unknown)"),
+            ("FROM example.com/app:1\nUSER root\nRUN apk add x && apt-get install -y y\nCMD [\"node\", \"a.js\"]\n",
+             "(unknown)"),
+            ("FROM example.com/app:1 AS a\nRUN apk add x\nFROM example.com/app:1\nCMD [\"node\", \"a.js\"]\n",
+             "its RUNs use apk, but not in this stage and no USER names the user it runs as"),
+            ("FROM example.com/node-windows:7-nano\nRUN apt-get install -y x\nCMD [\"node\", \"a.js\"]\n",
+             "(unknown)")):
+        res = rw(other, "add_init_process")
+        assert "no package manager known for this base image (unknown)" in skip_reason(res, "add_init_process")
+        assert why in skip_reason(res, "add_init_process") and res["text"] == other
+
+
 # --------------------------------------------------------------------------- set_heap_limit
 
 def test_heap_limit():
