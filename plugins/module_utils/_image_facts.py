@@ -34,10 +34,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._redact import 
     SECRET_NAME_RE,
     is_placeholder,
     is_secret_name,
-    redact_argv,
     redact_literals,
     redact_text,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import redact_argv
 from ansible_collections.refarch.containers.plugins.module_utils._runtime_cli import iso_utc, parse_timestamp
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import HEAP_WRAPPER, INIT_PROGRAMS
 

@@ -29,16 +29,19 @@ secret) are defined in ``_secret_names``.
 ``redact_text`` applies both families to free text; ``Redactor`` to parsed
 Dockerfile instructions (and remembers every secret value it found so that the
 same value is hidden wherever else it appears, even truncated);
-``redact_argv`` to argument vectors (the word after a secret option is secret).
+``_redact_spans.redact_argv`` to argument vectors (the word after a secret option is secret).
 ``_redact_dockerfile.redact_dockerfile`` applies a ``Redactor`` to a whole Dockerfile text, keeping its
 line structure (remediation diffs; a module of its own so that a scan does not load it).
+
+This module holds the quick tests that tell whether any rule may hide anything in a text (most texts: nothing);
+the rules' spans and their replacement are in ``_redact_spans``, imported only when a text may hold a secret, so
+that a scan of files with nothing to hide does not load it.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
-import re
 from collections.abc import Iterable
 from itertools import accumulate
 from re import Pattern
@@ -47,11 +50,7 @@ from typing import Optional
 from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._secret_checks import _maybe
 from ansible_collections.refarch.containers.plugins.module_utils._secret_forms import (
-    _LOGIN_CMDS,
-    _MYSQL_CMDS,
-    _SHORT_PW,
     _long_word_suspect,
-    _value_spans,
     _value_suspect,
 )
 from ansible_collections.refarch.containers.plugins.module_utils._secret_names import (
@@ -65,46 +64,10 @@ from ansible_collections.refarch.containers.plugins.module_utils._secret_names i
 )
 
 __all__ = ["REDACTED", "SECRET_NAME_FRAGMENTS", "SECRET_NAME_RE", "Redactor", "compile_secret_names",
-           "is_placeholder", "is_secret_name", "redact_argv", "redact_literals", "redact_text", "secret_spans"]
+           "is_placeholder", "is_secret_name", "redact_literals", "redact_text"]
 
 REDACTED = "<redacted>"
 
-# One combined regex for inline secrets in free text, by name.  Groups:
-#  envl: ENV/ARG/export NAME value (rest of line); cfg: ... config set KEY VALUE
-#  url: scheme://user:password@  -> keep scheme and user
-#  hdr: Authorization: Bearer/Basic/token <value>
-#  js / yk: "name": "value" (JSON), name: value (YAML)
-#  jf: exec-form "--name", "value"
-#  flag: --name[= ]value (long options)
-#  kv: NAME=value, name checked in the callback
-# Every alternative starts at a word boundary (look-behind), so a long run of
-# word characters is scanned once, not once per position (no quadratic time).
-_VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"';&|<>()`]+)"""
-_INLINE_PARTS = (
-    # (alternative, what any match of it needs in the lower-cased text: one needle of each group)
-    (r"(?P<envl>(?P<envl_head>(?:^|(?<=\n))[ \t]*(?:env|arg|export|setenv|declare(?:[ \t]+-\w+)*)[ \t]+"
-     r"(?P<envl_name>[A-Za-z_][\w.-]*)[ \t]+)(?P<envl_val>[^\n]+))", (("env", "arg", "export", "declare"),)),
-    (r"(?P<cfg>(?P<cfg_head>(?:\bconfig(?:ure)?[ \t]+set|\b(?:npm|pnpm|yarn)[ \t]+set)[ \t]+(?:--?[\w-]+[ \t]+)*"
-     r"(?P<cfg_name>[^\s=]+)[ \t]+)(?P<cfg_val>" + _VALUE + r"))", (("set",),)),
-    (r"(?P<url>(?P<url_head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)(?P<url_pw>[^\s/@'\"]+)(?=@))",
-     (("://",),)),
-    (r"(?P<hdr>(?P<hdr_head>\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest|negotiate|oauth|apikey)?"
-     r"\s*)(?P<hdr_val>[^\s'\"]+))", (("authorization",),)),
-    (r"(?P<jf>(?P<jf_head>\"--?(?P<jf_name>[A-Za-z][\w-]*)\"[ \t]*,[ \t]*\")(?P<jf_val>(?:[^\"\\\n]|\\.)*))",
-     (('"-',),)),
-    (r"(?P<js>(?P<js_head>(?P<js_q>\\?[\"'])(?P<js_name>[A-Za-z_][\w.-]*)(?P=js_q)[ \t]*:[ \t]*)"
-     r"(?P<js_val>\\?\"(?:[^\"\\\n]|\\[^\"\n])*\\?\"|'[^'\n]*'|[^\s,{}\[\]'\"]+))", ((":",), ('"', "'"))),
-    (r"(?P<yk>(?P<yk_head>(?:^|(?<=\n))[ \t]*(?P<yk_name>[A-Za-z_][\w.-]*):[ \t]+)(?P<yk_val>[^\s#]+))", ((":",),)),
-    (r"(?P<flag>(?P<flag_head>(?<![\w-])--?(?P<flag_name>[A-Za-z][\w-]*)(?:=|[ \t]+))(?P<flag_val>" + _VALUE + r"))",
-     (("-",),)),
-    (r"(?P<kv>(?P<kv_head>(?<![\w.-])(?P<kv_name>[A-Za-z_][\w.-]*)=)(?P<kv_val>" + _VALUE + r"))", (("=",),)),
-)
-_INLINE_RE = lazy_re("|".join(part for part, dummy in _INLINE_PARTS), re.IGNORECASE)
-# _INLINE_RE without the alternatives that cannot match in a text, by the alternatives kept (see _inline_re)
-_INLINE_SUBSETS: dict = {}
-
-# curl/wget-style options whose value is ``user:password``
-_USER_FLAGS = ("u", "user", "proxy-user", "U", "http-password", "ftp-password")
 _USER_FLAG_RE = lazy_re(r"(?<![\w-])(?:-u|-U|--user|--proxy-user)(?:=|[ \t]+)\S*:")
 
 # a line continuation: the escape character, optional trailing blanks, the newline
@@ -114,125 +77,6 @@ _CONTINUATION_RE = lazy_re(r"\\[ \t]*\r?\n")
 def _is_reference(value: str) -> bool:
     """True when a value carries no secret (kept for the callers that use the old name): ``is_placeholder``."""
     return is_placeholder(value)
-
-
-# -- spans --------------------------------------------------------------------------------------------
-
-def _inline_re(text: str) -> Optional[Pattern[str]]:
-    """``_INLINE_RE`` for ``text``: without the alternatives whose needles (``_INLINE_PARTS``) are all absent.
-
-    Such an alternative matches nowhere in the text, so the matches are the same; the regex tries every
-    alternative at every position, so each one dropped saves its share. None: no alternative can match.
-    Only for ASCII text (IGNORECASE folds a few other letters to ASCII ones: U+212A, U+017F).
-    """
-    if not text.isascii():
-        return _INLINE_RE
-    low = text.lower()
-    # _INLINE_PARTS' needles spelled out, one bit per alternative kept (hot: every text with a name literal)
-    kept = (("env" in low or "arg" in low or "export" in low or "declare" in low)
-            | ("set" in low) << 1 | ("://" in low) << 2 | ("authorization" in low) << 3 | ('"-' in low) << 4)
-    if ":" in low:
-        kept |= ('"' in low or "'" in low) << 5 | 64
-    kept |= ("-" in low) << 7 | ("=" in low) << 8
-    if kept == 511:
-        return _INLINE_RE
-    if not kept:
-        return None
-    rx = _INLINE_SUBSETS.get(kept)
-    if rx is None:
-        rx = _INLINE_SUBSETS[kept] = re.compile(
-            "|".join(part for i, (part, dummy) in enumerate(_INLINE_PARTS) if kept >> i & 1), re.IGNORECASE)
-    return rx
-
-
-def _name_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None:
-    """Spans (start, end) of ``text`` (offset by ``base``) that the by-name rules hide."""
-    rx = _inline_re(text)
-    if rx is None:
-        return
-    for m in rx.finditer(text):
-        kind = m.lastgroup
-        if kind in ("envl", "cfg"):
-            value = m.group(kind + "_val")
-            if is_secret_name(m.group(kind + "_name"), names_re) and not is_placeholder(value):
-                out.append((base + m.start(kind + "_val"), base + m.end(kind + "_val")))
-            elif _may_nest(value):
-                _name_spans(value, names_re, base + m.start(kind + "_val"), out)
-        elif kind == "url":
-            if not is_placeholder(m.group("url_pw")):
-                out.append((base + m.start("url_pw"), base + m.end("url_pw")))
-        elif kind == "hdr":
-            if not is_placeholder(m.group("hdr_val")):
-                out.append((base + m.start("hdr_val"), base + m.end("hdr_val")))
-        elif kind == "jf":
-            if _is_secret_flag(m.group("jf_name"), names_re) and not is_placeholder(m.group("jf_val")):
-                out.append((base + m.start("jf_val"), base + m.end("jf_val")))
-        elif kind in ("js", "yk"):
-            value = m.group(kind + "_val")
-            if (is_secret_name(m.group(kind + "_name"), names_re) and not is_placeholder(value)
-                    and value not in ("null", "true", "false")):
-                quote = 2 if value.endswith('\\"') else 1 if value[-1:] in "\"'" else 0
-                lead = quote if value[:quote] in ('\\"', '"', "'") and len(value) > quote else 0
-                s, e = m.start(kind + "_val"), m.end(kind + "_val")
-                out.append((base + s + lead, base + e - quote))
-        elif kind == "flag":
-            value = m.group("flag_val")
-            if _is_secret_flag(m.group("flag_name"), names_re) and not is_placeholder(value):
-                out.append((base + m.start("flag_val"), base + m.end("flag_val")))
-            elif m.group("flag_name") in _USER_FLAGS and ":" in value.strip("\"'"):
-                # curl -u user:password, --proxy-user user:password: keep the user name
-                s = m.start("flag_val") + value.index(":") + 1
-                e = m.end("flag_val") - (1 if value[:1] in "\"'" and value[-1:] == value[:1] else 0)
-                if not is_placeholder(text[s:e]):
-                    out.append((base + s, base + e))
-            elif _may_nest(value):
-                # not a secret flag: its value may hold NAME=secret or a URL
-                _name_spans(value, names_re, base + m.start("flag_val"), out)
-        else:  # kv
-            value = m.group("kv_val")
-            if is_secret_name(m.group("kv_name"), names_re) and not is_placeholder(value):
-                out.append((base + m.start("kv_val"), base + m.end("kv_val")))
-            elif _may_nest(value):
-                _name_spans(value, names_re, base + m.start("kv_val"), out)
-
-
-def _may_nest(value: str) -> bool:
-    """Whether a value can hold another by-name match (each needs ``=``, ``:``, ``-`` or a line break)."""
-    return "=" in value or ":" in value or "-" in value or "\n" in value
-
-
-def _merge(spans: list) -> list:
-    spans.sort()
-    merged: list = []
-    for s, e in spans:
-        if e <= s:
-            continue
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
-
-
-def secret_spans(text: str, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "") -> list:
-    """The merged spans ``(start, end)`` of ``text`` that hold secrets (by name and by value).
-
-    ``context`` is extra text naming what ``text`` is (a label or variable name): it is only used to
-    recognise hex checksums.
-    """
-    return _merge(_spans(text, names_re, context, True))
-
-
-def _spans(text: str, names_re: Pattern[str], context: str, values: bool) -> list:
-    """Unmerged spans; ``values`` False: the value rules are known to hide nothing in ``text``."""
-    spans: list = []
-    low = text.lower()
-    if names_re is not SECRET_NAME_RE or _has_name_literal(text, low) or _user_flag(text):
-        _name_spans(text, names_re, 0, spans)
-    if values and (names_re is not SECRET_NAME_RE or _value_suspect(text, low)):
-        _value_spans(text, names_re, 0, spans, (low + "\n" + context.lower()) if context else low)
-    return spans
 
 
 def _joined(text: str) -> tuple[str, list]:
@@ -249,55 +93,6 @@ def _joined(text: str) -> tuple[str, list]:
     return "".join(parts), cuts
 
 
-def _hide(text: str, ts: int, te: int, cuts: list) -> str:
-    """``<redacted>`` for ``text[ts:te]``, followed by the line breaks (and continuations) inside it."""
-    keep = [REDACTED]
-    i = ts
-    for cs, ce in cuts:
-        if ts <= cs < te:
-            keep.append("\n" * text.count("\n", i, cs))
-            keep.append(text[cs:ce])  # keep the continuation, drop the rest of the secret
-            i = ce
-    keep.append("\n" * text.count("\n", i, te))
-    return "".join(keep)
-
-
-def _apply(text: str, spans: list, cuts: Optional[list] = None) -> str:
-    """Replace ``spans`` of the joined text by ``<redacted>`` in ``text`` (which has the ``cuts`` continuations).
-
-    The line structure is kept: a span that crosses line breaks or continuations keeps them, its
-    first piece becomes ``<redacted>``, the pieces on the following lines become empty.
-    """
-    if not spans:
-        return text
-    cuts = cuts or []
-    starts = []   # joined offset at which each cut happens
-    offsets = []  # length removed by the cuts up to and including each one
-    removed = 0
-    for s, e in cuts:
-        starts.append(s - removed)
-        removed += e - s
-        offsets.append(removed)
-
-    def to_text(j: int, end: bool) -> int:
-        # a cut at joined position p sits before joined char p: an end offset (exclusive) maps after
-        # the cuts strictly before it, a start offset after the cuts at or before it
-        if not starts:
-            return j
-        k = bisect.bisect_left(starts, j) if end else bisect.bisect_right(starts, j)
-        return j + (offsets[k - 1] if k else 0)
-
-    out = []
-    at = 0
-    for s, e in spans:
-        ts, te = to_text(s, False), to_text(e, True)
-        out.append(text[at:ts])
-        out.append(_hide(text, ts, te, cuts))
-        at = te
-    out.append(text[at:])
-    return "".join(out)
-
-
 def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "") -> str:
     """Redact secrets in free text (RUN lines, heredocs, scripts, messages), by name and by value.
 
@@ -310,6 +105,10 @@ def redact_text(text: str, names_re: Pattern[str] = SECRET_NAME_RE, context: str
         # Fast path (hot: most lines): no built-in secret name fragment anywhere in the text, so no
         # NAME=value / --flag / Authorization match can be secret, and no value rule applies.
         return text
+    from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
+        _apply,
+        secret_spans,
+    )
     return _apply(text, secret_spans(joined, names_re, context), cuts)
 
 
@@ -437,50 +236,6 @@ def redact_literals(text: str, literals: Iterable[str]) -> str:
     return text
 
 
-def _literal_spans(text: str, literals: list, out: list) -> None:
-    """Occurrences of known secret values, also cut short (a message quoting only a secret's start)."""
-    for lit in literals:
-        probe = lit[:8] if len(lit) >= 8 else lit
-        at = text.find(probe)
-        while at >= 0:
-            n = len(probe)
-            limit = min(len(lit), len(text) - at)
-            while n < limit and text[at + n] == lit[n]:
-                n += 1
-            cut = at + n == len(text) or text[at + n:at + n + 3] == "..." or text[at + n] == "\u2026"
-            if n == len(lit) or (n >= 8 and cut):
-                out.append((at, at + n))  # whole, or cut short where the text ends or says so
-            at = text.find(probe, at + 1)
-
-
-def redact_argv(words: list, names_re: Pattern[str] = SECRET_NAME_RE, context: str = "",
-                literals: Iterable[str] = ()) -> list:
-    """An argument vector with secrets hidden: in each word, and the word after a secret option.
-
-    ``["app", "--token", "X"]``: ``X`` is hidden; ``-p`` counts for the commands whose ``-p`` is a
-    password (``mysql``, ``sshpass``, ``docker login``, ...).
-    """
-    lits = [s for s in literals if len(s) >= 4]
-    out = []
-    prog = str(words[0]).rsplit("/", 1)[-1] if words else ""
-    login = any(str(w) == "login" for w in words)
-    prev_secret = False
-    for word in words:
-        w = "" if word is None else str(word)
-        if prev_secret and not w.startswith("-") and not is_placeholder(w):
-            out.append(REDACTED)
-            prev_secret = False
-            continue
-        red = redact_text(w, names_re, context)
-        out.append(redact_literals(red, lits) if lits else red)
-        flag = w.lstrip("-") if w.startswith("-") and "=" not in w else ""
-        prev_secret = bool(flag) and (
-            _is_secret_flag(flag, names_re)
-            or (w == "-p" and (prog in _MYSQL_CMDS or (prog in _LOGIN_CMDS and login)))
-            or (w in _SHORT_PW.get(prog, ())))
-    return out
-
-
 def _holds(instr: dict, literal: str) -> bool:
     """Whether a known secret value shows in an instruction (decoded exec-form strings included)."""
     if literal in instr["original"] or any(literal in h["content"] for h in instr["heredocs"]):
@@ -534,6 +289,11 @@ class Redactor:
 
         ``values`` False: the value rules are known to hide nothing in ``text`` (checked before).
         """
+        from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
+            _literal_spans,
+            _merge,
+            _spans,
+        )
         spans = _spans(text, self.names_re, context, values)
         if self.secret_values:
             _literal_spans(text, self._literals(), spans)
@@ -559,6 +319,9 @@ class Redactor:
             seg = joined[s:e]
             if len(seg) >= 8 and seg not in self.secret_values and not seg.isalpha():
                 self._remember_value(seg)
+        from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
+            _apply,
+        )
         return _apply(text, spans, cuts)
 
     # -- instructions ---------------------------------------------------
@@ -653,6 +416,9 @@ class Redactor:
                     out.append(self.text(word, ctx, values))
             return out
         if instr.get("json"):
+            from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
+                redact_argv,
+            )
             return redact_argv(value, self.names_re, ctx, self.secret_values)
         return [self.text(v, ctx, values) for v in value]
 

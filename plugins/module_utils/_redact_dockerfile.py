@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse
-from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, Redactor, _apply
+from ansible_collections.refarch.containers.plugins.module_utils._redact import REDACTED, Redactor
+from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import _apply
 
 
 def redact_dockerfile(text: str, redactor: Optional[Redactor] = None, parsed: Optional[dict] = None) -> str:

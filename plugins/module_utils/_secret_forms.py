@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secret forms recognised by their value alone, whatever holds them (stdlib only).
 
-``_value_spans`` gives the spans of a text the value rules hide; ``_value_suspect`` is its fast
-pre-check (False: no value rule hides anything in the text). The by-name rules and the public
-API are in ``_redact``.
+``_redact_spans._value_spans`` gives the spans of a text the value rules (the forms defined here) hide;
+``_value_suspect`` is its fast pre-check (False: no value rule hides anything in the text). The by-name rules
+and the public API are in ``_redact``.
 
 **By value** (the value alone says it is a secret, whatever holds it):
 
@@ -61,11 +61,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from re import Pattern
 from typing import Optional
 
 from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
-from ansible_collections.refarch.containers.plugins.module_utils._secret_names import is_placeholder, is_secret_name
+from ansible_collections.refarch.containers.plugins.module_utils._secret_names import is_placeholder
 
 # scheme://user[:password]@ (the user part is checked in the callback)
 _USERINFO_RE = lazy_re(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/:@'\"<>]*)"
@@ -145,93 +144,6 @@ _WORDLIKE_RE = lazy_re(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
 _SSH_PUBLIC_RE = lazy_re(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
 
 
-def _quoted_span(text: str, s: int, e: int) -> tuple[int, int]:
-    """A value's span without its surrounding quotes."""
-    v = text[s:e]
-    if len(v) >= 2 and v[0] in "\"'" and v[-1] == v[0]:
-        return s + 1, e - 1
-    return s, e
-
-
-def _add(out: list, text: str, s: int, e: int, base: int) -> None:
-    s, e = _quoted_span(text, s, e)
-    if e > s and not is_placeholder(text[s:e]):
-        out.append((base + s, base + e))
-
-
-def _user_is_token(user: str) -> bool:
-    """The user part of URL userinfo is a token rather than a user name."""
-    if not user or is_placeholder(user):
-        return False
-    if len(user) >= 21 or _KNOWN_TOKEN_RE.match(user):
-        return True
-    digits = sum(c.isdigit() for c in user)
-    return digits > 4 or (digits > 0 and any(c.isupper() for c in user) and len(user) >= 12)
-
-
-def _cli_spans(text: str, base: int, out: list) -> None:
-    for m in _CLI_RE.finditer(text):
-        cmd = m.group("cmd")
-        args_at = m.start("args")
-        words = [(w.group(0), args_at + w.start()) for w in _ARG_WORD_RE.finditer(m.group("args"))]
-        plain = [w for w, dummy in words]
-        if cmd in _LOGIN_CMDS:
-            if "login" not in plain:
-                continue
-            flags = ("-p", "--password")
-        elif cmd in _MYSQL_CMDS:
-            flags = ("-p",)
-        else:
-            flags = _SHORT_PW.get(cmd, ())
-        for i, (w, at) in enumerate(words):
-            if cmd == "vault" and w == "login" and i + 1 < len(words):
-                nxt, nat = words[i + 1]
-                if not nxt.startswith("-") and "=" not in nxt:
-                    _add(out, text, nat, nat + len(nxt), base)
-            if cmd == "smbclient" and w in ("-U", "--user") and i + 1 < len(words) and "%" in words[i + 1][0]:
-                nxt, nat = words[i + 1]
-                _add(out, text, nat + nxt.index("%") + 1, nat + len(nxt.rstrip("\"'")), base)
-            for f in flags:
-                if w == f and i + 1 < len(words) and not words[i + 1][0].startswith("-"):
-                    nxt, nat = words[i + 1]
-                    _add(out, text, nat, nat + len(nxt), base)
-                elif w.startswith(f + "=") or (len(f) == 2 and w.startswith(f) and len(w) > 2):
-                    cut = len(f) + (1 if w.startswith(f + "=") else 0)
-                    _add(out, text, at + cut, at + len(w), base)
-        if cmd == "htpasswd" and words and words[0][0].startswith("-") and "b" in words[0][0]:
-            pos = [(w, at) for w, at in words[1:] if not w.startswith("-")]
-            want = 1 if "n" in words[0][0] else 2
-            if len(pos) > want:
-                _add(out, text, pos[want][1], pos[want][1] + len(pos[want][0]), base)
-        if cmd == "mc" and len(plain) >= 6 and plain[:2] in (["alias", "set"], ["config", "host"]):
-            start = 4 if plain[0] == "alias" else 5
-            for w, at in words[start:start + 2]:
-                _add(out, text, at, at + len(w), base)
-
-
-def _header_spans(text: str, names_re: Pattern[str], base: int, out: list) -> None:
-    for m in _HEADER_RE.finditer(text):
-        q = m.group("q")
-        val = m.group("val")
-        s = m.start("val")
-        if q:
-            end = val.find(q)
-            val = val[:end] if end >= 0 else val
-        else:
-            val = val.split()[0] if val.split() else ""
-            s = m.start("val") + m.group("val").index(val) if val else s
-        val = val.rstrip(";")
-        e = s + len(val)
-        if not val:
-            continue
-        scheme = _SCHEME_RE.match(val)
-        name = m.group("name")
-        if scheme:
-            _add(out, text, s + scheme.end(), e, base)
-        elif is_secret_name(name, names_re) or _CRED_HEADER_RE.search(name):
-            _add(out, text, s, e, base)
-
-
 def _random_word(word: str) -> bool:
     """A word of 20+ characters that looks random: mixed classes, entropy near that of random text."""
     n = len(word)
@@ -294,60 +206,6 @@ def _secret_word(text: str, s: int, e: int, ctx: Optional[str]) -> bool:
     if is_placeholder(core):
         return False
     return _random_word(core)
-
-
-def _value_spans(text: str, names_re: Pattern[str], base: int, out: list, ctx: Optional[str]) -> None:
-    """Spans of ``text`` the by-value rules hide (``ctx``: see ``_secret_word``)."""
-    low = text.lower()
-    public: list = []
-    if "-----begin" in low:
-        for m in _PEM_RE.finditer(text):
-            if "PRIVATE" in m.group("kind"):
-                if m.end("body") > m.start("body"):
-                    out.append((base + m.start("body"), base + m.end("body")))
-            else:
-                public.append((m.start("body"), m.end("body")))
-    if "@" in text and "://" in text:
-        for m in _USERINFO_RE.finditer(text):
-            if m.group("pw") and not is_placeholder(m.group("pw")):
-                out.append((base + m.start("pw"), base + m.end("pw")))
-            if _user_is_token(m.group("user")) or (m.group("pw") or "").lower() in ("x-oauth-basic", "x"):
-                if not is_placeholder(m.group("user")):
-                    out.append((base + m.start("user"), base + m.end("user")))
-    if "-H" in text or "header" in low:
-        _header_spans(text, names_re, base, out)
-    if "bearer" in low or "basic" in low:
-        for m in _BEARER_RE.finditer(text):
-            v = m.group("val")
-            if m.group(0)[:5].lower() == "basic" and not (any(c.isdigit() for c in v) or v.endswith("=")
-                                                          or (v.lower() != v and v.upper() != v)):
-                continue
-            _add(out, text, m.start("val"), m.end("val"), base)
-    if any(w in low for w in _CLI_LITERALS):
-        _cli_spans(text, base, out)
-    if "pass:" in low:
-        for m in _PASSARG_RE.finditer(text):
-            _add(out, text, m.start("val"), m.end("val"), base)
-    if "password-stdin" in low:
-        for m in _STDIN_RE.finditer(text):
-            _add(out, text, m.start("val"), m.end("val"), base)
-    if "://" in text:
-        if any(w in low for w in _HOOK_LITERALS):
-            for m in _WEBHOOK_RE.finditer(text):
-                _add(out, text, m.start("val"), m.end("val"), base)
-    if "=" in text and ("?" in text or "&" in text):
-        for m in _QUERY_RE.finditer(text):
-            _add(out, text, m.start("val"), m.end("val"), base)
-    if any(d in text for d in _DOTTED_LITERALS):
-        for m in _DOTTED_TOKEN_RE.finditer(text):
-            if not is_placeholder(m.group(0)):
-                out.append((base + m.start(), base + m.end()))
-    for m in _LONG_RE.finditer(text):
-        s, e = m.span()
-        if public and any(a <= s < b for a, b in public):
-            continue
-        if _secret_word(text, s, e, ctx):
-            out.append((base + s, base + e))
 
 
 def _value_suspect(text: str, low: Optional[str] = None) -> bool:

@@ -43,13 +43,13 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _redact  # noqa: E402
+from ansible_collections.refarch.containers.plugins.module_utils import _dockerfile_facts, _redact, _redact_spans  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._dockerfile_parser import parse  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._image_facts import image_facts  # noqa: E402
-from ansible_collections.refarch.containers.plugins.module_utils._redact import redact_argv  # noqa: E402
 from ansible_collections.refarch.containers.plugins.module_utils._redact_dockerfile import (  # noqa: E402
     redact_dockerfile,
 )
+from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import redact_argv  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._bundle import load_bundle  # noqa: E402
 from ansible_collections.refarch.containers.plugins.plugin_utils._engine_embedded import EmbeddedEngine  # noqa: E402
 
@@ -199,8 +199,8 @@ def test_value_rules_false_positive_rate_on_the_corpus(case):
     for name, text in texts:
         judged += sum(1 for w in text.split() if len(w) >= 20)
         spans: list = []
-        _redact._value_spans(text, _redact.SECRET_NAME_RE, 0, spans, text.lower())
-        for s, e in _redact._merge(spans):
+        _redact_spans._value_spans(text, _redact.SECRET_NAME_RE, 0, spans, text.lower())
+        for s, e in _redact_spans._merge(spans):
             value = text[s:e]
             key = (name, hashlib.sha256(value.encode()).hexdigest()[:16])
             hidden.append(key)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.refarch.containers.plugins.module_utils import (
     _redact,
+    _redact_spans,
     _secret_checks,
     _secret_forms,
     _secret_names,
@@ -228,17 +229,17 @@ def test_inline_regex_without_impossible_alternatives_finds_the_same():
     texts += ["From registry.access.redhat.com/ubi9/nodejs-18:1-80", "RUN a=b c:d --x y", "plain words"]
     dropped = 0
     for text in texts:
-        rx = _redact._inline_re(text)
+        rx = _redact_spans._inline_re(text)
         got = [(m.lastgroup, m.span()) for m in rx.finditer(text)] if rx is not None else []
-        assert got == [(m.lastgroup, m.span()) for m in _redact._INLINE_RE.finditer(text)], text
-        dropped += rx is not _redact._INLINE_RE
+        assert got == [(m.lastgroup, m.span()) for m in _redact_spans._INLINE_RE.finditer(text)], text
+        dropped += rx is not _redact_spans._INLINE_RE
         if text.isascii():  # the alternatives kept are those whose needles (_INLINE_PARTS) show
             low = text.lower()
-            parts = [p for p, needs in _redact._INLINE_PARTS if all(any(n in low for n in g) for g in needs)]
+            parts = [p for p, needs in _redact_spans._INLINE_PARTS if all(any(n in low for n in g) for g in needs)]
             assert (rx.pattern if rx is not None else "") == "|".join(parts)
     assert dropped > 200  # the smaller regexes were used (and agreed)
-    assert _redact._inline_re("plain words") is None
-    assert _redact._inline_re("caf\u00e9 a=b") is _redact._INLINE_RE  # not ASCII: the full regex
+    assert _redact_spans._inline_re("plain words") is None
+    assert _redact_spans._inline_re("caf\u00e9 a=b") is _redact_spans._INLINE_RE  # not ASCII: the full regex
 
 
 @pytest.mark.parametrize("form", ["RUN jarsigner -storepass {c} app.jar", "RUN tool --creds={c}", "RUN tool --cred {c}",
