@@ -41,7 +41,6 @@ that a scan of files with nothing to hide does not load it.
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Iterable
 from itertools import accumulate
 from re import Pattern
@@ -57,7 +56,6 @@ from ansible_collections.refarch.containers.plugins.module_utils._secret_names i
     SECRET_NAME_FRAGMENTS,
     SECRET_NAME_RE,
     _has_name_literal,
-    _is_secret_flag,
     compile_secret_names,
     is_placeholder,
     is_secret_name,
@@ -243,9 +241,6 @@ def _holds(instr: dict, literal: str) -> bool:
     return bool(instr["json"]) and any(literal in v for v in (*instr["value"], *instr["flags"]))
 
 
-_NAME_LIKE_RE = lazy_re(r"[A-Z_][A-Z0-9_]*\Z")
-
-
 class Redactor:
     """Redact one Dockerfile's parsed instructions.
 
@@ -324,127 +319,6 @@ class Redactor:
         )
         return _apply(text, spans, cuts)
 
-    # -- instructions ---------------------------------------------------
-    def _fold(self, instr: dict) -> list:
-        """ENV/LABEL/ARG words that are the rest of a secret value, not names of their own.
-
-        ``ENV NPM_TOKEN= value`` (a blank after ``=``) and a value continued onto an indented
-        line give a word without ``=`` after a secret assignment: BuildKit rejects it in ENV and
-        LABEL, and would declare an ARG of that name. It is the secret's second half: it is
-        hidden, and dropped as a name. Returns the value list without such words.
-        """
-        cmd = instr.get("cmd")
-        if cmd == "ONBUILD":
-            cmd = instr.get("sub_cmd")
-        value = list(instr.get("value") or [])
-        if instr.get("json") or cmd not in ("ENV", "LABEL", "ARG"):
-            return value
-        original = instr.get("original") or ""
-        if cmd == "ARG":
-            out = []
-            secret_open = None
-            for word in value:
-                name, sep, dummy = word.partition("=")
-                if sep:
-                    secret_open = len(out) if is_secret_name(name, self.names_re) else None
-                    out.append(word)
-                elif secret_open is not None and (not _NAME_LIKE_RE.match(word) or
-                                                  out[secret_open].endswith("=")):
-                    self._remember_value(word)
-                    base = out[secret_open]
-                    out[secret_open] = base + (" " if not base.endswith("=") else "") + word
-                else:
-                    secret_open = None
-                    out.append(word)
-            return out
-        if len(value) < 4:
-            return value
-        out = []
-        secret_open = None
-        for i in range(0, len(value) - 1, 2):
-            name, val = value[i], value[i + 1]
-            stray = val == "" and (name + "=") not in original
-            if stray and secret_open is not None:
-                self._remember_value(name)
-                out[secret_open + 1] = (out[secret_open + 1] + " " + name).strip()
-                continue
-            secret_open = len(out) if is_secret_name(name, self.names_re) else None
-            out += [name, val]
-        return out
-
-    def _collect(self, instr: dict, value: list) -> None:
-        cmd = instr.get("cmd")
-        if cmd == "ONBUILD":
-            cmd = instr.get("sub_cmd")
-        if cmd in ("ENV", "LABEL") and not instr.get("json"):
-            for i in range(0, len(value) - 1, 2):
-                if is_secret_name(value[i], self.names_re):
-                    self._remember(value[i], value[i + 1])
-        elif cmd == "ARG":
-            for word in value:
-                name, sep, default = word.partition("=")
-                if sep and is_secret_name(name, self.names_re):
-                    self._remember(name, default)
-                elif not sep and is_secret_name(name, self.names_re):
-                    self.secret_names.add(name)
-        if instr.get("json"):
-            for i in range(len(value) - 1):
-                w = value[i]
-                if w.startswith("-") and "=" not in w and _is_secret_flag(w.lstrip("-"), self.names_re):
-                    self._remember_value(value[i + 1])
-
-    def _structured_value(self, instr: dict, value: list, values: bool = True) -> list:
-        cmd = instr.get("cmd")
-        if cmd == "ONBUILD":
-            cmd = instr.get("sub_cmd")
-        value = list(value)
-        ctx = instr.get("original") or ""
-        if cmd in ("ENV", "LABEL") and not instr.get("json"):
-            for i in range(0, len(value) - 1, 2):
-                if is_secret_name(value[i], self.names_re) and not is_placeholder(value[i + 1]):
-                    value[i + 1] = REDACTED
-                else:
-                    value[i + 1] = self.text(value[i + 1], value[i] + " " + ctx, values)
-            return value
-        if cmd == "ARG":
-            out = []
-            for word in value:
-                name, sep, default = word.partition("=")
-                if sep and is_secret_name(name, self.names_re) and not is_placeholder(default):
-                    out.append(name + "=" + REDACTED)
-                else:
-                    out.append(self.text(word, ctx, values))
-            return out
-        if instr.get("json"):
-            from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
-                redact_argv,
-            )
-            return redact_argv(value, self.names_re, ctx, self.secret_values)
-        return [self.text(v, ctx, values) for v in value]
-
-    def _original(self, instr: dict, old_value: list, new_value: list, values: bool = True) -> str:
-        original = instr.get("original") or ""
-        cmd = instr.get("cmd")
-        if cmd == "ONBUILD":
-            cmd = instr.get("sub_cmd")
-        if (cmd in ("ENV", "LABEL") and not instr.get("json") and len(old_value) == 2
-                and new_value[1] == REDACTED and old_value[1] != REDACTED):
-            # legacy "ENV NAME value with spaces" (or single pair): the value may
-            # span continuations; cut everything after the name.
-            idx = original.find(old_value[0])
-            if idx >= 0:
-                rest = original[idx + len(old_value[0]):]
-                sep = "=" if rest.lstrip().startswith("=") else " "
-                return original[:idx + len(old_value[0])] + sep + REDACTED
-        text = self.text(original, "", values)
-        if instr.get("json") and new_value != list(instr.get("value") or []):
-            # exec form with a hidden element: the original may spell it with JSON escapes; it is
-            # written again from the redacted strings
-            bracket = text.find("[")
-            if bracket >= 0:
-                return text[:bracket] + json.dumps(new_value, ensure_ascii=False)
-        return text
-
     def instructions(self, instrs: list, extra: Iterable[str] = (), copy: bool = True) -> list:
         """Return redacted copies of ``instrs`` (parser Instruction dicts); ``copy`` False returns the ones
         with nothing to hide themselves (the caller owns them).
@@ -462,64 +336,7 @@ class Redactor:
         if self.extra_clean:
             # nothing to collect or redact anywhere (the common case): plain copies
             return [dict(instr) for instr in instrs] if copy else list(instrs)
-        names, values_dirty = kinds if kinds is not None else (True, True)
-        # the instructions the by-name rules may concern, found in the joined text (the others need
-        # no test of their own for names)
-        ends = _ends(instrs, tj[1]) if tj is not None else None
-        suspects = _name_suspects(tj[0], low, ends) if ends is not None and names else None
-        clean = []
-        values = []
-        for idx, instr in enumerate(instrs):
-            # clean: no built-in secret-name fragment, no URL credentials and nothing a value rule
-            # hides in the text, so nothing to collect or redact, unless a known literal shows up.
-            # Exec form (JSON) may spell its strings with escapes the original text does not show:
-            # there, the decoded values and the flags are checked as well.
-            nm = names and (suspects is None or idx in suspects)
-            c = builtin and ((not nm and not values_dirty) or (
-                _clean_kinds(instr["original"], nm, values_dirty)
-                and (not instr["json"] or (all(_clean_kinds(v, nm, values_dirty) for v in instr["value"])
-                                           and all(_clean_kinds(f, nm, values_dirty) for f in instr["flags"])))
-                and (not instr["heredocs"]
-                     or all(_clean_kinds(h["content"], nm, values_dirty) for h in instr["heredocs"]))))
-            clean.append(c)
-            if c:
-                values.append(None)
-            else:
-                value = self._fold(instr)
-                values.append(value)
-                self._collect(instr, value)
-        out: list = [None] * len(instrs)
-        # instructions with something to hide first: what they reveal is hidden everywhere else
-        for i, c in enumerate(clean):
-            if not c:
-                out[i] = self._redacted(instrs[i], values[i], values_dirty)
-        literals = self._literals() if self.secret_values else ()
-        # the clean instructions a known value may show in, found in the joined text (each then checked)
-        holders: Optional[set] = None
-        if literals and ends is not None:
-            holders = set()
-            _found_in(tj[0], literals, ends, holders)
-        for i, c in enumerate(clean):
-            if c:
-                instr = instrs[i]
-                if (not literals or (holders is not None and i not in holders)
-                        or not any(_holds(instr, lit) for lit in literals)):
-                    # value and flags are part of the original text (decoded exec-form values and
-                    # flags were checked too); heredoc bodies were checked too
-                    out[i] = dict(instr) if copy else instr
-                else:
-                    out[i] = self._redacted(instr, list(instr.get("value") or []), values_dirty)
-        return out
-
-    def _redacted(self, instr: dict, value: list, values_dirty: bool) -> dict:
-        """A redacted copy of one instruction (``value``: its value list, stray words folded)."""
-        new = dict(instr)
-        new_value = self._structured_value(instr, value, values_dirty)
-        new["value"] = new_value
-        new["original"] = self._original(instr, value, new_value, values_dirty)
-        if instr.get("flags"):
-            new["flags"] = [self.text(f, instr["original"], values_dirty) for f in instr["flags"]]
-        if instr.get("heredocs"):
-            new["heredocs"] = [dict(h, content=self.text(h.get("content") or "", instr["original"], values_dirty))
-                               for h in instr["heredocs"]]
-        return new
+        from ansible_collections.refarch.containers.plugins.module_utils._redact_spans import (  # noqa: PLC0415
+            redact_instructions,
+        )
+        return redact_instructions(self, instrs, tj, low, kinds, copy=copy)

@@ -6,7 +6,9 @@ may hold one (stdlib only).
 ``_redact`` first tells, with quick tests on all of a file's texts at once, whether any rule may hide anything
 (``_redact._clean``, ``_redact._kinds``); this module then finds the spans to hide (``secret_spans``: by name,
 ``_name_spans``, and by value, ``_value_spans``, the forms of ``_secret_forms``) and replaces them
-(``_apply``), and hides secrets in argument vectors (``redact_argv``). A file with nothing to hide, the usual
+(``_apply``), hides secrets in argument vectors (``redact_argv``), and redacts a Dockerfile's instructions for
+``Redactor.instructions`` (``redact_instructions``: stray words of a secret folded, secret values collected and
+hidden wherever they show). A file with nothing to hide, the usual
 one, never needs it: a scan of such files does not load it (start-up of the host modules, which Python compiles
 from source on every run).
 """
@@ -14,6 +16,7 @@ from source on every run).
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from collections.abc import Iterable
 from re import Pattern
@@ -22,6 +25,12 @@ from typing import Optional
 from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._redact import (
     REDACTED,
+    Redactor,
+    _clean_kinds,
+    _ends,
+    _found_in,
+    _holds,
+    _name_suspects,
     _user_flag,
     redact_literals,
     redact_text,
@@ -452,3 +461,198 @@ def _value_spans(text: str, names_re: Pattern[str], base: int, out: list, ctx: O
             continue
         if _secret_word(text, s, e, ctx):
             out.append((base + s, base + e))
+
+
+# -- a Dockerfile's instructions (Redactor.instructions) -----------------------------------------------
+
+_NAME_LIKE_RE = lazy_re(r"[A-Z_][A-Z0-9_]*\Z")
+
+
+def _fold(red: Redactor, instr: dict) -> list:
+    """ENV/LABEL/ARG words that are the rest of a secret value, not names of their own.
+
+    ``ENV NPM_TOKEN= value`` (a blank after ``=``) and a value continued onto an indented
+    line give a word without ``=`` after a secret assignment: BuildKit rejects it in ENV and
+    LABEL, and would declare an ARG of that name. It is the secret's second half: it is
+    hidden, and dropped as a name. Returns the value list without such words.
+    """
+    cmd = instr.get("cmd")
+    if cmd == "ONBUILD":
+        cmd = instr.get("sub_cmd")
+    value = list(instr.get("value") or [])
+    if instr.get("json") or cmd not in ("ENV", "LABEL", "ARG"):
+        return value
+    original = instr.get("original") or ""
+    if cmd == "ARG":
+        out = []
+        secret_open = None
+        for word in value:
+            name, sep, dummy = word.partition("=")
+            if sep:
+                secret_open = len(out) if is_secret_name(name, red.names_re) else None
+                out.append(word)
+            elif secret_open is not None and (not _NAME_LIKE_RE.match(word) or
+                                              out[secret_open].endswith("=")):
+                red._remember_value(word)
+                base = out[secret_open]
+                out[secret_open] = base + (" " if not base.endswith("=") else "") + word
+            else:
+                secret_open = None
+                out.append(word)
+        return out
+    if len(value) < 4:
+        return value
+    out = []
+    secret_open = None
+    for i in range(0, len(value) - 1, 2):
+        name, val = value[i], value[i + 1]
+        stray = val == "" and (name + "=") not in original
+        if stray and secret_open is not None:
+            red._remember_value(name)
+            out[secret_open + 1] = (out[secret_open + 1] + " " + name).strip()
+            continue
+        secret_open = len(out) if is_secret_name(name, red.names_re) else None
+        out += [name, val]
+    return out
+
+
+def _collect(red: Redactor, instr: dict, value: list) -> None:
+    cmd = instr.get("cmd")
+    if cmd == "ONBUILD":
+        cmd = instr.get("sub_cmd")
+    if cmd in ("ENV", "LABEL") and not instr.get("json"):
+        for i in range(0, len(value) - 1, 2):
+            if is_secret_name(value[i], red.names_re):
+                red._remember(value[i], value[i + 1])
+    elif cmd == "ARG":
+        for word in value:
+            name, sep, default = word.partition("=")
+            if sep and is_secret_name(name, red.names_re):
+                red._remember(name, default)
+            elif not sep and is_secret_name(name, red.names_re):
+                red.secret_names.add(name)
+    if instr.get("json"):
+        for i in range(len(value) - 1):
+            w = value[i]
+            if w.startswith("-") and "=" not in w and _is_secret_flag(w.lstrip("-"), red.names_re):
+                red._remember_value(value[i + 1])
+
+
+def _structured_value(red: Redactor, instr: dict, value: list, values: bool = True) -> list:
+    cmd = instr.get("cmd")
+    if cmd == "ONBUILD":
+        cmd = instr.get("sub_cmd")
+    value = list(value)
+    ctx = instr.get("original") or ""
+    if cmd in ("ENV", "LABEL") and not instr.get("json"):
+        for i in range(0, len(value) - 1, 2):
+            if is_secret_name(value[i], red.names_re) and not is_placeholder(value[i + 1]):
+                value[i + 1] = REDACTED
+            else:
+                value[i + 1] = red.text(value[i + 1], value[i] + " " + ctx, values)
+        return value
+    if cmd == "ARG":
+        out = []
+        for word in value:
+            name, sep, default = word.partition("=")
+            if sep and is_secret_name(name, red.names_re) and not is_placeholder(default):
+                out.append(name + "=" + REDACTED)
+            else:
+                out.append(red.text(word, ctx, values))
+        return out
+    if instr.get("json"):
+        return redact_argv(value, red.names_re, ctx, red.secret_values)
+    return [red.text(v, ctx, values) for v in value]
+
+
+def _original(red: Redactor, instr: dict, old_value: list, new_value: list, values: bool = True) -> str:
+    original = instr.get("original") or ""
+    cmd = instr.get("cmd")
+    if cmd == "ONBUILD":
+        cmd = instr.get("sub_cmd")
+    if (cmd in ("ENV", "LABEL") and not instr.get("json") and len(old_value) == 2
+            and new_value[1] == REDACTED and old_value[1] != REDACTED):
+        # legacy "ENV NAME value with spaces" (or single pair): the value may
+        # span continuations; cut everything after the name.
+        idx = original.find(old_value[0])
+        if idx >= 0:
+            rest = original[idx + len(old_value[0]):]
+            sep = "=" if rest.lstrip().startswith("=") else " "
+            return original[:idx + len(old_value[0])] + sep + REDACTED
+    text = red.text(original, "", values)
+    if instr.get("json") and new_value != list(instr.get("value") or []):
+        # exec form with a hidden element: the original may spell it with JSON escapes; it is
+        # written again from the redacted strings
+        bracket = text.find("[")
+        if bracket >= 0:
+            return text[:bracket] + json.dumps(new_value, ensure_ascii=False)
+    return text
+
+
+def redact_instructions(red: Redactor, instrs: list, tj: Optional[tuple], low: str, kinds: Optional[tuple], *,
+                        copy: bool) -> list:
+    """``Redactor.instructions`` once its quick tests (``tj``: the joined texts, ``low``: lower-cased, ``kinds``)
+    say that a rule may hide something."""
+    builtin = red.names_re is SECRET_NAME_RE
+    names, values_dirty = kinds if kinds is not None else (True, True)
+    # the instructions the by-name rules may concern, found in the joined text (the others need
+    # no test of their own for names)
+    ends = _ends(instrs, tj[1]) if tj is not None else None
+    suspects = _name_suspects(tj[0], low, ends) if ends is not None and names else None
+    clean = []
+    values = []
+    for idx, instr in enumerate(instrs):
+        # clean: no built-in secret-name fragment, no URL credentials and nothing a value rule
+        # hides in the text, so nothing to collect or redact, unless a known literal shows up.
+        # Exec form (JSON) may spell its strings with escapes the original text does not show:
+        # there, the decoded values and the flags are checked as well.
+        nm = names and (suspects is None or idx in suspects)
+        c = builtin and ((not nm and not values_dirty) or (
+            _clean_kinds(instr["original"], nm, values_dirty)
+            and (not instr["json"] or (all(_clean_kinds(v, nm, values_dirty) for v in instr["value"])
+                                       and all(_clean_kinds(f, nm, values_dirty) for f in instr["flags"])))
+            and (not instr["heredocs"]
+                 or all(_clean_kinds(h["content"], nm, values_dirty) for h in instr["heredocs"]))))
+        clean.append(c)
+        if c:
+            values.append(None)
+        else:
+            value = _fold(red, instr)
+            values.append(value)
+            _collect(red, instr, value)
+    out: list = [None] * len(instrs)
+    # instructions with something to hide first: what they reveal is hidden everywhere else
+    for i, c in enumerate(clean):
+        if not c:
+            out[i] = _redacted(red, instrs[i], values[i], values_dirty)
+    literals = red._literals() if red.secret_values else ()
+    # the clean instructions a known value may show in, found in the joined text (each then checked)
+    holders: Optional[set] = None
+    if literals and ends is not None:
+        holders = set()
+        _found_in(tj[0], literals, ends, holders)
+    for i, c in enumerate(clean):
+        if c:
+            instr = instrs[i]
+            if (not literals or (holders is not None and i not in holders)
+                    or not any(_holds(instr, lit) for lit in literals)):
+                # value and flags are part of the original text (decoded exec-form values and
+                # flags were checked too); heredoc bodies were checked too
+                out[i] = dict(instr) if copy else instr
+            else:
+                out[i] = _redacted(red, instr, list(instr.get("value") or []), values_dirty)
+    return out
+
+
+def _redacted(red: Redactor, instr: dict, value: list, values_dirty: bool) -> dict:
+    """A redacted copy of one instruction (``value``: its value list, stray words folded)."""
+    new = dict(instr)
+    new_value = _structured_value(red, instr, value, values_dirty)
+    new["value"] = new_value
+    new["original"] = _original(red, instr, value, new_value, values_dirty)
+    if instr.get("flags"):
+        new["flags"] = [red.text(f, instr["original"], values_dirty) for f in instr["flags"]]
+    if instr.get("heredocs"):
+        new["heredocs"] = [dict(h, content=red.text(h.get("content") or "", instr["original"], values_dirty))
+                           for h in instr["heredocs"]]
+    return new
