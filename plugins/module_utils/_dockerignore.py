@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.refarch.containers.plugins.module_utils._lazy_re import lazy_re
 from ansible_collections.refarch.containers.plugins.module_utils._shellcmd import STRIP_RE
 
 
@@ -26,6 +27,8 @@ def parse_dockerignore(data: bytes) -> list[str]:
 # Paths whose .dockerignore coverage the host reports (the policy's required list may name others).
 DOCKERIGNORE_PATHS = ("node_modules", ".git", ".cache")
 _GLOB_SAFE_RE = re.compile(r"[A-Za-z0-9_.*?/@+=,~ -]+")
+_GLOB_WILDCARD_RE = lazy_re(r"(\*\*|\*|\?)")
+_GLOB_WILDCARDS = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
 
 
 _GLOB_CACHE: dict = {}
@@ -45,26 +48,17 @@ def _glob(pattern: str, path: str) -> bool:
 
 def _glob_compile(pattern: str):
     """The compiled regex for a glob pattern, or False when the pattern is compared literally."""
-    if not _GLOB_SAFE_RE.fullmatch(pattern):
-        return False
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.DOTALL)
+    if not _GLOB_SAFE_RE.fullmatch(pattern) or ("*" not in pattern and "?" not in pattern):
+        return False  # without a wildcard, the regex would match the pattern itself and nothing else
+    # wildcards (``**`` before ``*``, left to right) at the odd places, literal text escaped between them
+    parts = _GLOB_WILDCARD_RE.split(pattern)
+    return re.compile("".join(_GLOB_WILDCARDS[part] if i % 2 else re.escape(part) for i, part in enumerate(parts)),
+                      re.DOTALL)
 
 
 def _ignore_matches(pattern: str, path: str) -> bool:
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == path  # what the globs below come to without a wildcard (most patterns)
     if _glob(pattern, path):
         return True
     if pattern.startswith("**/") and _glob(pattern[3:], path):
