@@ -38,12 +38,28 @@ def _glob(pattern: str, path: str) -> bool:
     """OPA's glob.match(pattern, ["/"], path) for the plain patterns it is used on; others compare literally."""
     compiled = _GLOB_CACHE.get(pattern)
     if compiled is None:
+        if not _glob_may_match(pattern, path):
+            return False  # most patterns against the few paths asked: no regex compiled for them
         if len(_GLOB_CACHE) > 4096:  # .dockerignore patterns repeat across an estate; bound the cache anyway
             _GLOB_CACHE.clear()
         compiled = _GLOB_CACHE[pattern] = _glob_compile(pattern)
     if compiled is False:
         return pattern == path
     return compiled.fullmatch(path) is not None
+
+
+def _glob_may_match(pattern: str, path: str) -> bool:
+    """A necessary condition of ``_glob(pattern, path)``, without a regex: a ``/`` in the pattern needs one in
+    the path, and the pattern's text before its first wildcard must start the path, the text after its last
+    one end it (the regex begins and ends with them; a pattern compared literally passes when equal)."""
+    if "/" in pattern and "/" not in path:
+        return False
+    star, quest = pattern.find("*"), pattern.find("?")
+    first = min(star, quest) if star >= 0 and quest >= 0 else max(star, quest)
+    if first < 0:
+        return pattern == path
+    last = max(pattern.rfind("*"), pattern.rfind("?"))
+    return path.startswith(pattern[:first]) and path.endswith(pattern[last + 1:])
 
 
 def _glob_compile(pattern: str):
