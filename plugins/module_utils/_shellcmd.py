@@ -209,8 +209,11 @@ def script_build_steps(ins: dict, scripts: Optional[dict]) -> list[str]:
     already; a name that is a package manager command (``yarn install``, ``pnpm add``) is not a script."""
     if not scripts or not isinstance(scripts, dict):
         return []
+    text = _run_text(ins)
+    if "npm" not in text and "yarn" not in text:
+        return []  # no segment names a package manager (pnpm holds npm): most RUNs, no split needed
     steps: list[str] = []
-    for seg in _segments(_run_text(ins)):
+    for seg in _segments(text):
         if not ("npm" in seg or "yarn" in seg or "pnpm" in seg):
             continue
         m = _RUN_SCRIPT_RE.match(seg)
