@@ -38,7 +38,7 @@ def _oracle_matches(pattern: str, path: str) -> bool:
 
 def test_glob_shortcuts_decide_as_the_regex():
     rng = random.Random(20261207)
-    patterns = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 6))) for _ in range(5000)]
+    patterns = ["".join(rng.choice(_PIECES) for dummy in range(rng.randint(0, 6))) for dummy2 in range(5000)]
     patterns += ["*", "**", "node_modules", "node_modules/**", "**/node_modules", ".git*", "*.md", ".cach?", "?"]
     wrong = []
     for pattern in patterns:
