@@ -47,28 +47,44 @@ line_number(line) := to_number(minor) if {
 
 else := to_number(line) * 1000
 
-_released contains line_number(line) if {
+# Release line -> line_number, once per query (the lookups below use it instead of computing it again).
+_numbers[line] := line_number(line) if some line, _ in effective.node_releases
+
+_released contains n if {
 	some line, r in effective.node_releases
 	is_string(r.release)
 	r.release <= date
+	n := _numbers[line]
 }
 
-_lts contains line_number(line) if {
+_lts contains n if {
 	some line, r in effective.node_releases
 	is_string(r.lts_start)
 	r.lts_start <= date
+	n := _numbers[line]
 }
 
 # The newest line released on the date (what latest/current point at).
 newest_release := line if {
-	newest := num.max_of(_released)
-	some line, _ in effective.node_releases
-	line_number(line) == newest
+	newest := _largest(_released)
+	some line, n in _numbers
+	n == newest
 }
 
 # The newest line whose LTS started on or before the date (what lts points at).
 newest_lts := line if {
-	newest := num.max_of(_lts)
-	some line, _ in effective.node_releases
-	line_number(line) == newest
+	newest := _largest(_lts)
+	some line, n in _numbers
+	n == newest
 }
+
+# num.max_of(xs) in about 3n builtin calls instead of n * n (rego-cpp copies its whole frame on every
+# builtin call, and there are some 25 release lines): the candidate is the number with the largest
+# fixed-width text key (rego-cpp orders numbers as text in max), taken only when it is at least every
+# number; otherwise (numbers the key does not order) num.max_of decides.
+_largest(xs) := m if {
+	m := max({[format_int(x + 10000000000, 10), x] | some x in xs})[1]
+	every x in xs {
+		m >= x
+	}
+} else := num.max_of(xs)
