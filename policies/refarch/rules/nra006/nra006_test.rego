@@ -56,10 +56,12 @@ test_pattern_flags_still_match if {
 	count(nra006.findings(doc, fx.ctx_with({"diagnostic_flags": "--report-on-signal"}))) == 0
 }
 
-# The shortcut (a flag absent from the text cannot match) holds for plain flags only.
+# The shortcut (a flag absent from the text cannot match) holds for plain flags only, and the
+# first look (-- in the text) for flags that start with it.
 test_bundle_flags_are_plain_text if {
 	count(data.refarch.config.diagnostic_flags) > 0
 	every f in data.refarch.config.diagnostic_flags {
 		regex.match(`^[-A-Za-z0-9=]+$`, f)
+		startswith(f, "--")
 	}
 }
