@@ -25,8 +25,10 @@ _plainly_ok(doc) := "dockerfile" if {
 	doc.kind == "dockerfile"
 	doc.error == null
 	doc.schema_version in {"1.0", "1.1"}
-	doc.final_stage != null
-	doc.analysis != null
+	final_stage := doc.final_stage
+	not final_stage == null # != null without a builtin call
+	analysis := doc.analysis
+	not analysis == null
 }
 
 else := "image or container" if {

@@ -31,8 +31,9 @@ import data.refarch.lib.user
 findings(doc, ctx) := _dockerfile(doc, ctx) if doc.kind == "dockerfile"
 
 # Images and containers: the bodies are in the _image.rego file of this package, under
-# their own name (one function defined across two files trips up some Rego engines).
-findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+# their own name (one function defined across two files trips up some Rego engines), as the
+# else of the Dockerfile body (rego-cpp would test every body of every document).
+else := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
 _dockerfile(doc, ctx) := {f |
 	doc.final_stage != null

@@ -32,8 +32,9 @@ findings(doc, ctx) := (_exposed(doc, ctx) | _unresolved(doc)) | (_env(doc, ctx) 
 }
 
 # Images and containers: the bodies are in the _image.rego file of this package, under
-# their own name (one function defined across two files trips up some Rego engines).
-findings(doc, ctx) := image_findings(doc, ctx) if doc.kind != "dockerfile"
+# their own name (one function defined across two files trips up some Rego engines), as the
+# else of the Dockerfile body (rego-cpp would test every body of every document).
+else := image_findings(doc, ctx) if doc.kind != "dockerfile"
 
 _exposed(doc, ctx) := {_f(p.line, msg) |
 	port_floor := ctx.config.port_floor
