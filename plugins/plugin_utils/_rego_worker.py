@@ -100,9 +100,25 @@ def _error_text(output, fallback: str) -> str:
     return "; ".join(messages) or fallback
 
 
+def _regopy_json(value) -> str:
+    """JSON text for regopy (rego-cpp): non-ASCII characters as themselves, not as ``\\uXXXX`` escapes.
+
+    rego-cpp keeps a string's escapes as they were written: an input string sent as ``"\\u00e9"`` then has 6
+    characters for ``count``, is not equal to the policy's ``"\u00e9"``, and ``upper`` changes the escape, so
+    regopy disagreed with OPA and regorus on any non-ASCII text. Text that is not valid Unicode (a lone
+    surrogate) cannot be sent as itself and keeps the escapes.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
 def _query(interp, compiled, query: str, value) -> dict:
     """Evaluate ``query`` for one input; return ``{"value": ...}`` or ``{"error": event}``."""
-    interp.set_input_term(json.dumps(value))
+    interp.set_input_term(_regopy_json(value))
     output = interp.query_bundle(compiled) if compiled is not None else interp.query(query)
     text = str(output)
     if not output.ok():
@@ -125,7 +141,7 @@ def _load_regopy(out, request, memory_mb: int, fallback: str | None = None):
         interp.strict_built_in_errors = True
     for name, text in request.get("modules", {}).items():
         interp.add_module(name, text)
-    interp.add_data_json(json.dumps(request.get("data") or {}))
+    interp.add_data_json(_regopy_json(request.get("data") or {}))
     # Compile once: a plain query() recompiles the whole bundle for every input.
     compiled = interp.build(request["query"])
     if not compiled.ok():

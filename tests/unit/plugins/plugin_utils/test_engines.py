@@ -588,6 +588,19 @@ def test_non_ascii_text_survives_both_engines(fixture_server, backend):
     assert OpaEngine(fixture_bundle(), fixture_server.url).evaluate(docs, DATE) == embedded
 
 
+@pytest.mark.parametrize("workdir, fires", [("/\u00e4pp/\u00f6\u00fc\u00e9", False),
+                                            ("/\u00e4pp/\u00f6\u00fc\u00e9x", True), ("/srv/app/x", True)])
+def test_non_ascii_text_is_counted_and_compared_as_characters(fixture_server, backend, workdir, fires):
+    """count and == on non-ASCII input: the same characters on every engine (regopy was sent \\u escapes)."""
+    docs = [{"final_stage": {"user": {"uid": 1000, "name": "app", "line": 2}, "exposed_ports": [], "workdir": workdir}}]
+    for config in ({}, {"flag_workdir": "/\u00e4pp/\u00f6\u00fc\u00e9"}):
+        embedded = EmbeddedEngine(backend=backend, bundle=fixture_bundle()).evaluate(docs, DATE, config)
+        assert OpaEngine(fixture_bundle(), fixture_server.url).evaluate(docs, DATE, config) == embedded
+        flagged = fires or workdir == config.get("flag_workdir")
+        assert [f["message"] for f in embedded[0]] == ([f"WORKDIR {workdir} has {len(workdir)} characters"]
+                                                       if flagged else [])
+
+
 @pytest.mark.parametrize("split", [True, False])
 def test_embedded_findings_do_not_depend_on_the_other_documents(split, backend):
     docs = make_docs(6)
