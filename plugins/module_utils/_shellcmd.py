@@ -209,24 +209,41 @@ def script_build_steps(ins: dict, scripts: Optional[dict]) -> list[str]:
     already; a name that is a package manager command (``yarn install``, ``pnpm add``) is not a script."""
     if not scripts or not isinstance(scripts, dict):
         return []
-    text = _run_text(ins)
-    if "npm" not in text and "yarn" not in text:
-        return []  # no segment names a package manager (pnpm holds npm): most RUNs, no split needed
     steps: list[str] = []
-    for seg in _segments(text):
-        if not ("npm" in seg or "yarn" in seg or "pnpm" in seg):
-            continue
-        m = _RUN_SCRIPT_RE.match(seg)
-        if not m or _BUILD_RE.search(seg):
-            continue
-        name = m.group("name")
+    for step, name in _script_runs(_run_text(ins)):
         body = scripts.get(name)
-        if name in _INSTALL_VERBS or name in _PM_COMMANDS or not isinstance(body, str) or not _BUILD_RE.search(body):
-            continue
-        step = STRIP_RE.sub("", m.group(0))
-        if step not in steps:
+        if isinstance(body, str) and _BUILD_RE.search(body) and step not in steps:
             steps.append(step)
     return steps
+
+
+def _script_runs(text: str) -> tuple:
+    """``((step, script name), ...)``: the segments of a RUN's text that run a package.json script by a name that
+    is not a build by itself nor a package manager command (what ``script_build_steps`` then looks up), remembered
+    per text as ``_RUN_READINGS``."""
+    found = _SCRIPT_RUNS.get(text)
+    if found is not None:
+        return found
+    runs = []
+    if "npm" in text or "yarn" in text:  # else no segment names a package manager (pnpm holds npm): most RUNs
+        for seg in _segments(text):
+            if not ("npm" in seg or "yarn" in seg or "pnpm" in seg):
+                continue
+            m = _RUN_SCRIPT_RE.match(seg)
+            if not m or _BUILD_RE.search(seg):
+                continue
+            name = m.group("name")
+            if name not in _INSTALL_VERBS and name not in _PM_COMMANDS:
+                runs.append((STRIP_RE.sub("", m.group(0)), name))
+    found = tuple(runs)
+    if len(text) <= _RUN_READING_MAX_TEXT:
+        if len(_SCRIPT_RUNS) >= _RUN_READINGS_MAX:
+            _SCRIPT_RUNS.clear()
+        _SCRIPT_RUNS[text] = found
+    return found
+
+
+_SCRIPT_RUNS: dict = {}
 
 
 #: package manager commands that are not package.json scripts (``yarn <name>``/``pnpm <name>`` runs a script only
