@@ -91,55 +91,83 @@ def _app(root: Path) -> None:
         (root / rel).write_text(text)
 
 
-def _rewrite(root: Path) -> dict:
-    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", DOCKERFILE.encode(), None,
-                                               (root / "package.json").read_bytes())
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    reader = ContextFiles(fd, str(root))
-    try:
-        return R.rewrite(DOCKERFILE, ["split_multi_stage", "add_non_root_user"],
-                         {"package_json": facts["package_json"], "read_file": reader,
-                          "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
-    finally:
-        reader.close()
-        os.close(fd)
-
-
-def test_split_typescript_app_builds_starts_and_ships_only_what_it_needs(tmp_path):
+def _require_tools() -> None:
     S.require_base_images()
     for tool in ("podman", "buildah"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed")
-    _app(tmp_path)
-    res = _rewrite(tmp_path)
+
+
+def _vendored_app(root: Path, name: str, files: dict) -> None:
+    """An app with one production dependency (greet) and one development dependency (lint) as local tarballs."""
+    (root / "vendor").mkdir()
+    _tarball(root / "vendor" / "greet-1.0.0.tgz", "greet",
+             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
+    _tarball(root / "vendor" / "lint-1.0.0.tgz", "lint", {"@meta": {"main": "index.js"}, "index.js": "\n"})
+    pkg = {"name": name, "version": "1.0.0", "scripts": {"start": "node server.js"},
+           "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
+           "devDependencies": {"lint": "file:vendor/lint-1.0.0.tgz"}}
+    for rel, text in {"package.json": json.dumps(pkg), ".dockerignore": "node_modules\n", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _rewrite(root: Path, dockerfile: str, fixes: list) -> dict:
+    """The rewrite of ``dockerfile`` with ``fixes``, reading the app's files as the module does; every fix applied."""
+    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", dockerfile.encode(), None,
+                                               (root / "package.json").read_bytes())
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    reader = ContextFiles(fd, str(root))
+    try:
+        res = R.rewrite(dockerfile, fixes, {"package_json": facts["package_json"], "read_file": reader,
+                                            "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
+    finally:
+        reader.close()
+        os.close(fd)
     status = {e["fix"]: e["status"] for e in res["fix_status"]}
-    assert status == {"split_multi_stage": "applied", "add_non_root_user": "applied"}, res["fix_status"]
-    runtime = res["text"].split(" AS runtime\n", 1)[1]
-    assert "COPY --chown=1000:1000 --from=production-dependencies /app/dist /app/dist" in runtime, res["text"]
-    (tmp_path / "Dockerfile").write_text(res["text"])
-    image = f"{S.unique_prefix()}/split-ts:1"
+    assert status == dict.fromkeys(fixes, "applied"), res["fix_status"]
+    return res
+
+
+def _build_check_probe(root: Path, text: str, name: str, check_files, user: str) -> None:
+    """Build the rewritten Dockerfile ``text`` in ``root`` with podman, call ``check_files`` on the image's mounted
+    root, then start it: it must pass the start probe as ``user`` with port 3000 declared."""
+    (root / "Dockerfile").write_text(text)
+    image = f"{S.unique_prefix()}/{name}:1"
     try:
         S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
-               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
+               str(root / "Dockerfile"), str(root)], timeout=900)
         listing = S.run(["podman", "image", "mount", image], check=False)
-        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
-        if root is None:
+        if listing.returncode != 0:
             pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
         try:
-            app = root / "app"
-            names = sorted(p.name for p in app.iterdir())
-            assert names == ["dist", "node_modules", "package-lock.json", "package.json", "public"], names
-            assert (app / "dist" / "server.js").is_file() and (app / "node_modules" / "greet").is_dir()
-            assert not (app / "node_modules" / "fake-tsc").exists()     # the development dependency was pruned
-            assert (app / "dist").stat().st_uid == 1000
+            check_files(Path(listing.stdout.strip()))
         finally:
             S.run(["podman", "image", "unmount", image], check=False)
         result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
                                     buildah=shutil.which("buildah"))
         assert result["passed"], result
-        assert result["user"] == "1000" and result["ports_declared"] == ["3000/tcp"], result
+        assert result["user"] == user and result["ports_declared"] == ["3000/tcp"], result
     finally:
         S.remove_images([image])
+
+
+def test_split_typescript_app_builds_starts_and_ships_only_what_it_needs(tmp_path):
+    _require_tools()
+    _app(tmp_path)
+    res = _rewrite(tmp_path, DOCKERFILE, ["split_multi_stage", "add_non_root_user"])
+    runtime = res["text"].split(" AS runtime\n", 1)[1]
+    assert "COPY --chown=1000:1000 --from=production-dependencies /app/dist /app/dist" in runtime, res["text"]
+
+    def check_files(root: Path) -> None:
+        app = root / "app"
+        names = sorted(p.name for p in app.iterdir())
+        assert names == ["dist", "node_modules", "package-lock.json", "package.json", "public"], names
+        assert (app / "dist" / "server.js").is_file() and (app / "node_modules" / "greet").is_dir()
+        assert not (app / "node_modules" / "fake-tsc").exists()     # the development dependency was pruned
+        assert (app / "dist").stat().st_uid == 1000
+
+    _build_check_probe(tmp_path, res["text"], "split-ts", check_files, "1000")
 
 
 SOURCES_DOCKERFILE = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.json ./\nCOPY vendor ./vendor\n"
@@ -147,62 +175,23 @@ SOURCES_DOCKERFILE = ("FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY package*.j
 
 
 def test_split_app_without_a_build_step_takes_its_sources_from_the_context(tmp_path):
-    S.require_base_images()
-    for tool in ("podman", "buildah"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed")
-    (tmp_path / "vendor").mkdir()
-    _tarball(tmp_path / "vendor" / "greet-1.0.0.tgz", "greet",
-             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
-    _tarball(tmp_path / "vendor" / "lint-1.0.0.tgz", "lint", {"@meta": {"main": "index.js"}, "index.js": "\n"})
-    pkg = {"name": "sources-app", "version": "1.0.0", "scripts": {"start": "node server.js"},
-           "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
-           "devDependencies": {"lint": "file:vendor/lint-1.0.0.tgz"}}
-    for rel, text in {"package.json": json.dumps(pkg), ".dockerignore": "node_modules\n",
-                      "server.js": "const greet = require('greet');\nrequire('./lib/port');\n"
-                                   "require('http').createServer((q, r) => r.end(greet('src')))"
-                                   ".listen(process.env.PORT || 3000);\n",
-                      "lib/port.js": "module.exports = 3000;\n", "test/server.test.js": "// a test\n"}.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", SOURCES_DOCKERFILE.encode(), None,
-                                               (tmp_path / "package.json").read_bytes())
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    reader = ContextFiles(fd, str(tmp_path))
-    try:
-        res = R.rewrite(SOURCES_DOCKERFILE, ["split_multi_stage", "add_non_root_user"],
-                        {"package_json": facts["package_json"], "read_file": reader,
-                         "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
-    finally:
-        reader.close()
-        os.close(fd)
-    status = {e["fix"]: e["status"] for e in res["fix_status"]}
-    assert status == {"split_multi_stage": "applied", "add_non_root_user": "applied"}, res["fix_status"]
+    _require_tools()
+    _vendored_app(tmp_path, "sources-app", {
+        "server.js": "const greet = require('greet');\nrequire('./lib/port');\n"
+                     "require('http').createServer((q, r) => r.end(greet('src'))).listen(process.env.PORT || 3000);\n",
+        "lib/port.js": "module.exports = 3000;\n", "test/server.test.js": "// a test\n"})
+    res = _rewrite(tmp_path, SOURCES_DOCKERFILE, ["split_multi_stage", "add_non_root_user"])
     runtime = res["text"].split(" AS runtime\n", 1)[1]
     assert "--from=production-dependencies /app/node_modules /app/node_modules" in runtime, res["text"]
-    (tmp_path / "Dockerfile").write_text(res["text"])
-    image = f"{S.unique_prefix()}/split-sources:1"
-    try:
-        S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
-               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
-        listing = S.run(["podman", "image", "mount", image], check=False)
-        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
-        if root is None:
-            pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
-        try:
-            app = root / "app"
-            assert (app / "server.js").is_file() and (app / "lib" / "port.js").is_file()
-            assert (app / "node_modules" / "greet").is_dir()
-            assert not (app / "node_modules" / "lint").exists()         # the development dependency was pruned
-            assert not (root / "root" / ".npm").exists()                 # the build stage's npm cache stayed there
-        finally:
-            S.run(["podman", "image", "unmount", image], check=False)
-        result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
-                                    buildah=shutil.which("buildah"))
-        assert result["passed"], result
-        assert result["user"] == "1000" and result["ports_declared"] == ["3000/tcp"], result
-    finally:
-        S.remove_images([image])
+
+    def check_files(root: Path) -> None:
+        app = root / "app"
+        assert (app / "server.js").is_file() and (app / "lib" / "port.js").is_file()
+        assert (app / "node_modules" / "greet").is_dir()
+        assert not (app / "node_modules" / "lint").exists()         # the development dependency was pruned
+        assert not (root / "root" / ".npm").exists()                 # the build stage's npm cache stayed there
+
+    _build_check_probe(tmp_path, res["text"], "split-sources", check_files, "1000")
 
 
 #: An application image built on Node that the rewriter does not know (a non-official reference: the local slim image
@@ -213,56 +202,19 @@ UNKNOWN_BASE_DOCKERFILE = ("FROM localhost/refarch/node:20-bookworm-slim-tini\nU
 
 
 def test_split_and_heap_script_on_a_base_the_rewriter_does_not_know(tmp_path):
-    S.require_base_images()
-    for tool in ("podman", "buildah"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} is not installed")
-    (tmp_path / "vendor").mkdir()
-    _tarball(tmp_path / "vendor" / "greet-1.0.0.tgz", "greet",
-             {"@meta": {"main": "index.js"}, "index.js": "module.exports = (s) => 'hello ' + s;\n"})
-    _tarball(tmp_path / "vendor" / "lint-1.0.0.tgz", "lint", {"@meta": {"main": "index.js"}, "index.js": "\n"})
-    pkg = {"name": "unknown-base-app", "version": "1.0.0", "scripts": {"start": "node server.js"},
-           "dependencies": {"greet": "file:vendor/greet-1.0.0.tgz"},
-           "devDependencies": {"lint": "file:vendor/lint-1.0.0.tgz"}}
+    _require_tools()
     # the server prints the heap limit node runs with, so the start script's work shows in the probe's output
-    server = ("const greet = require('greet');\nconst v8 = require('v8');\n"
-              "console.log('heap-mib', Math.round(v8.getHeapStatistics().heap_size_limit / 1048576));\n"
-              "require('http').createServer((q, r) => r.end(greet('x'))).listen(process.env.PORT || 3000);\n")
-    for rel, text in {"package.json": json.dumps(pkg), ".dockerignore": "node_modules\n", "server.js": server}.items():
-        (tmp_path / rel).write_text(text)
-    facts = _dockerfile_facts.dockerfile_facts("Dockerfile", UNKNOWN_BASE_DOCKERFILE.encode(), None,
-                                               (tmp_path / "package.json").read_bytes())
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    reader = ContextFiles(fd, str(tmp_path))
-    try:
-        res = R.rewrite(UNKNOWN_BASE_DOCKERFILE, ["split_multi_stage", "set_heap_limit"],
-                        {"package_json": facts["package_json"], "read_file": reader,
-                         "dockerignore_text": "node_modules\n", "evaluation_date": "2026-12-07"})
-    finally:
-        reader.close()
-        os.close(fd)
-    status = {e["fix"]: e["status"] for e in res["fix_status"]}
-    assert status == {"split_multi_stage": "applied", "set_heap_limit": "applied"}, res["fix_status"]
+    _vendored_app(tmp_path, "unknown-base-app", {
+        "server.js": "const greet = require('greet');\nconst v8 = require('v8');\n"
+                     "console.log('heap-mib', Math.round(v8.getHeapStatistics().heap_size_limit / 1048576));\n"
+                     "require('http').createServer((q, r) => r.end(greet('x'))).listen(process.env.PORT || 3000);\n"})
+    res = _rewrite(tmp_path, UNKNOWN_BASE_DOCKERFILE, ["split_multi_stage", "set_heap_limit"])
     runtime = res["text"].split(" AS runtime\n", 1)[1]
     assert runtime.startswith("USER root\nRUN printf"), res["text"]     # the script is written as root
-    (tmp_path / "Dockerfile").write_text(res["text"])
-    image = f"{S.unique_prefix()}/split-unknown-base:1"
-    try:
-        S.run(["podman", "build", "--isolation", "chroot", "--pull=never", "-t", image, "-f",
-               str(tmp_path / "Dockerfile"), str(tmp_path)], timeout=900)
-        listing = S.run(["podman", "image", "mount", image], check=False)
-        root = Path(listing.stdout.strip()) if listing.returncode == 0 else None
-        if root is None:
-            pytest.skip(f"podman image mount failed: {listing.stderr.strip()[-300:]}")
-        try:
-            assert (root / "app" / "node_modules" / "greet").is_dir()
-            assert not (root / "app" / "node_modules" / "lint").exists()  # the development dependency was pruned
-            assert os.access(root / "usr" / "local" / "bin" / "node-heap-from-cgroup", os.X_OK)
-        finally:
-            S.run(["podman", "image", "unmount", image], check=False)
-        result = _start_probe.probe("podman", shutil.which("podman"), image, seconds=3.0, timeout=120.0,
-                                    buildah=shutil.which("buildah"))
-        assert result["passed"], result
-        assert result["user"] == "node" and result["ports_declared"] == ["3000/tcp"], result
-    finally:
-        S.remove_images([image])
+
+    def check_files(root: Path) -> None:
+        assert (root / "app" / "node_modules" / "greet").is_dir()
+        assert not (root / "app" / "node_modules" / "lint").exists()  # the development dependency was pruned
+        assert os.access(root / "usr" / "local" / "bin" / "node-heap-from-cgroup", os.X_OK)
+
+    _build_check_probe(tmp_path, res["text"], "split-unknown-base", check_files, "node")
